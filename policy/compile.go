@@ -1,0 +1,623 @@
+package policy
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+)
+
+// Engine is a compiled policy. It is immutable and safe for concurrent use;
+// swap a new one in atomically to reload.
+type Engine struct {
+	id       string
+	revision int64
+
+	rules    []rule
+	fallback rule // the default decision; index 0
+	groups   map[string]*group
+
+	// entries flatten (rule, definition) pairs in evaluation order: rule
+	// order first, then definition order within the rule's group. An entry's
+	// position is its priority; the lowest matching position wins.
+	entries []entry
+
+	exactPath map[string][]int32
+	sha1      map[string][]int32
+	sha256    map[string][]int32
+	bundleID  map[string][]int32
+	prefix    affixIndex
+	suffix    affixIndex
+	// scan holds entries no index can pick; they are checked in order.
+	scan []int32
+}
+
+type rule struct {
+	index    int // 1-based; 0 is the default
+	name     string
+	group    *group
+	action   Action
+	require  Action
+	minJust  int
+	audit    bool
+	message  *MessageTemplate
+	pos      Pos
+	scoped   bool
+	users    []string
+	ugroups  []string
+	exUsers  []string
+	exGroups []string
+}
+
+type group struct {
+	name string
+	defs []*definition
+}
+
+type field uint8
+
+const (
+	fieldUnset field = iota
+	fieldPath
+	fieldArgs
+	fieldSHA1
+	fieldSHA256
+	fieldBundleID
+	fieldVersion
+	fieldPublisher
+	fieldTeamID
+	fieldSigningID
+	fieldSource
+	fieldParent
+	fieldAuthURI
+	fieldInstall
+	fieldDelete
+)
+
+var fieldNames = [...]string{"", "path", "args", "sha1", "sha256", "bundle_id", "version", "publisher", "team_id", "signing_id", "source", "parent", "auth_uri", "install", "delete"}
+
+func (f field) String() string { return fieldNames[f] }
+
+type typeSet uint8
+
+func typeBit(t AppType) typeSet { return 1 << t }
+
+func (s typeSet) has(t AppType) bool { return s&typeBit(t) != 0 }
+
+func typesOf(ts ...AppType) typeSet {
+	var s typeSet
+	for _, t := range ts {
+		s |= typeBit(t)
+	}
+	return s
+}
+
+// allTypes includes TypeUnknown: a definition without a type list matches
+// programs whose type could not be determined.
+const allTypes typeSet = 1<<(SystemPreference+1) - 1
+
+// fieldTypes says which application types each criterion applies to, as the
+// reference application-definition document lists them. One deliberate
+// extension: source also applies to binaries, scripts and packages, because
+// both macOS (kMDItemWhereFroms) and Linux (user.xdg.origin.url) record the
+// download URL on any downloaded file.
+var fieldTypes = map[field]typeSet{
+	fieldPath:      typesOf(Binary, Bundle, Package, SystemPreference, SudoCommand, Script),
+	fieldArgs:      typesOf(Binary, Script, SudoCommand),
+	fieldSHA1:      typesOf(Binary, Bundle, Package, SystemPreference, SudoCommand, Script),
+	fieldSHA256:    typesOf(Binary, Bundle, Package, SystemPreference, SudoCommand, Script),
+	fieldBundleID:  typesOf(Bundle),
+	fieldVersion:   typesOf(Bundle, SystemPreference),
+	fieldPublisher: typesOf(Binary, Bundle, Package, SystemPreference, SudoCommand),
+	fieldTeamID:    typesOf(Binary, Bundle, Package, SystemPreference, SudoCommand),
+	fieldSigningID: typesOf(Binary, Bundle, Package, SystemPreference, SudoCommand),
+	fieldSource:    typesOf(Bundle, SystemPreference, Binary, Script, Package),
+	fieldParent:    typesOf(Binary, Bundle, SudoCommand, Script),
+	fieldAuthURI:   typesOf(Binary, Bundle, SystemPreference),
+	fieldInstall:   typesOf(Bundle),
+	fieldDelete:    typesOf(Bundle),
+}
+
+func (s typeSet) names() string {
+	var out []string
+	for t := Binary; t <= SystemPreference; t++ {
+		if s.has(t) {
+			out = append(out, t.String())
+		}
+	}
+	return strings.Join(out, ", ")
+}
+
+type definition struct {
+	group *group
+	index int // 1-based within the group
+	pos   Pos
+	types typeSet
+	event Event
+	// crit is ordered cheapest first for Evaluate; Explain reports in the
+	// same order.
+	crit []criterion
+}
+
+type criterion struct {
+	field field
+	not   bool
+	pos   Pos
+	str   *stringMatcher
+	hash  string
+	vmin  string
+	vmax  string
+	// parent criteria
+	parent      *group
+	anyAncestor bool
+}
+
+type entry struct {
+	rule *rule
+	def  *definition
+}
+
+// cost orders criteria so cheap ones reject first.
+func (c *criterion) cost() int {
+	switch c.field {
+	case fieldSHA1, fieldSHA256:
+		return 0
+	case fieldVersion:
+		return 2
+	case fieldParent:
+		return 4
+	}
+	if c.str != nil && (c.str.op == OpRegex || c.str.op == OpWildcard) {
+		return 3
+	}
+	if c.field == fieldArgs {
+		return 3 // joins the arguments
+	}
+	return 1
+}
+
+// ID returns the policy id.
+func (e *Engine) ID() string { return e.id }
+
+// Revision returns the policy revision.
+func (e *Engine) Revision() int64 { return e.revision }
+
+// Stats describes the compiled policy's size and how its indexes split it.
+type Stats struct {
+	Rules, Groups, Entries                          int
+	ExactPath, Hash, BundleID, Prefix, Suffix, Scan int
+}
+
+// Stats reports sizes, for logs and benchmarks.
+func (e *Engine) Stats() Stats {
+	s := Stats{Rules: len(e.rules), Groups: len(e.groups), Entries: len(e.entries), Scan: len(e.scan)}
+	count := func(m map[string][]int32) (n int) {
+		for _, v := range m {
+			n += len(v)
+		}
+		return n
+	}
+	s.ExactPath = count(e.exactPath)
+	s.Hash = count(e.sha1) + count(e.sha256)
+	s.BundleID = count(e.bundleID)
+	s.Prefix = e.prefix.count()
+	s.Suffix = e.suffix.count()
+	return s
+}
+
+// compiler gathers diagnostics while building an Engine.
+type compiler struct {
+	doc   *Document
+	diags Diagnostics
+}
+
+func (c *compiler) errorf(pos Pos, where, format string, args ...any) {
+	c.diags = append(c.diags, Diagnostic{Pos: pos, Severity: SeverityError, Where: where, Message: fmt.Sprintf(format, args...)})
+}
+
+func (c *compiler) warnf(pos Pos, where, format string, args ...any) {
+	c.diags = append(c.diags, Diagnostic{Pos: pos, Severity: SeverityWarning, Where: where, Message: fmt.Sprintf(format, args...)})
+}
+
+// Compile checks a document and builds its Engine. It reports every problem
+// it finds, not just the first; the Engine is nil when any is an error.
+func Compile(doc *Document) (*Engine, Diagnostics) {
+	c := &compiler{doc: doc}
+	e := &Engine{
+		id:        doc.ID,
+		revision:  doc.Revision,
+		groups:    make(map[string]*group, len(doc.Groups)),
+		exactPath: map[string][]int32{},
+		sha1:      map[string][]int32{},
+		sha256:    map[string][]int32{},
+		bundleID:  map[string][]int32{},
+		prefix:    affixIndex{},
+		suffix:    affixIndex{suffix: true},
+	}
+	if strings.TrimSpace(doc.ID) == "" {
+		c.errorf(doc.Pos, "id", "the policy has no id; add `id: <name>` so every decision can name the policy that made it")
+	}
+	if doc.Revision < 1 {
+		c.errorf(doc.Pos, "revision", "the policy has no revision (got %d); add `revision: 1` and raise it on every change", doc.Revision)
+	}
+
+	// Groups first (by name), so definitions can refer to any group.
+	groupNames := make([]string, 0, len(doc.Groups))
+	firstPos := map[string]Pos{}
+	for i := range doc.Groups {
+		g := &doc.Groups[i]
+		where := fmt.Sprintf("groups[%d]", i)
+		if g.Name == "" {
+			c.errorf(g.Pos, where, "the group has no name; add `name: <name>`")
+			continue
+		}
+		if p, dup := firstPos[g.Name]; dup {
+			c.errorf(g.Pos, fmt.Sprintf("group %q", g.Name), "duplicate group name; the first is at %s; rename one of them", p)
+			continue
+		}
+		firstPos[g.Name] = g.Pos
+		groupNames = append(groupNames, g.Name)
+		e.groups[g.Name] = &group{name: g.Name}
+	}
+	for i := range doc.Groups {
+		g := &doc.Groups[i]
+		cg := e.groups[g.Name]
+		if cg == nil || len(cg.defs) > 0 || firstPos[g.Name] != g.Pos {
+			continue
+		}
+		if len(g.Definitions) == 0 {
+			c.errorf(g.Pos, fmt.Sprintf("group %q", g.Name), "the group has no definitions, so it can never match; add at least one definition")
+		}
+		for j := range g.Definitions {
+			if d := c.definition(e, cg, j+1, &g.Definitions[j], groupNames); d != nil {
+				cg.defs = append(cg.defs, d)
+			}
+		}
+	}
+	c.checkParentCycles(e)
+
+	// The default decision.
+	e.fallback = rule{action: Allow, audit: true, pos: doc.Default.Pos}
+	if doc.Default.Action != "" {
+		if a, ok := c.action(doc.Default.Action, doc.Default.Pos, "default"); ok {
+			e.fallback.action = a
+		}
+	}
+	if doc.Default.Audit != nil {
+		e.fallback.audit = *doc.Default.Audit
+	}
+	e.fallback.message = c.message(doc.Default.Message, "default message")
+
+	if len(doc.Rules) == 0 {
+		c.warnf(doc.Pos, "rules", "the policy has no rules, so every program gets the default (%s); add rules or remove this policy", e.fallback.action)
+	}
+	unscoped := map[string]int{}
+	for i := range doc.Rules {
+		r := c.rule(e, i+1, &doc.Rules[i], groupNames)
+		if r == nil {
+			continue
+		}
+		if prev, ok := unscoped[r.group.name]; ok {
+			c.warnf(r.pos, fmt.Sprintf("rules[%d]", i), "this rule can never match: rule %d already takes every program in group %q for every user; move it above rule %d or scope the earlier rule", prev, r.group.name, prev)
+		} else if !r.scoped {
+			unscoped[r.group.name] = r.index
+		}
+		e.rules = append(e.rules, *r)
+	}
+
+	c.diags.Sort()
+	if c.diags.HasErrors() {
+		return nil, c.diags
+	}
+	e.buildIndexes()
+	return e, c.diags
+}
+
+func (c *compiler) action(s string, pos Pos, where string) (Action, bool) {
+	a, ok := ParseAction(s)
+	if !ok {
+		c.errorf(pos, where, "unknown action %q%s; valid actions: %s", s, didYouMean(s, ActionNames()), strings.Join(ActionNames(), ", "))
+	}
+	return a, ok
+}
+
+func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rule {
+	where := fmt.Sprintf("rules[%d]", index-1)
+	if r.Name != "" {
+		where = fmt.Sprintf("rule %q", r.Name)
+	}
+	out := &rule{index: index, name: r.Name, audit: true, pos: r.Pos, minJust: r.MinJustification}
+	ok := true
+	if r.Group == "" {
+		c.errorf(r.Pos, where, "the rule names no group; add `group: <group name>`")
+		ok = false
+	} else if g := e.groups[r.Group]; g == nil {
+		c.errorf(r.Pos, where, "unknown group %q%s", r.Group, didYouMean(r.Group, groupNames))
+		ok = false
+	} else {
+		out.group = g
+	}
+	if r.Action == "" {
+		c.errorf(r.Pos, where, "the rule has no action; add `action: <%s>`", strings.Join(ActionNames(), "|"))
+		ok = false
+	} else if a, good := c.action(r.Action, r.Pos, where); good {
+		out.action = a
+	} else {
+		ok = false
+	}
+	if r.Audit != nil {
+		out.audit = *r.Audit
+		if out.action == Audit && !*r.Audit {
+			c.errorf(r.Pos, where, "action audit with `audit: false` contradicts itself; use action allow to run without logging")
+		}
+	}
+	switch r.Require {
+	case "", "none":
+	case "justification":
+		out.require = Justification
+	case "approval":
+		out.require = Approval
+	case "approval_offline":
+		out.require = ApprovalOffline
+	default:
+		c.errorf(r.Pos, where, "unknown require %q%s; use none, justification, approval or approval_offline", r.Require, didYouMean(r.Require, []string{"none", "justification", "approval", "approval_offline"}))
+	}
+	if r.Require != "" && out.action != Elevate && out.action != ActionUnset {
+		c.errorf(r.Pos, where, "require applies only to action elevate; for action %s remove it", out.action)
+	}
+	if r.MinJustification < 0 {
+		c.errorf(r.Pos, where, "min_justification must be 0 or more, got %d", r.MinJustification)
+	} else if r.MinJustification > 0 && !takesJustification(out.action, out.require) {
+		c.warnf(r.Pos, where, "min_justification has no effect on action %s; it applies to justification, approval and elevate with require", out.action)
+	}
+	out.message = c.message(r.Message, where+": message")
+	scope := func(list []string, key string) []string {
+		for _, u := range list {
+			if strings.TrimSpace(u) == "" {
+				c.errorf(r.Pos, where, "%s has an empty name; remove it", key)
+			}
+		}
+		return list
+	}
+	out.users = scope(r.Users, "users")
+	out.ugroups = scope(r.UserGroups, "user_groups")
+	out.exUsers = scope(r.ExcludeUsers, "exclude_users")
+	out.exGroups = scope(r.ExcludeGroups, "exclude_user_groups")
+	out.scoped = len(out.users)+len(out.ugroups)+len(out.exUsers)+len(out.exGroups) > 0
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+func takesJustification(a, require Action) bool {
+	switch a {
+	case Justification, Approval, ApprovalOffline:
+		return true
+	case Elevate:
+		return require != ActionUnset
+	}
+	return false
+}
+
+func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, groupNames []string) *definition {
+	where := fmt.Sprintf("group %q definition %d", g.name, index)
+	out := &definition{group: g, index: index, pos: d.Pos, event: Exec}
+	ok := true
+	if len(d.Type) == 0 {
+		out.types = allTypes
+	}
+	for _, tn := range d.Type {
+		t, good := ParseType(tn)
+		if !good {
+			c.errorf(d.Pos, where+": type", "unknown application type %q%s; valid types: %s", tn, didYouMean(tn, TypeNames()), strings.Join(TypeNames(), ", "))
+			ok = false
+			continue
+		}
+		out.types |= typeBit(t)
+	}
+	checkTypes := func(f field, pos Pos) bool {
+		valid := fieldTypes[f]
+		bad := out.types &^ valid &^ typeBit(TypeUnknown)
+		if bad == 0 {
+			return true
+		}
+		if len(d.Type) == 0 {
+			c.errorf(pos, where+": "+f.String(), "%s applies only to %s; add `type: [%s]` to the definition", f, valid.names(), valid.names())
+		} else {
+			c.errorf(pos, where+": "+f.String(), "%s does not apply to type %s (it applies to %s); remove the criterion or the type", f, bad.names(), valid.names())
+		}
+		return false
+	}
+	addStr := func(f field, m *StringMatch) {
+		if m == nil {
+			return
+		}
+		if !checkTypes(f, m.Pos) {
+			ok = false
+			return
+		}
+		sm, err := c.stringMatch(m, where+": "+f.String())
+		if err {
+			ok = false
+			return
+		}
+		if f == fieldPath && sm.op == OpRegex && !regexAnchoredStart(sm.lit) {
+			c.warnf(m.Pos, where+": path", "regex %q is not anchored with ^, so it also matches any path that merely contains a match (one under /tmp, say); start it with ^ to match from the beginning", sm.lit)
+		}
+		out.crit = append(out.crit, criterion{field: f, not: m.Not, pos: m.Pos, str: sm})
+	}
+	addHash := func(f field, h *HashMatch, hexLen int) {
+		if h == nil {
+			return
+		}
+		if !checkTypes(f, h.Pos) {
+			ok = false
+			return
+		}
+		v := strings.ToLower(strings.TrimSpace(h.Value))
+		if len(v) != hexLen || strings.Trim(v, "0123456789abcdef") != "" {
+			c.errorf(h.Pos, where+": "+f.String(), "%q is not a %s hash; expected %d hexadecimal digits", h.Value, f, hexLen)
+			ok = false
+			return
+		}
+		out.crit = append(out.crit, criterion{field: f, not: h.Not, pos: h.Pos, hash: v})
+	}
+	addStr(fieldPath, d.Path)
+	addStr(fieldArgs, d.Args)
+	addHash(fieldSHA1, d.SHA1, 40)
+	addHash(fieldSHA256, d.SHA256, 64)
+	addStr(fieldBundleID, d.BundleID)
+	if v := d.Version; v != nil {
+		if checkTypes(fieldVersion, v.Pos) {
+			switch {
+			case v.Min == "" && v.Max == "":
+				c.errorf(v.Pos, where+": version", "version needs min, max or both")
+				ok = false
+			case v.Min != "" && v.Max != "" && CompareVersions(v.Min, v.Max) > 0:
+				c.errorf(v.Pos, where+": version", "min %q is above max %q, so nothing can match; swap them", v.Min, v.Max)
+				ok = false
+			default:
+				out.crit = append(out.crit, criterion{field: fieldVersion, not: v.Not, pos: v.Pos, vmin: v.Min, vmax: v.Max})
+			}
+		} else {
+			ok = false
+		}
+	}
+	addStr(fieldPublisher, d.Publisher)
+	addStr(fieldTeamID, d.TeamID)
+	addStr(fieldSigningID, d.SigningID)
+	addStr(fieldSource, d.Source)
+	if p := d.Parent; p != nil {
+		pg := e.groups[p.Group]
+		switch {
+		case !checkTypes(fieldParent, p.Pos):
+			ok = false
+		case p.Group == "":
+			c.errorf(p.Pos, where+": parent", "parent names no group; add `group: <group name>`")
+			ok = false
+		case pg == nil:
+			c.errorf(p.Pos, where+": parent", "unknown group %q%s", p.Group, didYouMean(p.Group, groupNames))
+			ok = false
+		default:
+			out.crit = append(out.crit, criterion{field: fieldParent, not: p.Not, pos: p.Pos, parent: pg, anyAncestor: p.AnyAncestor})
+		}
+	}
+	if d.AuthURI != nil {
+		if out.types.has(Package) && len(d.Type) > 0 {
+			c.errorf(d.AuthURI.Pos, where+": auth_uri", "package definitions always match the system.install.software request; remove auth_uri or the package type")
+			ok = false
+		} else {
+			addStr(fieldAuthURI, d.AuthURI)
+			out.event = AuthRequest
+		}
+	}
+	install, del := d.Install != nil && *d.Install, d.Delete != nil && *d.Delete
+	for _, b := range []struct {
+		f   field
+		set *bool
+	}{{fieldInstall, d.Install}, {fieldDelete, d.Delete}} {
+		if b.set != nil && !checkTypes(b.f, d.Pos) {
+			ok = false
+		}
+	}
+	switch {
+	case install && del:
+		c.errorf(d.Pos, where, "install and delete are both true, but one event is never both; split them into two definitions")
+		ok = false
+	case (install || del) && d.AuthURI != nil:
+		c.errorf(d.Pos, where, "auth_uri matches authorization requests and install/delete match bundle moves; one event is never both, so split them into two definitions")
+		ok = false
+	case install:
+		out.event = Install
+	case del:
+		out.event = Delete
+	}
+	if len(d.Type) == 0 && len(out.crit) == 0 && out.event == Exec && ok {
+		c.warnf(d.Pos, where, "the definition has no type and no criteria, so it matches every program")
+	}
+	slices.SortStableFunc(out.crit, func(a, b criterion) int { return a.cost() - b.cost() })
+	if !ok {
+		return nil
+	}
+	return out
+}
+
+// stringMatch compiles one StringMatch; bad reports whether it failed.
+func (c *compiler) stringMatch(m *StringMatch, where string) (sm *stringMatcher, bad bool) {
+	var ops []Op
+	var vals []string
+	for _, o := range []struct {
+		op Op
+		v  *string
+	}{{OpExact, m.Exact}, {OpStartsWith, m.StartsWith}, {OpEndsWith, m.EndsWith}, {OpContains, m.Contains}, {OpWildcard, m.Wildcard}, {OpRegex, m.Regex}} {
+		if o.v != nil {
+			ops = append(ops, o.op)
+			vals = append(vals, *o.v)
+		}
+	}
+	switch len(ops) {
+	case 0:
+		c.errorf(m.Pos, where, "no operator; use one of exact, starts_with, ends_with, contains, wildcard, regex")
+		return nil, true
+	case 1:
+	default:
+		c.errorf(m.Pos, where, "%d operators (%s and %s); a criterion takes exactly one, so split it into two definitions or two criteria", len(ops), ops[0], ops[1])
+		return nil, true
+	}
+	if vals[0] == "" && ops[0] != OpExact {
+		c.errorf(m.Pos, where, "%s with an empty value matches everything; remove the criterion or give a value", ops[0])
+		return nil, true
+	}
+	sm, err := compileString(ops[0], vals[0])
+	if err != nil {
+		c.errorf(m.Pos, where, "%v", err)
+		return nil, true
+	}
+	return sm, false
+}
+
+// checkParentCycles rejects groups that reach themselves through parent
+// criteria. Evaluation is bounded by the parent chain anyway; a cycle is
+// still almost always a mistake, and rejecting it keeps evaluation cost
+// predictable.
+func (c *compiler) checkParentCycles(e *Engine) {
+	const (
+		white = iota
+		grey
+		black
+	)
+	color := map[*group]int{}
+	var stack []*group
+	var visit func(g *group)
+	visit = func(g *group) {
+		color[g] = grey
+		stack = append(stack, g)
+		for _, d := range g.defs {
+			for _, cr := range d.crit {
+				if cr.field != fieldParent {
+					continue
+				}
+				switch color[cr.parent] {
+				case grey:
+					start := slices.Index(stack, cr.parent)
+					names := make([]string, 0, len(stack)-start+1)
+					for _, s := range stack[start:] {
+						names = append(names, fmt.Sprintf("%q", s.name))
+					}
+					names = append(names, fmt.Sprintf("%q", cr.parent.name))
+					c.errorf(cr.pos, fmt.Sprintf("group %q definition %d: parent", g.name, d.index),
+						"parent groups form a cycle (%s); a group cannot be its own parent, directly or through others", strings.Join(names, " → "))
+				case white:
+					visit(cr.parent)
+				}
+			}
+		}
+		stack = stack[:len(stack)-1]
+		color[g] = black
+	}
+	for i := range c.doc.Groups {
+		if g := e.groups[c.doc.Groups[i].Name]; g != nil && color[g] == white {
+			visit(g)
+		}
+	}
+}

@@ -1,0 +1,195 @@
+package policy
+
+import (
+	"slices"
+	"strings"
+)
+
+// maxParents bounds how much of a parent chain is looked at. Real chains
+// are a handful of processes; a caller passing more is cut off here so a
+// nested any_ancestor criterion cannot cost more than this bound allows.
+const maxParents = 64
+
+// Decision is the outcome for one event. It refers to the compiled policy
+// and does not allocate.
+type Decision struct {
+	Action Action `json:"action"`
+	// Require is what an elevate action asks of the user first (Unset: nothing).
+	Require Action `json:"require,omitempty"`
+	// Rule is the 1-based index of the deciding rule; 0 means the default.
+	Rule       int    `json:"rule"`
+	RuleName   string `json:"rule_name,omitempty"`
+	Group      string `json:"group,omitempty"`
+	Definition int    `json:"definition,omitempty"`
+	// Audit says whether the decision should be written to the audit log.
+	Audit            bool             `json:"audit"`
+	MinJustification int              `json:"min_justification,omitempty"`
+	Message          *MessageTemplate `json:"-"`
+	PolicyID         string           `json:"policy_id"`
+	Revision         int64            `json:"policy_revision"`
+}
+
+// MarshalText makes actions readable in JSON.
+func (a Action) MarshalText() ([]byte, error) {
+	if a == ActionUnset {
+		return []byte(""), nil
+	}
+	return []byte(a.String()), nil
+}
+
+func (e *Engine) decision(r *rule, d *definition) Decision {
+	out := Decision{
+		Action:           r.action,
+		Require:          r.require,
+		Rule:             r.index,
+		RuleName:         r.name,
+		Audit:            r.audit,
+		MinJustification: r.minJust,
+		Message:          r.message,
+		PolicyID:         e.id,
+		Revision:         e.revision,
+	}
+	if d != nil {
+		out.Group = d.group.name
+		out.Definition = d.index
+	}
+	return out
+}
+
+// Evaluate returns the decision for f: the first rule, in order, whose group
+// matches and whose scope includes the user, or the default. It does not
+// allocate unless a definition matches on arguments or an unusually large
+// number of indexed candidates apply.
+func (e *Engine) Evaluate(f *Facts) Decision {
+	var buf [64]int32
+	cands := buf[:0]
+	s := &f.Subject
+	if s.SHA256 != "" {
+		cands = append(cands, e.sha256[s.SHA256]...)
+	}
+	if s.SHA1 != "" {
+		cands = append(cands, e.sha1[s.SHA1]...)
+	}
+	cands = append(cands, e.exactPath[s.Path]...)
+	if s.BundleID != "" {
+		cands = append(cands, e.bundleID[s.BundleID]...)
+	}
+	cands = e.prefix.collect(s.Path, cands)
+	cands = e.suffix.collect(s.Path, cands)
+	slices.Sort(cands)
+
+	// Merge the sorted candidates with the scan list; the first entry that
+	// fully matches is the answer.
+	i, j := 0, 0
+	for i < len(cands) || j < len(e.scan) {
+		var id int32
+		if j >= len(e.scan) || (i < len(cands) && cands[i] < e.scan[j]) {
+			id = cands[i]
+			i++
+		} else {
+			id = e.scan[j]
+			j++
+		}
+		en := &e.entries[id]
+		if en.rule.inScope(f) && en.def.matches(s, f.Event.normal(), f.AuthURI, clampParents(f.Parents)) {
+			return e.decision(en.rule, en.def)
+		}
+	}
+	return e.decision(&e.fallback, nil)
+}
+
+func clampParents(p []Subject) []Subject {
+	if len(p) > maxParents {
+		return p[:maxParents]
+	}
+	return p
+}
+
+func (r *rule) inScope(f *Facts) bool {
+	if !r.scoped {
+		return true
+	}
+	if slices.Contains(r.exUsers, f.User) {
+		return false
+	}
+	for _, g := range r.exGroups {
+		if slices.Contains(f.Groups, g) {
+			return false
+		}
+	}
+	if len(r.users) == 0 && len(r.ugroups) == 0 {
+		return true
+	}
+	if slices.Contains(r.users, f.User) {
+		return true
+	}
+	for _, g := range r.ugroups {
+		if slices.Contains(f.Groups, g) {
+			return true
+		}
+	}
+	return false
+}
+
+func (d *definition) matches(s *Subject, ev Event, authURI string, parents []Subject) bool {
+	if !d.types.has(s.Type) || d.event != ev {
+		return false
+	}
+	for k := range d.crit {
+		if !d.crit[k].eval(s, authURI, parents) {
+			return false
+		}
+	}
+	return true
+}
+
+func (g *group) matchesParent(s *Subject, parents []Subject) bool {
+	for _, d := range g.defs {
+		if d.matches(s, Exec, "", parents) {
+			return true
+		}
+	}
+	return false
+}
+
+func (c *criterion) eval(s *Subject, authURI string, parents []Subject) bool {
+	var ok bool
+	switch c.field {
+	case fieldPath:
+		ok = c.str.match(s.Path)
+	case fieldArgs:
+		ok = c.str.match(strings.Join(s.Args, " "))
+	case fieldSHA1:
+		ok = s.SHA1 == c.hash
+	case fieldSHA256:
+		ok = s.SHA256 == c.hash
+	case fieldBundleID:
+		ok = c.str.match(s.BundleID)
+	case fieldVersion:
+		ok = s.Version != "" &&
+			(c.vmin == "" || CompareVersions(s.Version, c.vmin) >= 0) &&
+			(c.vmax == "" || CompareVersions(s.Version, c.vmax) <= 0)
+	case fieldPublisher:
+		ok = c.str.match(s.Publisher)
+	case fieldTeamID:
+		ok = c.str.match(s.TeamID)
+	case fieldSigningID:
+		ok = c.str.match(s.SigningID)
+	case fieldSource:
+		ok = c.str.match(s.Source)
+	case fieldAuthURI:
+		ok = c.str.match(authURI)
+	case fieldParent:
+		if c.anyAncestor {
+			for k := range parents {
+				if c.parent.matchesParent(&parents[k], parents[k+1:]) {
+					ok = true
+					break
+				}
+			}
+		} else if len(parents) > 0 {
+			ok = c.parent.matchesParent(&parents[0], parents[1:])
+		}
+	}
+	return ok != c.not
+}
