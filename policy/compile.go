@@ -245,7 +245,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	firstPos := map[string]Pos{}
 	for i := range doc.Groups {
 		g := &doc.Groups[i]
-		where := fmt.Sprintf("groups[%d]", i)
+		where := fmt.Sprintf("group %d", i+1)
 		if g.Name == "" {
 			c.errorf(g.Pos, where, "the group has no name; add `name: <name>`")
 			continue
@@ -297,7 +297,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			continue
 		}
 		if prev, ok := unscoped[r.group.name]; ok {
-			c.warnf(r.pos, fmt.Sprintf("rules[%d]", i), "this rule can never match: rule %d already takes every program in group %q for every user; move it above rule %d or scope the earlier rule", prev, r.group.name, prev)
+			c.warnf(r.pos, fmt.Sprintf("rule %d", i+1), "this rule can never match: rule %d already takes every program in group %q for every user; move it above rule %d or scope the earlier rule", prev, r.group.name, prev)
 		} else if !r.scoped {
 			unscoped[r.group.name] = r.index
 		}
@@ -321,9 +321,9 @@ func (c *compiler) action(s string, pos Pos, where string) (Action, bool) {
 }
 
 func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rule {
-	where := fmt.Sprintf("rules[%d]", index-1)
+	where := fmt.Sprintf("rule %d", index)
 	if r.Name != "" {
-		where = fmt.Sprintf("rule %q", r.Name)
+		where = fmt.Sprintf("rule %d %q", index, r.Name)
 	}
 	out := &rule{index: index, name: r.Name, audit: true, pos: r.Pos, minJust: r.MinJustification}
 	ok := true

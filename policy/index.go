@@ -154,7 +154,9 @@ func (e *Engine) buildIndexes() {
 				rank = 1
 			case c.field == fieldPath && c.str.op == OpExact:
 				rank = 2
-			case c.field == fieldBundleID && c.str.op == OpExact:
+			case c.field == fieldBundleID && c.str.op == OpExact && c.str.lit != "":
+				// Evaluate looks up bundle ids only when the subject has
+				// one, so `exact: ""` (no bundle id) must be scanned.
 				rank = 3
 			case c.field == fieldPath && c.str.prefix != "":
 				rank = 4
