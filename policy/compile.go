@@ -304,6 +304,8 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		e.rules = append(e.rules, *r)
 	}
 
+	c.checkUnused(e)
+
 	c.diags.Sort()
 	if c.diags.HasErrors() {
 		return nil, c.diags
@@ -618,6 +620,30 @@ func (c *compiler) checkParentCycles(e *Engine) {
 	for i := range c.doc.Groups {
 		if g := e.groups[c.doc.Groups[i].Name]; g != nil && color[g] == white {
 			visit(g)
+		}
+	}
+}
+
+// checkUnused warns about groups that no rule and no parent criterion
+// refers to: they cost nothing but are usually a forgotten rule.
+func (c *compiler) checkUnused(e *Engine) {
+	used := map[*group]bool{}
+	for _, r := range e.rules {
+		used[r.group] = true
+	}
+	for _, g := range e.groups {
+		for _, d := range g.defs {
+			for _, cr := range d.crit {
+				if cr.parent != nil {
+					used[cr.parent] = true
+				}
+			}
+		}
+	}
+	for i := range c.doc.Groups {
+		g := &c.doc.Groups[i]
+		if cg := e.groups[g.Name]; cg != nil && !used[cg] && len(g.Definitions) > 0 {
+			c.warnf(g.Pos, fmt.Sprintf("group %q", g.Name), "no rule and no parent criterion uses this group; add a rule for it or remove it")
 		}
 	}
 }
