@@ -49,6 +49,7 @@ type rule struct {
 }
 
 type group struct {
+	id   int // position in the document; keys lineage's memo
 	name string
 	defs []*definition
 }
@@ -256,7 +257,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		}
 		firstPos[g.Name] = g.Pos
 		groupNames = append(groupNames, g.Name)
-		e.groups[g.Name] = &group{name: g.Name}
+		e.groups[g.Name] = &group{id: len(groupNames) - 1, name: g.Name}
 	}
 	for i := range doc.Groups {
 		g := &doc.Groups[i]
@@ -518,7 +519,8 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 		f   field
 		set *bool
 	}{{fieldInstall, d.Install}, {fieldDelete, d.Delete}} {
-		if b.set != nil && !checkTypes(b.f, d.Pos) {
+		// false is the same as leaving the key out, so only true is checked.
+		if b.set != nil && *b.set && !checkTypes(b.f, d.Pos) {
 			ok = false
 		}
 	}

@@ -8,7 +8,7 @@ import (
 // maxParents bounds how much of a parent chain is looked at. Real chains
 // are a handful of processes; a caller passing more is cut off here so a
 // nested any_ancestor criterion cannot cost more than this bound allows.
-const maxParents = 64
+const maxParents = 64 // at most 255: lineage packs the position into 8 bits
 
 // Decision is the outcome for one event. It refers to the compiled policy
 // and does not allocate.
@@ -78,6 +78,7 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 	cands = e.suffix.collect(s.Path, cands)
 	slices.Sort(cands)
 
+	lin := lineage{chain: clampParents(f.Parents)}
 	// Merge the sorted candidates with the scan list; the first entry that
 	// fully matches is the answer.
 	i, j := 0, 0
@@ -91,7 +92,7 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 			j++
 		}
 		en := &e.entries[id]
-		if en.rule.inScope(f) && en.def.matches(s, f.Event.normal(), f.AuthURI, clampParents(f.Parents)) {
+		if en.rule.inScope(f) && en.def.matches(s, f.Event.normal(), f.AuthURI, &lin, 0) {
 			return e.decision(en.rule, en.def)
 		}
 	}
@@ -131,34 +132,68 @@ func (r *rule) inScope(f *Facts) bool {
 	return false
 }
 
-func (d *definition) matches(s *Subject, ev Event, authURI string, parents []Subject) bool {
+// lineage is the parent chain of one evaluation. The parents of the
+// subject being matched are chain[next:], passed alongside.
+//
+// Nested parent groups (group A wants a parent in group B, whose
+// definitions want a parent in group C, each possibly any_ancestor) would
+// cost chain-length to the power of the nesting depth if evaluated
+// naively; a local user controls the chain, so results of nested group
+// checks are memoized per (group, chain position), which bounds the work by
+// groups × chain × definitions. The memo is made only when nesting occurs,
+// so ordinary evaluations do not allocate.
+type lineage struct {
+	chain []Subject
+	depth int
+	memo  map[uint32]bool
+}
+
+// groupMatchesAt reports whether chain[j], with its own parents
+// chain[j+1:], matches group g.
+func (l *lineage) groupMatchesAt(g *group, j int) bool {
+	key := uint32(g.id)<<8 | uint32(j) // j < maxParents ≤ 255
+	if l.depth > 0 {
+		if v, ok := l.memo[key]; ok {
+			return v
+		}
+	}
+	l.depth++
+	matched := false
+	for _, d := range g.defs {
+		if d.matches(&l.chain[j], Exec, "", l, j+1) {
+			matched = true
+			break
+		}
+	}
+	l.depth--
+	if l.depth > 0 {
+		if l.memo == nil {
+			l.memo = make(map[uint32]bool)
+		}
+		l.memo[key] = matched
+	}
+	return matched
+}
+
+func (d *definition) matches(s *Subject, ev Event, authURI string, l *lineage, next int) bool {
 	if !d.types.has(s.Type) || d.event != ev {
 		return false
 	}
 	for k := range d.crit {
-		if !d.crit[k].eval(s, authURI, parents) {
+		if !d.crit[k].eval(s, authURI, l, next) {
 			return false
 		}
 	}
 	return true
 }
 
-func (g *group) matchesParent(s *Subject, parents []Subject) bool {
-	for _, d := range g.defs {
-		if d.matches(s, Exec, "", parents) {
-			return true
-		}
-	}
-	return false
-}
-
-func (c *criterion) eval(s *Subject, authURI string, parents []Subject) bool {
+func (c *criterion) eval(s *Subject, authURI string, l *lineage, next int) bool {
 	var ok bool
 	switch c.field {
 	case fieldPath:
 		ok = c.str.match(s.Path)
 	case fieldArgs:
-		ok = c.str.match(strings.Join(s.Args, " "))
+		ok = c.str.matchArgs(s.Args)
 	case fieldSHA1:
 		ok = s.SHA1 == c.hash
 	case fieldSHA256:
@@ -181,15 +216,56 @@ func (c *criterion) eval(s *Subject, authURI string, parents []Subject) bool {
 		ok = c.str.match(authURI)
 	case fieldParent:
 		if c.anyAncestor {
-			for k := range parents {
-				if c.parent.matchesParent(&parents[k], parents[k+1:]) {
+			for j := next; j < len(l.chain); j++ {
+				if l.groupMatchesAt(c.parent, j) {
 					ok = true
 					break
 				}
 			}
-		} else if len(parents) > 0 {
-			ok = c.parent.matchesParent(&parents[0], parents[1:])
+		} else if next < len(l.chain) {
+			ok = l.groupMatchesAt(c.parent, next)
 		}
 	}
 	return ok != c.not
+}
+
+// matchArgs matches the arguments joined by single spaces. Evaluate runs
+// every args criterion it passes on the scan list, not only the deciding
+// one, so the literal operators join into a stack buffer instead of
+// allocating a string each time. Wildcards, regexes (whose matchers keep
+// their input) and command lines longer than the buffer join on the heap.
+func (m *stringMatcher) matchArgs(args []string) bool {
+	n := len(args) - 1
+	for _, a := range args {
+		n += len(a)
+	}
+	var buf [512]byte
+	if len(args) < 2 || n > len(buf) || m.op == OpWildcard || m.op == OpRegex {
+		return m.match(strings.Join(args, " ")) // does not allocate for fewer than two
+	}
+	b := buf[:0]
+	for i, a := range args {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, a...)
+	}
+	// string(b) in a comparison does not allocate.
+	lit := m.lit
+	switch m.op {
+	case OpExact:
+		return string(b) == lit
+	case OpStartsWith:
+		return len(b) >= len(lit) && string(b[:len(lit)]) == lit
+	case OpEndsWith:
+		return len(b) >= len(lit) && string(b[len(b)-len(lit):]) == lit
+	case OpContains:
+		for i := 0; i+len(lit) <= len(b); i++ {
+			if string(b[i:i+len(lit)]) == lit {
+				return true
+			}
+		}
+		return false
+	}
+	return m.match(string(b))
 }

@@ -32,7 +32,7 @@ type DefinitionTrace struct {
 // always the same as Evaluate's; tests hold the two to that.
 func (e *Engine) Explain(f *Facts) (Decision, []RuleTrace) {
 	var trace []RuleTrace
-	parents := clampParents(f.Parents)
+	lin := lineage{chain: clampParents(f.Parents)}
 	ev := f.Event.normal()
 	for i := range e.rules {
 		r := &e.rules[i]
@@ -45,7 +45,7 @@ func (e *Engine) Explain(f *Facts) (Decision, []RuleTrace) {
 		var match *definition
 		for _, d := range r.group.defs {
 			dt := DefinitionTrace{Definition: d.index, Pos: d.pos, Line: d.pos.Line}
-			dt.Failed = d.explain(&f.Subject, ev, f.AuthURI, parents)
+			dt.Failed = d.explain(&f.Subject, ev, f.AuthURI, &lin)
 			dt.Matched = len(dt.Failed) == 0
 			rt.Definitions = append(rt.Definitions, dt)
 			if dt.Matched {
@@ -105,7 +105,7 @@ func intersects(a, b []string) bool {
 }
 
 // explain lists every failing condition of d; none means it matched.
-func (d *definition) explain(s *Subject, ev Event, authURI string, parents []Subject) []string {
+func (d *definition) explain(s *Subject, ev Event, authURI string, l *lineage) []string {
 	var failed []string
 	if !d.types.has(s.Type) {
 		failed = append(failed, fmt.Sprintf("type is %s, the definition wants %s", s.Type, d.types.names()))
@@ -115,8 +115,8 @@ func (d *definition) explain(s *Subject, ev Event, authURI string, parents []Sub
 	}
 	for k := range d.crit {
 		c := &d.crit[k]
-		if !c.eval(s, authURI, parents) {
-			failed = append(failed, c.describeFailure(s, authURI, parents))
+		if !c.eval(s, authURI, l, 0) {
+			failed = append(failed, c.describeFailure(s, authURI, l.chain))
 		}
 	}
 	return failed

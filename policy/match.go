@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"regexp/syntax"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -119,7 +120,7 @@ func regexAffixes(expr string) (prefix, suffix string) {
 	if subs[0].Op == syntax.OpBeginText {
 		var b strings.Builder
 		for _, s := range subs[1:] {
-			if s.Op != syntax.OpLiteral || s.Flags&syntax.FoldCase != 0 {
+			if !byteLiteral(s) {
 				break
 			}
 			b.WriteString(string(s.Rune))
@@ -130,7 +131,7 @@ func regexAffixes(expr string) (prefix, suffix string) {
 		var parts []string
 		for k := len(subs) - 2; k >= 0; k-- {
 			s := subs[k]
-			if s.Op != syntax.OpLiteral || s.Flags&syntax.FoldCase != 0 {
+			if !byteLiteral(s) {
 				break
 			}
 			parts = append(parts, string(s.Rune))
@@ -141,6 +142,14 @@ func regexAffixes(expr string) (prefix, suffix string) {
 		suffix = strings.Join(parts, "")
 	}
 	return prefix, suffix
+}
+
+// byteLiteral reports whether re matches exactly the UTF-8 bytes of its
+// runes. A case-folded literal does not, and neither does U+FFFD: the
+// regexp package decodes each byte that is not valid UTF-8 as U+FFFD, so
+// that rune also matches such bytes (a path need not be UTF-8).
+func byteLiteral(re *syntax.Regexp) bool {
+	return re.Op == syntax.OpLiteral && re.Flags&syntax.FoldCase == 0 && !slices.Contains(re.Rune, utf8.RuneError)
 }
 
 // regexAnchoredStart reports whether every match must start at the
