@@ -27,9 +27,25 @@ type Engine struct {
 	bundleID  map[string][]int32
 	prefix    affixIndex
 	suffix    affixIndex
+	// substr indexes required literals per field (see substrIndex); nil
+	// for fields no entry is filed under.
+	substr [len(fieldNames)]*substrIndex
 	// scan holds entries no index can pick; they are checked in order.
 	scan []int32
+
+	needs Needs
 }
+
+// Needs says which per-exec facts a policy looks at, so the enforcer can
+// skip gathering the costly ones (arguments from /proc, the parent chain)
+// when no criterion uses them.
+type Needs struct {
+	Args    bool
+	Parents bool
+}
+
+// Needs reports which per-exec facts the policy uses.
+func (e *Engine) Needs() Needs { return e.needs }
 
 type rule struct {
 	index    int // 1-based; 0 is the default
@@ -186,6 +202,8 @@ func (e *Engine) Revision() int64 { return e.revision }
 type Stats struct {
 	Rules, Groups, Entries                          int
 	ExactPath, Hash, BundleID, Prefix, Suffix, Scan int
+	// Substring counts entries filed under a required literal.
+	Substring int
 }
 
 // Stats reports sizes, for logs and benchmarks.
@@ -202,6 +220,11 @@ func (e *Engine) Stats() Stats {
 	s.BundleID = count(e.bundleID)
 	s.Prefix = e.prefix.count()
 	s.Suffix = e.suffix.count()
+	for _, x := range e.substr {
+		if x != nil {
+			s.Substring += x.n
+		}
+	}
 	return s
 }
 
@@ -306,6 +329,14 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	}
 
 	c.checkUnused(e)
+	for _, g := range e.groups {
+		for _, d := range g.defs {
+			for _, cr := range d.crit {
+				e.needs.Args = e.needs.Args || cr.field == fieldArgs
+				e.needs.Parents = e.needs.Parents || cr.field == fieldParent
+			}
+		}
+	}
 
 	c.diags.Sort()
 	if c.diags.HasErrors() {

@@ -76,12 +76,24 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 	}
 	cands = e.prefix.collect(s.Path, cands)
 	cands = e.suffix.collect(s.Path, cands)
+	for fl, x := range e.substr {
+		if x == nil {
+			continue
+		}
+		switch field(fl) {
+		case fieldArgs:
+			cands = x.collectArgs(s.Args, cands)
+		default:
+			cands = x.collect(substrValue(field(fl), f), cands)
+		}
+	}
 	slices.Sort(cands)
 
 	lin := lineage{chain: clampParents(f.Parents)}
 	// Merge the sorted candidates with the scan list; the first entry that
 	// fully matches is the answer.
 	i, j := 0, 0
+	last := int32(-1)
 	for i < len(cands) || j < len(e.scan) {
 		var id int32
 		if j >= len(e.scan) || (i < len(cands) && cands[i] < e.scan[j]) {
@@ -91,12 +103,59 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 			id = e.scan[j]
 			j++
 		}
+		if id == last {
+			continue // a substring index may name an entry twice
+		}
+		last = id
 		en := &e.entries[id]
 		if en.rule.inScope(f) && en.def.matches(s, f.Event.normal(), f.AuthURI, &lin, 0) {
 			return e.decision(en.rule, en.def)
 		}
 	}
 	return e.decision(&e.fallback, nil)
+}
+
+// substrValue is the value of a string field Evaluate indexes.
+func substrValue(fl field, f *Facts) string {
+	s := &f.Subject
+	switch fl {
+	case fieldPath:
+		return s.Path
+	case fieldBundleID:
+		return s.BundleID
+	case fieldPublisher:
+		return s.Publisher
+	case fieldTeamID:
+		return s.TeamID
+	case fieldSigningID:
+		return s.SigningID
+	case fieldSource:
+		return s.Source
+	case fieldAuthURI:
+		return f.AuthURI
+	}
+	return ""
+}
+
+// collectArgs looks the arguments up joined by single spaces, as args
+// criteria see them, in a stack buffer; a command line longer than the
+// buffer makes every entry a candidate rather than allocating.
+func (x *substrIndex) collectArgs(args []string, out []int32) []int32 {
+	if x.n == 0 {
+		return out
+	}
+	var buf [1024]byte
+	b := buf[:0]
+	for i, a := range args {
+		if len(b)+len(a)+1 > len(buf) {
+			return x.all(out)
+		}
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = append(b, a...)
+	}
+	return x.collect(unsafeString(b), out)
 }
 
 func clampParents(p []Subject) []Subject {

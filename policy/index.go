@@ -140,6 +140,7 @@ func (e *Engine) buildIndexes() {
 		var (
 			best     *criterion
 			bestRank = 99
+			bestLit  string
 		)
 		for k := range en.def.crit {
 			c := &en.def.crit[k]
@@ -162,6 +163,13 @@ func (e *Engine) buildIndexes() {
 				rank = 4
 			case c.field == fieldPath && c.str.suffix != "":
 				rank = 5
+			case substrField(c.field) && substrLiteral(c) != "":
+				// The longest required literal is the most selective.
+				rank = 6
+				if bestRank == 6 && len(substrLiteral(c)) <= len(bestLit) {
+					continue
+				}
+				bestLit = substrLiteral(c)
 			}
 			if rank < bestRank || (rank == bestRank && rank == 4 && len(c.str.prefix) > len(best.str.prefix)) {
 				best, bestRank = c, rank
@@ -180,10 +188,30 @@ func (e *Engine) buildIndexes() {
 			e.prefix.add(best.str.prefix, id)
 		case 5:
 			e.suffix.add(best.str.suffix, id)
+		case 6:
+			if e.substr[best.field] == nil {
+				e.substr[best.field] = &substrIndex{}
+			}
+			e.substr[best.field].add(bestLit, id)
 		default:
 			e.scan = append(e.scan, id)
 		}
 	}
 	e.prefix.finish()
 	e.suffix.finish()
+	for _, x := range e.substr {
+		if x != nil {
+			x.finish()
+		}
+	}
+}
+
+// substrField reports whether Evaluate looks fields of this kind up in a
+// substrIndex.
+func substrField(f field) bool {
+	switch f {
+	case fieldPath, fieldArgs, fieldBundleID, fieldPublisher, fieldTeamID, fieldSigningID, fieldSource, fieldAuthURI:
+		return true
+	}
+	return false
 }

@@ -41,6 +41,9 @@ type stringMatcher struct {
 	// prefix and suffix are literal affixes every matching value has; the
 	// index uses them to pick candidates.
 	prefix, suffix string
+	// need is literal text every match of re contains; a value without it
+	// is rejected without running the regex.
+	need string
 }
 
 func (m *stringMatcher) match(s string) bool {
@@ -56,6 +59,9 @@ func (m *stringMatcher) match(s string) bool {
 	case OpWildcard:
 		return m.glob.match(s)
 	case OpRegex:
+		if m.need != "" && !strings.Contains(s, m.need) {
+			return false
+		}
 		return m.re.MatchString(s)
 	}
 	return false
@@ -98,6 +104,7 @@ func compileString(op Op, v string) (*stringMatcher, error) {
 		}
 		m.re = re
 		m.prefix, m.suffix = regexAffixes(v)
+		m.need = regexNeed(v)
 	default:
 		return nil, fmt.Errorf("unknown operator %v", op)
 	}
@@ -142,6 +149,38 @@ func regexAffixes(expr string) (prefix, suffix string) {
 		suffix = strings.Join(parts, "")
 	}
 	return prefix, suffix
+}
+
+// regexNeed returns the longest literal text that every match of expr
+// contains, or "". It looks at the top level only: a literal, or the
+// longest run of adjacent literals in a concatenation.
+func regexNeed(expr string) string {
+	re, err := syntax.Parse(expr, syntax.Perl)
+	if err != nil {
+		return ""
+	}
+	re = re.Simplify()
+	for re.Op == syntax.OpCapture && len(re.Sub) == 1 {
+		re = re.Sub[0]
+	}
+	if byteLiteral(re) {
+		return string(re.Rune)
+	}
+	if re.Op != syntax.OpConcat {
+		return ""
+	}
+	var best, run string
+	for _, s := range re.Sub {
+		if byteLiteral(s) {
+			run += string(s.Rune)
+			if len(run) > len(best) {
+				best = run
+			}
+			continue
+		}
+		run = ""
+	}
+	return best
 }
 
 // byteLiteral reports whether re matches exactly the UTF-8 bytes of its

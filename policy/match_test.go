@@ -356,6 +356,10 @@ func FuzzCompileString(f *testing.F) {
 		{uint8(OpRegex), "^\uFFFDx", "\xffx"},
 		{uint8(OpRegex), "(a", "a"},
 		{uint8(OpRegex), "x{1001}", "x"},
+		{uint8(OpRegex), `vendor7-[0-9]+\.(tmp|bin)$`, "/opt/vendor7-12.bin"},
+		{uint8(OpRegex), "(abc)", "xabcx"},
+		{uint8(OpRegex), "a\uFFFDb", "a\xffb"},
+		{uint8(OpRegex), "ab(?i)cd", "abCD"},
 		{uint8(OpWildcard), `a\`, "a"},
 		{uint8(OpWildcard), "*?*", "日"},
 		{uint8(OpWildcard), "/tmp/?x*", "/tmp/\xffx/y"},
@@ -376,8 +380,37 @@ func FuzzCompileString(f *testing.F) {
 		}
 		ok := m.match(input)
 		_ = m.String()
+		if m.op == OpRegex {
+			// The literal prefilter must never change the answer.
+			if want := regexp.MustCompile(pattern).MatchString(input); ok != want {
+				t.Fatalf("regex %q on %q: matcher says %v (need %q), regexp says %v", pattern, input, ok, m.need, want)
+			}
+			if ok && !strings.Contains(input, m.need) {
+				t.Fatalf("regex %q matches %q, which lacks its required literal %q", pattern, input, m.need)
+			}
+		}
 		if ok && (!strings.HasPrefix(input, m.prefix) || !strings.HasSuffix(input, m.suffix)) {
 			t.Fatalf("%v %q matches %q, which lacks its index affixes (%q, %q)", m.op, pattern, input, m.prefix, m.suffix)
 		}
 	})
+}
+
+func TestRegexNeed(t *testing.T) {
+	tests := []struct{ expr, want string }{
+		{`vendor7-[0-9]+\.(tmp|bin)$`, "vendor7-"},
+		{`abc`, "abc"},
+		{`(abc)`, "abc"},
+		{`^/usr/bin/`, "/usr/bin/"},
+		{`a|b`, ""},
+		{`(?i)abc`, ""},
+		{`ab(?i)cdef`, "ab"},
+		{"x\uFFFDyz", ""}, // one literal holding U+FFFD: no prefilter
+		{`a+bc`, "bc"},
+		{`(`, ""},
+	}
+	for _, tt := range tests {
+		if got := regexNeed(tt.expr); got != tt.want {
+			t.Errorf("regexNeed(%q) = %q, want %q", tt.expr, got, tt.want)
+		}
+	}
 }
