@@ -1,0 +1,313 @@
+package store
+
+import (
+	"errors"
+	"math"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+
+	"github.com/gatehouse/gatehouse/localapi"
+)
+
+// fullRequest has every field set to something other than its zero value.
+func fullRequest() Request {
+	return Request{
+		Created: t0, Updated: t0.Add(time.Second), UID: math32, User: "alice", PID: 4242,
+		Kind: localapi.KindApproval, State: localapi.StatePending, Path: "/opt/tool", SHA256: "cafe",
+		Dev: math.MaxUint64, Ino: 1<<63 + 5, Args: []string{"--flag", "ünï"}, Cwd: "/home/alice", TTY: "/dev/pts/3",
+		Rule: 3, RuleName: "tools", Group: "devs", PolicyID: "corp", PolicyRevision: 17, Title: "Blocked",
+		Body: "Ask for approval", URL: "https://help.example/", MinJustification: 20, Reason: "need it",
+		WindowStart: t0.Add(time.Hour), WindowEnd: t0.Add(2 * time.Hour), DecidedBy: "root (uid 0)", Notified: true,
+	}
+}
+
+func addRequest(t *testing.T, s *Store, r Request) int64 {
+	t.Helper()
+	id, err := s.AddRequest(t.Context(), r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+func TestRequestRoundTrip(t *testing.T) {
+	s := openTest(t)
+	for _, in := range []Request{fullRequest(), {Kind: localapi.KindWarning, State: localapi.StatePending}} {
+		id := addRequest(t, s, in)
+		got, err := s.GetRequest(t.Context(), id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		in.ID = id
+		if diff := cmp.Diff(in, got); diff != "" {
+			t.Errorf("request (-want +got):\n%s", diff)
+		}
+	}
+}
+
+func TestAddRequestState(t *testing.T) {
+	s := openTest(t)
+	id := addRequest(t, s, Request{Kind: localapi.KindWarning})
+	r, err := s.GetRequest(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != localapi.StatePending {
+		t.Errorf("empty state stored as %q, want pending", r.State)
+	}
+	if _, err := s.AddRequest(t.Context(), Request{Kind: localapi.KindWarning, State: "maybe"}); err == nil {
+		t.Error("AddRequest accepted an unknown state")
+	}
+}
+
+func TestGetRequestNotFound(t *testing.T) {
+	s := openTest(t)
+	_, err := s.GetRequest(t.Context(), 99)
+	if !errors.Is(err, ErrNotFound) {
+		t.Errorf("err = %v, want ErrNotFound", err)
+	}
+}
+
+func TestListRequests(t *testing.T) {
+	s := openTest(t)
+	u1, u2 := uint32(1000), uint32(1001)
+	for _, r := range []Request{
+		{UID: u1, Kind: localapi.KindWarning, State: localapi.StatePending},       // 1
+		{UID: u2, Kind: localapi.KindApproval, State: localapi.StateSubmitted},    // 2
+		{UID: u1, Kind: localapi.KindApproval, State: localapi.StateApproved},     // 3
+		{UID: u1, Kind: localapi.KindApproval, State: localapi.StateSubmitted},    // 4
+		{UID: u2, Kind: localapi.KindJustification, State: localapi.StatePending}, // 5
+	} {
+		addRequest(t, s, r)
+	}
+	open := []string{localapi.StatePending, localapi.StateSubmitted}
+	for _, tc := range []struct {
+		name string
+		f    RequestFilter
+		want []int64
+	}{
+		{"all, newest first", RequestFilter{}, []int64{5, 4, 3, 2, 1}},
+		{"uid", RequestFilter{UID: &u1}, []int64{4, 3, 1}},
+		{"states", RequestFilter{States: open}, []int64{5, 4, 2, 1}},
+		{"one state", RequestFilter{States: []string{localapi.StateApproved}}, []int64{3}},
+		{"uid and states", RequestFilter{UID: &u2, States: open}, []int64{5, 2}},
+		{"limit", RequestFilter{Limit: 2}, []int64{5, 4}},
+		{"none", RequestFilter{States: []string{localapi.StateExpired}}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := s.ListRequests(t.Context(), tc.f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var ids []int64
+			for _, r := range got {
+				ids = append(ids, r.ID)
+			}
+			if diff := cmp.Diff(tc.want, ids); diff != "" {
+				t.Errorf("ids (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestTransition(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	in := fullRequest()
+	in.Reason, in.DecidedBy, in.Notified = "", "", false
+	id := addRequest(t, s, in)
+
+	before := time.Now()
+	got, err := s.Transition(ctx, id, []string{localapi.StatePending}, localapi.StateSubmitted, func(r *Request) {
+		r.Reason = "for the build"
+		r.WindowEnd = time.Time{}
+		r.ID, r.State = 777, localapi.StateApproved // ignored
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Updated.Before(before) {
+		t.Errorf("Updated = %v, want it set to now (after %v)", got.Updated, before)
+	}
+	want := in
+	want.ID, want.State, want.Reason, want.WindowEnd, want.Updated = id, localapi.StateSubmitted, "for the build", time.Time{}, got.Updated
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("returned request (-want +got):\n%s", diff)
+	}
+	stored, err := s.GetRequest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(got, stored); diff != "" {
+		t.Errorf("stored request differs from the returned one (-returned +stored):\n%s", diff)
+	}
+
+	// Nil mutate.
+	if _, err := s.Transition(ctx, id, []string{localapi.StateSubmitted}, localapi.StateApproved, nil); err != nil {
+		t.Fatal(err)
+	}
+
+	// Wrong state: a StateError, and nothing changes.
+	_, err = s.Transition(ctx, id, []string{localapi.StatePending, localapi.StateSubmitted}, localapi.StateCancelled,
+		func(r *Request) { r.Reason = "changed" })
+	var se *StateError
+	if !errors.As(err, &se) {
+		t.Fatalf("err = %v, want a *StateError", err)
+	}
+	if diff := cmp.Diff(&StateError{ID: id, State: localapi.StateApproved, To: localapi.StateCancelled}, se); diff != "" {
+		t.Errorf("StateError (-want +got):\n%s", diff)
+	}
+	stored, err = s.GetRequest(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if stored.State != localapi.StateApproved || stored.Reason != "for the build" {
+		t.Errorf("a refused transition changed the request: %+v", stored)
+	}
+
+	// Unknown id, unknown state.
+	if _, err := s.Transition(ctx, 999, []string{localapi.StatePending}, localapi.StateAnswered, nil); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
+	}
+	if _, err := s.Transition(ctx, id, []string{localapi.StateApproved}, "approvedish", nil); err == nil || errors.As(err, &se) {
+		t.Errorf("unknown target state: err = %v, want a plain error", err)
+	}
+}
+
+func TestStateErrorMessage(t *testing.T) {
+	for _, tc := range []struct {
+		err  StateError
+		want string
+	}{
+		{StateError{ID: 5, State: localapi.StateApproved, To: localapi.StateCancelled},
+			"request 5 is approved; it cannot become cancelled (it is already closed)"},
+		{StateError{ID: 7, State: localapi.StateExpired, To: localapi.StateSubmitted},
+			"request 7 is expired; it cannot become submitted (it is closed: run the program again to make a new request)"},
+		{StateError{ID: 6, State: localapi.StatePending, To: localapi.StateApproved},
+			"request 6 is pending; it cannot become approved"},
+	} {
+		if got := tc.err.Error(); got != tc.want {
+			t.Errorf("Error() = %q, want %q", got, tc.want)
+		}
+	}
+}
+
+func TestTransitionConcurrent(t *testing.T) {
+	s := openTest(t)
+	id := addRequest(t, s, Request{Kind: localapi.KindApproval, State: localapi.StateSubmitted})
+	const n = 16
+	var (
+		wg      sync.WaitGroup
+		mu      sync.Mutex
+		winners []string
+		other   []error
+	)
+	for i := range n {
+		to := localapi.StateApproved
+		if i%2 == 1 {
+			to = localapi.StateDenied
+		}
+		wg.Go(func() {
+			r, err := s.Transition(t.Context(), id, []string{localapi.StateSubmitted}, to, nil)
+			mu.Lock()
+			defer mu.Unlock()
+			var se *StateError
+			switch {
+			case err == nil:
+				winners = append(winners, r.State)
+			case errors.As(err, &se):
+			default:
+				other = append(other, err)
+			}
+		})
+	}
+	wg.Wait()
+	if len(other) > 0 {
+		t.Fatalf("errors other than StateError: %v", other)
+	}
+	if len(winners) != 1 {
+		t.Fatalf("%d transitions won, want exactly 1", len(winners))
+	}
+	r, err := s.GetRequest(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.State != winners[0] {
+		t.Errorf("stored state %q, want the winner's %q", r.State, winners[0])
+	}
+}
+
+func TestExpireRequests(t *testing.T) {
+	s := openTest(t)
+	ctx := t.Context()
+	cut := t0.Add(time.Hour)
+	old, recent := cut.Add(-time.Minute), cut.Add(time.Minute)
+	add := func(state string, created time.Time) int64 {
+		return addRequest(t, s, Request{Created: created, Updated: created, Kind: localapi.KindApproval, State: state})
+	}
+	pendingOld := add(localapi.StatePending, old)
+	submittedOld := add(localapi.StateSubmitted, old)
+	pendingNew := add(localapi.StatePending, recent)
+	answeredOld := add(localapi.StateAnswered, old)
+
+	before := time.Now()
+	got, err := s.ExpireRequests(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []int64
+	for _, r := range got {
+		ids = append(ids, r.ID)
+		if r.State != localapi.StateExpired || r.Updated.Before(before) {
+			t.Errorf("returned request %d: state %q updated %v, want expired and updated now", r.ID, r.State, r.Updated)
+		}
+		stored, err := s.GetRequest(ctx, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(r, stored); diff != "" {
+			t.Errorf("stored request %d differs from the returned one (-returned +stored):\n%s", r.ID, diff)
+		}
+	}
+	if diff := cmp.Diff([]int64{pendingOld, submittedOld}, ids); diff != "" {
+		t.Errorf("expired ids (-want +got):\n%s", diff)
+	}
+	for id, want := range map[int64]string{pendingNew: localapi.StatePending, answeredOld: localapi.StateAnswered} {
+		r, err := s.GetRequest(ctx, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r.State != want {
+			t.Errorf("request %d is %q, want %q", id, r.State, want)
+		}
+	}
+	again, err := s.ExpireRequests(ctx, cut)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]Request(nil), again, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("second ExpireRequests (-want +got):\n%s", diff)
+	}
+}
+
+func TestMarkNotified(t *testing.T) {
+	s := openTest(t)
+	id := addRequest(t, s, Request{Kind: localapi.KindWarning, Updated: t0})
+	if err := s.MarkNotified(t.Context(), id); err != nil {
+		t.Fatal(err)
+	}
+	r, err := s.GetRequest(t.Context(), id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Notified || !r.Updated.Equal(t0) {
+		t.Errorf("after MarkNotified: notified %v, updated %v; want true and unchanged", r.Notified, r.Updated)
+	}
+	if err := s.MarkNotified(t.Context(), 999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
+	}
+}
