@@ -1,0 +1,118 @@
+package fanotify
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+)
+
+func TestParseMountinfo(t *testing.T) {
+	tests := []struct {
+		name    string
+		in      string
+		want    []Mount
+		wantErr bool
+	}{
+		{name: "empty", in: ""},
+		{
+			name: "typical",
+			in: "22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw,errors=remount-ro\n" +
+				"23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n" +
+				"24 22 0:22 / /sys rw,nosuid shared:7 master:2 - sysfs sysfs rw\n",
+			want: []Mount{
+				{ID: 22, Point: "/", FSType: "ext4", Source: "/dev/sda1"},
+				{ID: 23, Point: "/proc", FSType: "proc", Source: "proc"},
+				{ID: 24, Point: "/sys", FSType: "sysfs", Source: "sysfs"},
+			},
+		},
+		{
+			name: "no optional fields, no trailing newline",
+			in:   "30 22 0:40 / /run rw - tmpfs tmpfs rw,size=100k",
+			want: []Mount{{ID: 30, Point: "/run", FSType: "tmpfs", Source: "tmpfs"}},
+		},
+		{
+			name: "escaped space tab newline backslash",
+			in:   `31 22 0:41 / /mnt/my\040disk\011x\012y\134z rw - fuse.sshfs me@host:/a\040b rw` + "\n",
+			want: []Mount{{ID: 31, Point: "/mnt/my disk\tx\ny\\z", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
+		},
+		{
+			name: "lone backslash kept",
+			in:   `32 22 0:42 / /mnt/a\b\04 rw - tmpfs t rw` + "\n",
+			want: []Mount{{ID: 32, Point: `/mnt/a\b\04`, FSType: "tmpfs", Source: "t"}},
+		},
+		{name: "no separator", in: "22 1 8:1 / / rw shared:1 ext4 /dev/sda1 rw\n", wantErr: true},
+		{name: "separator too early", in: "22 1 - ext4 /dev/sda1 rw x y\n", wantErr: true},
+		{name: "bad id", in: "x 1 8:1 / / rw - ext4 /dev/sda1 rw\n", wantErr: true},
+		{name: "nothing after separator", in: "22 1 8:1 / / rw - ext4\n", wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := parseMountinfo(strings.NewReader(tt.in))
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, want error %v", err, tt.wantErr)
+			}
+			if diff := cmp.Diff(tt.want, got); diff != "" {
+				t.Errorf("mounts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestLocalMountsFilter(t *testing.T) {
+	ms := []Mount{
+		{Point: "/", FSType: "ext4"},
+		{Point: "/proc", FSType: "proc"},
+		{Point: "/sys", FSType: "sysfs"},
+		{Point: "/sys/fs/cgroup", FSType: "cgroup2"},
+		{Point: "/dev", FSType: "devtmpfs"},
+		{Point: "/dev/pts", FSType: "devpts"},
+		{Point: "/home", FSType: "xfs"},
+		{Point: "/srv/nfs", FSType: "nfs4"},
+		{Point: "/mnt/remote", FSType: "fuse.sshfs"},
+		{Point: "/run/user/1000/gvfs", FSType: "fuse.gvfsd-fuse"},
+		{Point: "/snap/core/1", FSType: "squashfs"},
+		{Point: "/snap/core/2", FSType: "squashfs"},
+		{Point: "/snapshot", FSType: "ext4"},
+		{Point: "/var/lib/docker/overlay2/x/merged", FSType: "overlay"},
+		{Point: "/opt", FSType: "ext4"},
+		{Point: "/opt", FSType: "tmpfs"}, // stacked: tmpfs is on top
+		{Point: "/stacked", FSType: "ext4"},
+		{Point: "/stacked", FSType: "proc"}, // stacked: proc on top, refuses marks
+	}
+	tests := []struct {
+		name    string
+		exclude []string
+		want    []string
+	}{
+		{name: "no exclude", want: []string{"/", "/dev", "/home", "/snap/core/1", "/snap/core/2", "/snapshot", "/var/lib/docker/overlay2/x/merged", "/opt"}},
+		{name: "exclude subtree, not siblings with the prefix", exclude: []string{"/snap/", "/var/lib/docker"},
+			want: []string{"/", "/dev", "/home", "/snapshot", "/opt"}},
+		{name: "exclude exact point", exclude: []string{"/home", "", "/opt/../dev"}, want: []string{"/", "/snap/core/1", "/snap/core/2", "/snapshot", "/var/lib/docker/overlay2/x/merged", "/opt"}},
+		{name: "exclude root", exclude: []string{"/"}, want: nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, localMounts(ms, tt.exclude)); diff != "" {
+				t.Errorf("local mounts (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func FuzzParseMountinfo(f *testing.F) {
+	f.Add("22 1 8:1 / / rw,relatime shared:1 - ext4 /dev/sda1 rw\n")
+	f.Add(`31 22 0:41 / /mnt/my\040disk rw - fuse.sshfs a\134 rw`)
+	f.Add("1 2 3 4 5 6 - \n\n- - -")
+	f.Fuzz(func(t *testing.T, in string) {
+		ms, err := parseMountinfo(strings.NewReader(in))
+		if err != nil {
+			return
+		}
+		for _, m := range ms {
+			if m.Point == "" || m.FSType == "" {
+				t.Fatalf("empty field in %+v from %q", m, in)
+			}
+		}
+	})
+}

@@ -1,0 +1,223 @@
+package localapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"syscall"
+	"time"
+)
+
+// Client talks to gatehoused over its Unix socket.
+type Client struct {
+	Socket string
+	http   *http.Client
+}
+
+// NewClient returns a client for the socket at path ("" = DefaultSocket).
+func NewClient(path string) *Client {
+	if path == "" {
+		path = DefaultSocket
+	}
+	c := &Client{Socket: path}
+	c.http = &http.Client{
+		Timeout: 30 * time.Second,
+		Transport: &http.Transport{
+			DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+				var d net.Dialer
+				return d.DialContext(ctx, "unix", path)
+			},
+			MaxIdleConns:    2,
+			IdleConnTimeout: 30 * time.Second,
+		},
+	}
+	return c
+}
+
+// APIError is a non-2xx answer from the daemon.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return e.Message }
+
+// AccessDeniedError is returned when the daemon refuses the caller.
+type AccessDeniedError struct{ APIError }
+
+// IsAccessDenied reports whether err is an AccessDeniedError.
+func IsAccessDenied(err error) bool {
+	var ad *AccessDeniedError
+	return errors.As(err, &ad)
+}
+
+// NotRunningError is returned when nothing listens on the socket.
+type NotRunningError struct {
+	Socket string
+	Err    error
+}
+
+func (e *NotRunningError) Error() string {
+	return fmt.Sprintf("gatehoused is not running (no answer on %s: %v); start it with `systemctl start gatehoused`", e.Socket, e.Err)
+}
+
+func (e *NotRunningError) Unwrap() error { return e.Err }
+
+func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	var body io.Reader
+	if in != nil {
+		b, err := json.Marshal(in)
+		if err != nil {
+			return fmt.Errorf("encode request: %w", err)
+		}
+		body = bytes.NewReader(b)
+	}
+	u := "http://gatehoused/" + Version + path
+	if len(query) > 0 {
+		u += "?" + query.Encode()
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, body)
+	if err != nil {
+		return err
+	}
+	if in != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := c.http.Do(req)
+	if err != nil {
+		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+			return &NotRunningError{Socket: c.Socket, Err: err}
+		}
+		if errors.Is(err, syscall.EACCES) {
+			return fmt.Errorf("cannot open %s: permission denied", c.Socket)
+		}
+		return fmt.Errorf("talk to gatehoused: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("read answer from gatehoused: %w", err)
+	}
+	if resp.StatusCode/100 != 2 {
+		var e Error
+		msg := string(bytes.TrimSpace(data))
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			msg = e.Error
+		}
+		ae := APIError{Status: resp.StatusCode, Message: msg}
+		if resp.StatusCode == http.StatusForbidden {
+			return &AccessDeniedError{ae}
+		}
+		return &ae
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.Unmarshal(data, out); err != nil {
+		return fmt.Errorf("decode answer from gatehoused: %w", err)
+	}
+	return nil
+}
+
+// Status returns the daemon's status.
+func (c *Client) Status(ctx context.Context) (Status, error) {
+	var s Status
+	err := c.do(ctx, "GET", "/status", nil, nil, &s)
+	return s, err
+}
+
+// Events lists audit events.
+func (c *Client) Events(ctx context.Context, f EventFilter) ([]Event, error) {
+	q := url.Values{}
+	if f.AfterID > 0 {
+		q.Set("after", strconv.FormatInt(f.AfterID, 10))
+	}
+	if !f.Since.IsZero() {
+		q.Set("since", f.Since.Format(time.RFC3339Nano))
+	}
+	if f.UID != nil {
+		q.Set("uid", strconv.FormatUint(uint64(*f.UID), 10))
+	}
+	if f.Kind != "" {
+		q.Set("kind", f.Kind)
+	}
+	if f.Action != "" {
+		q.Set("action", f.Action)
+	}
+	if f.PathContains != "" {
+		q.Set("path", f.PathContains)
+	}
+	if f.Limit > 0 {
+		q.Set("limit", strconv.Itoa(f.Limit))
+	}
+	var out []Event
+	err := c.do(ctx, "GET", "/events", q, nil, &out)
+	return out, err
+}
+
+// Requests lists requests; states empty means every state.
+func (c *Client) Requests(ctx context.Context, states ...string) ([]Request, error) {
+	q := url.Values{}
+	for _, s := range states {
+		q.Add("state", s)
+	}
+	var out []Request
+	err := c.do(ctx, "GET", "/requests", q, nil, &out)
+	return out, err
+}
+
+// Request returns one request.
+func (c *Client) Request(ctx context.Context, id int64) (Request, error) {
+	var out Request
+	err := c.do(ctx, "GET", "/requests/"+strconv.FormatInt(id, 10), nil, nil, &out)
+	return out, err
+}
+
+// Answer answers or submits a request as the calling user.
+func (c *Client) Answer(ctx context.Context, id int64, a Answer) (AnswerResult, error) {
+	var out AnswerResult
+	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/answer", nil, a, &out)
+	return out, err
+}
+
+// Approve approves a submitted request (root only).
+func (c *Client) Approve(ctx context.Context, id int64, note string) (AnswerResult, error) {
+	var out AnswerResult
+	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/approve", nil, Decide{Note: note}, &out)
+	return out, err
+}
+
+// Deny denies a submitted request (root only).
+func (c *Client) Deny(ctx context.Context, id int64, note string) (AnswerResult, error) {
+	var out AnswerResult
+	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/deny", nil, Decide{Note: note}, &out)
+	return out, err
+}
+
+// Grants lists active grants (the caller's own unless root).
+func (c *Client) Grants(ctx context.Context) ([]Grant, error) {
+	var out []Grant
+	err := c.do(ctx, "GET", "/grants", nil, nil, &out)
+	return out, err
+}
+
+// Check asks the daemon what it would decide for a program.
+func (c *Client) Check(ctx context.Context, ch Check) (CheckResult, error) {
+	var out CheckResult
+	err := c.do(ctx, "POST", "/check", nil, ch, &out)
+	return out, err
+}
+
+// Reload makes the daemon reload its policy (root only).
+func (c *Client) Reload(ctx context.Context) (Status, error) {
+	var out Status
+	err := c.do(ctx, "POST", "/policy/reload", nil, struct{}{}, &out)
+	return out, err
+}

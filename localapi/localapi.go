@@ -1,0 +1,194 @@
+// Package localapi is the contract between the enforcer (gatehoused, root)
+// and its local clients: the gatehouse CLI and the per-user agent. It holds
+// the wire types, the socket path and a client, and depends on nothing but
+// the standard library, so clients never import enforcer internals.
+//
+// The protocol is HTTP/1.1 over a Unix socket, versioned by the /v1/ path
+// prefix. The daemon takes the caller's identity from the socket's peer
+// credentials (SO_PEERCRED), never from a request: root may do everything,
+// any other user sees and answers only their own requests.
+package localapi
+
+import "time"
+
+// DefaultSocket is where gatehoused listens unless configured otherwise.
+const DefaultSocket = "/run/gatehouse/gatehoused.sock"
+
+// Version is the API version this package speaks; it is the path prefix.
+const Version = "v1"
+
+// MaxRequestBody bounds every request body the daemon reads.
+const MaxRequestBody = 64 << 10
+
+// Status is GET /v1/status.
+type Status struct {
+	Version        string            `json:"version"`
+	Started        time.Time         `json:"started"`
+	PolicyID       string            `json:"policy_id"`
+	PolicyRevision int64             `json:"policy_revision"`
+	PolicyPath     string            `json:"policy_path"`
+	PolicyLoaded   time.Time         `json:"policy_loaded"`
+	PolicyError    string            `json:"policy_error,omitempty"`
+	Source         string            `json:"source"`
+	FailClosed     bool              `json:"fail_closed"`
+	Marks          []string          `json:"marks"`
+	Counters       map[string]uint64 `json:"counters"`
+	You            Identity          `json:"you"`
+}
+
+// Identity is who the daemon believes the caller is (from the kernel).
+type Identity struct {
+	UID  uint32 `json:"uid"`
+	PID  int32  `json:"pid"`
+	User string `json:"user"`
+	Root bool   `json:"root"`
+}
+
+// Event is one audit event.
+type Event struct {
+	ID             int64     `json:"id"`
+	Time           time.Time `json:"time"`
+	Kind           string    `json:"kind"`
+	Action         string    `json:"action,omitempty"`
+	Allowed        bool      `json:"allowed"`
+	Rule           int       `json:"rule,omitempty"`
+	RuleName       string    `json:"rule_name,omitempty"`
+	Group          string    `json:"group,omitempty"`
+	PolicyID       string    `json:"policy_id,omitempty"`
+	PolicyRevision int64     `json:"policy_revision,omitempty"`
+	UID            uint32    `json:"uid"`
+	User           string    `json:"user,omitempty"`
+	PID            int32     `json:"pid,omitempty"`
+	Path           string    `json:"path,omitempty"`
+	SHA256         string    `json:"sha256,omitempty"`
+	Args           []string  `json:"args,omitempty"`
+	Parent         string    `json:"parent,omitempty"`
+	AppType        string    `json:"app_type,omitempty"`
+	Source         string    `json:"source,omitempty"`
+	Reason         string    `json:"reason,omitempty"`
+	GrantID        int64     `json:"grant_id,omitempty"`
+	RequestID      int64     `json:"request_id,omitempty"`
+	Count          int64     `json:"count,omitempty"`
+	Detail         string    `json:"detail,omitempty"`
+}
+
+// EventFilter selects events for GET /v1/events (as query parameters).
+type EventFilter struct {
+	AfterID      int64
+	Since        time.Time
+	UID          *uint32
+	Kind         string
+	Action       string
+	PathContains string
+	Limit        int
+}
+
+// Request is a prompt or approval request for one blocked execution.
+type Request struct {
+	ID               int64     `json:"id"`
+	Created          time.Time `json:"created"`
+	Updated          time.Time `json:"updated"`
+	UID              uint32    `json:"uid"`
+	User             string    `json:"user"`
+	PID              int32     `json:"pid,omitempty"`
+	Kind             string    `json:"kind"`
+	State            string    `json:"state"`
+	Path             string    `json:"path"`
+	SHA256           string    `json:"sha256"`
+	Args             []string  `json:"args,omitempty"`
+	Cwd              string    `json:"cwd,omitempty"`
+	Rule             int       `json:"rule"`
+	RuleName         string    `json:"rule_name,omitempty"`
+	Group            string    `json:"group,omitempty"`
+	PolicyRevision   int64     `json:"policy_revision"`
+	Title            string    `json:"title,omitempty"`
+	Body             string    `json:"body,omitempty"`
+	URL              string    `json:"url,omitempty"`
+	MinJustification int       `json:"min_justification,omitempty"`
+	Reason           string    `json:"reason,omitempty"`
+	WindowStart      time.Time `json:"window_start,omitzero"`
+	WindowEnd        time.Time `json:"window_end,omitzero"`
+	DecidedBy        string    `json:"decided_by,omitempty"`
+}
+
+// Request kinds and states, as stored.
+const (
+	KindWarning         = "warning"
+	KindJustification   = "justification"
+	KindApproval        = "approval"
+	KindApprovalOffline = "approval_offline"
+
+	StatePending   = "pending"
+	StateAnswered  = "answered"
+	StateSubmitted = "submitted"
+	StateApproved  = "approved"
+	StateDenied    = "denied"
+	StateCancelled = "cancelled"
+	StateExpired   = "expired"
+)
+
+// Answer is POST /v1/requests/{id}/answer: the user's reply to a warning
+// (Continue) or justification (Reason), or the submission of an approval
+// request (Reason and an optional window). Cancel withdraws the request.
+type Answer struct {
+	Cancel      bool      `json:"cancel,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+	WindowEnd   time.Time `json:"window_end,omitzero"`
+}
+
+// Decide is POST /v1/requests/{id}/approve and /deny (root only).
+type Decide struct {
+	Note string `json:"note,omitempty"`
+}
+
+// Grant lets one user run one exact file again.
+type Grant struct {
+	ID        int64     `json:"id"`
+	UID       uint32    `json:"uid"`
+	Path      string    `json:"path"`
+	SHA256    string    `json:"sha256"`
+	Created   time.Time `json:"created"`
+	Expires   time.Time `json:"expires"`
+	UsesLeft  int       `json:"uses_left"`
+	Origin    string    `json:"origin"`
+	Reason    string    `json:"reason,omitempty"`
+	RequestID int64     `json:"request_id,omitempty"`
+}
+
+// AnswerResult is what answering a request produced.
+type AnswerResult struct {
+	Request Request `json:"request"`
+	Grant   *Grant  `json:"grant,omitempty"`
+}
+
+// Check is POST /v1/check: evaluate a program as the daemon would.
+type Check struct {
+	Path    string   `json:"path"`
+	Args    []string `json:"args,omitempty"`
+	Parents []string `json:"parents,omitempty"`
+	// User evaluates as another user; only root may set it.
+	User string `json:"user,omitempty"`
+}
+
+// CheckResult is the daemon's answer to a Check.
+type CheckResult struct {
+	Path           string   `json:"path"`
+	AppType        string   `json:"app_type"`
+	SHA256         string   `json:"sha256"`
+	User           string   `json:"user"`
+	Action         string   `json:"action"`
+	Allowed        bool     `json:"allowed"`
+	Rule           int      `json:"rule"`
+	RuleName       string   `json:"rule_name,omitempty"`
+	Group          string   `json:"group,omitempty"`
+	PolicyID       string   `json:"policy_id"`
+	PolicyRevision int64    `json:"policy_revision"`
+	Grant          *Grant   `json:"grant,omitempty"`
+	Trace          []string `json:"trace,omitempty"`
+}
+
+// Error is the body of every non-2xx response.
+type Error struct {
+	Error string `json:"error"`
+}
