@@ -1,6 +1,6 @@
 // Command gatehouse is the administrator's and user's command line for
-// Gatehouse: lint and explain policies now; status, events and requests
-// against the running enforcer as those parts land.
+// Gatehouse: lint and explain policies, and status, events, check and
+// requests against the running enforcer (gatehoused) over its local API.
 package main
 
 import (
@@ -24,6 +24,14 @@ commands:
   policy schema                print the policy file's JSON Schema
   policy example               print the bundled example policy
   demo                         run explain on programs of this machine with the example policy
+
+  status                       what the running gatehoused is doing
+  events [--json] [--follow]   audit events (your own; root sees all); JSON lines for a SIEM
+  check PROGRAM                ask the running gatehoused what it would decide for PROGRAM
+  requests                     list requests (your own; root sees all)
+  requests approve|deny ID     decide a submitted approval request (root)
+  request ID --continue | --reason TEXT | --cancel
+                               answer your own blocked program's request
 
 Run "gatehouse <command> -h" for a command's flags.
 `
@@ -61,6 +69,16 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return exitUsage
 	case "demo":
 		return cmdDemo(args[1:], stdout, stderr)
+	case "status":
+		return cmdStatus(args[1:], stdout, stderr)
+	case "events":
+		return cmdEvents(args[1:], stdout, stderr)
+	case "check":
+		return cmdCheck(args[1:], stdout, stderr)
+	case "requests":
+		return cmdRequests(args[1:], stdout, stderr)
+	case "request":
+		return cmdRequest(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

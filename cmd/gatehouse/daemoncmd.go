@@ -1,0 +1,365 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/gatehouse/gatehouse/localapi"
+)
+
+// Commands that talk to the running gatehoused over its local API. The
+// daemon knows who is asking from the socket; nothing here claims an
+// identity.
+
+func clientFlags(name, synopsis string, stderr io.Writer) (*flag.FlagSet, *string) {
+	fs := newFlagSet(name, synopsis, stderr)
+	sock := fs.String("socket", localapi.DefaultSocket, "gatehoused's local API `socket`")
+	return fs, sock
+}
+
+func apiCtx() (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.Background(), 30*time.Second)
+}
+
+// apiFail prints an API error and returns the exit code.
+func apiFail(stderr io.Writer, cmd string, err error) int {
+	fmt.Fprintf(stderr, "%s: %v\n", cmd, err)
+	return exitFail
+}
+
+func cmdStatus(args []string, stdout, stderr io.Writer) int {
+	fs, sock := clientFlags("gatehouse status", "gatehouse status [--json]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	if _, err := parseArgs(fs, args); err != nil {
+		return flagErr(err)
+	}
+	ctx, cancel := apiCtx()
+	defer cancel()
+	st, err := localapi.NewClient(*sock).Status(ctx)
+	if err != nil {
+		return apiFail(stderr, "gatehouse status", err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, st)
+	}
+	fmt.Fprintf(stdout, "gatehoused running since %s (%s ago)\n", st.Started.Format(time.RFC3339), time.Since(st.Started).Round(time.Second))
+	fmt.Fprintf(stdout, "policy:  %s revision %d from %s (loaded %s)\n", st.PolicyID, st.PolicyRevision, st.PolicyPath, st.PolicyLoaded.Format(time.RFC3339))
+	if st.PolicyError != "" {
+		fmt.Fprintf(stdout, "policy reload FAILED; the policy above is still in force:\n%s\n", st.PolicyError)
+	}
+	mode := "fail-open"
+	if st.FailClosed {
+		mode = "fail-closed"
+	}
+	fmt.Fprintf(stdout, "source:  %s, %s, %d marks: %s\n", st.Source, mode, len(st.Marks), strings.Join(st.Marks, " "))
+	fmt.Fprintf(stdout, "you:     %s (uid %d)%s\n", st.You.User, st.You.UID, map[bool]string{true: ", root", false: ""}[st.You.Root])
+	keys := make([]string, 0, len(st.Counters))
+	for k := range st.Counters {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	for _, k := range keys {
+		v := strconv.FormatUint(st.Counters[k], 10)
+		if strings.HasSuffix(k, "_ns") {
+			v = time.Duration(st.Counters[k]).String()
+		}
+		fmt.Fprintf(tw, "  %s\t%s\n", k, v)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func cmdEvents(args []string, stdout, stderr io.Writer) int {
+	fs, sock := clientFlags("gatehouse events", "gatehouse events [--json] [--follow] [--kind K] [--action A] [--path TEXT] [--uid N] [--since DURATION|TIME] [--limit N]", stderr)
+	asJSON := fs.Bool("json", false, "print one JSON object per line (for a SIEM)")
+	follow := fs.Bool("follow", false, "keep printing new events")
+	kind := fs.String("kind", "", "only events of this kind (exec, request, grant, policy, daemon, dropped)")
+	action := fs.String("action", "", "only events with this action (allow, audit, deny, ...)")
+	path := fs.String("path", "", "only events whose path contains this text")
+	uid := fs.Int("uid", -1, "only this user's events (root)")
+	since := fs.String("since", "", "only events after this: a duration like 1h or an RFC 3339 time")
+	limit := fs.Int("limit", 100, "at most this many events per fetch")
+	after := fs.Int64("after", 0, "only events with an id above this")
+	if _, err := parseArgs(fs, args); err != nil {
+		return flagErr(err)
+	}
+	f := localapi.EventFilter{Kind: *kind, Action: *action, PathContains: *path, Limit: *limit, AfterID: *after}
+	if *uid >= 0 {
+		u := uint32(*uid)
+		f.UID = &u
+	}
+	if *since != "" {
+		if d, err := time.ParseDuration(*since); err == nil {
+			f.Since = time.Now().Add(-d)
+		} else if t, err := time.Parse(time.RFC3339, *since); err == nil {
+			f.Since = t
+		} else {
+			fmt.Fprintf(stderr, "gatehouse events: --since %q is neither a duration (1h) nor an RFC 3339 time\n", *since)
+			return exitUsage
+		}
+	}
+	c := localapi.NewClient(*sock)
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	if !*asJSON {
+		fmt.Fprintln(tw, "ID\tTIME\tKIND\tACTION\tUSER\tPATH\tRULE\tDETAIL")
+	}
+	for {
+		ctx, cancel := apiCtx()
+		evs, err := c.Events(ctx, f)
+		cancel()
+		if err != nil {
+			return apiFail(stderr, "gatehouse events", err)
+		}
+		for _, ev := range evs {
+			if *asJSON {
+				b, _ := json.Marshal(ev)
+				fmt.Fprintf(stdout, "%s\n", b)
+			} else {
+				act := ev.Action
+				if act == "" {
+					act = "-"
+				}
+				rule := "-"
+				if ev.Rule > 0 {
+					rule = fmt.Sprintf("%d %s", ev.Rule, ev.RuleName)
+				}
+				detail := ev.Detail
+				if ev.Reason != "" {
+					detail = strings.TrimSpace(detail + " reason: " + ev.Reason)
+				}
+				fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", ev.ID, ev.Time.Local().Format("2006-01-02 15:04:05"),
+					ev.Kind, act, orDash(ev.User), orDash(ev.Path), rule, detail)
+			}
+			f.AfterID = ev.ID
+		}
+		tw.Flush()
+		if !*follow {
+			return exitOK
+		}
+		if len(evs) < f.Limit {
+			time.Sleep(time.Second)
+		}
+	}
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func cmdCheck(args []string, stdout, stderr io.Writer) int {
+	fs, sock := clientFlags("gatehouse check", "gatehouse check [--json] [--user U] [--arg A]... [--parent PATH]... PROGRAM", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	user := fs.String("user", "", "check as this user (root only)")
+	var argv, parents listFlag
+	fs.Var(&argv, "arg", "an argument the program would get (repeatable)")
+	fs.Var(&parents, "parent", "a parent process path, nearest first (repeatable)")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	prog, err := resolveProgram(pos[0])
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse check: %v\n", err)
+		return exitFail
+	}
+	var ps []string
+	for _, p := range parents {
+		rp, err := resolveProgram(p)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse check: parent: %v\n", err)
+			return exitFail
+		}
+		ps = append(ps, rp)
+	}
+	ctx, cancel := apiCtx()
+	defer cancel()
+	res, err := localapi.NewClient(*sock).Check(ctx, localapi.Check{Path: prog, Args: argv, Parents: ps, User: *user})
+	if err != nil {
+		return apiFail(stderr, "gatehouse check", err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, res)
+	}
+	verdict := "ALLOWED"
+	if !res.Allowed {
+		verdict = "BLOCKED"
+	}
+	fmt.Fprintf(stdout, "%s for %s: %s (%s)\n", verdict, res.User, res.Path, res.AppType)
+	fmt.Fprintf(stdout, "  sha256: %s\n", res.SHA256)
+	if res.Rule > 0 {
+		fmt.Fprintf(stdout, "  action %s by rule %d %q (group %s) of policy %s revision %d\n", res.Action, res.Rule, res.RuleName, res.Group, res.PolicyID, res.PolicyRevision)
+	} else {
+		fmt.Fprintf(stdout, "  action %s: no rule matched, the policy's default (policy %s revision %d)\n", res.Action, res.PolicyID, res.PolicyRevision)
+	}
+	if res.Grant != nil {
+		fmt.Fprintf(stdout, "  a %s grant (id %d) lets it run until %s\n", res.Grant.Origin, res.Grant.ID, res.Grant.Expires.Local().Format(time.RFC3339))
+	}
+	for _, t := range res.Trace {
+		fmt.Fprintf(stdout, "  %s\n", t)
+	}
+	return exitOK
+}
+
+func cmdRequests(args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 && (args[0] == "approve" || args[0] == "deny") {
+		return cmdDecide(args[0], args[1:], stdout, stderr)
+	}
+	fs, sock := clientFlags("gatehouse requests", "gatehouse requests [--json] [--state S]...   |   gatehouse requests approve|deny ID [--note TEXT]", stderr)
+	asJSON := fs.Bool("json", false, "print JSON")
+	var states listFlag
+	fs.Var(&states, "state", "only requests in this state (pending, submitted, approved, ...; repeatable)")
+	if _, err := parseArgs(fs, args); err != nil {
+		return flagErr(err)
+	}
+	ctx, cancel := apiCtx()
+	defer cancel()
+	rs, err := localapi.NewClient(*sock).Requests(ctx, states...)
+	if err != nil {
+		return apiFail(stderr, "gatehouse requests", err)
+	}
+	if *asJSON {
+		return writeJSON(stdout, rs)
+	}
+	if len(rs) == 0 {
+		fmt.Fprintln(stdout, "no requests")
+		return exitOK
+	}
+	tw := tabwriter.NewWriter(stdout, 2, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tCREATED\tUSER\tKIND\tSTATE\tPATH\tREASON\tWINDOW")
+	for _, r := range rs {
+		win := "-"
+		if !r.WindowStart.IsZero() || !r.WindowEnd.IsZero() {
+			win = fmtTime(r.WindowStart) + " to " + fmtTime(r.WindowEnd)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", r.ID, r.Created.Local().Format("2006-01-02 15:04"), r.User, r.Kind, r.State, r.Path, orDash(r.Reason), win)
+	}
+	tw.Flush()
+	return exitOK
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "-"
+	}
+	return t.Local().Format("2006-01-02 15:04")
+}
+
+func cmdDecide(verb string, args []string, stdout, stderr io.Writer) int {
+	fs, sock := clientFlags("gatehouse requests "+verb, "gatehouse requests "+verb+" ID [--note TEXT]", stderr)
+	note := fs.String("note", "", "a note recorded with the decision")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse requests %s: %q is not a request id\n", verb, pos[0])
+		return exitUsage
+	}
+	ctx, cancel := apiCtx()
+	defer cancel()
+	c := localapi.NewClient(*sock)
+	var res localapi.AnswerResult
+	if verb == "approve" {
+		res, err = c.Approve(ctx, id, *note)
+	} else {
+		res, err = c.Deny(ctx, id, *note)
+	}
+	if err != nil {
+		return apiFail(stderr, "gatehouse requests "+verb, err)
+	}
+	fmt.Fprintf(stdout, "request %d is now %s\n", res.Request.ID, res.Request.State)
+	if res.Grant != nil {
+		fmt.Fprintf(stdout, "%s may run %s from %s until %s\n", res.Request.User, res.Grant.Path,
+			fmtTime(res.Request.WindowStart), res.Grant.Expires.Local().Format(time.RFC3339))
+	}
+	return exitOK
+}
+
+// cmdRequest answers one of the caller's own requests.
+func cmdRequest(args []string, stdout, stderr io.Writer) int {
+	fs, sock := clientFlags("gatehouse request", `gatehouse request ID [--continue | --reason TEXT [--from TIME --until TIME] | --cancel]`, stderr)
+	cont := fs.Bool("continue", false, "run it anyway (warning)")
+	reason := fs.String("reason", "", "why you need it (justification or approval)")
+	cancelReq := fs.Bool("cancel", false, "withdraw the request")
+	from := fs.String("from", "", "approval window start, RFC 3339 (e.g. 2026-11-24T09:00:00+01:00)")
+	until := fs.String("until", "", "approval window end, RFC 3339")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return exitUsage
+	}
+	id, err := strconv.ParseInt(pos[0], 10, 64)
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse request: %q is not a request id\n", pos[0])
+		return exitUsage
+	}
+	c := localapi.NewClient(*sock)
+	ctx, cancel := apiCtx()
+	defer cancel()
+	if !*cont && *reason == "" && !*cancelReq {
+		r, err := c.Request(ctx, id)
+		if err != nil {
+			return apiFail(stderr, "gatehouse request", err)
+		}
+		return writeJSON(stdout, r)
+	}
+	a := localapi.Answer{Cancel: *cancelReq, Reason: *reason}
+	for _, x := range []struct {
+		s string
+		t *time.Time
+	}{{*from, &a.WindowStart}, {*until, &a.WindowEnd}} {
+		if x.s == "" {
+			continue
+		}
+		t, err := time.Parse(time.RFC3339, x.s)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehouse request: %q is not an RFC 3339 time like 2026-11-24T09:00:00Z\n", x.s)
+			return exitUsage
+		}
+		*x.t = t
+	}
+	res, err := c.Answer(ctx, id, a)
+	if err != nil {
+		return apiFail(stderr, "gatehouse request", err)
+	}
+	switch {
+	case res.Grant != nil:
+		fmt.Fprintf(stdout, "granted: run %s again before %s\n", res.Grant.Path, res.Grant.Expires.Local().Format("15:04:05"))
+	default:
+		fmt.Fprintf(stdout, "request %d is now %s\n", res.Request.ID, res.Request.State)
+	}
+	return exitOK
+}
+
+func writeJSON(w io.Writer, v any) int {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	if err := enc.Encode(v); err != nil {
+		return exitFail
+	}
+	return exitOK
+}

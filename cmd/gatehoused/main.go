@@ -1,0 +1,106 @@
+// Command gatehoused is Gatehouse's enforcer: the root daemon that holds
+// every program start at the kernel, decides it against the policy and
+// serves the local API for the CLI and the per-user agent.
+//
+// Signals: SIGHUP reloads the policy; SIGINT and SIGTERM stop the daemon
+// (the kernel then allows anything still waiting).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+)
+
+func main() {
+	os.Exit(run(os.Args[1:]))
+}
+
+func run(args []string) int {
+	fs := flag.NewFlagSet("gatehoused", flag.ContinueOnError)
+	cfgPath := fs.String("config", enforcer.DefaultConfigPath, "configuration `file` (missing default file = defaults)")
+	pol := fs.String("policy", "", "policy `file` (overrides the configuration; builtin:example = the bundled example)")
+	db := fs.String("db", "", "SQLite `file` (overrides the configuration)")
+	sock := fs.String("socket", "", "local API socket `path` (overrides the configuration)")
+	var mounts multiFlag
+	fs.Var(&mounts, "mount", "watch only the mount holding `path` (repeatable; overrides the configuration)")
+	debug := fs.Bool("debug", false, "log debug messages")
+	jsonLog := fs.Bool("json-log", false, "log JSON lines instead of text")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	level := slog.LevelInfo
+	if *debug {
+		level = slog.LevelDebug
+	}
+	var h slog.Handler = slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	if *jsonLog {
+		h = slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})
+	}
+	log := slog.New(h)
+	slog.SetDefault(log)
+
+	cfg, err := enforcer.LoadConfig(*cfgPath)
+	if err != nil {
+		log.Error("configuration", "err", err)
+		return 1
+	}
+	if *pol != "" {
+		cfg.Policy = *pol
+	}
+	if *db != "" {
+		cfg.Database = *db
+	}
+	if *sock != "" {
+		cfg.Socket = *sock
+	}
+	if len(mounts) > 0 {
+		cfg.Mounts = mounts
+	}
+	if os.Geteuid() != 0 {
+		log.Error("gatehoused must run as root: it marks filesystems with fanotify and reads /proc of every user")
+		return 1
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	defer stop()
+	if err := serve(ctx, cfg, log); err != nil {
+		log.Error("gatehoused stopped", "err", err)
+		return 1
+	}
+	return 0
+}
+
+func serve(ctx context.Context, cfg enforcer.Config, log *slog.Logger) error {
+	d, err := enforcer.Start(cfg, log)
+	if err != nil {
+		return err
+	}
+	hup := make(chan os.Signal, 1)
+	signal.Notify(hup, syscall.SIGHUP)
+	defer signal.Stop(hup)
+	go func() {
+		for range hup {
+			log.Info("SIGHUP: reloading the policy")
+			d.Engine.Reload()
+		}
+	}()
+	return d.Wait(ctx)
+}
+
+type multiFlag []string
+
+func (m *multiFlag) String() string { return fmt.Sprint([]string(*m)) }
+func (m *multiFlag) Set(v string) error {
+	if v == "" {
+		return errors.New("empty path")
+	}
+	*m = append(*m, v)
+	return nil
+}

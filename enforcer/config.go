@@ -1,0 +1,148 @@
+package enforcer
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"time"
+
+	"github.com/gatehouse/gatehouse/localapi"
+	"go.yaml.in/yaml/v3"
+)
+
+// DefaultConfigPath is where gatehoused reads its configuration.
+const DefaultConfigPath = "/etc/gatehouse/gatehoused.yaml"
+
+// Config is gatehoused's configuration file. Every field has a default;
+// an absent file means all defaults.
+type Config struct {
+	// Policy is the policy file; "" or "builtin:example" uses the bundled
+	// example policy.
+	Policy string `yaml:"policy"`
+	// Database is the SQLite file for audit events, requests and grants.
+	Database string `yaml:"database"`
+	// Socket is the local API's Unix socket.
+	Socket string `yaml:"socket"`
+
+	// Mounts lists paths whose mounts are watched. Empty means every local
+	// filesystem (see Exclude).
+	Mounts []string `yaml:"mounts"`
+	// Exclude lists mount points not to watch when Mounts is empty.
+	Exclude []string `yaml:"exclude"`
+
+	// FailClosed denies, instead of allowing, when a decision cannot be
+	// made within DecisionBudget or fails internally.
+	FailClosed bool `yaml:"fail_closed"`
+	// DecisionBudget bounds the time one decision may take (hashing a new
+	// file included) before the engine answers by itself.
+	DecisionBudget Duration `yaml:"decision_budget"`
+	// HashWorkers is how many files may be hashed at once.
+	HashWorkers int `yaml:"hash_workers"`
+	// CacheEntries bounds the file-facts cache.
+	CacheEntries int `yaml:"cache_entries"`
+
+	// GrantTTL is how long a Continue or a justification lets the program
+	// be relaunched; GrantUses how many times (0 = unlimited within TTL).
+	GrantTTL  Duration `yaml:"grant_ttl"`
+	GrantUses int      `yaml:"grant_uses"`
+	// ApprovalTTL is how long an approval without a window lasts.
+	ApprovalTTL Duration `yaml:"approval_ttl"`
+	// RequestTTL expires requests nobody answered.
+	RequestTTL Duration `yaml:"request_ttl"`
+
+	// AuditQueue bounds the audit events waiting to be written.
+	AuditQueue int `yaml:"audit_queue"`
+	// Retention deletes audit events older than this (0 keeps them).
+	Retention Duration `yaml:"retention"`
+	// ReloadInterval is how often the policy file is checked for changes.
+	ReloadInterval Duration `yaml:"reload_interval"`
+	// TTYMessages writes a short message to the terminal of a blocked
+	// program.
+	TTYMessages *bool `yaml:"tty_messages"`
+}
+
+// Duration is a time.Duration written as "90s", "10m", "720h".
+type Duration time.Duration
+
+// UnmarshalYAML reads a Go duration string.
+func (d *Duration) UnmarshalYAML(n *yaml.Node) error {
+	v, err := time.ParseDuration(n.Value)
+	if err != nil {
+		return fmt.Errorf("line %d: %q is not a duration; write it like 30s, 10m or 720h", n.Line, n.Value)
+	}
+	*d = Duration(v)
+	return nil
+}
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+// DefaultConfig returns the defaults.
+func DefaultConfig() Config {
+	t := true
+	return Config{
+		Policy:         "/etc/gatehouse/policy.yaml",
+		Database:       "/var/lib/gatehouse/gatehouse.db",
+		Socket:         localapi.DefaultSocket,
+		Exclude:        []string{},
+		DecisionBudget: Duration(5 * time.Second),
+		HashWorkers:    2,
+		CacheEntries:   100_000,
+		GrantTTL:       Duration(10 * time.Minute),
+		GrantUses:      1,
+		ApprovalTTL:    Duration(24 * time.Hour),
+		RequestTTL:     Duration(7 * 24 * time.Hour),
+		AuditQueue:     65536,
+		Retention:      Duration(90 * 24 * time.Hour),
+		ReloadInterval: Duration(2 * time.Second),
+		TTYMessages:    &t,
+	}
+}
+
+// LoadConfig reads the configuration file at path over the defaults. A
+// missing file is not an error when path is the default path.
+func LoadConfig(path string) (Config, error) {
+	cfg := DefaultConfig()
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) && path == DefaultConfigPath {
+		return cfg, nil
+	}
+	if err != nil {
+		return cfg, fmt.Errorf("read configuration: %w", err)
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
+		return cfg, fmt.Errorf("configuration %s: %v", path, err)
+	}
+	return cfg, cfg.validate()
+}
+
+func (c *Config) validate() error {
+	var errs []error
+	if c.DecisionBudget.D() < 10*time.Millisecond {
+		errs = append(errs, fmt.Errorf("decision_budget %v is too short; use at least 10ms", c.DecisionBudget.D()))
+	}
+	if c.HashWorkers < 1 {
+		errs = append(errs, fmt.Errorf("hash_workers must be at least 1, got %d", c.HashWorkers))
+	}
+	if c.CacheEntries < 100 {
+		errs = append(errs, fmt.Errorf("cache_entries must be at least 100, got %d", c.CacheEntries))
+	}
+	if c.AuditQueue < 16 {
+		errs = append(errs, fmt.Errorf("audit_queue must be at least 16, got %d", c.AuditQueue))
+	}
+	if c.GrantUses < 0 {
+		errs = append(errs, fmt.Errorf("grant_uses must be 0 (unlimited) or more, got %d", c.GrantUses))
+	}
+	if c.Database == "" {
+		errs = append(errs, errors.New("database is empty; give the path of the SQLite file"))
+	}
+	if c.Socket == "" {
+		errs = append(errs, errors.New("socket is empty; give the path of the local API socket"))
+	}
+	return errors.Join(errs...)
+}

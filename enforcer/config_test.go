@@ -1,0 +1,42 @@
+package enforcer
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+)
+
+// The shipped configuration file states the defaults; keep them in step.
+func TestShippedConfigIsTheDefaults(t *testing.T) {
+	cfg, err := LoadConfig("../build/linux/gatehoused.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(DefaultConfig(), cfg, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("build/linux/gatehoused.yaml differs from DefaultConfig (-default +file):\n%s", diff)
+	}
+}
+
+func TestConfigErrors(t *testing.T) {
+	dir := t.TempDir()
+	for _, tt := range []struct{ text, want string }{
+		{"polcy: x\n", "field polcy not found"},
+		{"decision_budget: soon\n", "not a duration"},
+		{"hash_workers: 0\n", "hash_workers must be at least 1"},
+		{"decision_budget: 1ms\ncache_entries: 5\n", "cache_entries must be at least 100"},
+	} {
+		p := filepath.Join(dir, "c.yaml")
+		os.WriteFile(p, []byte(tt.text), 0o644)
+		_, err := LoadConfig(p)
+		if err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("%q: err = %v, want it to mention %q", tt.text, err, tt.want)
+		}
+	}
+	if _, err := LoadConfig(filepath.Join(dir, "missing.yaml")); err == nil {
+		t.Error("a missing configuration file given explicitly is not an error")
+	}
+}

@@ -1,0 +1,76 @@
+package enforcer
+
+import (
+	"sort"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+type counters struct {
+	execs, cacheHits, cacheMisses       atomic.Uint64
+	allowed, denied, grantsUsed         atomic.Uint64
+	timeouts, internalErrors            atomic.Uint64
+	auditDropped, requestsDropped       atomic.Uint64
+	requestsCreated, requestsCoalesced  atomic.Uint64
+	policyReloads, policyReloadFailures atomic.Uint64
+	cacheEvictions                      atomic.Uint64
+	latency                             latencyRing
+}
+
+// latencyRing keeps the last decision latencies for p50/p99 in status.
+type latencyRing struct {
+	mu   sync.Mutex
+	buf  [4096]time.Duration
+	n    int
+	next int
+}
+
+func (r *latencyRing) observe(d time.Duration) {
+	r.mu.Lock()
+	r.buf[r.next] = d
+	r.next = (r.next + 1) % len(r.buf)
+	if r.n < len(r.buf) {
+		r.n++
+	}
+	r.mu.Unlock()
+}
+
+// quantiles returns p50 and p99 of the recorded latencies.
+func (r *latencyRing) quantiles() (p50, p99 time.Duration) {
+	r.mu.Lock()
+	s := append([]time.Duration(nil), r.buf[:r.n]...)
+	r.mu.Unlock()
+	if len(s) == 0 {
+		return 0, 0
+	}
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	return s[len(s)/2], s[len(s)*99/100]
+}
+
+func (e *Engine) counterMap() map[string]uint64 {
+	c := &e.counters
+	p50, p99 := c.latency.quantiles()
+	m := map[string]uint64{
+		"execs":                  c.execs.Load(),
+		"cache_hits":             c.cacheHits.Load(),
+		"cache_misses":           c.cacheMisses.Load(),
+		"cache_entries":          uint64(e.cache.len()),
+		"cache_evictions":        c.cacheEvictions.Load(),
+		"allowed":                c.allowed.Load(),
+		"denied":                 c.denied.Load(),
+		"grants_used":            c.grantsUsed.Load(),
+		"grants_active":          uint64(e.grants.len()),
+		"budget_timeouts":        c.timeouts.Load(),
+		"internal_errors":        c.internalErrors.Load(),
+		"audit_dropped":          c.auditDropped.Load(),
+		"requests_created":       c.requestsCreated.Load(),
+		"requests_coalesced":     c.requestsCoalesced.Load(),
+		"requests_dropped":       c.requestsDropped.Load(),
+		"policy_reloads":         c.policyReloads.Load(),
+		"policy_reload_failures": c.policyReloadFailures.Load(),
+		"decision_p50_ns":        uint64(p50),
+		"decision_p99_ns":        uint64(p99),
+	}
+	return m
+}

@@ -1,0 +1,423 @@
+package enforcer
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer/facts"
+	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/policy"
+)
+
+// maxAncestors bounds the parent chain gathered per exec.
+const maxAncestors = 32
+
+// Engine decides executions. Create it with New, start it with Run.
+type Engine struct {
+	cfg     Config
+	log     *slog.Logger
+	now     func() time.Time
+	source  Source
+	tasks   Tasks
+	store   *store.Store
+	audit   *store.AuditWriter
+	machine string
+	started time.Time
+
+	pol    atomic.Pointer[loadedPolicy]
+	polErr atomic.Pointer[string]
+	reload sync.Mutex // serializes policy loads
+
+	cache  *factCache
+	grants *grantTable
+	users  *userCache
+	hashes chan struct{} // semaphore: concurrent hashing of new files
+
+	requests *requestQueue
+	tty      chan ttyMessage
+	uses     chan int64 // grant ids whose use count must be written
+
+	counters counters
+	wg       sync.WaitGroup
+}
+
+// Options are what New needs besides the configuration.
+type Options struct {
+	Source Source
+	Tasks  Tasks
+	Store  *store.Store
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// New builds an engine and loads the policy named in cfg. A policy that
+// does not load is an error here (a running engine keeps its old policy
+// instead).
+func New(cfg Config, opt Options) (*Engine, error) {
+	if err := cfg.validate(); err != nil {
+		return nil, err
+	}
+	e := &Engine{
+		cfg:     cfg,
+		log:     opt.Logger,
+		now:     opt.Now,
+		source:  opt.Source,
+		tasks:   opt.Tasks,
+		store:   opt.Store,
+		machine: facts.Machine(),
+		cache:   newFactCache(cfg.CacheEntries),
+		grants:  newGrantTable(),
+		hashes:  make(chan struct{}, cfg.HashWorkers),
+		tty:     make(chan ttyMessage, 256),
+		uses:    make(chan int64, 4096),
+	}
+	if e.log == nil {
+		e.log = slog.Default()
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	e.started = e.now()
+	e.users = newUserCache(e.now)
+	if err := e.loadPolicy(); err != nil {
+		return nil, err
+	}
+	e.audit = store.NewAuditWriter(e.store, cfg.AuditQueue, 200*time.Millisecond)
+	e.requests = newRequestQueue(e)
+	grants, err := e.store.ActiveGrants(context.Background(), e.now())
+	if err != nil {
+		return nil, fmt.Errorf("load grants: %w", err)
+	}
+	for _, g := range grants {
+		e.grants.add(grantFromStore(g))
+	}
+	e.log.Info("grants loaded", "count", len(grants))
+	return e, nil
+}
+
+// Run serves executions from the source until ctx is done, then answers
+// everything outstanding, flushes the audit log and returns.
+func (e *Engine) Run(ctx context.Context) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	e.background(ctx)
+	name, marks := e.source.Describe()
+	e.log.Info("enforcer running", "source", name, "marks", marks, "policy", e.pol.Load().eng.ID(),
+		"revision", e.pol.Load().eng.Revision(), "fail_closed", e.cfg.FailClosed)
+	e.record(store.Event{Kind: "daemon", Detail: fmt.Sprintf("started: source %s, marks %s", name, strings.Join(marks, ", "))})
+	err := e.source.Run(ctx, e.handle)
+	cancel()
+	e.wg.Wait()
+	closeCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	e.record(store.Event{Kind: "daemon", Detail: "stopped"})
+	if cerr := e.audit.Close(closeCtx); cerr != nil {
+		e.log.Error("flush audit events", "err", cerr)
+	}
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	return err
+}
+
+// background starts the engine's writer goroutines.
+func (e *Engine) background(ctx context.Context) {
+	run := func(f func(context.Context)) {
+		e.wg.Add(1)
+		go func() {
+			defer e.wg.Done()
+			f(ctx)
+		}()
+	}
+	run(e.requests.run)
+	run(e.writeTTY)
+	run(e.writeGrantUses)
+	run(e.maintain)
+	run(e.watchPolicy)
+}
+
+// verdictOnce makes sure an Exec is answered exactly once, whichever of the
+// decision and the watchdog comes first.
+type verdictOnce struct {
+	ex   Exec
+	done atomic.Bool
+}
+
+func (v *verdictOnce) respond(allow, cache bool) bool {
+	if !v.done.CompareAndSwap(false, true) {
+		return false
+	}
+	if err := v.ex.Respond(allow, cache); err != nil {
+		slog.Default().Warn("respond to kernel", "err", err)
+	}
+	return true
+}
+
+// handle is called by the source for every held exec.
+func (e *Engine) handle(ex Exec) {
+	e.counters.execs.Add(1)
+	v := &verdictOnce{ex: ex}
+	f := ex.File()
+	st, err := stat(f)
+	if err != nil {
+		e.internalError(v, "stat", err)
+		return
+	}
+	path, err := fdPath(f)
+	if err != nil {
+		e.internalError(v, "path of exec fd", err)
+		return
+	}
+	if subj, ok := e.cache.get(st.key, st.stamp); ok {
+		e.counters.cacheHits.Add(1)
+		defer e.watchdog(v, ex.Deadline())()
+		e.decide(v, path, st, subj)
+		return
+	}
+	// A file seen for the first time (or changed): hash it off the reader
+	// loop so other execs are not held up, under the decision budget.
+	e.counters.cacheMisses.Add(1)
+	stop := e.watchdog(v, ex.Deadline())
+	go func() {
+		defer stop()
+		e.hashes <- struct{}{}
+		subj, err := facts.File(f, path)
+		<-e.hashes
+		if err != nil {
+			e.internalError(v, "gather facts of "+path, err)
+			return
+		}
+		if e.cache.put(st.key, st.stamp, subj) {
+			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
+		}
+		e.decide(v, path, st, subj)
+	}()
+}
+
+// watchdog answers by itself when the decision budget (or the kernel's
+// deadline, less a margin) runs out. The returned func disarms it.
+func (e *Engine) watchdog(v *verdictOnce, deadline time.Time) func() {
+	budget := e.cfg.DecisionBudget.D()
+	if !deadline.IsZero() {
+		if left := time.Until(deadline) * 8 / 10; left < budget {
+			budget = left
+		}
+	}
+	t := time.AfterFunc(budget, func() {
+		allow := !e.cfg.FailClosed
+		if v.respond(allow, false) {
+			e.counters.timeouts.Add(1)
+			e.log.Warn("decision budget exceeded; answered by itself", "budget", budget, "allowed", allow)
+			e.record(store.Event{Kind: "daemon", Allowed: allow, Detail: fmt.Sprintf("decision budget %v exceeded; answered %s", budget, allowWord(allow))})
+		}
+	})
+	return func() { t.Stop() }
+}
+
+func allowWord(allow bool) string {
+	if allow {
+		return "allow"
+	}
+	return "deny"
+}
+
+// internalError answers per fail_closed and records why.
+func (e *Engine) internalError(v *verdictOnce, what string, err error) {
+	allow := !e.cfg.FailClosed
+	if v.respond(allow, false) {
+		e.counters.internalErrors.Add(1)
+		e.log.Warn("internal error; answered by itself", "what", what, "err", err, "allowed", allow)
+		e.record(store.Event{Kind: "daemon", Allowed: allow, Detail: fmt.Sprintf("%s: %v; answered %s", what, err, allowWord(allow))})
+	}
+}
+
+// decide evaluates grants and policy and answers.
+func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Subject) {
+	start := time.Now()
+	pid := v.ex.PID()
+	lp := e.pol.Load()
+	needs := lp.eng.Needs()
+
+	task, err := e.tasks.Task(pid)
+	if err != nil {
+		// The task is gone (killed while held) or /proc is unreadable.
+		e.internalError(v, fmt.Sprintf("read task %d", pid), err)
+		return
+	}
+	subj.Path = path
+	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: task.UID, Machine: e.machine}
+	f.User = e.users.userName(task.UID)
+	f.Groups = e.users.groupNames(task.GIDs)
+	argsRead := false
+	readArgs := func() {
+		if argsRead {
+			return
+		}
+		argsRead = true
+		if argv, err := e.tasks.ExecArgs(pid); err == nil && len(argv) > 0 {
+			f.Args = argv[1:]
+		}
+	}
+	if needs.Args {
+		readArgs()
+	}
+	if needs.Parents {
+		f.Parents = e.parents(pid)
+	}
+
+	now := e.now()
+	if g := e.grants.use(task.UID, st.key, path, subj.SHA256, now); g != nil {
+		v.respond(true, false)
+		e.counters.allowed.Add(1)
+		e.counters.grantsUsed.Add(1)
+		e.observe(start)
+		if g.usesLeft >= 0 {
+			select {
+			case e.uses <- g.id:
+			default:
+				e.log.Warn("grant use queue full; the stored count catches up at the next use", "grant", g.id)
+			}
+		}
+		e.record(store.Event{Kind: "exec", Action: "allow", Allowed: true, UID: task.UID, User: f.User, PID: pid,
+			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args,
+			GrantID: g.id, RequestID: g.requestID, Reason: g.reason, Detail: "allowed by grant (" + g.origin + ")",
+			PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision()})
+		return
+	}
+
+	d := lp.eng.Evaluate(f)
+	allow := d.Action.Allows()
+	if !allow {
+		// The arguments are gone once the exec fails: read them first.
+		readArgs()
+	}
+	var cwd string
+	if d.Action.Interactive() {
+		cwd = e.tasks.Cwd(pid)
+	}
+	v.respond(allow, allow && d.Action == policy.Allow)
+	e.observe(start)
+	if allow {
+		e.counters.allowed.Add(1)
+	} else {
+		e.counters.denied.Add(1)
+	}
+
+	if d.Audit || !allow {
+		ev := store.Event{Kind: "exec", Action: d.Action.String(), Allowed: allow, Rule: d.Rule, RuleName: d.RuleName,
+			Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision, UID: task.UID, User: f.User, PID: pid,
+			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args}
+		if len(f.Parents) > 0 {
+			ev.Parent = f.Parents[0].Path
+		} else if anc, err := e.tasks.Ancestors(pid, 1); err == nil && len(anc) > 0 {
+			ev.Parent = anc[0].Exe
+		}
+		e.record(ev)
+	}
+	if allow {
+		return
+	}
+	msg := d.Message.Render(&d, f)
+	switch {
+	case d.Action.Interactive():
+		e.requests.enqueue(pendingRequest{
+			uid: task.UID, user: f.User, pid: pid, kind: d.Action.String(), path: path, sha256: subj.SHA256,
+			key: st.key, args: f.Args, cwd: cwd, tty: task.TTY, decision: d, msg: msg,
+		})
+	case task.TTY != "" && *e.cfg.TTYMessages:
+		e.sayOnTTY(ttyMessage{tty: task.TTY, text: denyText(path, d, msg)})
+	}
+}
+
+// parents gathers the facts of the parent chain of pid.
+func (e *Engine) parents(pid int32) []policy.Subject {
+	anc, err := e.tasks.Ancestors(pid, maxAncestors)
+	if err != nil && len(anc) == 0 {
+		return nil
+	}
+	out := make([]policy.Subject, 0, len(anc))
+	for _, a := range anc {
+		s := policy.Subject{Path: a.Exe, Type: policy.Binary}
+		if f, err := e.tasks.OpenExe(a.PID); err == nil {
+			if st, err := stat(f); err == nil {
+				if c, ok := e.cache.get(st.key, st.stamp); ok {
+					s = c
+				} else if c, err := facts.File(f, a.Exe); err == nil {
+					e.cache.put(st.key, st.stamp, c)
+					s = c
+				}
+			}
+			f.Close()
+		}
+		s.Path = a.Exe
+		out = append(out, s)
+	}
+	return out
+}
+
+func (e *Engine) observe(start time.Time) {
+	e.counters.latency.observe(time.Since(start))
+}
+
+// record queues an audit event; it never blocks.
+func (e *Engine) record(ev store.Event) {
+	if ev.Time.IsZero() {
+		ev.Time = e.now()
+	}
+	if !e.audit.Enqueue(ev) {
+		e.counters.auditDropped.Add(1)
+	}
+}
+
+// fileStat is what one fstat tells about the exec'd file.
+type fileStat struct {
+	key   fileKey
+	stamp fileStamp
+}
+
+func stat(f *os.File) (fileStat, error) {
+	fi, err := f.Stat()
+	if err != nil {
+		return fileStat{}, err
+	}
+	sys, ok := fi.Sys().(*syscall.Stat_t)
+	if !ok {
+		return fileStat{}, errors.New("no stat_t")
+	}
+	return statOf(sys), nil
+}
+
+// fdPath is the path the kernel has for an open file.
+func fdPath(f *os.File) (string, error) {
+	p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
+	if err != nil {
+		return "", err
+	}
+	return strings.TrimSuffix(p, " (deleted)"), nil
+}
+
+func grantFromStore(g store.Grant) *grant {
+	return &grant{
+		id: g.ID, uid: g.UID, path: g.Path, key: fileKey{g.Dev, g.Ino}, sha256: g.SHA256,
+		notBefore: g.NotBefore, expires: g.Expires, usesLeft: g.UsesLeft, reason: g.Reason, origin: g.Origin, requestID: g.RequestID,
+	}
+}
+
+// FileWritten forgets the cached facts of a file closed after writing. The
+// stamp check (size, mtime, ctime) already catches most changes; this also
+// catches a rewrite within one timestamp tick.
+func (e *Engine) FileWritten(dev, ino uint64) {
+	if e.cache.remove(fileKey{dev, ino}) {
+		e.counters.cacheEvictions.Add(1)
+		e.log.Debug("fact cache entry dropped", "reason", "file written", "dev", dev, "ino", ino)
+	}
+}

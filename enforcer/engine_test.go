@@ -1,0 +1,665 @@
+package enforcer
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/localapi"
+)
+
+// The engine against a fake event source and fake /proc: real files (for
+// facts and hashes), a real SQLite store, the real HTTP handler.
+
+type fakeExec struct {
+	f        *os.File
+	pid      int32
+	deadline time.Time
+	answer   chan bool
+	once     sync.Once
+}
+
+func (x *fakeExec) File() *os.File      { return x.f }
+func (x *fakeExec) PID() int32          { return x.pid }
+func (x *fakeExec) Deadline() time.Time { return x.deadline }
+func (x *fakeExec) Respond(allow, cache bool) error {
+	answered := false
+	x.once.Do(func() {
+		answered = true
+		x.answer <- allow
+		x.f.Close()
+	})
+	if !answered {
+		return errors.New("answered twice")
+	}
+	return nil
+}
+
+type fakeSource struct {
+	execs chan *fakeExec
+	done  chan struct{}
+	once  sync.Once
+}
+
+func newFakeSource() *fakeSource {
+	return &fakeSource{execs: make(chan *fakeExec), done: make(chan struct{})}
+}
+
+func (s *fakeSource) Run(ctx context.Context, handle func(Exec)) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return nil
+		case x := <-s.execs:
+			handle(x)
+		}
+	}
+}
+func (s *fakeSource) Close() error                 { s.once.Do(func() { close(s.done) }); return nil }
+func (s *fakeSource) Describe() (string, []string) { return "fake", []string{"/fake"} }
+
+type fakeTask struct {
+	task      Task
+	args      []string
+	ancestors []Ancestor
+	slow      time.Duration
+}
+
+type fakeTasks struct {
+	mu    sync.Mutex
+	tasks map[int32]fakeTask
+}
+
+func (t *fakeTasks) set(pid int32, ft fakeTask) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tasks == nil {
+		t.tasks = map[int32]fakeTask{}
+	}
+	t.tasks[pid] = ft
+}
+
+func (t *fakeTasks) get(pid int32) (fakeTask, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ft, ok := t.tasks[pid]
+	if !ok {
+		return ft, fmt.Errorf("no task %d", pid)
+	}
+	return ft, nil
+}
+
+func (t *fakeTasks) Task(pid int32) (Task, error) {
+	ft, err := t.get(pid)
+	if ft.slow > 0 {
+		time.Sleep(ft.slow)
+	}
+	return ft.task, err
+}
+func (t *fakeTasks) ExecArgs(pid int32) ([]string, error) {
+	ft, err := t.get(pid)
+	return ft.args, err
+}
+func (t *fakeTasks) Ancestors(pid int32, max int) ([]Ancestor, error) {
+	ft, err := t.get(pid)
+	return ft.ancestors, err
+}
+func (t *fakeTasks) OpenExe(pid int32) (*os.File, error) {
+	for _, ft := range t.tasks {
+		for _, a := range ft.ancestors {
+			if a.PID == pid {
+				return os.Open(a.Exe)
+			}
+		}
+	}
+	return nil, fmt.Errorf("no exe for %d", pid)
+}
+func (t *fakeTasks) Cwd(pid int32) string { return "/" }
+
+type harness struct {
+	t      testing.TB
+	shift  atomic.Int64 // added to the engine's clock
+	dir    string
+	e      *Engine
+	st     *store.Store
+	src    *fakeSource
+	tasks  *fakeTasks
+	cancel context.CancelFunc
+	done   chan error
+	nextID int32
+}
+
+const testPolicy = `id: engine-test
+revision: %d
+default: allow
+groups:
+  - name: denied
+    definitions: [{path: {starts_with: DIR/deny/}}]
+  - name: justify
+    definitions: [{path: {starts_with: DIR/just/}}]
+  - name: warn
+    definitions: [{path: {starts_with: DIR/warn/}}]
+  - name: approve
+    definitions: [{path: {starts_with: DIR/appr/}}]
+  - name: evil-args
+    definitions: [{type: [binary, script], path: {exact: DIR/args/tool}, args: {contains: --evil}}]
+  - name: shells
+    definitions: [{path: {exact: DIR/parent/sh}}]
+  - name: child-of-shell
+    definitions: [{type: [binary, script], path: {exact: DIR/child/tool}, parent: {group: shells, any_ancestor: true}}]
+  - name: audited
+    definitions: [{path: {starts_with: DIR/audit/}}]
+rules:
+  - {group: denied, action: deny, message: {title: "{name} is blocked"}}
+  - {group: justify, action: justification, min_justification: 5}
+  - {group: warn, action: warning}
+  - {group: approve, action: approval}
+  - {group: evil-args, action: deny}
+  - {group: child-of-shell, action: deny}
+  - {group: audited, action: audit}
+`
+
+func newHarness(t testing.TB, mod func(*Config)) *harness {
+	t.Helper()
+	dir := t.TempDir()
+	h := &harness{t: t, dir: dir, src: newFakeSource(), tasks: &fakeTasks{}, nextID: 1000}
+	h.writePolicy(1)
+	cfg := DefaultConfig()
+	cfg.Policy = filepath.Join(dir, "policy.yaml")
+	cfg.Database = filepath.Join(dir, "db", "gatehouse.db")
+	cfg.Socket = filepath.Join(dir, "sock")
+	cfg.ReloadInterval = Duration(20 * time.Millisecond)
+	if mod != nil {
+		mod(&cfg)
+	}
+	st, err := store.Open(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.st = st
+	e, err := New(cfg, Options{Source: h.src, Tasks: h.tasks, Store: st,
+		Now: func() time.Time { return time.Now().Add(time.Duration(h.shift.Load())) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.e = e
+	ctx, cancel := context.WithCancel(context.Background())
+	h.cancel = cancel
+	h.done = make(chan error, 1)
+	go func() { h.done <- e.Run(ctx) }()
+	t.Cleanup(h.stop)
+	return h
+}
+
+func (h *harness) stop() {
+	if h.cancel == nil {
+		return
+	}
+	h.cancel()
+	select {
+	case err := <-h.done:
+		if err != nil {
+			h.t.Errorf("Run: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		h.t.Error("Run did not return within 10s of cancel")
+	}
+	h.cancel = nil
+	h.st.Close()
+}
+
+func (h *harness) writePolicy(rev int) {
+	p := strings.ReplaceAll(fmt.Sprintf(testPolicy, rev), "DIR", h.dir)
+	tmp := filepath.Join(h.dir, "policy.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(p), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(h.dir, "policy.yaml")); err != nil {
+		h.t.Fatal(err)
+	}
+}
+
+// file creates an executable file under the harness dir.
+func (h *harness) file(rel, content string) string {
+	p := filepath.Join(h.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		h.t.Fatal(err)
+	}
+	return p
+}
+
+type execOpt struct {
+	uid       uint32
+	args      []string
+	ancestors []Ancestor
+	deadline  time.Time
+	slow      time.Duration
+}
+
+// exec runs one fake exec of path and returns the answer.
+func (h *harness) exec(path string, o execOpt) bool {
+	h.t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	h.nextID++
+	pid := h.nextID
+	args := o.args
+	if args == nil {
+		args = []string{filepath.Base(path)}
+	}
+	h.tasks.set(pid, fakeTask{task: Task{UID: o.uid, GIDs: []uint32{o.uid}}, args: args, ancestors: o.ancestors, slow: o.slow})
+	x := &fakeExec{f: f, pid: pid, deadline: o.deadline, answer: make(chan bool, 1)}
+	h.src.execs <- x
+	select {
+	case allow := <-x.answer:
+		return allow
+	case <-time.After(15 * time.Second):
+		h.t.Fatalf("exec of %s not answered within 15s", path)
+	}
+	return false
+}
+
+// api calls the local API as uid, as if it came over the socket.
+func (h *harness) api(uid uint32, method, path string, body any, out any) int {
+	h.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		rd = bytes.NewReader(b)
+	}
+	req := httptest.NewRequest(method, "/v1"+path, rd)
+	req = req.WithContext(context.WithValue(req.Context(), callerKey{}, caller{uid: uid, pid: 1, user: fmt.Sprintf("u%d", uid)}))
+	w := httptest.NewRecorder()
+	h.e.Handler().ServeHTTP(w, req)
+	if out != nil && w.Code/100 == 2 {
+		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
+			h.t.Fatalf("%s %s: decode %q: %v", method, path, w.Body.String(), err)
+		}
+	}
+	if w.Code/100 != 2 {
+		h.t.Logf("%s %s as uid %d: %d %s", method, path, uid, w.Code, strings.TrimSpace(w.Body.String()))
+	}
+	return w.Code
+}
+
+// waitRequest polls until uid has a request for path.
+func (h *harness) waitRequest(uid uint32, path string) localapi.Request {
+	h.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		var rs []localapi.Request
+		h.api(uid, "GET", "/requests", nil, &rs)
+		for _, r := range rs {
+			if r.Path == path {
+				return r
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	h.t.Fatalf("no request for %s (uid %d) within 10s", path, uid)
+	return localapi.Request{}
+}
+
+func (h *harness) events(f store.Filter) []store.Event {
+	h.t.Helper()
+	if err := h.e.audit.Flush(context.Background()); err != nil {
+		h.t.Fatal(err)
+	}
+	evs, err := h.st.Events(context.Background(), f)
+	if err != nil {
+		h.t.Fatal(err)
+	}
+	return evs
+}
+
+func TestAllowDenyAudit(t *testing.T) {
+	h := newHarness(t, nil)
+	ok := h.file("bin/ok", "#!/bin/sh\n")
+	bad := h.file("deny/bad", "\x7fELF-not-really")
+	aud := h.file("audit/tool", "tool")
+	if !h.exec(ok, execOpt{uid: 1000}) {
+		t.Error("program no rule covers was denied; the default is allow")
+	}
+	if h.exec(bad, execOpt{uid: 1000}) {
+		t.Error("program in deny/ was allowed")
+	}
+	if !h.exec(aud, execOpt{uid: 1000}) {
+		t.Error("audited program was denied")
+	}
+	evs := h.events(store.Filter{Kind: "exec"})
+	var sawDeny, sawAudit bool
+	for _, ev := range evs {
+		switch ev.Path {
+		case bad:
+			sawDeny = ev.Action == "deny" && !ev.Allowed && ev.Rule == 1 && ev.PolicyID == "engine-test" && ev.PolicyRevision == 1 && ev.SHA256 != ""
+		case aud:
+			sawAudit = ev.Action == "audit" && ev.Allowed && ev.Rule == 7
+		case ok:
+			// Rules and the default log to the audit trail unless the
+			// policy says audit: false.
+			if ev.Rule != 0 || !ev.Allowed || ev.Action != "allow" {
+				t.Errorf("default decision recorded as %+v", ev)
+			}
+		}
+	}
+	if !sawDeny || !sawAudit {
+		t.Errorf("audit log lacks the deny (%v) or the audit event (%v): %+v", sawDeny, sawAudit, evs)
+	}
+}
+
+func TestJustificationGrant(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.file("just/tool", "#!/bin/sh\necho hi\n")
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("justification program allowed before any answer")
+	}
+	r := h.waitRequest(1000, p)
+	if r.Kind != localapi.KindJustification || r.State != localapi.StatePending || r.MinJustification != 5 {
+		t.Fatalf("request = %+v", r)
+	}
+	// Another user neither sees nor answers it.
+	var others []localapi.Request
+	h.api(1001, "GET", "/requests", nil, &others)
+	if len(others) != 0 {
+		t.Errorf("uid 1001 sees %d requests of uid 1000", len(others))
+	}
+	id := fmt.Sprint(r.ID)
+	if code := h.api(1001, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "not mine at all"}, nil); code != http.StatusNotFound {
+		t.Errorf("another user answering: status %d, want 404", code)
+	}
+	// Too short a reason is refused with a clear 400.
+	if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "abc"}, nil); code != http.StatusBadRequest {
+		t.Errorf("short reason: status %d, want 400", code)
+	}
+	var res localapi.AnswerResult
+	if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "quarterly report"}, &res); code != 200 {
+		t.Fatalf("answer: status %d", code)
+	}
+	if res.Grant == nil || res.Request.State != localapi.StateAnswered {
+		t.Fatalf("answer result = %+v", res)
+	}
+	// Another user does not inherit the grant.
+	if h.exec(p, execOpt{uid: 1001}) {
+		t.Error("uid 1001 ran a program uid 1000 was granted")
+	}
+	if !h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("granted program still denied")
+	}
+	// grant_uses defaults to 1: the second run is blocked again.
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("single-use grant allowed a second run")
+	}
+	var sawGrantUse bool
+	for _, ev := range h.events(store.Filter{Kind: "exec"}) {
+		if ev.Path == p && ev.Allowed && ev.GrantID == res.Grant.ID && ev.Reason == "quarterly report" {
+			sawGrantUse = true
+		}
+	}
+	if !sawGrantUse {
+		t.Error("no audit event for the run allowed by the grant carrying the reason")
+	}
+}
+
+func TestGrantNotInheritedByRenameOrReplace(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.GrantUses = 0 })
+	p := h.file("warn/tool", "version 1")
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("warning program allowed before Continue")
+	}
+	r := h.waitRequest(1000, p)
+	var res localapi.AnswerResult
+	if code := h.api(1000, "POST", fmt.Sprintf("/requests/%d/answer", r.ID), localapi.Answer{}, &res); code != 200 || res.Grant == nil {
+		t.Fatalf("Continue: %d %+v", code, res)
+	}
+	if !h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("Continue did not let the program run")
+	}
+	// Renamed (same inode, same content, new path): not granted.
+	moved := filepath.Join(h.dir, "warn", "moved")
+	if err := os.Rename(p, moved); err != nil {
+		t.Fatal(err)
+	}
+	if h.exec(moved, execOpt{uid: 1000}) {
+		t.Error("renamed file inherited the grant")
+	}
+	// Moved back: the grant applies again (unlimited uses).
+	if err := os.Rename(moved, p); err != nil {
+		t.Fatal(err)
+	}
+	if !h.exec(p, execOpt{uid: 1000}) {
+		t.Error("file moved back lost its grant")
+	}
+	// Replaced in place (same path, same inode, new content): not granted.
+	if err := os.WriteFile(p, []byte("version 2, changed"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("file rewritten in place kept the grant")
+	}
+	// Replaced by a new file (new inode) with other content: not granted.
+	// (A byte-identical copy that happens to reuse the inode number is the
+	// same program at the same path, and is let through.)
+	os.Remove(p)
+	h.file("warn/tool", "version 3")
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("a new file at the granted path kept the grant")
+	}
+}
+
+func TestApprovalWindow(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.file("appr/installer", "installer")
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("approval program allowed before approval")
+	}
+	r := h.waitRequest(1000, p)
+	id := fmt.Sprint(r.ID)
+	// The user cannot approve; root cannot approve before submission.
+	if code := h.api(0, "POST", "/requests/"+id+"/approve", localapi.Decide{}, nil); code != http.StatusBadRequest {
+		t.Errorf("approve before submission: %d, want 400", code)
+	}
+	start := time.Now().Add(time.Hour)
+	if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "need to install it", WindowStart: start, WindowEnd: start.Add(time.Hour)}, nil); code != 200 {
+		t.Fatalf("submit: %d", code)
+	}
+	if code := h.api(1000, "POST", "/requests/"+id+"/approve", localapi.Decide{}, nil); code != http.StatusForbidden {
+		t.Errorf("user approving own request: %d, want 403", code)
+	}
+	var res localapi.AnswerResult
+	if code := h.api(0, "POST", "/requests/"+id+"/approve", localapi.Decide{Note: "ok"}, &res); code != 200 || res.Grant == nil {
+		t.Fatalf("approve: %d %+v", code, res)
+	}
+	// The window starts in an hour: still blocked now.
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("approved program ran before its window")
+	}
+	h.shift.Store(int64(time.Until(start.Add(time.Minute))))
+	if !h.exec(p, execOpt{uid: 1000}) {
+		t.Error("approved program blocked inside its window")
+	}
+	h.shift.Store(int64(time.Until(start.Add(2 * time.Hour))))
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("approved program ran after its window")
+	}
+}
+
+func TestArgsAndParents(t *testing.T) {
+	h := newHarness(t, nil)
+	tool := h.file("args/tool", "#!/bin/sh\necho tool\n")
+	if !h.exec(tool, execOpt{uid: 1000, args: []string{"tool", "--fine"}}) {
+		t.Error("tool --fine denied")
+	}
+	if h.exec(tool, execOpt{uid: 1000, args: []string{"tool", "--evil"}}) {
+		t.Error("tool --evil allowed")
+	}
+	sh := h.file("parent/sh", "#!/bin/sh\necho shell\n")
+	other := h.file("parent/other", "#!/bin/sh\necho other\n")
+	child := h.file("child/tool", "#!/bin/sh\necho child\n")
+	if h.exec(child, execOpt{uid: 1000, ancestors: []Ancestor{{PID: 7, Exe: other}, {PID: 8, Exe: sh}}}) {
+		t.Error("child with the shell as grandparent allowed")
+	}
+	if !h.exec(child, execOpt{uid: 1000, ancestors: []Ancestor{{PID: 9, Exe: other}}}) {
+		t.Error("child without the shell among its parents denied")
+	}
+}
+
+func TestWatchdogFailOpenAndClosed(t *testing.T) {
+	for _, closed := range []bool{false, true} {
+		t.Run(fmt.Sprintf("fail_closed=%v", closed), func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.FailClosed = closed
+				c.DecisionBudget = Duration(50 * time.Millisecond)
+			})
+			p := h.file("bin/slow", "slow")
+			h.exec(p, execOpt{uid: 1000}) // cache the facts
+			got := h.exec(p, execOpt{uid: 1000, slow: time.Second})
+			if got != !closed {
+				t.Errorf("decision over budget answered allow=%v, want %v", got, !closed)
+			}
+			if n := h.e.counters.timeouts.Load(); n != 1 {
+				t.Errorf("budget timeouts = %d, want 1", n)
+			}
+		})
+	}
+}
+
+func TestInternalErrorFailsOpen(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.file("deny/x", "x")
+	f, _ := os.Open(p)
+	// A pid the fake /proc does not know: the task is gone.
+	x := &fakeExec{f: f, pid: 424242, answer: make(chan bool, 1)}
+	h.src.execs <- x
+	if !<-x.answer {
+		t.Error("internal error answered deny with fail_closed off")
+	}
+	if h.e.counters.internalErrors.Load() != 1 {
+		t.Error("internal error not counted")
+	}
+}
+
+func TestPolicyReload(t *testing.T) {
+	h := newHarness(t, nil)
+	bad := h.file("deny/bad", "bad")
+	h.writePolicy(2)
+	waitFor(t, "revision 2", func() bool { return h.e.pol.Load().eng.Revision() == 2 })
+	// A broken policy keeps revision 2 running and reports every error.
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte("id: x\nrevision: 3\nrules:\n  - {group: nope, action: deny}\n  - {group: alsonope, action: frobnicate}\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "reload failure", func() bool { return h.e.PolicyError() != "" })
+	msg := h.e.PolicyError()
+	if !strings.Contains(msg, "nope") || !strings.Contains(msg, "frobnicate") {
+		t.Errorf("policy error does not name both problems:\n%s", msg)
+	}
+	if rev := h.e.pol.Load().eng.Revision(); rev != 2 {
+		t.Errorf("revision %d after a broken reload, want 2 kept", rev)
+	}
+	if h.exec(bad, execOpt{uid: 1000}) {
+		t.Error("old policy not enforced after a broken reload")
+	}
+	var st localapi.Status
+	h.api(1000, "GET", "/status", nil, &st)
+	if st.PolicyError == "" || st.PolicyRevision != 2 {
+		t.Errorf("status = revision %d, error %q", st.PolicyRevision, st.PolicyError)
+	}
+	if code := h.api(1000, "POST", "/policy/reload", struct{}{}, nil); code != http.StatusForbidden {
+		t.Errorf("reload by a user: %d, want 403", code)
+	}
+}
+
+func TestAPIRejectsBadInput(t *testing.T) {
+	h := newHarness(t, nil)
+	cases := []struct {
+		method, path, body string
+		want               int
+	}{
+		{"POST", "/requests/1/answer", `{"reason": 5}`, 400},
+		{"POST", "/requests/1/answer", `{"bogus": true}`, 400},
+		{"POST", "/requests/1/answer", `{} {}`, 400},
+		{"POST", "/requests/1/answer", ``, 400},
+		{"POST", "/requests/abc/answer", `{}`, 400},
+		{"POST", "/requests/-1/answer", `{}`, 400},
+		{"POST", "/requests/99/answer", `{}`, 404},
+		{"POST", "/requests/1/answer", `{"reason":"` + strings.Repeat("x", localapi.MaxRequestBody) + `"}`, 413},
+		{"GET", "/events?limit=zero", ``, 400},
+		{"GET", "/events?uid=0", ``, 403},
+		{"GET", "/requests?state=nonsense", ``, 400},
+		{"POST", "/check", `{"path":"relative/x"}`, 400},
+		{"POST", "/check", `{"path":"/etc/shadow"}`, 403},
+		{"GET", "/nope", ``, 404},
+	}
+	for _, c := range cases {
+		req := httptest.NewRequest(c.method, "/v1"+c.path, strings.NewReader(c.body))
+		req = req.WithContext(context.WithValue(req.Context(), callerKey{}, caller{uid: 1000, user: "u1000"}))
+		w := httptest.NewRecorder()
+		h.e.Handler().ServeHTTP(w, req)
+		var e localapi.Error
+		if w.Code != c.want || json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error == "" {
+			t.Errorf("%s %s %.40q: %d %s, want %d with an error message", c.method, c.path, c.body, w.Code, w.Body.String(), c.want)
+		}
+	}
+	// Without peer credentials nothing is served.
+	w := httptest.NewRecorder()
+	h.e.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/v1/status", nil))
+	if w.Code != http.StatusForbidden {
+		t.Errorf("request without a caller: %d, want 403", w.Code)
+	}
+}
+
+func FuzzAPI(f *testing.F) {
+	f.Add("POST", "/v1/requests/1/answer", []byte(`{"reason":"x"}`), uint32(1000))
+	f.Add("GET", "/v1/events?after=1&since=2026-01-01T00:00:00Z&kind=exec&limit=5", []byte(nil), uint32(0))
+	f.Add("POST", "/v1/check", []byte(`{"path":"/bin/true","args":["a"],"parents":["/bin/sh"]}`), uint32(0))
+	f.Add("POST", "/v1/requests/1/approve", []byte(`{"note":"n"}`), uint32(0))
+	f.Add("GET", "/v1/requests?state=pending&state=x", []byte(nil), uint32(5))
+	h := newHarness(f, nil)
+	handler := h.e.Handler()
+	f.Fuzz(func(t *testing.T, method, target string, body []byte, uid uint32) {
+		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t") {
+			return
+		}
+		req, err := http.NewRequest(method, "http://gatehoused"+target, bytes.NewReader(body))
+		if err != nil {
+			return
+		}
+		req = req.WithContext(context.WithValue(req.Context(), callerKey{}, caller{uid: uid % 3 * 1000}))
+		w := httptest.NewRecorder()
+		handler.ServeHTTP(w, req)
+		if w.Code >= 500 {
+			t.Fatalf("%s %s %q: %d %s", method, target, body, w.Code, w.Body.String())
+		}
+	})
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("timed out waiting for %s", what)
+}

@@ -1,0 +1,46 @@
+package enforcer
+
+import (
+	"context"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer/store"
+)
+
+// maintain expires requests, drops dead grants and prunes old audit events.
+func (e *Engine) maintain(ctx context.Context) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		e.maintainOnce(ctx)
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (e *Engine) maintainOnce(ctx context.Context) {
+	now := e.now()
+	e.grants.prune(now)
+	if ttl := e.cfg.RequestTTL.D(); ttl > 0 {
+		expired, err := e.store.ExpireRequests(ctx, now.Add(-ttl))
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("expire requests", "err", err)
+		}
+		for _, r := range expired {
+			e.requests.closed(r)
+			e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID,
+				Detail: "expired unanswered after " + ttl.String()})
+		}
+	}
+	if keep := e.cfg.Retention.D(); keep > 0 {
+		n, err := e.store.Prune(ctx, now.Add(-keep))
+		if err != nil && ctx.Err() == nil {
+			e.log.Warn("prune audit events", "err", err)
+		} else if n > 0 {
+			e.log.Info("audit events pruned", "count", n, "older_than", keep)
+		}
+	}
+}
