@@ -663,3 +663,42 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+// TestLargeFileDoesNotHoldUpOthers: a file seen for the first time is hashed
+// off the event loop, so an exec of a cached file is answered meanwhile.
+func TestLargeFileDoesNotHoldUpOthers(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.HashWorkers = 1; c.DecisionBudget = Duration(time.Minute) })
+	small := h.file("bin/small", "#!/bin/sh\n")
+	h.exec(small, execOpt{uid: 1000}) // cached from now on
+	big := filepath.Join(h.dir, "bin", "big")
+	bf, err := os.Create(big)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 1 GiB of holes: hashing reads 1 GiB of zeros, a second or more.
+	if err := bf.Truncate(1 << 30); err != nil {
+		t.Skipf("cannot make a sparse file here: %v", err)
+	}
+	bf.Close()
+	f, _ := os.Open(big)
+	h.nextID++
+	h.tasks.set(h.nextID, fakeTask{task: Task{UID: 1000}})
+	bx := &fakeExec{f: f, pid: h.nextID, answer: make(chan bool, 1)}
+	h.src.execs <- bx
+	if !h.exec(small, execOpt{uid: 1000}) {
+		t.Fatal("cached program denied")
+	}
+	select {
+	case <-bx.answer:
+		t.Fatal("the 1 GiB file was answered before the cached one; the test proves nothing on this machine")
+	default:
+	}
+	select {
+	case allow := <-bx.answer:
+		if !allow {
+			t.Error("the large file was denied")
+		}
+	case <-time.After(2 * time.Minute):
+		t.Fatal("the large file was not answered within 2 minutes")
+	}
+}

@@ -618,3 +618,45 @@ func readUntil(t *testing.T, m *os.File, want string, d time.Duration) string {
 	}
 	return b.String()
 }
+
+// TestE2ECacheDroppedOnWrite: writing a file that was run drops its cached
+// facts (FAN_CLOSE_WRITE), and the new content is what gets decided.
+func TestE2ECacheDroppedOnWrite(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	p := e.script("bin/tool", "exit 0")
+	if err := e.run(p, runOpt{}); err != nil {
+		t.Fatal(err)
+	}
+	counter := func(name string) uint64 {
+		st, err := e.client().Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Counters[name]
+	}
+	before := counter("cache_evictions")
+	if err := os.WriteFile(p, []byte("#!/bin/sh\nexit 0 # changed\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for counter("cache_evictions") == before && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
+	}
+	if counter("cache_evictions") == before {
+		t.Fatal("writing a cached file did not drop its facts")
+	}
+	if err := e.run(p, runOpt{}); err != nil {
+		t.Fatal(err)
+	}
+	var hashes []string
+	for deadline := time.Now().Add(10 * time.Second); len(hashes) < 2 && time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		hashes = hashes[:0]
+		for _, ev := range e.events(localapi.EventFilter{Kind: "exec", PathContains: p}) {
+			hashes = append(hashes, ev.SHA256)
+		}
+	}
+	if len(hashes) < 2 || hashes[0] == hashes[len(hashes)-1] {
+		t.Errorf("the run after the write was decided on the old hash: %v", hashes)
+	}
+}
