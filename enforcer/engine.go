@@ -179,7 +179,17 @@ func (e *Engine) handle(ex Exec) {
 	}
 	if subj, ok := e.cache.get(st.key, st.stamp); ok {
 		e.counters.cacheHits.Add(1)
-		defer e.watchdog(v, ex.Deadline())()
+		stop := e.watchdog(v, ex.Deadline())
+		if e.pol.Load().eng.Needs().Parents {
+			// The parent chain may hold a program not hashed yet (one
+			// started before the daemon): decide off the reader loop.
+			go func() {
+				defer stop()
+				e.decide(v, path, st, subj)
+			}()
+			return
+		}
+		defer stop()
 		e.decide(v, path, st, subj)
 		return
 	}
