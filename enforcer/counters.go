@@ -14,7 +14,7 @@ type counters struct {
 	auditDropped, requestsDropped       atomic.Uint64
 	requestsCreated, requestsCoalesced  atomic.Uint64
 	policyReloads, policyReloadFailures atomic.Uint64
-	cacheEvictions                      atomic.Uint64
+	cacheEvictions, argsUnavailable     atomic.Uint64
 	latency                             latencyRing
 }
 
@@ -57,6 +57,7 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"cache_misses":           c.cacheMisses.Load(),
 		"cache_entries":          uint64(e.cache.len()),
 		"cache_evictions":        c.cacheEvictions.Load(),
+		"args_unavailable":       c.argsUnavailable.Load(),
 		"allowed":                c.allowed.Load(),
 		"denied":                 c.denied.Load(),
 		"grants_used":            c.grantsUsed.Load(),

@@ -59,7 +59,7 @@ func Start(cfg Config, log *slog.Logger) (*Daemon, error) {
 	engMu.Lock()
 	eng = e
 	engMu.Unlock()
-	src, err := NewFanotifySource(cfg.Mounts, cfg.Exclude, written)
+	src, err := NewFanotifySource(cfg.Mounts, cfg.Exclude, written, log)
 	if err != nil {
 		return fail(err)
 	}

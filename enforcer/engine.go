@@ -36,10 +36,11 @@ type Engine struct {
 	polErr atomic.Pointer[string]
 	reload sync.Mutex // serializes policy loads
 
-	cache  *factCache
-	grants *grantTable
-	users  *userCache
-	hashes chan struct{} // semaphore: concurrent hashing of new files
+	cache   *factCache
+	grants  *grantTable
+	users   *userCache
+	hashes  chan struct{} // semaphore: concurrent hashing of new files
+	argsSem chan struct{} // semaphore: argv reads in flight
 
 	requests *requestQueue
 	tty      chan ttyMessage
@@ -77,6 +78,7 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		cache:   newFactCache(cfg.CacheEntries),
 		grants:  newGrantTable(),
 		hashes:  make(chan struct{}, cfg.HashWorkers),
+		argsSem: make(chan struct{}, argsReaders),
 		tty:     make(chan ttyMessage, 256),
 		uses:    make(chan int64, 4096),
 	}
@@ -273,7 +275,7 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 			return
 		}
 		argsRead = true
-		if argv, err := e.tasks.ExecArgs(pid); err == nil && len(argv) > 0 {
+		if argv := e.execArgs(pid); len(argv) > 0 {
 			f.Args = argv[1:]
 		}
 	}
@@ -345,6 +347,47 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 		})
 	case task.TTY != "" && *e.cfg.TTYMessages:
 		e.sayOnTTY(ttyMessage{tty: task.TTY, text: denyText(path, d, msg)})
+	}
+}
+
+// argsWait bounds the wait for a blocked task's arguments. The task's
+// owner decides where argv points: memory backed by a FUSE file whose server
+// never answers makes the read block. The read then runs on in its
+// goroutine (at most argsReaders of them) and the exec is decided without
+// arguments.
+const (
+	argsWait    = 100 * time.Millisecond
+	argsReaders = 16
+)
+
+func (e *Engine) execArgs(pid int32) []string {
+	select {
+	case e.argsSem <- struct{}{}:
+	default:
+		e.counters.argsUnavailable.Add(1)
+		return nil
+	}
+	ch := make(chan []string, 1)
+	go func() {
+		defer func() { <-e.argsSem }()
+		argv, err := e.tasks.ExecArgs(pid)
+		if err != nil {
+			argv = nil
+		}
+		ch <- argv
+	}()
+	t := time.NewTimer(argsWait)
+	defer t.Stop()
+	select {
+	case argv := <-ch:
+		if argv == nil {
+			e.counters.argsUnavailable.Add(1)
+		}
+		return argv
+	case <-t.C:
+		e.counters.argsUnavailable.Add(1)
+		e.log.Warn("arguments of a held exec not readable in time; deciding without them", "pid", pid, "waited", argsWait)
+		return nil
 	}
 }
 
@@ -426,6 +469,11 @@ func grantFromStore(g store.Grant) *grant {
 // stamp check (size, mtime, ctime) already catches most changes; this also
 // catches a rewrite within one timestamp tick.
 func (e *Engine) FileWritten(dev, ino uint64) {
+	if dev == 0 && ino == 0 {
+		n := e.cache.flush("write events lost")
+		e.log.Warn("fact cache flushed", "reason", "write events lost", "entries", n)
+		return
+	}
 	if e.cache.remove(fileKey{dev, ino}) {
 		e.counters.cacheEvictions.Add(1)
 		e.log.Debug("fact cache entry dropped", "reason", "file written", "dev", dev, "ino", ino)

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"sync"
 	"time"
@@ -22,13 +23,22 @@ type FanotifySource struct {
 	writes  *fanotify.WriteWatch
 	written func(dev, ino uint64)
 	once    sync.Once
+	// exclude is set when the mounts were discovered (not configured):
+	// new local mounts are then marked as they appear.
+	discover bool
+	exclude  []string
+	log      *slog.Logger
 }
+
+// mountRescan is how often /proc/self/mountinfo is read for new mounts.
+const mountRescan = 2 * time.Second
 
 // NewFanotifySource marks mounts (all local filesystems minus exclude when
 // mounts is empty). written is called for every file closed after writing
 // (nil: not watched).
-func NewFanotifySource(mounts, exclude []string, written func(dev, ino uint64)) (*FanotifySource, error) {
-	if len(mounts) == 0 {
+func NewFanotifySource(mounts, exclude []string, written func(dev, ino uint64), log *slog.Logger) (*FanotifySource, error) {
+	discover := len(mounts) == 0
+	if discover {
 		m, err := fanotify.LocalMounts(exclude)
 		if err != nil {
 			return nil, fmt.Errorf("find local filesystems: %w", err)
@@ -42,7 +52,7 @@ func NewFanotifySource(mounts, exclude []string, written func(dev, ino uint64)) 
 	if err != nil {
 		return nil, err
 	}
-	s := &FanotifySource{perm: l, written: written}
+	s := &FanotifySource{perm: l, written: written, discover: discover, exclude: exclude, log: log}
 	if written != nil {
 		w, err := fanotify.OpenWriteWatch(fanotify.Config{Mounts: mounts})
 		if err != nil {
@@ -66,11 +76,46 @@ func (s *FanotifySource) Run(ctx context.Context, handle func(Exec)) error {
 			s.writes.Run(ctx, s.written)
 		}()
 	}
+	if s.discover {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.watchMounts(ctx)
+		}()
+	}
 	err := s.perm.Run(ctx, func(ev *fanotify.Event) { handle(fanExec{ev}) })
 	cancel()
 	s.Close()
 	wg.Wait()
 	return err
+}
+
+// watchMounts marks local filesystems mounted after start (a USB stick, a
+// new tmpfs, a bind mount). Unmounted ones lose their marks by themselves.
+func (s *FanotifySource) watchMounts(ctx context.Context) {
+	t := time.NewTicker(mountRescan)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		mounts, err := fanotify.LocalMounts(s.exclude)
+		if err != nil {
+			continue
+		}
+		added, err := s.perm.AddMounts(mounts)
+		if len(added) > 0 {
+			s.log.Info("new mounts marked", "mounts", added)
+			if s.writes != nil {
+				s.writes.AddMounts(added)
+			}
+		}
+		if err != nil {
+			s.log.Warn("mark new mount", "err", err)
+		}
+	}
 }
 
 // Close implements Source. Closing the fanotify descriptor makes the kernel

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -94,6 +95,26 @@ func (g *group) mark(mounts []string, mask uint64) ([]string, error) {
 		marked = append(marked, m)
 	}
 	return marked, nil
+}
+
+// addMarks marks each of mounts not in have; it returns those it marked,
+// and the first error (after trying the rest).
+func (g *group) addMarks(have, mounts []string, mask uint64) ([]string, error) {
+	var added []string
+	var first error
+	for _, m := range mounts {
+		if slices.Contains(have, m) || slices.Contains(added, m) {
+			continue
+		}
+		if err := unix.FanotifyMark(g.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, mask, unix.AT_FDCWD, m); err != nil {
+			if first == nil {
+				first = markError(m, mask, err)
+			}
+			continue
+		}
+		added = append(added, m)
+	}
+	return added, first
 }
 
 // markError says which mount failed and what to do about it.
@@ -291,7 +312,7 @@ func (g *group) release() {
 // run is the read loop shared by Listener and WriteWatch: it reads until
 // ctx is done or Close, hands each batch to each, and closes the group when
 // it returns. each must consume every descriptor in the batch.
-func (g *group) run(ctx context.Context, each func([]metadata) error) error {
+func (g *group) run(ctx context.Context, each func([]metadata)) error {
 	if !g.running.TryLock() {
 		return errors.New("fanotify: Run called while already running")
 	}
@@ -313,9 +334,7 @@ func (g *group) run(ctx context.Context, each func([]metadata) error) error {
 			}
 			return nil
 		}
-		if eerr := each(events); eerr != nil {
-			return eerr
-		}
+		each(events)
 		if err != nil {
 			return err
 		}

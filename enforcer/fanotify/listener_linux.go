@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"sync"
 	"sync/atomic"
 
 	"golang.org/x/sys/unix"
@@ -21,9 +22,10 @@ type Config struct {
 
 // Listener holds execs on its mounts until each is answered.
 type Listener struct {
-	g     *group
-	marks []string
-	pid   int // this process, whose own execs are never held
+	g       *group
+	marksMu sync.Mutex
+	marks   []string
+	pid     int // this process, whose own execs are never held
 
 	events      atomic.Uint64
 	selfAllowed atomic.Uint64
@@ -66,14 +68,26 @@ func Open(cfg Config) (*Listener, error) {
 
 // Marks returns the marked mount points.
 func (l *Listener) Marks() []string {
+	l.marksMu.Lock()
+	defer l.marksMu.Unlock()
 	return append([]string(nil), l.marks...)
+}
+
+// AddMounts marks more mount points (mounts made after Open). Points
+// already marked are skipped; it returns the ones it added.
+func (l *Listener) AddMounts(mounts []string) ([]string, error) {
+	l.marksMu.Lock()
+	defer l.marksMu.Unlock()
+	added, err := l.g.addMarks(l.marks, mounts, unix.FAN_OPEN_EXEC_PERM)
+	l.marks = append(l.marks, added...)
+	return added, err
 }
 
 // Run reads events until ctx is done or Close is called, and calls handle
 // for each exec on the reading goroutine. handle must not block: it answers
 // at once or hands the Event to a goroutine that calls Respond, exactly
-// once. Execs by this process itself are allowed without calling handle,
-// so the daemon never waits on itself.
+// once. Execs by this process itself are allowed without calling handle
+// (but read the package doc before exec'ing from this process).
 //
 // When Run returns it has closed the Listener, and the kernel has allowed
 // every exec still held, including those handed to handle and not yet
@@ -86,11 +100,10 @@ func (l *Listener) Run(ctx context.Context, handle func(*Event)) error {
 		l.Close()
 		return errors.New("fanotify: Run needs a handler")
 	}
-	return l.g.run(ctx, func(batch []metadata) error {
+	return l.g.run(ctx, func(batch []metadata) {
 		for _, m := range batch {
 			l.dispatch(m, handle)
 		}
-		return nil
 	})
 }
 

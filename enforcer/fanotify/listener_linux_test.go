@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -271,19 +272,33 @@ func TestDeny(t *testing.T) {
 // not a program, so execve fails with ENOEXEC after the permission check
 // and the test process survives; the point is that the check never reached
 // the handler.
+//
+// While syscall.Exec is in the kernel its thread keeps its P and cannot be
+// stopped, so a stop-the-world meanwhile would deadlock this process (see
+// the package doc). The test leaves spare Ps, turns the GC off, and waits
+// until Run is in its loop before exec'ing.
 func TestSelfExecSkipsHandler(t *testing.T) {
 	dir := scratchMount(t)
 	junk := filepath.Join(dir, "not-a-program")
 	if err := os.WriteFile(junk, []byte("\x00\x01\x02 gatehouse test: not a program\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	// syscall.Exec keeps its P while in execve; the listener needs another.
+	prog := filepath.Join(dir, "prog")
+	copyFile(t, "/bin/true", prog, 0o755)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4)))
-	var calls atomic.Int32
+	defer debug.SetGCPercent(debug.SetGCPercent(-1))
+
+	var mine atomic.Int32 // handler calls for this process's threads
 	l, _ := listen(t, []string{dir}, func(ev *Event) {
-		calls.Add(1)
+		if int(ev.PID) == os.Getpid() || unix.Tgkill(os.Getpid(), int(ev.PID), 0) == nil {
+			mine.Add(1)
+		}
 		ev.Respond(true)
 	})
+	// An exec by another process: afterwards Run is known to be reading.
+	if errno := execErrno(t, helper(prog, "prog")); errno != 0 {
+		t.Fatalf("warm-up exec: %v", errno)
+	}
 
 	// Once from whichever thread runs this goroutine, once from a thread
 	// that is certainly not the main one (tid != pid: the tgkill path).
@@ -311,11 +326,11 @@ func TestSelfExecSkipsHandler(t *testing.T) {
 			t.Errorf("self exec of a non-program: err = %v, want ENOEXEC", err)
 		}
 	}
-	if n := calls.Load(); n != 0 {
+	if n := mine.Load(); n != 0 {
 		t.Errorf("handler called %d times for the process's own execs", n)
 	}
-	if st := l.Stats(); st.SelfAllowed != 2 || st.Events != 2 {
-		t.Errorf("Stats() = %+v, want 2 events, 2 self-allowed", st)
+	if st := l.Stats(); st.SelfAllowed != 2 || st.Events != 3 || st.Responses != 1 {
+		t.Errorf("Stats() = %+v, want 3 events: 2 self-allowed, 1 answered", st)
 	}
 }
 
@@ -550,5 +565,33 @@ func TestWriteWatch(t *testing.T) {
 		case <-deadline:
 			t.Fatalf("no close-write event for %s (dev %d, ino %d)", written, want.dev, want.ino)
 		}
+	}
+}
+
+// TestAddMounts marks a mount made after Open.
+func TestAddMounts(t *testing.T) {
+	first := scratchMount(t)
+	later := scratchMount(t)
+	prog := filepath.Join(later, "prog")
+	copyFile(t, "/bin/true", prog, 0o755)
+	var held atomic.Int32
+	l, _ := listen(t, []string{first}, func(ev *Event) {
+		if p, err := ev.Path(); err == nil && p == prog {
+			held.Add(1)
+		}
+		ev.Respond(true)
+	})
+	if errno := execErrno(t, helper(prog, "prog")); errno != 0 || held.Load() != 0 {
+		t.Fatalf("before AddMounts: errno %v, held %d times (want 0: not marked yet)", errno, held.Load())
+	}
+	added, err := l.AddMounts([]string{first, later})
+	if err != nil || len(added) != 1 || added[0] != later {
+		t.Fatalf("AddMounts = %v, %v; want [%s]", added, err, later)
+	}
+	if errno := execErrno(t, helper(prog, "prog")); errno != 0 || held.Load() != 1 {
+		t.Errorf("after AddMounts: errno %v, held %d times, want 1", errno, held.Load())
+	}
+	if m := l.Marks(); len(m) != 2 {
+		t.Errorf("Marks() = %v, want both mounts", m)
 	}
 }

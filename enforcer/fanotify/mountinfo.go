@@ -13,6 +13,7 @@ import (
 // Mount is one line of /proc/self/mountinfo.
 type Mount struct {
 	ID     int
+	Parent int    // ID of the mount this one is mounted on
 	Point  string // mount point, unescaped
 	FSType string // e.g. "ext4", "fuse.sshfs"
 	Source string // e.g. "/dev/sda1", "tmpfs"
@@ -64,11 +65,16 @@ func parseMountinfoLine(line string) (Mount, error) {
 	if err != nil {
 		return Mount{}, fmt.Errorf("mount ID %q: %w", f[0], err)
 	}
+	parent, err := strconv.Atoi(f[1])
+	if err != nil {
+		return Mount{}, fmt.Errorf("parent mount ID %q: %w", f[1], err)
+	}
 	if f[4] == "" || f[sep+1] == "" {
 		return Mount{}, fmt.Errorf("empty mount point or filesystem type in %q", line)
 	}
 	return Mount{
 		ID:     id,
+		Parent: parent,
 		Point:  unescapeOctal(f[4]),
 		FSType: unescapeOctal(f[sep+1]),
 		Source: unescapeOctal(f[sep+2]),
@@ -122,8 +128,9 @@ var skipFSTypes = map[string]bool{
 // localMounts keeps the mount points of ms that are not of a skipped type
 // and not equal to or under an entry of exclude, each once, in order.
 //
-// When several mounts stack on one point, only the last one listed (the
-// one on top, which a mark on that path reaches) is considered.
+// When several mounts stack on one point, only the one on top — the one a
+// mark on that path reaches, on which no other mount at the point sits — is
+// considered.
 func localMounts(ms []Mount, exclude []string) []string {
 	ex := make([]string, 0, len(exclude))
 	for _, e := range exclude {
@@ -131,15 +138,21 @@ func localMounts(ms []Mount, exclude []string) []string {
 			ex = append(ex, filepath.Clean(e))
 		}
 	}
-	top := make(map[string]int, len(ms))
-	for i, m := range ms {
-		top[m.Point] = i
+	type at struct {
+		point string
+		id    int
 	}
+	covered := make(map[at]bool, len(ms))
+	for _, m := range ms {
+		covered[at{m.Point, m.Parent}] = true
+	}
+	seen := make(map[string]bool, len(ms))
 	var points []string
-	for i, m := range ms {
-		if top[m.Point] != i || skipFSTypes[m.FSType] || under(m.Point, ex) {
+	for _, m := range ms {
+		if covered[at{m.Point, m.ID}] || seen[m.Point] || skipFSTypes[m.FSType] || under(m.Point, ex) {
 			continue
 		}
+		seen[m.Point] = true
 		points = append(points, m.Point)
 	}
 	return points

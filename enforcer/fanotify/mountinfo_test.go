@@ -21,29 +21,30 @@ func TestParseMountinfo(t *testing.T) {
 				"23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n" +
 				"24 22 0:22 / /sys rw,nosuid shared:7 master:2 - sysfs sysfs rw\n",
 			want: []Mount{
-				{ID: 22, Point: "/", FSType: "ext4", Source: "/dev/sda1"},
-				{ID: 23, Point: "/proc", FSType: "proc", Source: "proc"},
-				{ID: 24, Point: "/sys", FSType: "sysfs", Source: "sysfs"},
+				{ID: 22, Parent: 1, Point: "/", FSType: "ext4", Source: "/dev/sda1"},
+				{ID: 23, Parent: 22, Point: "/proc", FSType: "proc", Source: "proc"},
+				{ID: 24, Parent: 22, Point: "/sys", FSType: "sysfs", Source: "sysfs"},
 			},
 		},
 		{
 			name: "no optional fields, no trailing newline",
 			in:   "30 22 0:40 / /run rw - tmpfs tmpfs rw,size=100k",
-			want: []Mount{{ID: 30, Point: "/run", FSType: "tmpfs", Source: "tmpfs"}},
+			want: []Mount{{ID: 30, Parent: 22, Point: "/run", FSType: "tmpfs", Source: "tmpfs"}},
 		},
 		{
 			name: "escaped space tab newline backslash",
 			in:   `31 22 0:41 / /mnt/my\040disk\011x\012y\134z rw - fuse.sshfs me@host:/a\040b rw` + "\n",
-			want: []Mount{{ID: 31, Point: "/mnt/my disk\tx\ny\\z", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
+			want: []Mount{{ID: 31, Parent: 22, Point: "/mnt/my disk\tx\ny\\z", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
 		},
 		{
 			name: "lone backslash kept",
 			in:   `32 22 0:42 / /mnt/a\b\04 rw - tmpfs t rw` + "\n",
-			want: []Mount{{ID: 32, Point: `/mnt/a\b\04`, FSType: "tmpfs", Source: "t"}},
+			want: []Mount{{ID: 32, Parent: 22, Point: `/mnt/a\b\04`, FSType: "tmpfs", Source: "t"}},
 		},
 		{name: "no separator", in: "22 1 8:1 / / rw shared:1 ext4 /dev/sda1 rw\n", wantErr: true},
 		{name: "separator too early", in: "22 1 - ext4 /dev/sda1 rw x y\n", wantErr: true},
 		{name: "bad id", in: "x 1 8:1 / / rw - ext4 /dev/sda1 rw\n", wantErr: true},
+		{name: "bad parent", in: "2 y 8:1 / / rw - ext4 /dev/sda1 rw\n", wantErr: true},
 		{name: "nothing after separator", in: "22 1 8:1 / / rw - ext4\n", wantErr: true},
 	}
 	for _, tt := range tests {
@@ -61,34 +62,36 @@ func TestParseMountinfo(t *testing.T) {
 
 func TestLocalMountsFilter(t *testing.T) {
 	ms := []Mount{
-		{Point: "/", FSType: "ext4"},
-		{Point: "/proc", FSType: "proc"},
-		{Point: "/sys", FSType: "sysfs"},
-		{Point: "/sys/fs/cgroup", FSType: "cgroup2"},
-		{Point: "/dev", FSType: "devtmpfs"},
-		{Point: "/dev/pts", FSType: "devpts"},
-		{Point: "/home", FSType: "xfs"},
-		{Point: "/srv/nfs", FSType: "nfs4"},
-		{Point: "/mnt/remote", FSType: "fuse.sshfs"},
-		{Point: "/run/user/1000/gvfs", FSType: "fuse.gvfsd-fuse"},
-		{Point: "/snap/core/1", FSType: "squashfs"},
-		{Point: "/snap/core/2", FSType: "squashfs"},
-		{Point: "/snapshot", FSType: "ext4"},
-		{Point: "/var/lib/docker/overlay2/x/merged", FSType: "overlay"},
-		{Point: "/opt", FSType: "ext4"},
-		{Point: "/opt", FSType: "tmpfs"}, // stacked: tmpfs is on top
-		{Point: "/stacked", FSType: "ext4"},
-		{Point: "/stacked", FSType: "proc"}, // stacked: proc on top, refuses marks
+		{ID: 1, Parent: 0, Point: "/", FSType: "ext4"},
+		{ID: 2, Parent: 1, Point: "/proc", FSType: "proc"},
+		{ID: 3, Parent: 1, Point: "/sys", FSType: "sysfs"},
+		{ID: 4, Parent: 3, Point: "/sys/fs/cgroup", FSType: "cgroup2"},
+		{ID: 5, Parent: 1, Point: "/dev", FSType: "devtmpfs"},
+		{ID: 6, Parent: 5, Point: "/dev/pts", FSType: "devpts"},
+		{ID: 7, Parent: 1, Point: "/home", FSType: "xfs"},
+		{ID: 8, Parent: 1, Point: "/srv/nfs", FSType: "nfs4"},
+		{ID: 9, Parent: 1, Point: "/mnt/remote", FSType: "fuse.sshfs"},
+		{ID: 10, Parent: 1, Point: "/run/user/1000/gvfs", FSType: "fuse.gvfsd-fuse"},
+		{ID: 11, Parent: 1, Point: "/snap/core/1", FSType: "squashfs"},
+		{ID: 12, Parent: 1, Point: "/snap/core/2", FSType: "squashfs"},
+		{ID: 13, Parent: 1, Point: "/snapshot", FSType: "ext4"},
+		{ID: 14, Parent: 1, Point: "/var/lib/docker/overlay2/x/merged", FSType: "overlay"},
+		{ID: 16, Parent: 15, Point: "/opt", FSType: "tmpfs"}, // on top of 15, listed first
+		{ID: 15, Parent: 1, Point: "/opt", FSType: "ext4"},
+		{ID: 17, Parent: 1, Point: "/stacked", FSType: "ext4"},
+		{ID: 18, Parent: 17, Point: "/stacked", FSType: "proc"}, // proc on top refuses marks
+		{ID: 19, Parent: 1, Point: "/bind", FSType: "ext4"},
+		{ID: 20, Parent: 1, Point: "/bind", FSType: "ext4"}, // the same point twice, neither on the other
 	}
 	tests := []struct {
 		name    string
 		exclude []string
 		want    []string
 	}{
-		{name: "no exclude", want: []string{"/", "/dev", "/home", "/snap/core/1", "/snap/core/2", "/snapshot", "/var/lib/docker/overlay2/x/merged", "/opt"}},
+		{name: "no exclude", want: []string{"/", "/dev", "/home", "/snap/core/1", "/snap/core/2", "/snapshot", "/var/lib/docker/overlay2/x/merged", "/opt", "/bind"}},
 		{name: "exclude subtree, not siblings with the prefix", exclude: []string{"/snap/", "/var/lib/docker"},
-			want: []string{"/", "/dev", "/home", "/snapshot", "/opt"}},
-		{name: "exclude exact point", exclude: []string{"/home", "", "/opt/../dev"}, want: []string{"/", "/snap/core/1", "/snap/core/2", "/snapshot", "/var/lib/docker/overlay2/x/merged", "/opt"}},
+			want: []string{"/", "/dev", "/home", "/snapshot", "/opt", "/bind"}},
+		{name: "exclude exact point", exclude: []string{"/home", "", "/opt/../dev", "/bind"}, want: []string{"/", "/snap/core/1", "/snap/core/2", "/snapshot", "/var/lib/docker/overlay2/x/merged", "/opt"}},
 		{name: "exclude root", exclude: []string{"/"}, want: nil},
 	}
 	for _, tt := range tests {

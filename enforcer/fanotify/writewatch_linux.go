@@ -3,6 +3,7 @@ package fanotify
 import (
 	"context"
 	"errors"
+	"sync"
 
 	"golang.org/x/sys/unix"
 )
@@ -18,8 +19,9 @@ import (
 // by path, and writes through other mounts of the same filesystem. A cache
 // should also validate size, mtime and ctime.
 type WriteWatch struct {
-	g     *group
-	marks []string
+	g       *group
+	marksMu sync.Mutex
+	marks   []string
 }
 
 // OpenWriteWatch marks cfg.Mounts for FAN_CLOSE_WRITE in a FAN_CLASS_NOTIF
@@ -39,7 +41,18 @@ func OpenWriteWatch(cfg Config) (*WriteWatch, error) {
 
 // Marks returns the marked mount points.
 func (w *WriteWatch) Marks() []string {
+	w.marksMu.Lock()
+	defer w.marksMu.Unlock()
 	return append([]string(nil), w.marks...)
+}
+
+// AddMounts marks more mount points; see Listener.AddMounts.
+func (w *WriteWatch) AddMounts(mounts []string) ([]string, error) {
+	w.marksMu.Lock()
+	defer w.marksMu.Unlock()
+	added, err := w.g.addMarks(w.marks, mounts, unix.FAN_CLOSE_WRITE)
+	w.marks = append(w.marks, added...)
+	return added, err
 }
 
 // Run reads events until ctx is done or Close is called and calls handle
@@ -53,7 +66,7 @@ func (w *WriteWatch) Run(ctx context.Context, handle func(dev, ino uint64)) erro
 		w.Close()
 		return errors.New("fanotify: Run needs a handler")
 	}
-	return w.g.run(ctx, func(batch []metadata) error {
+	return w.g.run(ctx, func(batch []metadata) {
 		for _, m := range batch {
 			if m.fd < 0 {
 				if m.mask&unix.FAN_Q_OVERFLOW != 0 {
@@ -68,7 +81,6 @@ func (w *WriteWatch) Run(ctx context.Context, handle func(dev, ino uint64)) erro
 				handle(uint64(st.Dev), st.Ino)
 			}
 		}
-		return nil
 	})
 }
 

@@ -97,10 +97,17 @@ func TTYPath(ttyNr uint32) string {
 //
 // Reading another task's memory can block, and the task's owner chooses
 // where argv points: into a file mapping not yet read in, say, on a FUSE
-// filesystem whose server never answers. (execve copies argv only after
-// the permission event, so nothing has touched those pages yet.) Call
-// ExecArgs where a deadline can answer the exec without it — never on the
-// fanotify reading goroutine.
+// filesystem whose server never answers — then ExecArgs blocks until the
+// server answers or the connection is aborted (seen on Linux 6.18). execve
+// copies argv only after the permission event (an execve with a bad argv
+// pointer is held first and fails with EFAULT after), so nothing has
+// touched those pages yet. Call ExecArgs where a deadline can answer the
+// exec without it, from a bounded pool — never on the fanotify reading
+// goroutine.
+//
+// The argv read is advisory: until the kernel copies it, after the
+// answer, any task sharing the memory (another thread, a CLONE_VM child)
+// or allowed to write it (ptrace, process_vm_writev) can change it.
 func ExecArgs(tid int32) ([]string, error) {
 	if !archSupported {
 		return nil, fmt.Errorf("argv of task %d: unsupported architecture %s", tid, runtime.GOARCH)

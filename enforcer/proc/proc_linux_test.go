@@ -558,6 +558,10 @@ func BenchmarkHeldExec(b *testing.B) {
 		b.Fatal("no held exec")
 	}
 
+	chain, err := Ancestors(ev.PID, 64)
+	if err != nil {
+		b.Fatal(err)
+	}
 	for _, bb := range []struct {
 		name string
 		read func() error
@@ -583,6 +587,7 @@ func BenchmarkHeldExec(b *testing.B) {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64(len(chain)), "ancestors")
 		})
 	}
 }
