@@ -166,6 +166,7 @@ func (v *verdictOnce) respond(allow, cache bool) bool {
 
 // handle is called by the source for every held exec.
 func (e *Engine) handle(ex Exec) {
+	start := time.Now()
 	e.counters.execs.Add(1)
 	v := &verdictOnce{ex: ex}
 	f := ex.File()
@@ -187,12 +188,12 @@ func (e *Engine) handle(ex Exec) {
 			// started before the daemon): decide off the reader loop.
 			go func() {
 				defer stop()
-				e.decide(v, path, st, subj)
+				e.decide(v, path, st, subj, start)
 			}()
 			return
 		}
 		defer stop()
-		e.decide(v, path, st, subj)
+		e.decide(v, path, st, subj, start)
 		return
 	}
 	// A file seen for the first time (or changed): hash it off the reader
@@ -211,7 +212,7 @@ func (e *Engine) handle(ex Exec) {
 		if e.cache.put(st.key, st.stamp, subj) {
 			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
 		}
-		e.decide(v, path, st, subj)
+		e.decide(v, path, st, subj, start)
 	}()
 }
 
@@ -253,8 +254,9 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 }
 
 // decide evaluates grants and policy and answers.
-func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Subject) {
-	start := time.Now()
+// start is when the event arrived; the latency recorded runs from there
+// to the answer (hashing of a new file included).
+func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Subject, start time.Time) {
 	pid := v.ex.PID()
 	lp := e.pol.Load()
 	needs := lp.eng.Needs()
