@@ -259,8 +259,6 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Subject, start time.Time) {
 	pid := v.ex.PID()
 	lp := e.pol.Load()
-	needs := lp.eng.Needs()
-
 	task, err := e.tasks.Task(pid)
 	if err != nil {
 		// The task is gone (killed while held) or /proc is unreadable.
@@ -281,11 +279,19 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 			f.Args = argv[1:]
 		}
 	}
-	if needs.Args {
-		readArgs()
-	}
-	if needs.Parents {
-		f.Parents = e.parents(pid)
+	// Arguments and the parent chain cost tens to hundreds of microseconds
+	// to read; they are gathered only when a definition that could match
+	// looks at them (EvaluateLazy), and the arguments again for the record
+	// of a deny.
+	parentsRead := false
+	load := func(_ *policy.Facts, n policy.Needs) {
+		if n.Args {
+			readArgs()
+		}
+		if n.Parents && !parentsRead {
+			parentsRead = true
+			f.Parents = e.parents(pid)
+		}
 	}
 
 	now := e.now()
@@ -308,7 +314,7 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 		return
 	}
 
-	d := lp.eng.Evaluate(f)
+	d := lp.eng.EvaluateLazy(f, load)
 	allow := d.Action.Allows()
 	if !allow {
 		// The arguments are gone once the exec fails: read them first.

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"runtime/debug"
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
@@ -86,6 +87,10 @@ func (e *Engine) loadPolicy() error {
 		return nil
 	}
 	e.pol.Store(lp)
+	// Parsing and compiling a large policy allocates several times its
+	// compiled size (162 MB for 10,000 rules); give that back to the
+	// system now rather than whenever the scavenger gets to it.
+	debug.FreeOSMemory()
 	st := lp.eng.Stats()
 	if old == nil {
 		e.log.Info("policy loaded", "path", lp.path, "id", lp.eng.ID(), "revision", lp.eng.Revision(), "rules", st.Rules, "definitions", st.Entries)

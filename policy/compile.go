@@ -153,6 +153,9 @@ type definition struct {
 	// crit is ordered cheapest first for Evaluate; Explain reports in the
 	// same order.
 	crit []criterion
+	// needs says whether crit looks at the arguments or the parent chain,
+	// which EvaluateLazy gathers only for definitions that need them.
+	needs Needs
 }
 
 type criterion struct {
@@ -332,9 +335,11 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	for _, g := range e.groups {
 		for _, d := range g.defs {
 			for _, cr := range d.crit {
-				e.needs.Args = e.needs.Args || cr.field == fieldArgs
-				e.needs.Parents = e.needs.Parents || cr.field == fieldParent
+				d.needs.Args = d.needs.Args || cr.field == fieldArgs
+				d.needs.Parents = d.needs.Parents || cr.field == fieldParent
 			}
+			e.needs.Args = e.needs.Args || d.needs.Args
+			e.needs.Parents = e.needs.Parents || d.needs.Parents
 		}
 	}
 

@@ -446,6 +446,23 @@ func checkAgree(t testing.TB, e *Engine, doc *Document, f *Facts) Decision {
 	if got != want {
 		t.Fatalf("Evaluate and Explain disagree\nEvaluate: %+v\nExplain:  %+v\nfacts: %+v\npolicy: %s\ntrace: %+v", at(got), at(want), f, dumpDoc(doc), trace)
 	}
+	// EvaluateLazy, handed facts without arguments and parents, must load
+	// each at most once and reach the same decision.
+	lazy := *f
+	var calls [2]int
+	lz := e.EvaluateLazy(&lazy, func(lf *Facts, n Needs) {
+		if n.Args {
+			calls[0]++
+			lf.Args = f.Args
+		}
+		if n.Parents {
+			calls[1]++
+			lf.Parents = f.Parents
+		}
+	})
+	if lz != got || calls[0] > 1 || calls[1] > 1 {
+		t.Fatalf("EvaluateLazy = %+v (loads args %d, parents %d times), Evaluate = %+v\nfacts: %+v\npolicy: %s", at(lz), calls[0], calls[1], at(got), f, dumpDoc(doc))
+	}
 	if want.Rule == 0 {
 		if len(trace) != len(doc.Rules) {
 			t.Fatalf("default decision after %d of %d rules", len(trace), len(doc.Rules))

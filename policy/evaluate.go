@@ -60,7 +60,24 @@ func (e *Engine) decision(r *rule, d *definition) Decision {
 // matches and whose scope includes the user, or the default. It does not
 // allocate unless a definition matches on arguments or an unusually large
 // number of indexed candidates apply.
-func (e *Engine) Evaluate(f *Facts) Decision {
+func (e *Engine) Evaluate(f *Facts) Decision { return e.evaluate(f, nil) }
+
+// EvaluateLazy is Evaluate for a caller that has not gathered the costly
+// per-event facts (f.Args and f.Parents are taken as unknown). Before the
+// first definition that looks at them and whose other criteria all match,
+// it calls load once with what is needed; load fills f.Args and/or
+// f.Parents (leaving them empty when they cannot be had). Its decision is
+// the one Evaluate would give on the completed facts; most events never
+// need load at all.
+func (e *Engine) EvaluateLazy(f *Facts, load func(f *Facts, n Needs)) Decision {
+	if load == nil {
+		return e.evaluate(f, nil)
+	}
+	f.Args, f.Parents = nil, nil
+	return e.evaluate(f, load)
+}
+
+func (e *Engine) evaluate(f *Facts, load func(*Facts, Needs)) Decision {
 	var buf [64]int32
 	cands := buf[:0]
 	s := &f.Subject
@@ -80,8 +97,12 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 		if x == nil {
 			continue
 		}
-		switch field(fl) {
-		case fieldArgs:
+		switch {
+		case field(fl) == fieldArgs && load != nil:
+			// Arguments not read yet: every entry filed under an argument
+			// literal is a candidate until they are.
+			cands = x.all(cands)
+		case field(fl) == fieldArgs:
 			cands = x.collectArgs(s.Args, cands)
 		default:
 			cands = x.collect(substrValue(field(fl), f), cands)
@@ -90,6 +111,7 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 	slices.Sort(cands)
 
 	lin := lineage{chain: clampParents(f.Parents)}
+	var loaded Needs
 	// Merge the sorted candidates with the scan list; the first entry that
 	// fully matches is the answer.
 	i, j := 0, 0
@@ -108,11 +130,47 @@ func (e *Engine) Evaluate(f *Facts) Decision {
 		}
 		last = id
 		en := &e.entries[id]
-		if en.rule.inScope(f) && en.def.matches(s, f.Event.normal(), f.AuthURI, &lin, 0) {
-			return e.decision(en.rule, en.def)
+		if !en.rule.inScope(f) {
+			continue
+		}
+		d := en.def
+		if load != nil && (d.needs.Args && !loaded.Args || d.needs.Parents && !loaded.Parents) {
+			// Try everything else first; gather only for a definition
+			// that could still match.
+			if !d.matchesExcept(s, f.Event.normal(), f.AuthURI, &lin, loaded) {
+				continue
+			}
+			want := Needs{Args: d.needs.Args && !loaded.Args, Parents: d.needs.Parents && !loaded.Parents}
+			load(f, want)
+			loaded.Args = loaded.Args || want.Args
+			loaded.Parents = loaded.Parents || want.Parents
+			if want.Parents {
+				lin = lineage{chain: clampParents(f.Parents)}
+			}
+		}
+		if d.matches(s, f.Event.normal(), f.AuthURI, &lin, 0) {
+			return e.decision(en.rule, d)
 		}
 	}
 	return e.decision(&e.fallback, nil)
+}
+
+// matchesExcept is matches with the argument and parent criteria not yet
+// loaded skipped (taken as matching).
+func (d *definition) matchesExcept(s *Subject, ev Event, authURI string, l *lineage, loaded Needs) bool {
+	if !d.types.has(s.Type) || d.event != ev {
+		return false
+	}
+	for k := range d.crit {
+		c := &d.crit[k]
+		if c.field == fieldArgs && !loaded.Args || c.field == fieldParent && !loaded.Parents {
+			continue
+		}
+		if !c.eval(s, authURI, l, 0) {
+			return false
+		}
+	}
+	return true
 }
 
 // substrValue is the value of a string field Evaluate indexes.
