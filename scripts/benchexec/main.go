@@ -25,6 +25,9 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -51,7 +54,16 @@ type options struct {
 	auditAllow        bool
 	only              string
 	keep              bool
+	profile           string
+	processCriteria   bool
+	overlay           string
+	daemonEnv         listFlag
 }
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, " ") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
 func main() {
 	var o options
@@ -67,6 +79,10 @@ func main() {
 	flag.BoolVar(&o.auditAllow, "audit-allow", false, "let the rule that allows the benchmark binary write an audit event per exec (default: audit: false, as for system binaries)")
 	flag.StringVar(&o.only, "only", "", "run only one part: exec or rss")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work directory (policies, daemon logs, database)")
+	flag.BoolVar(&o.processCriteria, "process-criteria", true, "put argument and parent-process criteria in the generated policies (false: gatehoused then reads neither argv nor the parent chain of an exec)")
+	flag.StringVar(&o.overlay, "overlay", "", "build gatehoused with go build -overlay `file`, relative to the repository root (to measure a change without editing the tree)")
+	flag.Var(&o.daemonEnv, "daemon-env", "`KEY=VALUE` in gatehoused's environment, for example GOGC=50 (repeatable)")
+	flag.StringVar(&o.profile, "profile", "", "write gatehoused CPU and heap profiles into `dir`, relative to the repository root (the daemon is then built with a pprof listener added through go build -overlay; figures include the profiling overhead)")
 	flag.Parse()
 	if err := o.check(); err != nil {
 		fmt.Fprintf(os.Stderr, "benchexec: %v\n", err)
@@ -91,6 +107,16 @@ func (o *options) check() error {
 	case o.only != "" && o.only != "exec" && o.only != "rss":
 		return fmt.Errorf("-only %q: use exec or rss", o.only)
 	}
+	if o.profile != "" {
+		abs, err := filepath.Abs(o.profile)
+		if err != nil {
+			return err
+		}
+		if err := os.MkdirAll(abs, 0o755); err != nil {
+			return fmt.Errorf("-profile: %w", err)
+		}
+		o.profile = abs
+	}
 	if o.cacheEntries == 0 {
 		o.cacheEntries = o.files + 100
 	}
@@ -108,6 +134,7 @@ type bench struct {
 	cli    string // gatehouse binary
 	prog   string // the static program, inside mnt
 	static string // how prog was built
+	rev    string // the source tree the binaries were built from
 }
 
 func run(o options) error {
@@ -134,6 +161,7 @@ func run(o options) error {
 		os.RemoveAll(b.dir)
 	}()
 	say("work directory %s", b.dir)
+	b.rev = b.tree()
 	if err := b.build(); err != nil {
 		return err
 	}
@@ -156,7 +184,10 @@ func run(o options) error {
 	}
 
 	m := machine()
-	fmt.Printf("\nmachine: %s\n", m)
+	fmt.Printf("\nmachine: %s\ntree:    %s\n", m, b.rev)
+	if v := o.variant(); v != "" {
+		fmt.Printf("variant: %s\n", v)
+	}
 	var ex *execResult
 	var rs *rssResult
 	if o.only != "rss" {
@@ -174,6 +205,27 @@ func run(o options) error {
 	fmt.Printf("\n---- markdown ----\n\n")
 	markdown(os.Stdout, m, b, ex, rs)
 	return nil
+}
+
+// variant names the flags that change what is measured, "" for none.
+func (o *options) variant() string {
+	var v []string
+	if !o.processCriteria {
+		v = append(v, "-process-criteria=false")
+	}
+	if o.auditAllow {
+		v = append(v, "-audit-allow")
+	}
+	for _, e := range o.daemonEnv {
+		v = append(v, "-daemon-env "+e)
+	}
+	if o.overlay != "" {
+		v = append(v, "-overlay "+o.overlay)
+	}
+	if o.profile != "" {
+		v = append(v, "-profile (pprof listener, profiling overhead)")
+	}
+	return strings.Join(v, ", ")
 }
 
 func say(format string, args ...any) {
@@ -202,7 +254,15 @@ func (b *bench) build() error {
 	b.daemon, b.cli = filepath.Join(bin, "gatehoused"), filepath.Join(bin, "gatehouse")
 	for out, pkg := range map[string]string{b.daemon: "./cmd/gatehoused", b.cli: "./cmd/gatehouse"} {
 		say("go build %s", pkg)
-		if err := b.cmd(5*time.Minute, b.root, nil, "go", "build", "-o", out, pkg); err != nil {
+		args := []string{"build", "-o", out}
+		if out == b.daemon && (b.opt.profile != "" || b.opt.overlay != "") {
+			overlay, err := b.daemonOverlay()
+			if err != nil {
+				return err
+			}
+			args = append(args, "-overlay", overlay)
+		}
+		if err := b.cmd(5*time.Minute, b.root, nil, "go", append(args, pkg)...); err != nil {
 			return err
 		}
 	}
@@ -239,6 +299,90 @@ func (b *bench) build() error {
 	return nil
 }
 
+// pprofSource is added to cmd/gatehoused by -profile, through go build
+// -overlay (nothing in the repository changes): net/http/pprof and CPU
+// profile start/stop on a Unix socket named by $GATEHOUSE_BENCH_PPROF.
+const pprofSource = `package main
+
+import (
+	"net"
+	"net/http"
+	_ "net/http/pprof"
+	"os"
+	"runtime/pprof"
+	"sync"
+)
+
+func init() {
+	sock := os.Getenv("GATEHOUSE_BENCH_PPROF")
+	if sock == "" {
+		return
+	}
+	var mu sync.Mutex
+	var out *os.File
+	http.HandleFunc("/bench/cpu/start", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		f, err := os.Create(r.URL.Query().Get("file"))
+		if err == nil {
+			if err = pprof.StartCPUProfile(f); err != nil {
+				f.Close()
+			}
+		}
+		if err != nil {
+			http.Error(w, err.Error(), http.StatusInternalServerError)
+			return
+		}
+		out = f
+	})
+	http.HandleFunc("/bench/cpu/stop", func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		defer mu.Unlock()
+		pprof.StopCPUProfile()
+		if out != nil {
+			out.Close()
+			out = nil
+		}
+	})
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		panic(err)
+	}
+	go http.Serve(l, nil)
+}
+`
+
+// daemonOverlay merges -overlay and the pprof listener of -profile into one
+// go build -overlay file.
+func (b *bench) daemonOverlay() (string, error) {
+	var ov struct{ Replace map[string]string }
+	if b.opt.overlay != "" {
+		data, err := os.ReadFile(b.opt.overlay)
+		if err != nil {
+			return "", fmt.Errorf("-overlay: %w", err)
+		}
+		if err := json.Unmarshal(data, &ov); err != nil {
+			return "", fmt.Errorf("-overlay %s: %w", b.opt.overlay, err)
+		}
+	}
+	if ov.Replace == nil {
+		ov.Replace = map[string]string{}
+	}
+	if b.opt.profile != "" {
+		src := filepath.Join(b.dir, "zz_benchexec_pprof.go")
+		if err := os.WriteFile(src, []byte(pprofSource), 0o644); err != nil {
+			return "", err
+		}
+		ov.Replace[filepath.Join(b.root, "cmd", "gatehoused", "zz_benchexec_pprof.go")] = src
+	}
+	data, err := json.Marshal(ov)
+	if err != nil {
+		return "", err
+	}
+	overlay := filepath.Join(b.dir, "overlay.json")
+	return overlay, os.WriteFile(overlay, data, 0o644)
+}
+
 // cmd runs a build step under a timeout, with its output shown on failure.
 func (b *bench) cmd(timeout time.Duration, dir string, env []string, name string, args ...string) error {
 	ctx, cancel := context.WithTimeout(b.ctx, timeout)
@@ -263,6 +407,24 @@ func (b *bench) installProgram() error {
 	}
 	b.prog = filepath.Join(b.mnt, "bin", "true")
 	return os.WriteFile(b.prog, data, 0o755)
+}
+
+// tree names the source measured: the commit, and whether files differ
+// from it (others may be editing the tree while the benchmark runs).
+func (b *bench) tree() string {
+	ctx, cancel := context.WithTimeout(b.ctx, 10*time.Second)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, "git", "-C", b.root, "rev-parse", "--short", "HEAD").Output()
+	if err != nil {
+		return "unknown (not a git checkout)"
+	}
+	rev := strings.TrimSpace(string(out))
+	// Docs and scripts do not go into the binaries.
+	out, err = exec.CommandContext(ctx, "git", "-C", b.root, "status", "--porcelain", "--", ".", ":!docs", ":!scripts").Output()
+	if err == nil && len(bytes.TrimSpace(out)) > 0 {
+		rev += " + uncommitted changes"
+	}
+	return rev
 }
 
 // machine describes where the figures come from.
@@ -306,11 +468,12 @@ func cstr(b []int8) string {
 // ---- the daemon ----
 
 type daemonProc struct {
-	b    *bench
-	cmd  *exec.Cmd
-	done chan error
-	sock string
-	log  string
+	b     *bench
+	cmd   *exec.Cmd
+	done  chan error
+	sock  string
+	log   string
+	pprof *http.Client // nil unless -profile
 }
 
 // startDaemon runs gatehoused on policy with the scratch tmpfs as its only
@@ -335,6 +498,16 @@ func (b *bench) startDaemon(name, policy string, cacheEntries int) (*daemonProc,
 	defer logf.Close()
 	d.cmd = exec.Command(b.daemon, "--config", cfg)
 	d.cmd.Stdout, d.cmd.Stderr = logf, logf
+	d.cmd.Env = append(os.Environ(), b.opt.daemonEnv...)
+	if b.opt.profile != "" {
+		sock := filepath.Join(state, "pprof.sock")
+		os.Remove(sock)
+		d.cmd.Env = append(d.cmd.Env, "GATEHOUSE_BENCH_PPROF="+sock)
+		d.pprof = &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, _, _ string) (net.Conn, error) {
+			var dl net.Dialer
+			return dl.DialContext(ctx, "unix", sock)
+		}}}
+	}
 	// If this program dies without stopping it, the daemon stops too (and
 	// the kernel drops its mark).
 	d.cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
@@ -418,11 +591,18 @@ func (d *daemonProc) status() (localapi.Status, error) {
 	return st, err
 }
 
-// memory returns VmRSS and VmHWM of the daemon in bytes.
-func (d *daemonProc) memory() (rss, hwm uint64, err error) {
+// mem is what /proc/PID/status says about a process's memory, in bytes.
+type mem struct {
+	rss, hwm   uint64 // VmRSS, VmHWM
+	anon, file uint64 // RssAnon (heap, stacks), RssFile (the mapped binary and libraries)
+}
+
+// memory returns the daemon's memory figures.
+func (d *daemonProc) memory() (mem, error) {
+	var m mem
 	data, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", d.cmd.Process.Pid))
 	if err != nil {
-		return 0, 0, err
+		return m, err
 	}
 	for _, l := range strings.Split(string(data), "\n") {
 		k, v, ok := strings.Cut(l, ":")
@@ -436,16 +616,56 @@ func (d *daemonProc) memory() (rss, hwm uint64, err error) {
 		n, _ := strconv.ParseUint(f[0], 10, 64)
 		switch k {
 		case "VmRSS":
-			rss = n << 10
+			m.rss = n << 10
 		case "VmHWM":
-			hwm = n << 10
+			m.hwm = n << 10
+		case "RssAnon":
+			m.anon = n << 10
+		case "RssFile":
+			m.file = n << 10
 		}
 	}
-	if rss == 0 {
-		return 0, 0, fmt.Errorf("no VmRSS in /proc/%d/status", d.cmd.Process.Pid)
+	if m.rss == 0 {
+		return m, fmt.Errorf("no VmRSS in /proc/%d/status", d.cmd.Process.Pid)
 	}
-	return rss, hwm, nil
+	return m, nil
 }
+
+// profileGet saves what the daemon's pprof listener answers for path
+// into file under the -profile directory. Without -profile it does nothing.
+func (d *daemonProc) profileGet(path, file string) error {
+	if d.pprof == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(d.b.ctx, time.Minute)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://gatehoused"+path, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := d.pprof.Do(req)
+	if err != nil {
+		return fmt.Errorf("gatehoused pprof %s: %w", path, err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("gatehoused pprof %s: %s: %s", path, resp.Status, body)
+	}
+	if file == "" {
+		return nil
+	}
+	return os.WriteFile(filepath.Join(d.b.opt.profile, file), body, 0o644)
+}
+
+func (d *daemonProc) cpuProfileStart(file string) error {
+	return d.profileGet("/bench/cpu/start?file="+url.QueryEscape(filepath.Join(d.b.opt.profile, file)), "")
+}
+
+func (d *daemonProc) cpuProfileStop() error { return d.profileGet("/bench/cpu/stop", "") }
 
 // cpu returns the daemon's user+system CPU time so far.
 func (d *daemonProc) cpu() time.Duration {
@@ -470,6 +690,7 @@ func (d *daemonProc) cpu() time.Duration {
 // ---- exec throughput ----
 
 type round struct {
+	index              int
 	enforcedFirst      bool
 	baseline, enforced float64 // exec/s
 	p50, p99           time.Duration
@@ -501,7 +722,7 @@ func (r *execResult) medians() (base, enf, ratio float64, p50, p99, cpu time.Dur
 func (b *bench) execBench() (*execResult, error) {
 	o := b.opt
 	per := o.n / o.rounds
-	policyText, gen := generatePolicy(o.rules, b.mnt, o.seed, o.auditAllow)
+	policyText, gen := generatePolicy(o.rules, b.mnt, o.seed, o.auditAllow, o.processCriteria)
 	policy := filepath.Join(b.dir, fmt.Sprintf("policy-%d.yaml", o.rules))
 	if err := b.writePolicy(policy, policyText); err != nil {
 		return nil, err
@@ -548,6 +769,12 @@ func (b *bench) execBench() (*execResult, error) {
 		if err := b.forkExec(b.prog, o.warmup, attr); err != nil {
 			return 0, err
 		}
+		profiled := r.index == o.rounds-1
+		if profiled {
+			if err := d.cpuProfileStart("cpu-exec.pprof"); err != nil {
+				return 0, err
+			}
+		}
 		cpu0 := d.cpu()
 		start := time.Now()
 		if err := b.forkExec(b.prog, per, attr); err != nil {
@@ -555,6 +782,11 @@ func (b *bench) execBench() (*execResult, error) {
 		}
 		rate := float64(per) / time.Since(start).Seconds()
 		cpu := d.cpu() - cpu0
+		if profiled {
+			if err := d.cpuProfileStop(); err != nil {
+				return 0, err
+			}
+		}
 		st, err := d.status()
 		if err != nil {
 			return 0, err
@@ -573,7 +805,7 @@ func (b *bench) execBench() (*execResult, error) {
 	}
 
 	for i := range o.rounds {
-		r := round{enforcedFirst: i%2 == 1}
+		r := round{index: i, enforcedFirst: i%2 == 1}
 		var err error
 		if r.enforcedFirst {
 			if r.enforced, err = enforced(&r); err == nil {
@@ -618,6 +850,9 @@ func (b *bench) forkExec(path string, n int, attr *syscall.ProcAttr) error {
 			return fmt.Errorf("wait for %s: %w", path, err)
 		}
 		if !ws.Exited() || ws.ExitStatus() != 0 {
+			if b.ctx.Err() != nil {
+				return b.ctx.Err() // the process group got our SIGINT or SIGTERM too
+			}
 			return fmt.Errorf("%s: exit status %v", path, ws)
 		}
 	}
@@ -675,9 +910,7 @@ func verdict(ok bool) string {
 type rssResult struct {
 	rules, defs             int
 	files, cacheMax         int
-	startRSS, startHWM      uint64
-	fillRSS, fillHWM        uint64
-	settledRSS              uint64
+	start, full, settled    mem
 	entries, execs, misses  uint64
 	flushes, timeouts, errs uint64
 	fill, hits              time.Duration
@@ -693,7 +926,7 @@ func (b *bench) rssBench() (*rssResult, error) {
 	if err != nil {
 		return nil, err
 	}
-	policyText, gen := generatePolicy(o.rssRules, b.mnt, o.seed, false)
+	policyText, gen := generatePolicy(o.rssRules, b.mnt, o.seed, false, o.processCriteria)
 	res.defs = gen.defs
 	policy := filepath.Join(b.dir, fmt.Sprintf("policy-%d.yaml", o.rssRules))
 	if err := b.writePolicy(policy, policyText); err != nil {
@@ -708,7 +941,7 @@ func (b *bench) rssBench() (*rssResult, error) {
 	defer d.stop()
 	res.startup = time.Since(t0)
 	time.Sleep(time.Second) // let start-up settle (grants load, first audit writes)
-	if res.startRSS, res.startHWM, err = d.memory(); err != nil {
+	if res.start, err = d.memory(); err != nil {
 		return nil, err
 	}
 	st0, err := d.status()
@@ -717,16 +950,32 @@ func (b *bench) rssBench() (*rssResult, error) {
 	}
 
 	say("memory benchmark: exec attempts on %d files (each fails with ENOEXEC after fanotify asked the daemon)", len(paths))
+	if err := d.profileGet("/debug/pprof/heap?gc=1", "heap-start.pprof"); err != nil {
+		return nil, err
+	}
+	if err := d.cpuProfileStart("cpu-fill.pprof"); err != nil {
+		return nil, err
+	}
 	start := time.Now()
 	if err := b.execAttempts(paths); err != nil {
 		return nil, err
 	}
 	res.fill = time.Since(start)
+	if err := d.cpuProfileStop(); err != nil {
+		return nil, err
+	}
 	st, err := d.status()
 	if err != nil {
 		return nil, err
 	}
-	if res.fillRSS, res.fillHWM, err = d.memory(); err != nil {
+	if res.full, err = d.memory(); err != nil {
+		return nil, err
+	}
+	// After the RSS is read: the heap profile's forced GC changes it.
+	if err := d.profileGet("/debug/pprof/heap?gc=1", "heap-full.pprof"); err != nil {
+		return nil, err
+	}
+	if err := d.profileGet("/debug/pprof/heap?debug=1", "heap-full.txt"); err != nil {
 		return nil, err
 	}
 	c := st.Counters
@@ -745,7 +994,7 @@ func (b *bench) rssBench() (*rssResult, error) {
 	}
 	res.hits = time.Since(start)
 	time.Sleep(5 * time.Second)
-	if res.settledRSS, _, err = d.memory(); err != nil {
+	if res.settled, err = d.memory(); err != nil {
 		return nil, err
 	}
 	st, err = d.status()
@@ -770,6 +1019,9 @@ func (b *bench) makeFiles(n int) ([]string, error) {
 	root := filepath.Join(b.mnt, "files")
 	paths := make([]string, 0, n)
 	for i := range n {
+		if i%1024 == 0 && b.ctx.Err() != nil {
+			return nil, b.ctx.Err()
+		}
 		dir := filepath.Join(root, fmt.Sprintf("d%02d", i%100))
 		if i < 100 {
 			if err := os.MkdirAll(dir, 0o755); err != nil {
@@ -805,12 +1057,16 @@ func (b *bench) execAttempts(paths []string) error {
 
 func (r *rssResult) print(w io.Writer) {
 	fmt.Fprintf(w, "\nMemory: gatehoused with %d rules (%d definitions), cache_entries %d, %d distinct files\n\n", r.rules, r.defs, r.cacheMax, r.files)
-	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', 0)
-	fmt.Fprintf(tw, "after start-up (policy loaded, cache empty, %v to start)\tVmRSS %s\tVmHWM %s\n", r.startup.Round(time.Millisecond), mb(r.startRSS), mb(r.startHWM))
-	fmt.Fprintf(tw, "after %d cache misses (%d cache entries)\tVmRSS %s\tVmHWM %s\n", r.execs, r.entries, mb(r.fillRSS), mb(r.fillHWM))
-	fmt.Fprintf(tw, "after a second pass (cache hits) and 5 s idle\tVmRSS %s\t\n", mb(r.settledRSS))
+	tw := tabwriter.NewWriter(w, 2, 4, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "gatehoused\tVmRSS\tVmHWM\tRssAnon\tRssFile\t\n")
+	row := func(what string, m mem) {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t\n", what, mb(m.rss), mb(m.hwm), mb(m.anon), mb(m.file))
+	}
+	row(fmt.Sprintf("after start-up (policy loaded, cache empty, %v to start)", r.startup.Round(time.Millisecond)), r.start)
+	row(fmt.Sprintf("after %d cache misses (%d cache entries)", r.execs, r.entries), r.full)
+	row("after a second pass (cache hits) and 5 s idle", r.settled)
 	tw.Flush()
-	fmt.Fprintf(w, "\nVmRSS with the full cache %s, target <= 40 MB: %s (peak VmHWM %s)\n", mb(r.fillRSS), verdict(r.fillRSS <= 40e6), mb(r.fillHWM))
+	fmt.Fprintf(w, "\nVmRSS with the full cache %s, target <= 40 MB: %s (peak VmHWM %s)\n", mb(r.full.rss), verdict(r.full.rss <= 40e6), mb(r.full.hwm))
 	fmt.Fprintf(w, "exec attempts, cache misses (new files, hashed): %d in %v, %.0f /s\n", r.files, r.fill.Round(time.Millisecond), float64(r.files)/r.fill.Seconds())
 	fmt.Fprintf(w, "exec attempts, cache hits (same files again): %d in %v, %.0f /s\n", r.files, r.hits.Round(time.Millisecond), float64(r.files)/r.hits.Seconds())
 	fmt.Fprintf(w, "decision p50 %v p99 %v (last 4096), budget_timeouts %d, internal_errors %d\n", us(r.p50), us(r.p99), r.timeouts, r.errs)
@@ -821,7 +1077,10 @@ func mb(n uint64) string { return fmt.Sprintf("%.1f MB", float64(n)/1e6) }
 // ---- the markdown snippet ----
 
 func markdown(w io.Writer, m string, b *bench, ex *execResult, rs *rssResult) {
-	fmt.Fprintf(w, "Run: `sudo timeout 1800 ./scripts/bench-exec` (%s). Machine: %s.\n", time.Now().UTC().Format("2006-01-02"), m)
+	fmt.Fprintf(w, "Run: `sudo timeout 1800 ./scripts/bench-exec` (%s, tree %s). Machine: %s.\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), b.rev, m)
+	if v := b.opt.variant(); v != "" {
+		fmt.Fprintf(w, "Variant: %s.\n", v)
+	}
 	if ex != nil {
 		base, enf, ratio, p50, p99, cpu := ex.medians()
 		fmt.Fprintf(w, "\nExec throughput: a static program (%s) on the scratch tmpfs, fork+exec+wait one after the other; %d rounds of %d execs per mode (+%d warm-up), alternating which mode goes first; gatehoused restarted for every enforced phase. Policy: %d rules, %d definitions; the program is allowed by rule %d.\n\n",
@@ -846,12 +1105,12 @@ func markdown(w io.Writer, m string, b *bench, ex *execResult, rs *rssResult) {
 	if rs != nil {
 		fmt.Fprintf(w, "\nMemory: %d rules (%d definitions), `cache_entries: %d`, %d distinct 16-byte files exec'd once each (execve fails with ENOEXEC after fanotify asked the daemon).\n\n",
 			rs.rules, rs.defs, rs.cacheMax, rs.files)
-		fmt.Fprintf(w, "| gatehoused | VmRSS | VmHWM |\n|---|---:|---:|\n")
-		fmt.Fprintf(w, "| after start-up (policy compiled, cache empty) | %s | %s |\n", mb(rs.startRSS), mb(rs.startHWM))
-		fmt.Fprintf(w, "| %d cache entries | **%s** | %s |\n", rs.entries, mb(rs.fillRSS), mb(rs.fillHWM))
-		fmt.Fprintf(w, "| after a second pass (hits) and 5 s idle | %s | |\n", mb(rs.settledRSS))
+		fmt.Fprintf(w, "| gatehoused | VmRSS | VmHWM (peak) | RssAnon | RssFile |\n|---|---:|---:|---:|---:|\n")
+		fmt.Fprintf(w, "| after start-up (policy compiled, cache empty) | %s | %s | %s | %s |\n", mb(rs.start.rss), mb(rs.start.hwm), mb(rs.start.anon), mb(rs.start.file))
+		fmt.Fprintf(w, "| %d cache entries | **%s** | %s | %s | %s |\n", rs.entries, mb(rs.full.rss), mb(rs.full.hwm), mb(rs.full.anon), mb(rs.full.file))
+		fmt.Fprintf(w, "| after a second pass (hits) and 5 s idle | %s | %s | %s | %s |\n", mb(rs.settled.rss), mb(rs.settled.hwm), mb(rs.settled.anon), mb(rs.settled.file))
 		fmt.Fprintf(w, "\nTarget ≤ 40 MB: %s. Filling took %v (%.0f cache misses/s, each hashed); the second pass %v (%.0f hits/s). Decision p50 %s, p99 %s; budget_timeouts %d, internal_errors %d.\n",
-			verdict(rs.fillRSS <= 40e6), rs.fill.Round(time.Millisecond), float64(rs.files)/rs.fill.Seconds(),
+			verdict(rs.full.rss <= 40e6), rs.fill.Round(time.Millisecond), float64(rs.files)/rs.fill.Seconds(),
 			rs.hits.Round(time.Millisecond), float64(rs.files)/rs.hits.Seconds(), us(rs.p50), us(rs.p99), rs.timeouts, rs.errs)
 	}
 }
@@ -884,11 +1143,12 @@ type generated struct {
 // Nothing in it matches the tmpfs except the rule ten from the end, which
 // allows everything under it: every exec of the benchmark walks the policy
 // to there.
-func generatePolicy(rules int, mnt string, seed uint64, auditAllow bool) (string, generated) {
+func generatePolicy(rules int, mnt string, seed uint64, auditAllow, processCriteria bool) (string, generated) {
 	r := rand.New(rand.NewPCG(seed, uint64(rules)))
 	g := generated{benchRule: rules - 10}
 	var groups, rs strings.Builder
-	fmt.Fprintf(&groups, `  - name: shells
+	if processCriteria {
+		groups.WriteString(`  - name: shells
     description: Interactive shells, used as parent processes.
     definitions:
       - type: binary
@@ -896,6 +1156,8 @@ func generatePolicy(rules int, mnt string, seed uint64, auditAllow bool) (string
       - {type: binary, path: /usr/local/bin/fish}
       - {type: binary, path: /opt/homebrew/bin/bash}
 `)
+		g.defs += 3
+	}
 	n := 0
 	hex := func(digits int) string {
 		var b []byte
@@ -918,7 +1180,10 @@ func generatePolicy(rules int, mnt string, seed uint64, auditAllow bool) (string
 			id := fmt.Sprintf("%06d", n)
 			var d string
 			k := r.IntN(100)
-			if n == 1 {
+			switch {
+			case !processCriteria && k >= 93:
+				k -= 93 // an exact path instead
+			case n == 1 && processCriteria:
 				k = 99 // a parent criterion in every policy, so the shells group is used
 			}
 			switch {
@@ -975,7 +1240,6 @@ func generatePolicy(rules int, mnt string, seed uint64, auditAllow bool) (string
 	}
 	var out strings.Builder
 	fmt.Fprintf(&out, "# Generated by scripts/benchexec (seed %d): %d rules, %d definitions.\nid: bench-%d\nrevision: 1\ndefault: audit\ngroups:\n%srules:\n%s",
-		seed, rules, g.defs+3, rules, groups.String(), rs.String())
-	g.defs += 3 // the shells group
+		seed, rules, g.defs, rules, groups.String(), rs.String())
 	return out.String(), g
 }
