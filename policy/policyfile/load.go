@@ -17,6 +17,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/policy"
 	"go.yaml.in/yaml/v3"
@@ -166,7 +167,20 @@ type fieldInfo struct {
 	scalar bool // a plain scalar in the file fills this field
 }
 
+// fieldCache holds fields per struct type: a large policy decodes tens of
+// thousands of structs of a handful of types.
+var fieldCache sync.Map // reflect.Type → []fieldInfo
+
 func fields(t reflect.Type) []fieldInfo {
+	if v, ok := fieldCache.Load(t); ok {
+		return v.([]fieldInfo)
+	}
+	out := computeFields(t)
+	fieldCache.Store(t, out)
+	return out
+}
+
+func computeFields(t reflect.Type) []fieldInfo {
 	var out []fieldInfo
 	for i := range t.NumField() {
 		tag := t.Field(i).Tag.Get("yaml")
