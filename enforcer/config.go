@@ -62,6 +62,11 @@ type Config struct {
 	// TTYMessages writes a short message to the terminal of a blocked
 	// program.
 	TTYMessages *bool `yaml:"tty_messages"`
+	// KernelCache lets the kernel remember plain allows (action allow,
+	// audit: false) that no user, argument or parent criterion could
+	// change, until the file is modified or the policy reloaded; those
+	// execs are then not seen by gatehoused at all.
+	KernelCache *bool `yaml:"kernel_cache"`
 }
 
 // Duration is a time.Duration written as "90s", "10m", "720h".
@@ -99,6 +104,7 @@ func DefaultConfig() Config {
 		Retention:      Duration(90 * 24 * time.Hour),
 		ReloadInterval: Duration(2 * time.Second),
 		TTYMessages:    &t,
+		KernelCache:    &t,
 	}
 }
 

@@ -105,3 +105,10 @@ func (l *lazySource) Describe() (string, []string) {
 	}
 	return l.Source.Describe()
 }
+
+func (l *lazySource) FlushCache() error {
+	if f, ok := l.Source.(cacheFlusher); ok {
+		return f.FlushCache()
+	}
+	return nil
+}

@@ -314,7 +314,11 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 		return
 	}
 
-	d := lp.eng.EvaluateLazy(f, load)
+	d, cacheable := lp.eng.EvaluateLazy(f, load)
+	// The kernel may remember a plain allow that nothing about the user
+	// or the process could change (and not the download source, an
+	// attribute that changes without the contents).
+	cacheable = cacheable && !lp.eng.Needs().Source && *e.cfg.KernelCache
 	allow := d.Action.Allows()
 	if !allow {
 		// The arguments are gone once the exec fails: read them first.
@@ -324,7 +328,7 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 	if d.Action.Interactive() {
 		cwd = e.tasks.Cwd(pid)
 	}
-	v.respond(allow, allow && d.Action == policy.Allow)
+	v.respond(allow, cacheable)
 	e.observe(start)
 	if allow {
 		e.counters.allowed.Add(1)

@@ -138,10 +138,19 @@ func (s *FanotifySource) Describe() (string, []string) {
 
 type fanExec struct{ ev *fanotify.Event }
 
-func (x fanExec) File() *os.File                  { return x.ev.File }
-func (x fanExec) PID() int32                      { return x.ev.PID }
-func (x fanExec) Deadline() time.Time             { return time.Time{} }
-func (x fanExec) Respond(allow, cache bool) error { return x.ev.Respond(allow) }
+func (x fanExec) File() *os.File      { return x.ev.File }
+func (x fanExec) PID() int32          { return x.ev.PID }
+func (x fanExec) Deadline() time.Time { return time.Time{} }
+func (x fanExec) Respond(allow, cache bool) error {
+	if allow && cache {
+		return x.ev.RespondCached()
+	}
+	return x.ev.Respond(allow)
+}
+
+// FlushCache makes the kernel hold every file again (after a policy
+// change).
+func (s *FanotifySource) FlushCache() error { return s.perm.FlushCache() }
 
 // ProcTasks reads per-exec facts from /proc.
 type ProcTasks struct{}

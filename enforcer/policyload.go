@@ -100,6 +100,13 @@ func (e *Engine) loadPolicy() error {
 	// Cached facts do not depend on the policy, but a new policy is the
 	// moment an administrator expects everything to be looked at afresh.
 	n := e.cache.flush("policy reload")
+	if f, ok := e.source.(cacheFlusher); ok {
+		if err := f.FlushCache(); err != nil {
+			e.log.Error("kernel cache of allowed files not flushed; restart gatehoused", "err", err)
+		} else {
+			e.log.Info("kernel cache of allowed files flushed", "reason", "policy reload")
+		}
+	}
 	e.log.Info("policy reloaded", "path", lp.path, "id", lp.eng.ID(), "revision", lp.eng.Revision(),
 		"previous_revision", old.eng.Revision(), "rules", st.Rules, "definitions", st.Entries)
 	e.log.Info("fact cache flushed", "reason", "policy reload", "entries", n)

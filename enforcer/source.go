@@ -37,3 +37,9 @@ type Source interface {
 	// Describe names the source and what it watches, for status.
 	Describe() (name string, marks []string)
 }
+
+// cacheFlusher is a Source whose kernel can remember answers (Respond with
+// cache); FlushCache forgets them all, after a policy change.
+type cacheFlusher interface {
+	FlushCache() error
+}

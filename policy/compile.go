@@ -42,6 +42,9 @@ type Engine struct {
 type Needs struct {
 	Args    bool
 	Parents bool
+	// Source: a criterion looks at the download source, which lives in an
+	// extended attribute that can change without the file's contents.
+	Source bool
 }
 
 // Needs reports which per-exec facts the policy uses.
@@ -340,6 +343,9 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			}
 			e.needs.Args = e.needs.Args || d.needs.Args
 			e.needs.Parents = e.needs.Parents || d.needs.Parents
+			for _, cr := range d.crit {
+				e.needs.Source = e.needs.Source || cr.field == fieldSource
+			}
 		}
 	}
 

@@ -450,7 +450,7 @@ func checkAgree(t testing.TB, e *Engine, doc *Document, f *Facts) Decision {
 	// each at most once and reach the same decision.
 	lazy := *f
 	var calls [2]int
-	lz := e.EvaluateLazy(&lazy, func(lf *Facts, n Needs) {
+	lz, cacheable := e.EvaluateLazy(&lazy, func(lf *Facts, n Needs) {
 		if n.Args {
 			calls[0]++
 			lf.Args = f.Args
@@ -460,6 +460,9 @@ func checkAgree(t testing.TB, e *Engine, doc *Document, f *Facts) Decision {
 			lf.Parents = f.Parents
 		}
 	})
+	if cacheable {
+		checkCacheable(t, e, doc, f, got)
+	}
 	if lz != got || calls[0] > 1 || calls[1] > 1 {
 		t.Fatalf("EvaluateLazy = %+v (loads args %d, parents %d times), Evaluate = %+v\nfacts: %+v\npolicy: %s", at(lz), calls[0], calls[1], at(got), f, dumpDoc(doc))
 	}
@@ -649,4 +652,32 @@ func FuzzEvaluateMatchesExplain(f *testing.F) {
 			checkAgree(t, e, doc, &Facts{Subject: s, Event: ev, AuthURI: extra, Parents: []Subject{s, s}})
 		}
 	})
+}
+
+// checkCacheable holds a cacheable decision to its promise: the same for
+// every user, any arguments and any parent chain the test can make up.
+func checkCacheable(t testing.TB, e *Engine, doc *Document, f *Facts, want Decision) {
+	t.Helper()
+	if want.Action != Allow || want.Audit {
+		t.Fatalf("cacheable decision %+v is not a plain allow", at(want))
+	}
+	for _, v := range []Facts{
+		{User: "someone-else"}, {User: "root", Groups: []string{"wheel", "admin", "staff"}},
+		{Subject: Subject{Args: []string{"--anything", "-rf", "/"}}}, {Parents: []Subject{{Path: "/bin/sh", Type: Binary}, {Path: "/usr/bin/sudo", Type: Binary}}},
+	} {
+		g := *f
+		g.User, g.Groups, g.Args, g.Parents = f.User, f.Groups, f.Args, f.Parents
+		if v.User != "" {
+			g.User, g.Groups = v.User, v.Groups
+		}
+		if v.Args != nil {
+			g.Args = v.Args
+		}
+		if v.Parents != nil {
+			g.Parents = v.Parents
+		}
+		if got := e.Evaluate(&g); got != want {
+			t.Fatalf("decision marked cacheable changes with user/args/parents: %+v became %+v\nfacts: %+v\npolicy: %s", at(want), at(got), g, dumpDoc(doc))
+		}
+	}
 }

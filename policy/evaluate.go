@@ -69,15 +69,26 @@ func (e *Engine) Evaluate(f *Facts) Decision { return e.evaluate(f, nil) }
 // f.Parents (leaving them empty when they cannot be had). Its decision is
 // the one Evaluate would give on the completed facts; most events never
 // need load at all.
-func (e *Engine) EvaluateLazy(f *Facts, load func(f *Facts, n Needs)) Decision {
+//
+// cacheable reports that the decision is a plain allow (action allow, not
+// audited) that no other user, argument list or parent chain could have
+// changed: no rule was skipped for being out of the user's scope, no
+// argument or parent criterion was looked at, and the deciding rule is not
+// scoped. Such an answer may be cached by the kernel for the file.
+func (e *Engine) EvaluateLazy(f *Facts, load func(f *Facts, n Needs)) (d Decision, cacheable bool) {
 	if load == nil {
-		return e.evaluate(f, nil)
+		return e.evaluateDep(f, nil)
 	}
 	f.Args, f.Parents = nil, nil
-	return e.evaluate(f, load)
+	return e.evaluateDep(f, load)
 }
 
 func (e *Engine) evaluate(f *Facts, load func(*Facts, Needs)) Decision {
+	d, _ := e.evaluateDep(f, load)
+	return d
+}
+
+func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool) {
 	var buf [64]int32
 	cands := buf[:0]
 	s := &f.Subject
@@ -112,6 +123,7 @@ func (e *Engine) evaluate(f *Facts, load func(*Facts, Needs)) Decision {
 
 	lin := lineage{chain: clampParents(f.Parents)}
 	var loaded Needs
+	dep := false // the outcome depended on the user, arguments or parents
 	// Merge the sorted candidates with the scan list; the first entry that
 	// fully matches is the answer.
 	i, j := 0, 0
@@ -131,6 +143,7 @@ func (e *Engine) evaluate(f *Facts, load func(*Facts, Needs)) Decision {
 		last = id
 		en := &e.entries[id]
 		if !en.rule.inScope(f) {
+			dep = true
 			continue
 		}
 		d := en.def
@@ -140,6 +153,7 @@ func (e *Engine) evaluate(f *Facts, load func(*Facts, Needs)) Decision {
 			if !d.matchesExcept(s, f.Event.normal(), f.AuthURI, &lin, loaded) {
 				continue
 			}
+			dep = true
 			want := Needs{Args: d.needs.Args && !loaded.Args, Parents: d.needs.Parents && !loaded.Parents}
 			load(f, want)
 			loaded.Args = loaded.Args || want.Args
@@ -148,11 +162,16 @@ func (e *Engine) evaluate(f *Facts, load func(*Facts, Needs)) Decision {
 				lin = lineage{chain: clampParents(f.Parents)}
 			}
 		}
+		if load == nil && (d.needs.Args || d.needs.Parents) {
+			dep = true
+		}
 		if d.matches(s, f.Event.normal(), f.AuthURI, &lin, 0) {
-			return e.decision(en.rule, d)
+			out := e.decision(en.rule, d)
+			return out, !dep && !en.rule.scoped && out.Action == Allow && !out.Audit
 		}
 	}
-	return e.decision(&e.fallback, nil)
+	out := e.decision(&e.fallback, nil)
+	return out, !dep && out.Action == Allow && !out.Audit
 }
 
 // matchesExcept is matches with the argument and parent criteria not yet

@@ -4,6 +4,7 @@ package main
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -658,5 +659,80 @@ func TestE2ECacheDroppedOnWrite(t *testing.T) {
 	}
 	if len(hashes) < 2 || hashes[0] == hashes[len(hashes)-1] {
 		t.Errorf("the run after the write was decided on the old hash: %v", hashes)
+	}
+}
+
+// TestE2EKernelCache: a plain allow is remembered by the kernel (the daemon
+// no longer sees the file), and forgotten when the file is modified or the
+// policy reloads.
+func TestE2EKernelCache(t *testing.T) {
+	e := newEnv(t)
+	evil := []byte("#!/bin/sh\nexit 0 # evil\n")
+	sum := sha256.Sum256(evil)
+	pol := func(rev int, denyCached bool) {
+		action := "allow"
+		if denyCached {
+			action = "deny"
+		}
+		p := fmt.Sprintf(`id: e2e-cache
+revision: %d
+default: allow
+groups:
+  - name: evil
+    definitions: [{sha256: %x}]
+  - name: cached
+    definitions: [{path: {starts_with: %s/cached/}}]
+rules:
+  - {group: evil, action: deny}
+  - {group: cached, action: %s, audit: false}
+`, rev, sum, e.mnt, action)
+		tmp := filepath.Join(e.dir, "policy.tmp")
+		os.WriteFile(tmp, []byte(p), 0o644)
+		os.Rename(tmp, filepath.Join(e.dir, "policy.yaml"))
+	}
+	pol(1, false)
+	e.start()
+	os.MkdirAll(filepath.Join(e.mnt, "cached"), 0o755)
+	prog := e.install("/bin/true", "cached/prog")
+	execs := func() uint64 {
+		st, err := e.client().Status(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.Counters["execs"]
+	}
+	for i := 0; i < 2; i++ {
+		if err := e.run(prog, runOpt{}); err != nil {
+			t.Fatalf("run %d: %v", i, err)
+		}
+	}
+	n := execs()
+	for i := 0; i < 5; i++ {
+		e.run(prog, runOpt{})
+	}
+	if got := execs(); got != n {
+		t.Errorf("the daemon saw %d more execs of a cached allow", got-n)
+	}
+	// Modified: held and decided again (on the new hash: denied).
+	if err := os.WriteFile(prog, evil, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.run(prog, runOpt{}); !isEPERM(err) {
+		t.Errorf("a cached file rewritten with denied contents: %v, want EPERM", err)
+	}
+	// Reload: cached allows are forgotten.
+	prog2 := e.install("/bin/true", "cached/prog2")
+	e.run(prog2, runOpt{})
+	e.run(prog2, runOpt{})
+	pol(2, true)
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		if st, _ := e.client().Status(context.Background()); st.PolicyRevision == 2 {
+			break
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if err := e.run(prog2, runOpt{}); !isEPERM(err) {
+		t.Errorf("cached allow survived a policy that denies it: %v, want EPERM", err)
 	}
 }

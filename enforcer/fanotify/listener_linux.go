@@ -31,6 +31,7 @@ type Listener struct {
 	selfAllowed atomic.Uint64
 	malformed   atomic.Uint64
 	responses   atomic.Uint64
+	cached      atomic.Uint64 // ignore marks set by RespondCached
 }
 
 // Stats counts what a Listener has seen. Events not yet answered are
@@ -214,6 +215,30 @@ func (e *Event) Respond(allow bool) error {
 	e.File.Close()
 	if err != nil {
 		return fmt.Errorf("fanotify answer for pid %d: %w", e.PID, err)
+	}
+	return nil
+}
+
+// RespondCached allows the exec and asks the kernel not to hold this file
+// again: an ignore mark on its inode for FAN_OPEN_EXEC_PERM, which the
+// kernel clears by itself when the file is modified. Use it only for an
+// answer that no user, argument list or parent chain could change; call
+// Listener.FlushCache when the policy changes. If the mark cannot be set
+// the exec is still allowed.
+func (e *Event) RespondCached() error {
+	if !e.answered.Load() {
+		if err := unix.FanotifyMark(e.l.g.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_IGNORED_MASK, unix.FAN_OPEN_EXEC_PERM, int(e.fd), ""); err == nil {
+			e.l.cached.Add(1)
+		}
+	}
+	return e.Respond(true)
+}
+
+// FlushCache removes every ignore mark RespondCached set, so every file is
+// held and decided again.
+func (l *Listener) FlushCache() error {
+	if err := unix.FanotifyMark(l.g.fd, unix.FAN_MARK_FLUSH, 0, unix.AT_FDCWD, ""); err != nil {
+		return fmt.Errorf("fanotify flush of cached allows: %w", err)
 	}
 	return nil
 }
