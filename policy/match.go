@@ -7,6 +7,7 @@ import (
 	"regexp/syntax"
 	"slices"
 	"strings"
+	"sync"
 	"unicode/utf8"
 )
 
@@ -37,7 +38,12 @@ type stringMatcher struct {
 	op   Op
 	lit  string
 	glob *glob
-	re   *regexp.Regexp
+	// re is compiled on first use: a large policy holds thousands of
+	// regexes (about 4 KB each compiled) of which the indexes let only a
+	// few ever run. compileString has already compiled it once to report
+	// errors, so the later compile cannot fail.
+	reOnce sync.Once
+	re     *regexp.Regexp
 	// prefix and suffix are literal affixes every matching value has; the
 	// index uses them to pick candidates.
 	prefix, suffix string
@@ -62,6 +68,7 @@ func (m *stringMatcher) match(s string) bool {
 		if m.need != "" && !strings.Contains(s, m.need) {
 			return false
 		}
+		m.reOnce.Do(func() { m.re = regexp.MustCompile(m.lit) })
 		return m.re.MatchString(s)
 	}
 	return false
@@ -102,7 +109,7 @@ func compileString(op Op, v string) (*stringMatcher, error) {
 			}
 			return nil, fmt.Errorf("bad regular expression: %v", err)
 		}
-		m.re = re
+		_ = re // valid; compiled again on first use
 		m.prefix, m.suffix = regexAffixes(v)
 		m.need = regexNeed(v)
 	default:
