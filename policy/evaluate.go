@@ -142,17 +142,27 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 		}
 		last = id
 		en := &e.entries[id]
+		d := en.def
+		ev := f.Event.normal()
+		if load == nil {
+			if !en.rule.inScope(f) {
+				continue
+			}
+			if d.matches(s, ev, f.AuthURI, &lin, 0) {
+				return e.decision(en.rule, d), false
+			}
+			continue
+		}
+		// The file's own facts first: a definition they rule out does not
+		// make the outcome depend on the user or the process.
+		if !d.matchesExcept(s, ev, f.AuthURI, &lin, loaded) {
+			continue
+		}
 		if !en.rule.inScope(f) {
 			dep = true
 			continue
 		}
-		d := en.def
-		if load != nil && (d.needs.Args && !loaded.Args || d.needs.Parents && !loaded.Parents) {
-			// Try everything else first; gather only for a definition
-			// that could still match.
-			if !d.matchesExcept(s, f.Event.normal(), f.AuthURI, &lin, loaded) {
-				continue
-			}
+		if d.needs.Args && !loaded.Args || d.needs.Parents && !loaded.Parents {
 			dep = true
 			want := Needs{Args: d.needs.Args && !loaded.Args, Parents: d.needs.Parents && !loaded.Parents}
 			load(f, want)
@@ -162,13 +172,16 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 				lin = lineage{chain: clampParents(f.Parents)}
 			}
 		}
-		if load == nil && (d.needs.Args || d.needs.Parents) {
+		if d.needs.Args || d.needs.Parents {
 			dep = true
 		}
-		if d.matches(s, f.Event.normal(), f.AuthURI, &lin, 0) {
+		if d.matches(s, ev, f.AuthURI, &lin, 0) {
 			out := e.decision(en.rule, d)
 			return out, !dep && !en.rule.scoped && out.Action == Allow && !out.Audit
 		}
+	}
+	if load == nil {
+		return e.decision(&e.fallback, nil), false
 	}
 	out := e.decision(&e.fallback, nil)
 	return out, !dep && out.Action == Allow && !out.Audit

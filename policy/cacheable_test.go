@@ -1,0 +1,46 @@
+package policy
+
+import (
+	"strings"
+	"testing"
+)
+
+func TestEvaluateLazyCacheable(t *testing.T) {
+	doc := &Document{ID: "c", Revision: 1,
+		Groups: []Group{
+			{Name: "other", Definitions: []Definition{{Path: &StringMatch{StartsWith: strPtr("/opt/other/")}}}},
+			{Name: "tools", Definitions: []Definition{{Path: &StringMatch{StartsWith: strPtr("/usr/bin/")}}}},
+			{Name: "evil-args", Definitions: []Definition{{Type: []string{"binary"}, Path: &StringMatch{Exact: strPtr("/usr/bin/rm")}, Args: &StringMatch{Contains: strPtr("-rf /")}}}},
+			{Name: "curl", Definitions: []Definition{{Path: &StringMatch{Exact: strPtr("/usr/bin/curl")}}}},
+		},
+		Rules: []Rule{
+			{Group: "other", Action: "deny", Users: []string{"bob"}},
+			{Group: "curl", Action: "deny", Users: []string{"bob"}},
+			{Group: "evil-args", Action: "deny"},
+			{Group: "tools", Action: "allow", Audit: new(false)},
+		},
+	}
+	e, diags := Compile(doc)
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	for _, tt := range []struct {
+		path string
+		want bool
+	}{
+		{"/usr/bin/ls", true},    // a scoped rule on another path does not matter
+		{"/usr/bin/curl", false}, // bob would be denied
+		{"/usr/bin/rm", false},   // the arguments decide
+		{"/opt/x", false},        // the default audits
+	} {
+		f := &Facts{Subject: Subject{Path: tt.path, Type: Binary}, Event: Exec, User: "alice"}
+		loads := 0
+		_, got := e.EvaluateLazy(f, func(*Facts, Needs) { loads++ })
+		if got != tt.want {
+			t.Errorf("%s: cacheable = %v, want %v", tt.path, got, tt.want)
+		}
+		if loads > 0 && !strings.HasSuffix(tt.path, "/rm") {
+			t.Errorf("%s: arguments or parents loaded though no definition that could match needs them", tt.path)
+		}
+	}
+}
