@@ -87,7 +87,6 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
-	t := true
 	return Config{
 		Policy:         "/etc/gatehouse/policy.yaml",
 		Database:       "/var/lib/gatehouse/gatehouse.db",
@@ -103,8 +102,8 @@ func DefaultConfig() Config {
 		AuditQueue:     65536,
 		Retention:      Duration(90 * 24 * time.Hour),
 		ReloadInterval: Duration(2 * time.Second),
-		TTYMessages:    &t,
-		KernelCache:    &t,
+		TTYMessages:    new(true), // one pointer each: the YAML decoder writes through them
+		KernelCache:    new(true),
 	}
 }
 

@@ -40,3 +40,19 @@ func TestConfigErrors(t *testing.T) {
 		t.Error("a missing configuration file given explicitly is not an error")
 	}
 }
+
+// Settings are independent: turning one switch off leaves the others on.
+func TestConfigSwitchesIndependent(t *testing.T) {
+	p := filepath.Join(t.TempDir(), "c.yaml")
+	os.WriteFile(p, []byte("tty_messages: false\n"), 0o644)
+	cfg, err := LoadConfig(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if *cfg.TTYMessages || !*cfg.KernelCache {
+		t.Errorf("tty_messages: false gave tty_messages %v, kernel_cache %v", *cfg.TTYMessages, *cfg.KernelCache)
+	}
+	if def := DefaultConfig(); !*def.TTYMessages || !*def.KernelCache {
+		t.Error("loading a file changed the defaults")
+	}
+}
