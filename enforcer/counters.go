@@ -15,6 +15,7 @@ type counters struct {
 	requestsCreated, requestsCoalesced  atomic.Uint64
 	policyReloads, policyReloadFailures atomic.Uint64
 	cacheEvictions, argsUnavailable     atomic.Uint64
+	parentsPathsOnly                    atomic.Uint64
 	latency                             latencyRing
 }
 
@@ -58,6 +59,7 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"cache_entries":          uint64(e.cache.len()),
 		"cache_evictions":        c.cacheEvictions.Load(),
 		"args_unavailable":       c.argsUnavailable.Load(),
+		"parents_paths_only":     c.parentsPathsOnly.Load(),
 		"allowed":                c.allowed.Load(),
 		"denied":                 c.denied.Load(),
 		"grants_used":            c.grantsUsed.Load(),

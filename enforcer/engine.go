@@ -182,17 +182,9 @@ func (e *Engine) handle(ex Exec) {
 	}
 	if subj, ok := e.cache.get(st.key, st.stamp); ok {
 		e.counters.cacheHits.Add(1)
-		stop := e.watchdog(v, ex.Deadline())
-		if e.pol.Load().eng.Needs().Parents {
-			// The parent chain may hold a program not hashed yet (one
-			// started before the daemon): decide off the reader loop.
-			go func() {
-				defer stop()
-				e.decide(v, path, st, subj, start)
-			}()
-			return
-		}
-		defer stop()
+		// Decided on the reader loop: everything that could block
+		// (argv, the parents' files) is bounded in time.
+		defer e.watchdog(v, ex.Deadline())()
 		e.decide(v, path, st, subj, start)
 		return
 	}
@@ -403,12 +395,51 @@ func (e *Engine) execArgs(pid int32) []string {
 	}
 }
 
-// parents gathers the facts of the parent chain of pid.
+// parents gathers the facts of the parent chain of pid. Ancestors comes
+// from /proc alone; the facts of each ancestor's executable need it opened
+// and, the first time, hashed — which for a file on FUSE can block for as
+// long as its server likes. That part runs in its own goroutine (at most
+// argsReaders at once, sharing the argv readers' budget); after
+// parentsWait the chain is used with paths only, and the goroutine goes on
+// to fill the facts cache for next time.
+const parentsWait = 100 * time.Millisecond
+
 func (e *Engine) parents(pid int32) []policy.Subject {
 	anc, err := e.tasks.Ancestors(pid, maxAncestors)
 	if err != nil && len(anc) == 0 {
 		return nil
 	}
+	pathsOnly := func() []policy.Subject {
+		out := make([]policy.Subject, 0, len(anc))
+		for _, a := range anc {
+			out = append(out, policy.Subject{Path: a.Exe, Type: policy.Binary})
+		}
+		return out
+	}
+	select {
+	case e.argsSem <- struct{}{}:
+	default:
+		e.counters.parentsPathsOnly.Add(1)
+		return pathsOnly()
+	}
+	ch := make(chan []policy.Subject, 1)
+	go func() {
+		defer func() { <-e.argsSem }()
+		ch <- e.parentFacts(anc)
+	}()
+	t := time.NewTimer(parentsWait)
+	defer t.Stop()
+	select {
+	case out := <-ch:
+		return out
+	case <-t.C:
+		e.counters.parentsPathsOnly.Add(1)
+		e.log.Warn("facts of the parent chain not gathered in time; deciding on their paths", "pid", pid, "waited", parentsWait)
+		return pathsOnly()
+	}
+}
+
+func (e *Engine) parentFacts(anc []Ancestor) []policy.Subject {
 	out := make([]policy.Subject, 0, len(anc))
 	for _, a := range anc {
 		s := policy.Subject{Path: a.Exe, Type: policy.Binary}

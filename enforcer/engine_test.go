@@ -82,8 +82,9 @@ type fakeTask struct {
 }
 
 type fakeTasks struct {
-	mu    sync.Mutex
-	tasks map[int32]fakeTask
+	mu       sync.Mutex
+	tasks    map[int32]fakeTask
+	exeBlock chan struct{} // OpenExe waits on it (an executable on a stuck FUSE mount)
 }
 
 func (t *fakeTasks) set(pid int32, ft fakeTask) {
@@ -124,6 +125,11 @@ func (t *fakeTasks) Ancestors(pid int32, max int) ([]Ancestor, error) {
 	return ft.ancestors, err
 }
 func (t *fakeTasks) OpenExe(pid int32) (*os.File, error) {
+	if t.exeBlock != nil {
+		<-t.exeBlock
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
 	for _, ft := range t.tasks {
 		for _, a := range ft.ancestors {
 			if a.PID == pid {
@@ -725,5 +731,23 @@ func TestBlockedArgvRead(t *testing.T) {
 	// Programs without argument rules are unaffected.
 	if !h.exec(h.file("bin/ok", "#!/bin/sh\n"), execOpt{uid: 1000}) {
 		t.Error("unrelated program denied")
+	}
+}
+
+// TestBlockedParentExecutable: a parent whose executable cannot be opened
+// in time (a stuck FUSE mount) is matched on its path, and the decision is
+// not held up.
+func TestBlockedParentExecutable(t *testing.T) {
+	h := newHarness(t, nil)
+	block := make(chan struct{})
+	defer close(block)
+	h.tasks.exeBlock = block
+	sh := h.file("parent/sh", "#!/bin/sh\necho shell\n")
+	child := h.file("child/tool", "#!/bin/sh\necho child\n")
+	if h.exec(child, execOpt{uid: 1000, ancestors: []Ancestor{{PID: 8, Exe: sh}}}) {
+		t.Error("child of the shell allowed: the parent's path alone should have matched")
+	}
+	if n := h.e.counters.parentsPathsOnly.Load(); n != 1 {
+		t.Errorf("parents_paths_only = %d, want 1", n)
 	}
 }
