@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/localapi"
 	"golang.org/x/sys/unix"
 )
@@ -43,14 +44,6 @@ func TestMain(m *testing.M) {
 		bins.cleanupFn()
 	}
 	os.Exit(code)
-}
-
-// needRoot skips with the reason outside root; in CI (root) it runs.
-func needRoot(t *testing.T) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts a tmpfs and marks it with fanotify permission events")
-	}
 }
 
 // buildBinaries builds gatehoused and gatehouse once into a directory every
@@ -126,7 +119,7 @@ rules:
 `
 
 func newEnv(t *testing.T) *env {
-	needRoot(t)
+	scratch.NeedRoot(t)
 	buildBinaries(t)
 	// Not t.TempDir: its parent is 0700, and other uids must reach the
 	// programs and the socket in here.
@@ -141,15 +134,8 @@ func newEnv(t *testing.T) *env {
 	if err := os.Mkdir(e.mnt, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Mount("tmpfs", e.mnt, "tmpfs", 0, "size=64m,mode=0755"); err != nil {
-		t.Fatalf("mount tmpfs: %v", err)
-	}
-	t.Cleanup(func() {
-		e.stop()
-		if err := syscall.Unmount(e.mnt, syscall.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", e.mnt, err)
-		}
-	})
+	scratch.Mount(t, e.mnt)
+	t.Cleanup(e.stop) // runs before the unmount: cleanups run last-in first-out
 	for _, d := range []string{"bin", "blocked", "just"} {
 		os.MkdirAll(filepath.Join(e.mnt, d), 0o755)
 	}

@@ -6,10 +6,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"regexp"
@@ -95,14 +95,11 @@ func TestProgramLs(t *testing.T) {
 	if !hex64.MatchString(s.SHA256) {
 		t.Errorf("SHA256 = %q, want 64 lowercase hex digits", s.SHA256)
 	}
-	if _, err := exec.LookPath("sha256sum"); err != nil {
-		t.Skip("sha256sum is not installed, cannot compare with it")
-	}
-	out, err := exec.Command("sha256sum", "/bin/ls").Output()
+	data, err := os.ReadFile("/bin/ls")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want, _, _ := strings.Cut(string(out), " "); s.SHA256 != want {
+	if want := fmt.Sprintf("%x", sha256.Sum256(data)); s.SHA256 != want {
 		t.Errorf("SHA256 = %s, sha256sum says %s", s.SHA256, want)
 	}
 }
@@ -333,12 +330,10 @@ func TestErrors(t *testing.T) {
 }
 
 func TestPermissionDenied(t *testing.T) {
-	if os.Geteuid() == 0 {
-		t.Skip("root reads files regardless of their mode")
-	}
 	path := filepath.Join(t.TempDir(), "secret")
 	writeFile(t, path, "#!/bin/sh\n", 0o000)
-	_, err := Program(path)
+	var err error
+	asNobody(t, func() { _, err = Program(path) })
 	if !errors.Is(err, fs.ErrPermission) || !strings.Contains(err.Error(), "permission denied") {
 		t.Fatalf("err = %v, want permission denied", err)
 	}

@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/scratch"
+
 	"golang.org/x/sys/unix"
 )
 
@@ -35,8 +37,6 @@ import (
 // the process that holds the Listener, and it applies to gatehoused too.
 
 const listenerLifetime = 60 * time.Second
-
-var scratchSeq atomic.Int64
 
 // execHelperEnv, when set, makes this test binary an exec helper: it execs
 // the path in the variable with argv os.Args[1:] and, if execve fails,
@@ -107,54 +107,6 @@ func startHelper(t *testing.T, cmd *exec.Cmd) (wait func() syscall.Errno) {
 	}
 }
 
-// scratchMount mounts a fresh tmpfs on a new temporary directory, checks
-// that the directory now is that mount, and returns it.
-func scratchMount(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: fanotify permission events")
-	}
-	dir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	source := fmt.Sprintf("gatehouse-test-%d-%d", os.Getpid(), scratchSeq.Add(1))
-	if err := unix.Mount(source, dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=0755"); err != nil {
-		t.Fatalf("mount scratch tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	ms, err := Mounts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var top Mount
-	for _, m := range ms {
-		if m.Point == dir {
-			top = m
-		}
-	}
-	if top.FSType != "tmpfs" || top.Source != source {
-		t.Fatalf("refusing to mark %s: the mount on top is %+v, not the scratch tmpfs %s", dir, top, source)
-	}
-	return dir
-}
-
-// copyFile copies src to dst with mode.
-func copyFile(t *testing.T, src, dst string, mode os.FileMode) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, mode); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // running is a Run in progress.
 type running struct {
 	done chan struct{}
@@ -210,9 +162,9 @@ func observe(ev *Event) seen {
 }
 
 func TestAllowAndEventFacts(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	prog := filepath.Join(dir, "prog")
-	copyFile(t, "/bin/true", prog, 0o755)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 
 	got := make(chan seen, 16)
 	l, _ := listen(t, []string{dir}, func(ev *Event) {
@@ -250,11 +202,11 @@ func TestAllowAndEventFacts(t *testing.T) {
 }
 
 func TestDeny(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	denied := filepath.Join(dir, "denied")
 	allowed := filepath.Join(dir, "allowed")
-	copyFile(t, "/bin/true", denied, 0o755)
-	copyFile(t, "/bin/true", allowed, 0o755)
+	scratch.CopyFile(t, "/bin/true", denied, 0o755)
+	scratch.CopyFile(t, "/bin/true", allowed, 0o755)
 
 	listen(t, []string{dir}, func(ev *Event) {
 		p, err := ev.Path()
@@ -278,13 +230,13 @@ func TestDeny(t *testing.T) {
 // the package doc). The test leaves spare Ps, turns the GC off, and waits
 // until Run is in its loop before exec'ing.
 func TestSelfExecSkipsHandler(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	junk := filepath.Join(dir, "not-a-program")
 	if err := os.WriteFile(junk, []byte("\x00\x01\x02 gatehouse test: not a program\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	prog := filepath.Join(dir, "prog")
-	copyFile(t, "/bin/true", prog, 0o755)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(max(runtime.GOMAXPROCS(0), 4)))
 	defer debug.SetGCPercent(debug.SetGCPercent(-1))
 
@@ -335,9 +287,9 @@ func TestSelfExecSkipsHandler(t *testing.T) {
 }
 
 func TestCloseReleasesHeldExecs(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	prog := filepath.Join(dir, "prog")
-	copyFile(t, "/bin/true", prog, 0o755)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 
 	held := make(chan *Event, 16)
 	l, run := listen(t, []string{dir}, func(ev *Event) { held <- ev }) // never answers
@@ -401,9 +353,9 @@ func TestCloseReleasesHeldExecs(t *testing.T) {
 }
 
 func TestRespondFromOtherGoroutines(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	prog := filepath.Join(dir, "prog")
-	copyFile(t, "/bin/true", prog, 0o755)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 
 	queue := make(chan *Event, 1024)
 	var twice atomic.Int32
@@ -447,9 +399,9 @@ func TestRespondFromOtherGoroutines(t *testing.T) {
 }
 
 func TestRunEndsWithContext(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	prog := filepath.Join(dir, "prog")
-	copyFile(t, "/bin/true", prog, 0o755)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 
 	l, err := Open(Config{Mounts: []string{dir}})
 	if err != nil {
@@ -524,7 +476,7 @@ func TestMarkError(t *testing.T) {
 }
 
 func TestWriteWatch(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	w, err := OpenWriteWatch(Config{Mounts: []string{dir}})
 	if err != nil {
 		t.Fatal(err)
@@ -570,10 +522,10 @@ func TestWriteWatch(t *testing.T) {
 
 // TestAddMounts marks a mount made after Open.
 func TestAddMounts(t *testing.T) {
-	first := scratchMount(t)
-	later := scratchMount(t)
+	first := scratch.Tmpfs(t)
+	later := scratch.Tmpfs(t)
 	prog := filepath.Join(later, "prog")
-	copyFile(t, "/bin/true", prog, 0o755)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 	var held atomic.Int32
 	l, _ := listen(t, []string{first}, func(ev *Event) {
 		if p, err := ev.Path(); err == nil && p == prog {

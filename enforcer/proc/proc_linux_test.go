@@ -11,11 +11,12 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 	"unsafe"
+
+	"github.com/gatehouse/gatehouse/internal/scratch"
 
 	"github.com/gatehouse/gatehouse/enforcer/fanotify"
 	"github.com/google/go-cmp/cmp"
@@ -334,45 +335,6 @@ func TestExecArgsNotInExec(t *testing.T) {
 	}
 }
 
-var scratchSeq atomic.Int64
-
-// scratchMount mounts a fresh tmpfs on a new temporary directory and
-// checks that the directory now is that mount.
-func scratchMount(t *testing.T) string {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: fanotify permission events")
-	}
-	dir, err := filepath.EvalSymlinks(t.TempDir())
-	if err != nil {
-		t.Fatal(err)
-	}
-	source := fmt.Sprintf("gatehouse-test-%d-%d", os.Getpid(), scratchSeq.Add(1))
-	if err := unix.Mount(source, dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=0755"); err != nil {
-		t.Fatalf("mount scratch tmpfs on %s: %v", dir, err)
-	}
-	t.Cleanup(func() {
-		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
-			t.Errorf("unmount %s: %v", dir, err)
-		}
-	})
-	if err := checkScratch(dir, source); err != nil {
-		t.Fatal(err)
-	}
-	return dir
-}
-
-func copyFile(t *testing.T, src, dst string) {
-	t.Helper()
-	b, err := os.ReadFile(src)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(dst, b, 0o755); err != nil {
-		t.Fatal(err)
-	}
-}
-
 // heldFacts is what a handler read about one held exec.
 type heldFacts struct {
 	path      string
@@ -424,9 +386,9 @@ func listenFacts(t *testing.T, dir string) func() []heldFacts {
 }
 
 func TestExecArgsHeld(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	prog := filepath.Join(dir, "prog")
-	copyFile(t, "/bin/true", prog)
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
 	facts := listenFacts(t, dir)
 
 	for _, mode := range []struct {
@@ -467,9 +429,9 @@ func TestExecArgsHeld(t *testing.T) {
 // mount too: the kernel holds the one execve twice, for the script and for
 // the interpreter, and both times argv is the caller's.
 func TestExecArgsScript(t *testing.T) {
-	dir := scratchMount(t)
+	dir := scratch.Tmpfs(t)
 	sh := filepath.Join(dir, "sh")
-	copyFile(t, "/bin/sh", sh)
+	scratch.CopyFile(t, "/bin/sh", sh, 0o755)
 	script := filepath.Join(dir, "script")
 	if err := os.WriteFile(script, []byte("#!"+sh+" -e\nexit 0\n"), 0o755); err != nil {
 		t.Fatal(err)
@@ -500,34 +462,9 @@ func TestExecArgsScript(t *testing.T) {
 // task's facts b.N times while it waits: the per-exec cost the enforcer
 // pays on top of the kernel round trip.
 func BenchmarkHeldExec(b *testing.B) {
-	if os.Geteuid() != 0 {
-		b.Skip("needs root: fanotify permission events")
-	}
-	tmp, err := os.MkdirTemp("", "gatehouse-bench")
-	if err != nil {
-		b.Fatal(err)
-	}
-	dir, err := filepath.EvalSymlinks(tmp)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	source := fmt.Sprintf("gatehouse-bench-%d", os.Getpid())
-	if err := unix.Mount(source, dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=16m,mode=0755"); err != nil {
-		b.Fatal(err)
-	}
-	defer unix.Unmount(dir, unix.MNT_DETACH)
-	if err := checkScratch(dir, source); err != nil {
-		b.Fatal(err)
-	}
+	dir := scratch.Tmpfs(b)
 	prog := filepath.Join(dir, "prog")
-	data, err := os.ReadFile("/bin/true")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if err := os.WriteFile(prog, data, 0o755); err != nil {
-		b.Fatal(err)
-	}
+	scratch.CopyFile(b, "/bin/true", prog, 0o755)
 
 	l, err := fanotify.Open(fanotify.Config{Mounts: []string{dir}})
 	if err != nil {
@@ -590,23 +527,4 @@ func BenchmarkHeldExec(b *testing.B) {
 			b.ReportMetric(float64(len(chain)), "ancestors")
 		})
 	}
-}
-
-// checkScratch makes sure the mount on top of dir is the tmpfs just
-// mounted there from source, so that a mark can only land on it.
-func checkScratch(dir, source string) error {
-	ms, err := fanotify.Mounts()
-	if err != nil {
-		return err
-	}
-	var top fanotify.Mount
-	for _, m := range ms {
-		if m.Point == dir {
-			top = m
-		}
-	}
-	if top.FSType != "tmpfs" || top.Source != source {
-		return fmt.Errorf("refusing to mark %s: the mount on top is %+v, not the scratch tmpfs %s", dir, top, source)
-	}
-	return nil
 }

@@ -1,0 +1,84 @@
+package scratch
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"golang.org/x/sys/unix"
+)
+
+// Tmpfs mounts a 64 MiB tmpfs on a new temporary directory and returns its
+// path (symlinks resolved, as the kernel reports paths). See Mount.
+func Tmpfs(t testing.TB) string {
+	t.Helper()
+	NeedRoot(t)
+	dir, err := filepath.EvalSymlinks(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	Mount(t, dir)
+	return dir
+}
+
+// Mount mounts a 64 MiB tmpfs (mode 0755) on the existing directory dir,
+// unmounts it when the test ends, and fails the test unless dir is now the
+// root of a tmpfs of its own — so that a caller never marks anything else.
+// Outside root the test is skipped with the reason.
+func Mount(t testing.TB, dir string) {
+	t.Helper()
+	NeedRoot(t)
+	if err := unix.Mount("gatehouse-test", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=0755"); err != nil {
+		t.Fatalf("mount scratch tmpfs on %s: %v", dir, err)
+	}
+	t.Cleanup(func() {
+		if err := unix.Unmount(dir, unix.MNT_DETACH); err != nil {
+			t.Errorf("unmount %s: %v", dir, err)
+		}
+	})
+	if err := check(dir); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// check makes sure dir is the root of a tmpfs: the filesystem type is
+// tmpfs and dir lies on another device than its parent.
+func check(dir string) error {
+	var fs unix.Statfs_t
+	if err := unix.Statfs(dir, &fs); err != nil {
+		return err
+	}
+	var here, parent unix.Stat_t
+	if err := unix.Stat(dir, &here); err != nil {
+		return err
+	}
+	if err := unix.Stat(filepath.Dir(dir), &parent); err != nil {
+		return err
+	}
+	if fs.Type != unix.TMPFS_MAGIC || here.Dev == parent.Dev {
+		return fmt.Errorf("refusing to use %s: it is not the root of the scratch tmpfs just mounted", dir)
+	}
+	return nil
+}
+
+// NeedRoot skips the test, saying why, unless it runs as root. CI runs as
+// root, so these tests run there for real.
+func NeedRoot(t testing.TB) {
+	t.Helper()
+	if os.Geteuid() != 0 {
+		t.Skip("needs root: mounts a scratch tmpfs and marks it with fanotify permission events")
+	}
+}
+
+// CopyFile copies src to dst with mode.
+func CopyFile(t testing.TB, src, dst string, mode os.FileMode) {
+	t.Helper()
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(dst, b, mode); err != nil {
+		t.Fatal(err)
+	}
+}
