@@ -42,7 +42,7 @@ type Event struct {
 const eventCols = `time, kind, action, allowed, rule, rule_name, group_name, policy_id, policy_revision,
 	uid, user_name, pid, path, sha256, args, parent, app_type, source, reason, grant_id, request_id, count, detail`
 
-var insertEventSQL = `INSERT INTO events (` + eventCols + `) VALUES (` + placeholders(23) + `)`
+var insertEventSQL = `INSERT INTO events (` + eventCols + `) VALUES (` + placeholders(columns(eventCols)) + `)`
 
 // AddEvents stores evs in one transaction. Their ID fields are ignored.
 func (s *Store) AddEvents(ctx context.Context, evs []Event) error {

@@ -69,7 +69,7 @@ func (s *Store) AddGrant(ctx context.Context, g Grant) (int64, error) {
 			return 0, fmt.Errorf("add grant: %w", err)
 		}
 	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (`+placeholders(13)+`)`,
+	res, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (`+placeholders(columns(grantCols))+`)`,
 		int64(g.UID), int64(g.Dev), int64(g.Ino), g.SHA256, g.Path, nanos(g.Created), nanos(g.NotBefore),
 		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked)
 	if err != nil {

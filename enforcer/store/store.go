@@ -295,6 +295,10 @@ type rowScanner interface {
 	Scan(dest ...any) error
 }
 
+// columns counts the columns of a comma-separated column list, so that an
+// INSERT's placeholders follow the list.
+func columns(list string) int { return strings.Count(list, ",") + 1 }
+
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
