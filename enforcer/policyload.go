@@ -86,7 +86,18 @@ func (e *Engine) loadPolicy() error {
 	if old != nil && old.sum == lp.sum {
 		return nil
 	}
+	// The kernel forgets cached allows before the new policy becomes
+	// visible (status, API), and once more after the swap for any file
+	// the old policy allowed in between.
+	kernelFlush := func() error { return nil }
+	if f, ok := e.source.(cacheFlusher); ok && old != nil {
+		kernelFlush = f.FlushCache
+	}
+	ferr := kernelFlush()
 	e.pol.Store(lp)
+	if err := kernelFlush(); ferr == nil {
+		ferr = err
+	}
 	// Parsing and compiling a large policy allocates several times its
 	// compiled size (162 MB for 10,000 rules); give that back to the
 	// system now rather than whenever the scavenger gets to it.
@@ -100,12 +111,10 @@ func (e *Engine) loadPolicy() error {
 	// Cached facts do not depend on the policy, but a new policy is the
 	// moment an administrator expects everything to be looked at afresh.
 	n := e.cache.flush("policy reload")
-	if f, ok := e.source.(cacheFlusher); ok {
-		if err := f.FlushCache(); err != nil {
-			e.log.Error("kernel cache of allowed files not flushed; restart gatehoused", "err", err)
-		} else {
-			e.log.Info("kernel cache of allowed files flushed", "reason", "policy reload")
-		}
+	if ferr != nil {
+		e.log.Error("kernel cache of allowed files not flushed; restart gatehoused", "err", ferr)
+	} else {
+		e.log.Info("kernel cache of allowed files flushed", "reason", "policy reload")
 	}
 	e.log.Info("policy reloaded", "path", lp.path, "id", lp.eng.ID(), "revision", lp.eng.Revision(),
 		"previous_revision", old.eng.Revision(), "rules", st.Rules, "definitions", st.Entries)

@@ -263,19 +263,11 @@ func fmtTime(t time.Time) string {
 func cmdDecide(verb string, args []string, stdout, stderr io.Writer) int {
 	fs, sock := clientFlags("gatehouse requests "+verb, "gatehouse requests "+verb+" ID [--note TEXT]", stderr)
 	note := fs.String("note", "", "a note recorded with the decision")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagErr(err)
+	id, code := parseID(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse requests %s: %q is not a request id\n", verb, pos[0])
-		return exitUsage
-	}
+	var err error
 	ctx, cancel := apiCtx()
 	defer cancel()
 	c := localapi.NewClient(*sock)
@@ -304,18 +296,9 @@ func cmdRequest(args []string, stdout, stderr io.Writer) int {
 	cancelReq := fs.Bool("cancel", false, "withdraw the request")
 	from := fs.String("from", "", "approval window start, RFC 3339 (e.g. 2026-11-24T09:00:00+01:00)")
 	until := fs.String("until", "", "approval window end, RFC 3339")
-	pos, err := parseArgs(fs, args)
-	if err != nil {
-		return flagErr(err)
-	}
-	if len(pos) != 1 {
-		fs.Usage()
-		return exitUsage
-	}
-	id, err := strconv.ParseInt(pos[0], 10, 64)
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse request: %q is not a request id\n", pos[0])
-		return exitUsage
+	id, code := parseID(fs, args, stderr)
+	if code >= 0 {
+		return code
 	}
 	c := localapi.NewClient(*sock)
 	ctx, cancel := apiCtx()
@@ -362,4 +345,23 @@ func writeJSON(w io.Writer, v any) int {
 		return exitFail
 	}
 	return exitOK
+}
+
+// parseID parses flags and the one request id of a command line. code is
+// the exit code to return at once, or -1 to go on.
+func parseID(fs *flag.FlagSet, args []string, stderr io.Writer) (id int64, code int) {
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return 0, flagErr(err)
+	}
+	if len(pos) != 1 {
+		fs.Usage()
+		return 0, exitUsage
+	}
+	id, err = strconv.ParseInt(pos[0], 10, 64)
+	if err != nil || id <= 0 {
+		fmt.Fprintf(stderr, "%s: %q is not a request id\n", fs.Name(), pos[0])
+		return 0, exitUsage
+	}
+	return id, -1
 }
