@@ -374,23 +374,22 @@ func (e *Engine) apiCheck(_ http.ResponseWriter, r *http.Request, c caller) (any
 		return nil, &userError{"too many arguments or parents"}
 	}
 	uid, user := c.uid, c.user
-	var gids []uint32
+	callerGIDs := groupIDs(c.uid)
+	groups := e.users.groupNames(callerGIDs)
 	if ch.User != "" && ch.User != c.user {
 		if !c.root() {
 			return nil, fmt.Errorf("only root can check as another user: %w", errForbidden)
 		}
-		u, _, err := uidOf(ch.User)
+		u, g, err := facts.LookupUser(ch.User)
 		if err != nil {
-			return nil, &userError{fmt.Sprintf("unknown user %q", ch.User)}
+			return nil, &userError{err.Error()}
 		}
-		uid, user = u, ch.User
+		uid, user, groups = u, ch.User, g
 	}
-	gids = groupIDs(uid)
 	paths := append([]string{ch.Path}, ch.Parents...)
 	if !c.root() {
-		cg := groupIDs(c.uid)
 		for _, p := range paths {
-			if !mayRead(c.uid, cg, p) {
+			if !mayRead(c.uid, callerGIDs, p) {
 				return nil, fmt.Errorf("you cannot read %s, so you cannot check it: %w", p, errForbidden)
 			}
 		}
@@ -406,7 +405,7 @@ func (e *Engine) apiCheck(_ http.ResponseWriter, r *http.Request, c caller) (any
 	if err != nil {
 		return nil, &userError{err.Error()}
 	}
-	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: uid, User: user, Groups: e.users.groupNames(gids), Machine: e.machine}
+	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: uid, User: user, Groups: groups, Machine: e.machine}
 	f.Args = ch.Args
 	for _, p := range ch.Parents {
 		ps, err := facts.Program(p)

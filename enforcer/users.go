@@ -75,29 +75,6 @@ func (c *userCache) groupNames(gids []uint32) []string {
 	return out
 }
 
-// uidOf resolves a user name (for root's check-as-user).
-func uidOf(name string) (uint32, []string, error) {
-	u, err := user.Lookup(name)
-	if err != nil {
-		return 0, nil, err
-	}
-	uid, err := strconv.ParseUint(u.Uid, 10, 32)
-	if err != nil {
-		return 0, nil, err
-	}
-	ids, err := u.GroupIds()
-	if err != nil {
-		return uint32(uid), nil, nil
-	}
-	var names []string
-	for _, id := range ids {
-		if g, err := user.LookupGroupId(id); err == nil {
-			names = append(names, g.Name)
-		}
-	}
-	return uint32(uid), names, nil
-}
-
 // groupIDs returns the primary and supplementary groups of uid from the
 // user database (for API callers, whose exec-time groups are not at hand).
 func groupIDs(uid uint32) []uint32 {
