@@ -31,6 +31,7 @@ type Engine struct {
 	audit   *store.AuditWriter
 	machine string
 	started time.Time
+	boot    string // random per start: tells agents the daemon restarted
 
 	pol    atomic.Pointer[loadedPolicy]
 	polErr atomic.Pointer[string]
@@ -43,6 +44,7 @@ type Engine struct {
 	argsSem chan struct{} // semaphore: argv reads in flight
 
 	requests *requestQueue
+	changes  *changeFeed
 	tty      chan ttyMessage
 	uses     chan int64 // grant ids whose use count must be written
 
@@ -89,12 +91,14 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		e.now = time.Now
 	}
 	e.started = e.now()
+	e.boot = newBootID()
 	e.users = newUserCache(e.now)
 	if err := e.loadPolicy(); err != nil {
 		return nil, err
 	}
 	e.audit = store.NewAuditWriter(e.store, cfg.AuditQueue, 200*time.Millisecond)
 	e.requests = newRequestQueue(e)
+	e.changes = newChangeFeed()
 	grants, err := e.store.ActiveGrants(context.Background(), e.now())
 	if err != nil {
 		return nil, fmt.Errorf("load grants: %w", err)
@@ -317,7 +321,7 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 		readArgs()
 	}
 	var cwd string
-	if d.Action.Interactive() {
+	if d.Action.Interactive() || d.Action == policy.DenyMessage {
 		cwd = e.tasks.Cwd(pid)
 	}
 	v.respond(allow, cacheable)
@@ -343,13 +347,22 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 		return
 	}
 	msg := d.Message.Render(&d, f)
+	p := pendingRequest{
+		uid: task.UID, user: f.User, pid: pid, kind: d.Action.String(), path: path, subj: subj,
+		key: st.key, args: f.Args, cwd: cwd, tty: task.TTY, decision: d, msg: msg,
+	}
 	switch {
 	case d.Action.Interactive():
-		e.requests.enqueue(pendingRequest{
-			uid: task.UID, user: f.User, pid: pid, kind: d.Action.String(), path: path, sha256: subj.SHA256,
-			key: st.key, args: f.Args, cwd: cwd, tty: task.TTY, decision: d, msg: msg,
-		})
-	case task.TTY != "" && *e.cfg.TTYMessages:
+		// The request writer tells the terminal how to answer.
+		e.requests.enqueue(p)
+		return
+	case d.Action == policy.DenyMessage || d.Action == policy.DenyNotify:
+		// A notice for the user's agent (the denied dialog or a
+		// notification); the terminal gets the deny text below.
+		p.tty = ""
+		e.requests.enqueue(p)
+	}
+	if task.TTY != "" && *e.cfg.TTYMessages {
 		e.sayOnTTY(ttyMessage{tty: task.TTY, text: denyText(path, d, msg)})
 	}
 }

@@ -174,6 +174,10 @@ groups:
     definitions: [{type: [binary, script], path: {exact: DIR/child/tool}, parent: {group: shells, any_ancestor: true}}]
   - name: audited
     definitions: [{path: {starts_with: DIR/audit/}}]
+  - name: denied-message
+    definitions: [{path: {starts_with: DIR/denmsg/}}]
+  - name: denied-notify
+    definitions: [{path: {starts_with: DIR/notify/}}]
 rules:
   - {group: denied, action: deny, message: {title: "{name} is blocked"}}
   - {group: justify, action: justification, min_justification: 5}
@@ -182,6 +186,8 @@ rules:
   - {group: evil-args, action: deny}
   - {group: child-of-shell, action: deny}
   - {group: audited, action: audit}
+  - {group: denied-message, action: deny_message, message: {title: "{name} is not allowed", body: "Ask IT."}}
+  - {group: denied-notify, action: deny_notify}
 `
 
 func newHarness(t testing.TB, mod func(*Config)) *harness {
@@ -749,5 +755,82 @@ func TestBlockedParentExecutable(t *testing.T) {
 	}
 	if n := h.e.counters.parentsPathsOnly.Load(); n != 1 {
 		t.Errorf("parents_paths_only = %d, want 1", n)
+	}
+}
+
+func TestNoticesForTheAgent(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, c := range []struct{ rel, kind string }{{"denmsg/tool", localapi.KindDenyMessage}, {"notify/tool", localapi.KindDenyNotify}} {
+		p := h.file(c.rel, "#!/bin/sh\n")
+		if h.exec(p, execOpt{uid: 1000}) {
+			t.Fatalf("%s allowed", c.rel)
+		}
+		r := h.waitRequest(1000, p)
+		if r.Kind != c.kind || r.State != localapi.StatePending || r.AppType != "script" || r.SHA256 == "" {
+			t.Fatalf("%s: request = %+v", c.rel, r)
+		}
+		if c.kind == localapi.KindDenyMessage && (r.Title != "tool is not allowed" || r.Body != "Ask IT.") {
+			t.Errorf("denied message = %q / %q", r.Title, r.Body)
+		}
+		// A notice takes no answer but Cancel.
+		id := fmt.Sprint(r.ID)
+		if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "let me"}, nil); code != http.StatusBadRequest {
+			t.Errorf("%s: answering a notice: status %d, want 400", c.rel, code)
+		}
+		var res localapi.AnswerResult
+		if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Cancel: true}, &res); code != 200 || res.Request.State != localapi.StateCancelled {
+			t.Fatalf("%s: cancel: status %d, %+v", c.rel, code, res.Request)
+		}
+		if res.Grant != nil || h.exec(p, execOpt{uid: 1000}) {
+			t.Errorf("%s: closing a notice let the program run", c.rel)
+		}
+	}
+}
+
+func TestChangesWakeWaitingAgents(t *testing.T) {
+	h := newHarness(t, nil)
+	var first localapi.Changes
+	if code := h.api(1000, "GET", "/changes?wait=0s", nil, &first); code != 200 || first.Boot == "" {
+		t.Fatalf("changes: status %d, %+v", code, first)
+	}
+	got := make(chan localapi.Changes, 1)
+	go func() {
+		var c localapi.Changes
+		h.api(1000, "GET", fmt.Sprintf("/changes?after=%d&wait=20s", first.Seq), nil, &c)
+		got <- c
+	}()
+	time.Sleep(50 * time.Millisecond) // let the waiter block first
+	p := h.file("warn/tool", "#!/bin/sh\n")
+	h.exec(p, execOpt{uid: 1000})
+	select {
+	case c := <-got:
+		if c.Seq == first.Seq || c.Boot != first.Boot {
+			t.Errorf("after a new request: %+v, before %+v", c, first)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a waiting agent was not woken by a new request within 10s")
+	}
+	r := h.waitRequest(1000, p)
+
+	// Seen: only the request's own user may mark it.
+	id := fmt.Sprint(r.ID)
+	if code := h.api(1001, "POST", "/requests/"+id+"/seen", struct{}{}, nil); code != http.StatusNotFound {
+		t.Errorf("another user marking seen: status %d, want 404", code)
+	}
+	if code := h.api(0, "POST", "/requests/"+id+"/seen", struct{}{}, nil); code != http.StatusForbidden {
+		t.Errorf("root marking a user's request seen: status %d, want 403", code)
+	}
+	var seen localapi.Request
+	if code := h.api(1000, "POST", "/requests/"+id+"/seen", struct{}{}, &seen); code != 200 || !seen.Notified {
+		t.Errorf("seen: status %d, %+v", code, seen)
+	}
+	if again := h.waitRequest(1000, p); !again.Notified {
+		t.Error("the request does not read back as notified")
+	}
+
+	for _, q := range []string{"after=x", "after=-1", "wait=forever", "wait=-1s", "wait=2m"} {
+		if code := h.api(1000, "GET", "/changes?"+q, nil, nil); code != http.StatusBadRequest {
+			t.Errorf("changes?%s: status %d, want 400", q, code)
+		}
 	}
 }

@@ -29,6 +29,9 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 		if err != nil && ctx.Err() == nil {
 			e.log.Warn("expire requests", "err", err)
 		}
+		if len(expired) > 0 {
+			e.changed()
+		}
 		for _, r := range expired {
 			e.requests.closed(r)
 			e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID,

@@ -22,7 +22,7 @@ type pendingRequest struct {
 	pid      int32
 	kind     string
 	path     string
-	sha256   string
+	subj     policy.Subject
 	key      fileKey
 	args     []string
 	cwd      string
@@ -54,7 +54,7 @@ func newRequestQueue(e *Engine) *requestQueue {
 }
 
 func (q *requestQueue) enqueue(p pendingRequest) {
-	k := coalesceKey{p.uid, p.path, p.sha256, p.kind}
+	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
 	q.mu.Lock()
 	id, dup := q.open[k]
 	if !dup {
@@ -114,11 +114,12 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	now := q.e.now()
 	r := store.Request{
 		Created: now, Updated: now, UID: p.uid, User: p.user, PID: p.pid, Kind: p.kind, State: localapi.StatePending,
-		Path: p.path, SHA256: p.sha256, Dev: p.key.dev, Ino: p.key.ino, Args: p.args, Cwd: p.cwd, TTY: p.tty,
+		Path: p.path, SHA256: p.subj.SHA256, Dev: p.key.dev, Ino: p.key.ino, Args: p.args, Cwd: p.cwd, TTY: p.tty,
 		Rule: d.Rule, RuleName: d.RuleName, Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision,
 		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification,
+		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
 	}
-	k := coalesceKey{p.uid, p.path, p.sha256, p.kind}
+	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
 	id, err := q.e.store.AddRequest(ctx, r)
 	if err != nil {
 		q.mu.Lock()
@@ -131,8 +132,9 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	q.open[k] = id
 	q.mu.Unlock()
 	q.e.counters.requestsCreated.Add(1)
+	q.e.changed()
 	q.e.record(store.Event{Kind: "request", Action: p.kind, UID: p.uid, User: p.user, PID: p.pid, Path: p.path,
-		SHA256: p.sha256, RequestID: id, Rule: d.Rule, RuleName: d.RuleName, Group: d.Group,
+		SHA256: p.subj.SHA256, RequestID: id, Rule: d.Rule, RuleName: d.RuleName, Group: d.Group,
 		PolicyID: d.PolicyID, PolicyRevision: d.Revision, Detail: "request created"})
 	if p.tty != "" && *q.e.cfg.TTYMessages {
 		q.e.sayOnTTY(ttyMessage{tty: p.tty, text: requestText(p, id)})
@@ -192,6 +194,7 @@ func (e *Engine) answer(ctx context.Context, c caller, id int64, a localapi.Answ
 			return localapi.AnswerResult{}, stateErr(err)
 		}
 		e.requests.closed(nr)
+		e.changed()
 		e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Detail: "cancelled by the user"})
 		return localapi.AnswerResult{Request: requestToWire(nr)}, nil
 	}
@@ -208,6 +211,7 @@ func (e *Engine) answer(ctx context.Context, c caller, id int64, a localapi.Answ
 			return localapi.AnswerResult{}, stateErr(err)
 		}
 		e.requests.closed(nr)
+		e.changed()
 		now := e.now()
 		uses := e.cfg.GrantUses
 		if uses == 0 {
@@ -231,6 +235,7 @@ func (e *Engine) answer(ctx context.Context, c caller, id int64, a localapi.Answ
 		if err != nil {
 			return localapi.AnswerResult{}, stateErr(err)
 		}
+		e.changed()
 		e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Reason: reason, Detail: "submitted for approval"})
 		return localapi.AnswerResult{Request: requestToWire(nr)}, nil
 	}
@@ -255,6 +260,9 @@ func (e *Engine) decideRequest(ctx context.Context, c caller, id int64, approve 
 		return localapi.AnswerResult{}, stateErr(err)
 	}
 	e.requests.closed(nr)
+	// Agents learn of the decision only once its grant is in place: an
+	// agent that relaunches the program at once must find it.
+	defer e.changed()
 	res := localapi.AnswerResult{Request: requestToWire(nr)}
 	if !approve {
 		e.record(store.Event{Kind: "request", Action: nr.Kind, UID: nr.UID, User: nr.User, Path: nr.Path, RequestID: id, Detail: "denied by " + by})
@@ -318,7 +326,9 @@ func requestToWire(r store.Request) localapi.Request {
 	return localapi.Request{ID: r.ID, Created: r.Created, Updated: r.Updated, UID: r.UID, User: r.User, PID: r.PID,
 		Kind: r.Kind, State: r.State, Path: r.Path, SHA256: r.SHA256, Args: r.Args, Cwd: r.Cwd, Rule: r.Rule,
 		RuleName: r.RuleName, Group: r.Group, PolicyRevision: r.PolicyRevision, Title: r.Title, Body: r.Body, URL: r.URL,
-		MinJustification: r.MinJustification, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, DecidedBy: r.DecidedBy}
+		MinJustification: r.MinJustification, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, DecidedBy: r.DecidedBy,
+		Notified: r.Notified, Terminal: r.TTY != "", AppType: r.AppType, Publisher: r.Publisher, TeamID: r.TeamID,
+		SigningID: r.SigningID, Machine: r.Machine, RequestCode: r.RequestCode}
 }
 
 func grantToWire(g store.Grant) localapi.Grant {

@@ -134,6 +134,8 @@ func (e *Engine) Handler() http.Handler {
 	h("GET "+v+"/requests", e.apiRequests)
 	h("GET "+v+"/requests/{id}", e.apiRequest)
 	h("POST "+v+"/requests/{id}/answer", e.apiAnswer)
+	h("POST "+v+"/requests/{id}/seen", e.apiSeen)
+	h("GET "+v+"/changes", e.apiChanges)
 	h("POST "+v+"/requests/{id}/approve", e.apiDecide(true))
 	h("POST "+v+"/requests/{id}/deny", e.apiDecide(false))
 	h("GET "+v+"/grants", e.apiGrants)
@@ -307,6 +309,50 @@ func (e *Engine) apiRequest(_ http.ResponseWriter, r *http.Request, c caller) (a
 		return nil, err
 	}
 	return requestToWire(x), nil
+}
+
+// apiSeen records that the caller's agent told the user about the
+// request's current state; only the request's own user may say so.
+func (e *Engine) apiSeen(_ http.ResponseWriter, r *http.Request, c caller) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	req, err := e.ownRequest(r.Context(), c, id)
+	if err != nil {
+		return nil, err
+	}
+	if req.UID != c.uid {
+		return nil, fmt.Errorf("only the user who was blocked (uid %d) can mark request %d seen: %w", req.UID, id, errForbidden)
+	}
+	if err := e.store.MarkNotified(r.Context(), id); err != nil {
+		return nil, stateErr(err)
+	}
+	req.Notified = true
+	return requestToWire(req), nil
+}
+
+// apiChanges waits for a change to the requests (see localapi.Changes).
+func (e *Engine) apiChanges(_ http.ResponseWriter, r *http.Request, _ caller) (any, error) {
+	q := r.URL.Query()
+	var after uint64
+	if s := q.Get("after"); s != "" {
+		n, err := strconv.ParseUint(s, 10, 64)
+		if err != nil {
+			return nil, &userError{fmt.Sprintf("after=%q is not a sequence number; pass the seq of the previous answer, or 0", s)}
+		}
+		after = n
+	}
+	wait := 25 * time.Second
+	if s := q.Get("wait"); s != "" {
+		d, err := time.ParseDuration(s)
+		if err != nil || d < 0 || d > localapi.MaxChangesWait {
+			return nil, &userError{fmt.Sprintf("wait=%q is not a duration between 0s and %v", s, localapi.MaxChangesWait)}
+		}
+		wait = d
+	}
+	seq := e.changes.wait(r.Context(), after, wait)
+	return localapi.Changes{Seq: seq, Boot: e.boot}, nil
 }
 
 func (e *Engine) apiAnswer(_ http.ResponseWriter, r *http.Request, c caller) (any, error) {

@@ -19,6 +19,7 @@ import (
 type Client struct {
 	Socket string
 	http   *http.Client
+	long   *http.Client // no overall timeout: for Changes, bounded by its context
 }
 
 // NewClient returns a client for the socket at path ("" = DefaultSocket).
@@ -38,6 +39,7 @@ func NewClient(path string) *Client {
 			IdleConnTimeout: 30 * time.Second,
 		},
 	}
+	c.long = &http.Client{Transport: c.http.Transport}
 	return c
 }
 
@@ -71,6 +73,10 @@ func (e *NotRunningError) Error() string {
 func (e *NotRunningError) Unwrap() error { return e.Err }
 
 func (c *Client) do(ctx context.Context, method, path string, query url.Values, in, out any) error {
+	return c.doWith(c.http, ctx, method, path, query, in, out)
+}
+
+func (c *Client) doWith(hc *http.Client, ctx context.Context, method, path string, query url.Values, in, out any) error {
 	var body io.Reader
 	if in != nil {
 		b, err := json.Marshal(in)
@@ -90,7 +96,7 @@ func (c *Client) do(ctx context.Context, method, path string, query url.Values, 
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
 	}
-	resp, err := c.http.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
 		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
 			return &NotRunningError{Socket: c.Socket, Err: err}
@@ -219,5 +225,23 @@ func (c *Client) Check(ctx context.Context, ch Check) (CheckResult, error) {
 func (c *Client) Reload(ctx context.Context) (Status, error) {
 	var out Status
 	err := c.do(ctx, "POST", "/policy/reload", nil, struct{}{}, &out)
+	return out, err
+}
+
+// Changes waits up to wait (at most MaxChangesWait) for the requests to
+// change after seq, the Seq of the previous answer (0 at first).
+func (c *Client) Changes(ctx context.Context, after uint64, wait time.Duration) (Changes, error) {
+	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
+	defer cancel()
+	q := url.Values{"after": {strconv.FormatUint(after, 10)}, "wait": {wait.String()}}
+	var out Changes
+	err := c.doWith(c.long, ctx, "GET", "/changes", q, nil, &out)
+	return out, err
+}
+
+// Seen records that the user was told about request id's current state.
+func (c *Client) Seen(ctx context.Context, id int64) (Request, error) {
+	var out Request
+	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/seen", nil, struct{}{}, &out)
 	return out, err
 }

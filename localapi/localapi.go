@@ -109,6 +109,21 @@ type Request struct {
 	WindowStart      time.Time `json:"window_start,omitzero"`
 	WindowEnd        time.Time `json:"window_end,omitzero"`
 	DecidedBy        string    `json:"decided_by,omitempty"`
+	// Notified is true once the user's agent has told the user about the
+	// request's current state (POST /v1/requests/{id}/seen).
+	Notified bool `json:"notified,omitempty"`
+	// Terminal is true when the program was started from a terminal: the
+	// agent does not relaunch it but tells the user to run it again there.
+	Terminal bool `json:"terminal,omitempty"`
+	// What the agent shows about the program (Publisher Info).
+	AppType   string `json:"app_type,omitempty"`
+	Publisher string `json:"publisher,omitempty"`
+	TeamID    string `json:"team_id,omitempty"`
+	SigningID string `json:"signing_id,omitempty"`
+	// Machine and RequestCode are the offline challenge of an
+	// approval_offline request: what the user reads to the help desk.
+	Machine     string `json:"machine,omitempty"`
+	RequestCode string `json:"request_code,omitempty"`
 }
 
 // Request kinds and states, as stored.
@@ -117,6 +132,11 @@ const (
 	KindJustification   = "justification"
 	KindApproval        = "approval"
 	KindApprovalOffline = "approval_offline"
+	// Notices: a deny the user's agent shows (the "application denied"
+	// dialog) or posts as a notification. The agent closes them with a
+	// Cancel answer; they take no other answer.
+	KindDenyMessage = "deny_message"
+	KindDenyNotify  = "deny_notify"
 
 	StatePending   = "pending"
 	StateAnswered  = "answered"
@@ -136,6 +156,18 @@ type Answer struct {
 	WindowStart time.Time `json:"window_start,omitzero"`
 	WindowEnd   time.Time `json:"window_end,omitzero"`
 }
+
+// Changes is GET /v1/changes?after=SEQ&wait=DURATION: it returns as soon
+// as the requests changed after SEQ (the Seq of the previous answer; 0 at
+// first), or when wait (at most 50s, default 25s) passes. Boot changes when
+// the daemon restarts; a client then treats every request as new to it.
+type Changes struct {
+	Seq  uint64 `json:"seq"`
+	Boot string `json:"boot"`
+}
+
+// MaxChangesWait bounds the wait of GET /v1/changes.
+const MaxChangesWait = 50 * time.Second
 
 // Decide is POST /v1/requests/{id}/approve and /deny (root only).
 type Decide struct {

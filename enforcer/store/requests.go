@@ -42,6 +42,14 @@ type Request struct {
 	WindowEnd        time.Time
 	DecidedBy        string
 	Notified         bool
+	// What the agent shows about the program (the Publisher Info panel).
+	AppType, Publisher, TeamID, SigningID string
+	// The offline approval challenge of an approval_offline request: the
+	// machine name and request code the user reads to the help desk, and
+	// the wrong response codes typed so far.
+	Machine         string
+	RequestCode     string
+	OfflineAttempts int
 }
 
 // StateError is returned by Transition when the request is not in a state
@@ -68,7 +76,8 @@ var knownStates = []string{localapi.StatePending, localapi.StateAnswered, locala
 
 const requestCols = `created, updated, uid, user_name, pid, kind, state, path, sha256, dev, ino, args, cwd, tty,
 	rule, rule_name, group_name, policy_id, policy_revision, title, body, url, min_justification, reason,
-	window_start, window_end, decided_by, notified`
+	window_start, window_end, decided_by, notified, app_type, publisher, team_id, signing_id, machine,
+	request_code, offline_attempts`
 
 // requestValues are r's values in requestCols order.
 func requestValues(r *Request) ([]any, error) {
@@ -81,7 +90,8 @@ func requestValues(r *Request) ([]any, error) {
 	return []any{nanos(r.Created), nanos(r.Updated), int64(r.UID), r.User, r.PID, r.Kind, r.State, r.Path, r.SHA256,
 		int64(r.Dev), int64(r.Ino), args, r.Cwd, r.TTY, r.Rule, r.RuleName, r.Group, r.PolicyID, r.PolicyRevision,
 		r.Title, r.Body, r.URL, r.MinJustification, r.Reason, nanos(r.WindowStart), nanos(r.WindowEnd),
-		r.DecidedBy, r.Notified}, nil
+		r.DecidedBy, r.Notified, r.AppType, r.Publisher, r.TeamID, r.SigningID, r.Machine, r.RequestCode,
+		r.OfflineAttempts}, nil
 }
 
 func scanRequest(s rowScanner) (Request, error) {
@@ -93,7 +103,8 @@ func scanRequest(s rowScanner) (Request, error) {
 	)
 	err := s.Scan(&r.ID, &created, &updated, &uid, &r.User, &r.PID, &r.Kind, &r.State, &r.Path, &r.SHA256,
 		&dev, &ino, &args, &r.Cwd, &r.TTY, &r.Rule, &r.RuleName, &r.Group, &r.PolicyID, &r.PolicyRevision,
-		&r.Title, &r.Body, &r.URL, &r.MinJustification, &r.Reason, &ws, &we, &r.DecidedBy, &r.Notified)
+		&r.Title, &r.Body, &r.URL, &r.MinJustification, &r.Reason, &ws, &we, &r.DecidedBy, &r.Notified,
+		&r.AppType, &r.Publisher, &r.TeamID, &r.SigningID, &r.Machine, &r.RequestCode, &r.OfflineAttempts)
 	if err != nil {
 		return r, err
 	}

@@ -22,6 +22,8 @@ func fullRequest() Request {
 		Rule: 3, RuleName: "tools", Group: "devs", PolicyID: "corp", PolicyRevision: 17, Title: "Blocked",
 		Body: "Ask for approval", URL: "https://help.example/", MinJustification: 20, Reason: "need it",
 		WindowStart: t0.Add(time.Hour), WindowEnd: t0.Add(2 * time.Hour), DecidedBy: "root (uid 0)", Notified: true,
+		AppType: "binary", Publisher: "Example Corp", TeamID: "ABCDE12345", SigningID: "com.example.tool",
+		Machine: "host-1", RequestCode: "012345", OfflineAttempts: 2,
 	}
 }
 

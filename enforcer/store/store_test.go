@@ -310,3 +310,41 @@ func TestTimes(t *testing.T) {
 		})
 	}
 }
+
+// TestMigrateFromVersion1 opens a database written by a gatehoused that
+// knew only the first migration: its requests survive, with the columns
+// added since read as empty.
+func TestMigrateFromVersion1(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	migs, err := migrations()
+	if err != nil {
+		t.Fatal(err)
+	}
+	db := rawDB(t, path, "")
+	if _, err := db.Exec(migs[0].sql); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`PRAGMA user_version = 1`); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Exec(`INSERT INTO requests (created, updated, uid, kind, state, path) VALUES (1, 2, 1000, 'warning', 'pending', '/opt/old')`); err != nil {
+		t.Fatal(err)
+	}
+	db.Close()
+
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got, want := userVersion(t, s.w), latestVersion(t); got != want {
+		t.Errorf("user_version = %d, want %d", got, want)
+	}
+	rs, err := s.ListRequests(t.Context(), RequestFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rs) != 1 || rs[0].Path != "/opt/old" || rs[0].UID != 1000 || rs[0].RequestCode != "" || rs[0].OfflineAttempts != 0 {
+		t.Fatalf("requests after the upgrade = %+v; want the one old request with empty new fields", rs)
+	}
+}
