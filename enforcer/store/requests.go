@@ -216,7 +216,7 @@ func queryRequests(ctx context.Context, q rowsQuerier, what, query string, args 
 }
 
 // Transition moves request id from one of the states in from to the state
-// to, in one transaction: the state is checked inside it, so of two
+// to (clearing Notified), in one transaction: the state is checked inside it, so of two
 // concurrent Transitions from the same state exactly one wins. mutate, if
 // not nil, is applied to the row first (it runs while the write lock is
 // held: keep it quick); it may change any field but ID, State and Updated.
@@ -238,6 +238,9 @@ func (s *Store) Transition(ctx context.Context, id int64, from []string, to stri
 	if !slices.Contains(from, r.State) {
 		return Request{}, &StateError{ID: id, State: r.State, To: to}
 	}
+	// Notified is about the state the user was told of: a new state is
+	// news again.
+	r.Notified = false
 	if mutate != nil {
 		mutate(&r)
 	}

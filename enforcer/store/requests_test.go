@@ -312,4 +312,12 @@ func TestMarkNotified(t *testing.T) {
 	if err := s.MarkNotified(t.Context(), 999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
 	}
+	// A new state is news again.
+	r, err = s.Transition(t.Context(), id, []string{localapi.StatePending}, localapi.StateAnswered, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if back, _ := s.GetRequest(t.Context(), id); r.Notified || back.Notified {
+		t.Errorf("after a transition: notified %v (stored %v), want false", r.Notified, back.Notified)
+	}
 }
