@@ -7,7 +7,10 @@ import (
 	"io"
 	"io/fs"
 	"os"
+	"path/filepath"
 	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer/offline"
 
 	"github.com/gatehouse/gatehouse/localapi"
 	"go.yaml.in/yaml/v3"
@@ -52,6 +55,13 @@ type Config struct {
 	ApprovalTTL Duration `yaml:"approval_ttl"`
 	// RequestTTL expires requests nobody answered.
 	RequestTTL Duration `yaml:"request_ttl"`
+	// OfflineSecret is the machine's secret for offline approval codes
+	// (created on first start, readable by root only; empty means
+	// offline.key next to the database); OfflineAttempts
+	// and OfflineLifetime bound the response codes a request takes.
+	OfflineSecret   string   `yaml:"offline_secret"`
+	OfflineAttempts int      `yaml:"offline_attempts"`
+	OfflineLifetime Duration `yaml:"offline_lifetime"`
 
 	// AuditQueue bounds the audit events waiting to be written.
 	AuditQueue int `yaml:"audit_queue"`
@@ -88,22 +98,24 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Policy:         "/etc/gatehouse/policy.yaml",
-		Database:       "/var/lib/gatehouse/gatehouse.db",
-		Socket:         localapi.DefaultSocket,
-		Exclude:        []string{},
-		DecisionBudget: Duration(5 * time.Second),
-		HashWorkers:    2,
-		CacheEntries:   100_000,
-		GrantTTL:       Duration(10 * time.Minute),
-		GrantUses:      1,
-		ApprovalTTL:    Duration(24 * time.Hour),
-		RequestTTL:     Duration(7 * 24 * time.Hour),
-		AuditQueue:     65536,
-		Retention:      Duration(90 * 24 * time.Hour),
-		ReloadInterval: Duration(2 * time.Second),
-		TTYMessages:    new(true), // one pointer each: the YAML decoder writes through them
-		KernelCache:    new(true),
+		Policy:          "/etc/gatehouse/policy.yaml",
+		Database:        "/var/lib/gatehouse/gatehouse.db",
+		Socket:          localapi.DefaultSocket,
+		Exclude:         []string{},
+		DecisionBudget:  Duration(5 * time.Second),
+		HashWorkers:     2,
+		CacheEntries:    100_000,
+		GrantTTL:        Duration(10 * time.Minute),
+		GrantUses:       1,
+		ApprovalTTL:     Duration(24 * time.Hour),
+		RequestTTL:      Duration(7 * 24 * time.Hour),
+		OfflineAttempts: offline.DefaultLimits.MaxAttempts,
+		OfflineLifetime: Duration(offline.DefaultLimits.Lifetime),
+		AuditQueue:      65536,
+		Retention:       Duration(90 * 24 * time.Hour),
+		ReloadInterval:  Duration(2 * time.Second),
+		TTYMessages:     new(true), // one pointer each: the YAML decoder writes through them
+		KernelCache:     new(true),
 	}
 }
 
@@ -143,6 +155,12 @@ func (c *Config) validate() error {
 	if c.GrantUses < 0 {
 		errs = append(errs, fmt.Errorf("grant_uses must be 0 (unlimited) or more, got %d", c.GrantUses))
 	}
+	if err := c.offlineLimits().Validate(); err != nil {
+		errs = append(errs, err)
+	}
+	if c.OfflineAttempts < 1 {
+		errs = append(errs, fmt.Errorf("offline_attempts must be at least 1, got %d", c.OfflineAttempts))
+	}
 	if c.Database == "" {
 		errs = append(errs, errors.New("database is empty; give the path of the SQLite file"))
 	}
@@ -150,4 +168,16 @@ func (c *Config) validate() error {
 		errs = append(errs, errors.New("socket is empty; give the path of the local API socket"))
 	}
 	return errors.Join(errs...)
+}
+
+func (c *Config) offlineLimits() offline.Limits {
+	return offline.Limits{MaxAttempts: c.OfflineAttempts, Lifetime: c.OfflineLifetime.D()}
+}
+
+// offlineSecretPath is where the offline secret lives.
+func (c *Config) offlineSecretPath() string {
+	if c.OfflineSecret != "" {
+		return c.OfflineSecret
+	}
+	return filepath.Join(filepath.Dir(c.Database), "offline.key")
 }

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/gatehouse/gatehouse/enforcer/offline"
+
 	"github.com/gatehouse/gatehouse/enforcer/facts"
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/policy"
@@ -32,6 +34,11 @@ type Engine struct {
 	machine string
 	started time.Time
 	boot    string // random per start: tells agents the daemon restarted
+
+	// offline is the machine's secret for offline approval codes; zero
+	// when it could not be loaded (approval_offline then works as
+	// approval, and the reason is logged at start).
+	offline offline.Secret
 
 	pol    atomic.Pointer[loadedPolicy]
 	polErr atomic.Pointer[string]
@@ -92,6 +99,11 @@ func New(cfg Config, opt Options) (*Engine, error) {
 	}
 	e.started = e.now()
 	e.boot = newBootID()
+	if sec, err := offline.LoadOrCreateSecret(cfg.offlineSecretPath()); err != nil {
+		e.log.Error("offline approval codes unavailable; approval_offline rules work as approval", "err", err)
+	} else {
+		e.offline = sec
+	}
 	e.users = newUserCache(e.now)
 	if err := e.loadPolicy(); err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/enforcer/offline"
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/localapi"
 )
@@ -178,6 +179,8 @@ groups:
     definitions: [{path: {starts_with: DIR/denmsg/}}]
   - name: denied-notify
     definitions: [{path: {starts_with: DIR/notify/}}]
+  - name: offline
+    definitions: [{path: {starts_with: DIR/offline/}}]
 rules:
   - {group: denied, action: deny, message: {title: "{name} is blocked"}}
   - {group: justify, action: justification, min_justification: 5}
@@ -188,6 +191,7 @@ rules:
   - {group: audited, action: audit}
   - {group: denied-message, action: deny_message, message: {title: "{name} is not allowed", body: "Ask IT."}}
   - {group: denied-notify, action: deny_notify}
+  - {group: offline, action: approval_offline}
 `
 
 func newHarness(t testing.TB, mod func(*Config)) *harness {
@@ -833,4 +837,74 @@ func TestChangesWakeWaitingAgents(t *testing.T) {
 			t.Errorf("changes?%s: status %d, want 400", q, code)
 		}
 	}
+}
+
+func TestOfflineResponseCode(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.OfflineAttempts = 3 })
+	sec, err := offline.LoadSecret(filepath.Join(h.dir, "db", "offline.key"))
+	if err != nil {
+		t.Fatalf("the daemon made no offline secret next to its database: %v", err)
+	}
+	p := h.file("offline/tool", "#!/bin/sh\n")
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("approval_offline program allowed")
+	}
+	r := h.waitRequest(1000, p)
+	if r.Kind != localapi.KindApprovalOffline || len(r.RequestCode) != 6 || r.Machine == "" {
+		t.Fatalf("request = %+v", r)
+	}
+	code, err := offline.Respond(sec, offline.Challenge{Machine: r.Machine, Revision: r.PolicyRevision,
+		RequestCode: r.RequestCode, Day: offline.DayOf(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/requests/%d/offline", r.ID)
+	// Typing slips are not counted; another user cannot answer.
+	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: "12"}, nil); c != http.StatusBadRequest {
+		t.Errorf("malformed code: status %d", c)
+	}
+	if c := h.api(1001, "POST", path, localapi.OfflineResponse{Code: code}, nil); c != http.StatusNotFound {
+		t.Errorf("another user: status %d, want 404", c)
+	}
+	wrong := []byte(code) // one character off
+	if wrong[0] == '0' {
+		wrong[0] = '2'
+	} else {
+		wrong[0] = '0'
+	}
+	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: string(wrong)}, nil); c != http.StatusBadRequest {
+		t.Errorf("wrong code: status %d", c)
+	}
+	var res localapi.AnswerResult
+	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: strings.ToLower(offline.Format(code))}, &res); c != 200 {
+		t.Fatalf("right code: status %d", c)
+	}
+	if res.Request.State != localapi.StateApproved || res.Grant == nil || res.Grant.Origin != "offline" {
+		t.Fatalf("right code: %+v", res)
+	}
+	if !h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("program still denied after a right response code")
+	}
+	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: code}, nil); c != http.StatusBadRequest {
+		t.Errorf("the code used twice: status %d", c)
+	}
+
+	// Too many wrong codes close the request; the next run makes a new code.
+	q := h.file("offline/other", "#!/bin/sh\n")
+	h.exec(q, execOpt{uid: 1000})
+	r2 := h.waitRequest(1000, q)
+	for range 3 {
+		h.api(1000, "POST", fmt.Sprintf("/requests/%d/offline", r2.ID), localapi.OfflineResponse{Code: "0000-0000-0000"}, nil)
+	}
+	var got localapi.Request
+	h.api(1000, "GET", fmt.Sprintf("/requests/%d", r2.ID), nil, &got)
+	if got.State != localapi.StateDenied {
+		t.Fatalf("after 3 wrong codes the request is %s, want denied", got.State)
+	}
+	h.exec(q, execOpt{uid: 1000})
+	waitFor(t, "a new request", func() bool {
+		var rs []localapi.Request
+		h.api(1000, "GET", "/requests?state=pending", nil, &rs)
+		return len(rs) == 1 && rs[0].Path == q && rs[0].ID != r2.ID && rs[0].RequestCode != ""
+	})
 }

@@ -4,10 +4,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
+
+	"github.com/gatehouse/gatehouse/enforcer/offline"
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/localapi"
@@ -118,6 +121,9 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 		Rule: d.Rule, RuleName: d.RuleName, Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision,
 		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification,
 		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
+	}
+	if p.kind == localapi.KindApprovalOffline && !q.e.offline.IsZero() {
+		r.Machine, r.RequestCode = offline.MachineName(q.e.machine), offline.NewRequestCode()
 	}
 	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
 	id, err := q.e.store.AddRequest(ctx, r)
@@ -334,4 +340,87 @@ func requestToWire(r store.Request) localapi.Request {
 func grantToWire(g store.Grant) localapi.Grant {
 	return localapi.Grant{ID: g.ID, UID: g.UID, Path: g.Path, SHA256: g.SHA256, Created: g.Created, Expires: g.Expires,
 		UsesLeft: g.UsesLeft, Origin: g.Origin, Reason: g.Reason, RequestID: g.RequestID}
+}
+
+// offlineRespond checks the response code the help desk gave the user for
+// an approval_offline request. A right code approves the request (once: the
+// state change from open to approved is the single use) and grants the
+// program for approval_ttl; a wrong one is counted, and the request closes
+// after offline_attempts of them so that a new run makes a new request code.
+func (e *Engine) offlineRespond(ctx context.Context, c caller, id int64, typed string) (localapi.AnswerResult, error) {
+	r, err := e.ownRequest(ctx, c, id)
+	if err != nil {
+		return localapi.AnswerResult{}, err
+	}
+	if r.UID != c.uid {
+		return localapi.AnswerResult{}, fmt.Errorf("only the user who was blocked (uid %d) can answer request %d: %w", r.UID, id, errForbidden)
+	}
+	if r.Kind != localapi.KindApprovalOffline || r.RequestCode == "" {
+		return localapi.AnswerResult{}, &userError{fmt.Sprintf("request %d has no offline request code; it cannot take a response code", id)}
+	}
+	open := []string{localapi.StatePending, localapi.StateSubmitted}
+	switch {
+	case r.State == localapi.StateApproved:
+		return localapi.AnswerResult{}, &userError{offline.ErrUsed.Error() + fmt.Sprintf(" (request %d is approved)", id)}
+	case !slices.Contains(open, r.State):
+		return localapi.AnswerResult{}, stateErr(&store.StateError{ID: id, State: r.State, To: localapi.StateApproved})
+	}
+	ch := offline.Challenge{Machine: r.Machine, Revision: r.PolicyRevision, RequestCode: r.RequestCode}
+	st := offline.State{Created: r.Created, Attempts: r.OfflineAttempts}
+	now := e.now()
+	next, err := offline.Redeem(e.offline, ch, st, e.cfg.offlineLimits(), now, typed)
+	var wrong *offline.WrongCodeError
+	var malformed *offline.MalformedError
+	switch {
+	case err == nil:
+	case errors.As(err, &malformed):
+		return localapi.AnswerResult{}, &userError{err.Error()}
+	case errors.As(err, &wrong):
+		ok, serr := e.store.CountOfflineAttempt(ctx, id, st.Attempts)
+		if serr != nil {
+			return localapi.AnswerResult{}, serr
+		}
+		if !ok {
+			return localapi.AnswerResult{}, &userError{"another response code for this request was entered at the same time; try again"}
+		}
+		e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
+			Detail: fmt.Sprintf("wrong offline response code (%d of %d)", next.Attempts, e.cfg.OfflineAttempts)})
+		if wrong.Left == 0 {
+			e.closeOffline(ctx, r, "too many wrong offline response codes")
+		}
+		return localapi.AnswerResult{}, &userError{err.Error()}
+	case errors.Is(err, offline.ErrExpired), errors.Is(err, offline.ErrTooManyAttempts):
+		e.closeOffline(ctx, r, err.Error())
+		return localapi.AnswerResult{}, &userError{err.Error()}
+	default:
+		return localapi.AnswerResult{}, &userError{err.Error()}
+	}
+	nr, err := e.store.Transition(ctx, id, open, localapi.StateApproved, func(x *store.Request) {
+		x.DecidedBy = "offline response code"
+	})
+	if err != nil {
+		return localapi.AnswerResult{}, stateErr(err)
+	}
+	e.requests.closed(nr)
+	defer e.changed()
+	e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
+		Detail: "approved with an offline response code"})
+	g, err := e.addGrant(ctx, nr, now, now.Add(e.cfg.ApprovalTTL.D()), -1, "offline")
+	if err != nil {
+		return localapi.AnswerResult{}, err
+	}
+	return localapi.AnswerResult{Request: requestToWire(nr), Grant: &g}, nil
+}
+
+// closeOffline denies an offline request that takes no more codes, so the
+// next run of the program makes a new request code.
+func (e *Engine) closeOffline(ctx context.Context, r store.Request, why string) {
+	nr, err := e.store.Transition(ctx, r.ID, []string{localapi.StatePending, localapi.StateSubmitted}, localapi.StateDenied,
+		func(x *store.Request) { x.DecidedBy = why })
+	if err != nil {
+		return // closed meanwhile
+	}
+	e.requests.closed(nr)
+	e.changed()
+	e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID, Detail: "closed: " + why})
 }

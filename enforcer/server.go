@@ -135,6 +135,7 @@ func (e *Engine) Handler() http.Handler {
 	h("GET "+v+"/requests/{id}", e.apiRequest)
 	h("POST "+v+"/requests/{id}/answer", e.apiAnswer)
 	h("POST "+v+"/requests/{id}/seen", e.apiSeen)
+	h("POST "+v+"/requests/{id}/offline", e.apiOffline)
 	h("GET "+v+"/changes", e.apiChanges)
 	h("POST "+v+"/requests/{id}/approve", e.apiDecide(true))
 	h("POST "+v+"/requests/{id}/deny", e.apiDecide(false))
@@ -330,6 +331,18 @@ func (e *Engine) apiSeen(_ http.ResponseWriter, r *http.Request, c caller) (any,
 	}
 	req.Notified = true
 	return requestToWire(req), nil
+}
+
+func (e *Engine) apiOffline(_ http.ResponseWriter, r *http.Request, c caller) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	var o localapi.OfflineResponse
+	if err := decodeBody(r, &o); err != nil {
+		return nil, err
+	}
+	return e.offlineRespond(r.Context(), c, id, o.Code)
 }
 
 // apiChanges waits for a change to the requests (see localapi.Changes).

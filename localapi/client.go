@@ -245,3 +245,11 @@ func (c *Client) Seen(ctx context.Context, id int64) (Request, error) {
 	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/seen", nil, struct{}{}, &out)
 	return out, err
 }
+
+// OfflineRespond sends the help desk's response code for an
+// approval_offline request as the calling user.
+func (c *Client) OfflineRespond(ctx context.Context, id int64, code string) (AnswerResult, error) {
+	var out AnswerResult
+	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/offline", nil, OfflineResponse{Code: code}, &out)
+	return out, err
+}

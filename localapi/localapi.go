@@ -169,6 +169,14 @@ type Changes struct {
 // MaxChangesWait bounds the wait of GET /v1/changes.
 const MaxChangesWait = 50 * time.Second
 
+// OfflineResponse is POST /v1/requests/{id}/offline: the response code the
+// help desk read to the user for an approval_offline request. A right code
+// creates a grant (the AnswerResult's); a wrong one is counted, and after
+// too many the request is closed.
+type OfflineResponse struct {
+	Code string `json:"code"`
+}
+
 // Decide is POST /v1/requests/{id}/approve and /deny (root only).
 type Decide struct {
 	Note string `json:"note,omitempty"`

@@ -305,3 +305,18 @@ func (s *Store) MarkNotified(ctx context.Context, id int64) error {
 	}
 	return nil
 }
+
+// CountOfflineAttempt records one more wrong offline response code for
+// request id if it still has seen of them (compare and set: entries that
+// race cannot get more tries than the limit). It reports whether it did.
+func (s *Store) CountOfflineAttempt(ctx context.Context, id int64, seen int) (bool, error) {
+	res, err := s.w.ExecContext(ctx, `UPDATE requests SET offline_attempts = offline_attempts + 1 WHERE id = ? AND offline_attempts = ?`, id, seen)
+	if err != nil {
+		return false, fmt.Errorf("count offline attempt of request %d: %w", id, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return false, fmt.Errorf("count offline attempt of request %d: %w", id, err)
+	}
+	return n == 1, nil
+}
