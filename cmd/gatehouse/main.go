@@ -1,6 +1,7 @@
 // Command gatehouse is the administrator's and user's command line for
 // Gatehouse: lint and explain policies, and status, events, check and
-// requests against the running enforcer (gatehoused) over its local API.
+// requests against the running enforcer (gatehoused) over its local API,
+// and offline approval codes for the help desk.
 package main
 
 import (
@@ -32,6 +33,11 @@ commands:
   requests approve|deny ID     decide a submitted approval request (root)
   request ID --continue | --reason TEXT | --cancel
                                answer your own blocked program's request
+
+  offline respond --machine NAME --request-code CODE --revision N --secret-file FILE
+                               help desk: the response code for an offline request
+  offline secret [--export]    make this machine's offline secret if missing;
+                               --export prints it for the help desk (root)
 
 Run "gatehouse <command> -h" for a command's flags.
 `
@@ -79,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRequests(args[1:], stdout, stderr)
 	case "request":
 		return cmdRequest(args[1:], stdout, stderr)
+	case "offline":
+		return cmdOffline(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

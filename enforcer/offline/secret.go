@@ -161,7 +161,7 @@ func LoadSecret(path string) (Secret, error) {
 	}
 	f, err := openNoFollow(path)
 	if err != nil {
-		return Secret{}, fmt.Errorf("open offline secret: %w", err)
+		return Secret{}, fmt.Errorf("offline secret: %w", err)
 	}
 	defer f.Close()
 	fi, err := f.Stat()
