@@ -20,18 +20,20 @@ import (
 // pendingRequest is a prompt the hot path asks for; the request writer
 // stores it off the hot path.
 type pendingRequest struct {
-	uid      uint32
-	user     string
-	pid      int32
-	kind     string
-	path     string
-	subj     policy.Subject
-	key      fileKey
-	args     []string
-	cwd      string
-	tty      string
-	decision policy.Decision
-	msg      policy.RenderedMessage
+	uid  uint32
+	user string
+	pid  int32
+	kind string
+	path string
+	subj policy.Subject
+	key  fileKey
+	args []string
+	cwd  string
+	tty  string
+	// machine and requestCode are the offline challenge, once stored.
+	machine, requestCode string
+	decision             policy.Decision
+	msg                  policy.RenderedMessage
 }
 
 type coalesceKey struct {
@@ -143,6 +145,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 		SHA256: p.subj.SHA256, RequestID: id, Rule: d.Rule, RuleName: d.RuleName, Group: d.Group,
 		PolicyID: d.PolicyID, PolicyRevision: d.Revision, Detail: "request created"})
 	if p.tty != "" && *q.e.cfg.TTYMessages {
+		p.machine, p.requestCode = r.Machine, r.RequestCode
 		q.e.sayOnTTY(ttyMessage{tty: p.tty, text: requestText(p, id)})
 	}
 }

@@ -88,6 +88,12 @@ func requestText(p pendingRequest, id int64) string {
 		how = fmt.Sprintf("to run it anyway: gatehouse request %d --continue", id)
 	case "justification":
 		how = fmt.Sprintf("to run it, give a reason: gatehouse request %d --reason \"...\"", id)
+	case "approval_offline":
+		how = fmt.Sprintf("to ask for approval: gatehouse request %d --reason \"...\"", id)
+		if p.requestCode != "" {
+			how += fmt.Sprintf("\ngatehouse: offline: tell the help desk computer %s, request code %s, policy revision %d; then: gatehouse request %d --code RESPONSE-CODE",
+				p.machine, p.requestCode, p.decision.Revision, id)
+		}
 	default:
 		how = fmt.Sprintf("to ask for approval: gatehouse request %d --reason \"...\"", id)
 	}

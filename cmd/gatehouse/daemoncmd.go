@@ -290,12 +290,13 @@ func cmdDecide(verb string, args []string, stdout, stderr io.Writer) int {
 
 // cmdRequest answers one of the caller's own requests.
 func cmdRequest(args []string, stdout, stderr io.Writer) int {
-	fs, sock := clientFlags("gatehouse request", `gatehouse request ID [--continue | --reason TEXT [--from TIME --until TIME] | --cancel]`, stderr)
+	fs, sock := clientFlags("gatehouse request", `gatehouse request ID [--continue | --reason TEXT [--from TIME --until TIME] | --code RESPONSE-CODE | --cancel]`, stderr)
 	cont := fs.Bool("continue", false, "run it anyway (warning)")
 	reason := fs.String("reason", "", "why you need it (justification or approval)")
 	cancelReq := fs.Bool("cancel", false, "withdraw the request")
 	from := fs.String("from", "", "approval window start, RFC 3339 (e.g. 2026-11-24T09:00:00+01:00)")
 	until := fs.String("until", "", "approval window end, RFC 3339")
+	respCode := fs.String("code", "", "the response code the help desk gave you (offline approval)")
 	id, code := parseID(fs, args, stderr)
 	if code >= 0 {
 		return code
@@ -303,6 +304,14 @@ func cmdRequest(args []string, stdout, stderr io.Writer) int {
 	c := localapi.NewClient(*sock)
 	ctx, cancel := apiCtx()
 	defer cancel()
+	if *respCode != "" {
+		res, err := c.OfflineRespond(ctx, id, *respCode)
+		if err != nil {
+			return apiFail(stderr, "gatehouse request", err)
+		}
+		fmt.Fprintf(stdout, "approved: run %s again before %s\n", res.Grant.Path, res.Grant.Expires.Local().Format(time.RFC3339))
+		return exitOK
+	}
 	if !*cont && *reason == "" && !*cancelReq {
 		r, err := c.Request(ctx, id)
 		if err != nil {
