@@ -33,6 +33,10 @@ func (n Notification) Validate() error {
 	if len(n.Payload) > maxPayload {
 		return fmt.Errorf("notification %s: payload is %d bytes, at most %d", n.ID, len(n.Payload), maxPayload)
 	}
+	if !utf8.ValidString(n.Payload) || strings.ContainsRune(n.Payload, 0) {
+		// On macOS the payload travels as an NSString.
+		return fmt.Errorf("notification %s: payload must be valid UTF-8 without NUL", n.ID)
+	}
 	if len(n.Actions) > maxActions {
 		return fmt.Errorf("notification %s: %d actions, at most %d", n.ID, len(n.Actions), maxActions)
 	}

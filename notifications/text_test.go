@@ -79,6 +79,7 @@ func TestValidate(t *testing.T) {
 		{"odd key", Notification{ID: "x", Actions: []Action{{Key: "a b"}}}, true},
 		{"duplicate key", Notification{ID: "x", Actions: []Action{{Key: "a"}, {Key: "a"}}}, true},
 		{"too many actions", Notification{ID: "x", Actions: make([]Action, maxActions+1)}, true},
+		{"binary payload", Notification{ID: "x", Payload: "\xff"}, true},
 		{"large payload", Notification{ID: "x", Payload: strings.Repeat("p", maxPayload+1)}, true},
 	}
 	for _, tt := range tests {
