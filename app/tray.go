@@ -1,0 +1,47 @@
+package app
+
+import (
+	"fmt"
+
+	"github.com/gatehouse/gatehouse/localapi"
+)
+
+// TrayStatus is the tray's first line: the connection and the policy.
+func TrayStatus(s Snapshot) string {
+	if !s.Connected {
+		if s.Error == "" {
+			return "Connecting to gatehoused…"
+		}
+		return "Not connected: " + s.Error
+	}
+	return fmt.Sprintf("Connected · policy %s revision %d", s.PolicyID, s.PolicyRevision)
+}
+
+// TrayLines describes requests, one line each.
+func TrayLines(rs []localapi.Request) []string {
+	out := make([]string, 0, len(rs))
+	for _, r := range rs {
+		out = append(out, fmt.Sprintf("%s — %s", programName(r.Path), stateText(r)))
+	}
+	return out
+}
+
+func stateText(r localapi.Request) string {
+	switch r.State {
+	case localapi.StatePending:
+		if r.Kind == localapi.KindDenyMessage || r.Kind == localapi.KindDenyNotify {
+			return "blocked"
+		}
+		return "waiting for you"
+	case localapi.StateSubmitted:
+		return "waiting for approval"
+	case localapi.StateAnswered:
+		return "allowed"
+	case localapi.StateCancelled:
+		if r.Kind == localapi.KindDenyMessage || r.Kind == localapi.KindDenyNotify {
+			return "blocked"
+		}
+		return "cancelled"
+	}
+	return r.State
+}
