@@ -1,6 +1,11 @@
 package enforcer
 
 import (
+	"crypto/sha1"
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"math/rand/v2"
 	"testing"
 
 	"github.com/gatehouse/gatehouse/policy"
@@ -49,5 +54,98 @@ func TestFactCache(t *testing.T) {
 	}
 	if c.flushes["full"] == 0 {
 		t.Error("a full cache was not flushed with reason full")
+	}
+}
+
+// TestFactCacheModel runs random puts, gets, removes and flushes against a
+// map and checks that the table agrees after every step: replacement,
+// backward-shift deletion, the move of the last entry into a hole, table
+// growth and the extras' free list.
+func TestFactCacheModel(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	type val struct {
+		st   fileStamp
+		subj policy.Subject
+	}
+	subject := func(i int) policy.Subject {
+		s1, s256 := sha1.Sum([]byte{byte(i), byte(i >> 8)}), sha256.Sum256([]byte{byte(i), byte(i >> 8)})
+		s := policy.Subject{Type: policy.AppType(i % 7), SHA1: hex.EncodeToString(s1[:]), SHA256: hex.EncodeToString(s256[:])}
+		if i%5 == 0 {
+			s.BundleID, s.Source = fmt.Sprintf("com.example.%d", i), "https://example.com"
+		}
+		return s
+	}
+	const max = 5000
+	c := newFactCache(max)
+	model := map[fileKey]val{}
+	key := func() fileKey { return fileKey{dev: uint64(rng.IntN(3)), ino: uint64(rng.IntN(8000))} }
+	for step := 0; step < 200_000; step++ {
+		k := key()
+		switch op := rng.IntN(10_000); {
+		case op < 5_500:
+			v := val{fileStamp{size: int64(rng.IntN(3))}, subject(rng.IntN(1000))}
+			if _, ok := model[k]; !ok && len(model) >= max {
+				clear(model)
+			}
+			c.put(k, v.st, v.subj)
+			model[k] = v
+		case op < 8_500:
+			_, want := model[k]
+			if got := c.remove(k); got != want {
+				t.Fatalf("step %d: remove(%v) = %v, want %v", step, k, got, want)
+			}
+			delete(model, k)
+		case op < 9_998:
+			v, ok := model[k]
+			got, hit := c.get(k, v.st)
+			if hit != ok {
+				t.Fatalf("step %d: get(%v) hit %v, want %v", step, k, hit, ok)
+			}
+			if ok && !cmp.Equal(got, v.subj) {
+				t.Fatalf("step %d: get(%v) = %+v, want %+v", step, k, got, v.subj)
+			}
+			if ok {
+				st := v.st
+				st.size++
+				if _, hit := c.get(k, st); hit {
+					t.Fatalf("step %d: get(%v) served an entry for a changed size", step, k)
+				}
+			}
+		default:
+			c.flush("test")
+			clear(model)
+		}
+		if c.flushes["full"] == 0 && step == 199_999 {
+			t.Error("the cache never filled up")
+		}
+		if c.len() != len(model) {
+			t.Fatalf("step %d: len %d, want %d", step, c.len(), len(model))
+		}
+	}
+	for k, v := range model {
+		if got, ok := c.get(k, v.st); !ok || !cmp.Equal(got, v.subj) {
+			t.Fatalf("get(%v) = %+v, %v at the end; want %+v", k, got, ok, v.subj)
+		}
+	}
+}
+
+// BenchmarkFactCacheGet is a hit in a cache of 100,000 files, as on every
+// exec of a file seen before.
+func BenchmarkFactCacheGet(b *testing.B) {
+	const n = 100_000
+	c := newFactCache(n)
+	s1, s256 := sha1.Sum(nil), sha256.Sum256(nil)
+	subj := policy.Subject{Type: policy.Binary, SHA1: hex.EncodeToString(s1[:]), SHA256: hex.EncodeToString(s256[:])}
+	st := fileStamp{size: 16, mtimeNs: 1, ctimeNs: 2}
+	for i := range n {
+		c.put(fileKey{dev: 42, ino: uint64(i)}, st, subj)
+	}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, ok := c.get(fileKey{dev: 42, ino: uint64(i % n)}, st); !ok {
+			b.Fatal("miss")
+		}
+		i += 7919
 	}
 }

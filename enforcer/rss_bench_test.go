@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"os"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"testing"
 
@@ -26,6 +27,25 @@ func heapAfterGC() uint64 {
 	runtime.GC()
 	runtime.ReadMemStats(&ms)
 	return ms.HeapAlloc
+}
+
+// writeHeapProfile writes a heap profile to the file named by $env, if
+// set, while what the benchmark measures is still live (go test
+// -memprofile writes its profile after the benchmark, when it is garbage).
+// Read it with go tool pprof -sample_index=inuse_space.
+func writeHeapProfile(b *testing.B, env string) {
+	path := os.Getenv(env)
+	if path == "" {
+		return
+	}
+	f, err := os.Create(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	if err := pprof.Lookup("heap").WriteTo(f, 0); err != nil {
+		b.Fatal(err)
+	}
 }
 
 // BenchmarkFactCache100k fills a cache with 100,000 distinct files, as
@@ -53,6 +73,7 @@ func BenchmarkFactCache100k(b *testing.B) {
 			b.Fatalf("cache holds %d entries, want %d", c.len(), n)
 		}
 		perEntry = float64(after-before) / n
+		writeHeapProfile(b, "GATEHOUSE_BENCH_CACHE_HEAP")
 		runtime.KeepAlive(c)
 	}
 	b.ReportMetric(perEntry, "B/entry")
@@ -88,6 +109,7 @@ func BenchmarkPolicyLoad(b *testing.B) {
 		live = heapAfterGC() - before
 		allocated = ms1.TotalAlloc - ms0.TotalAlloc
 		defs = eng.Stats().Entries
+		writeHeapProfile(b, "GATEHOUSE_BENCH_POLICY_HEAP")
 		runtime.KeepAlive(eng)
 	}
 	b.ReportMetric(float64(live)/1e6, "MB-live")
