@@ -12,6 +12,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/notifications"
+	"github.com/gatehouse/gatehouse/notifications/fake"
 	"github.com/google/go-cmp/cmp"
 )
 
@@ -264,14 +265,14 @@ type rig struct {
 	ui     *fakeUI
 	launch *fakeLauncher
 	tray   *fakeTray
-	notes  *fakeNotifier
+	notes  *fake.Notifier
 	agent  *Agent
 	bridge *Bridge
 }
 
 func newRig(t *testing.T, before func(*rig)) *rig {
 	t.Helper()
-	r := &rig{api: newFakeAPI(), ui: newFakeUI(), launch: &fakeLauncher{}, tray: &fakeTray{}, notes: newFakeNotifier()}
+	r := &rig{api: newFakeAPI(), ui: newFakeUI(), launch: &fakeLauncher{}, tray: &fakeTray{}, notes: fake.New()}
 	if before != nil {
 		before(r)
 	}
@@ -421,7 +422,7 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 		t.Errorf("after Close: %+v", d)
 	}
 	// Submitted: one "pending" notification, marked seen.
-	n := r.notes.Wait(t, "request-9")
+	n := waitNote(t, r.notes, "request-9")
 	if !strings.Contains(n.Title, "Approval requested") {
 		t.Errorf("submitted notification = %+v", n)
 	}
@@ -430,21 +431,23 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 	// Approved by the administrator: replaced by "approved", with Open.
 	r.api.set(9, func(x *localapi.Request) { x.State, x.Notified = localapi.StateApproved, false })
 	waitUntil(t, "approved notification", func() bool {
-		n, ok := r.notes.Posted("request-9")
+		n, ok := r.notes.Get("request-9")
 		return ok && strings.Contains(n.Title, "was approved")
 	})
-	n, _ = r.notes.Posted("request-9")
+	n, _ = r.notes.Get("request-9")
 	if len(n.Actions) != 1 || n.Actions[0].Key != notifications.DefaultAction || !strings.Contains(n.Body, "You may run it from") {
 		t.Errorf("approved notification = %+v", n)
 	}
 	waitUntil(t, "seen approved", func() bool { return r.api.get(9).Notified })
 	// A click opens the app and removes the notification.
-	r.notes.Respond(notifications.Response{ID: "request-9", Kind: notifications.Clicked})
+	if err := r.notes.Respond("request-9", notifications.Clicked, ""); err != nil {
+		t.Fatal(err)
+	}
 	waitUntil(t, "launch", func() bool { return len(r.launch.got()) == 1 })
 	if diff := cmp.Diff(launch{"/opt/Editor", []string{"x.txt"}, "/tmp"}, r.launch.got()[0]); diff != "" {
 		t.Errorf("launch (-want +got):\n%s", diff)
 	}
-	waitUntil(t, "removed", func() bool { _, ok := r.notes.Posted("request-9"); return !ok })
+	waitUntil(t, "removed", func() bool { _, ok := r.notes.Get("request-9"); return !ok })
 	want := []string{
 		"answer 9 cancel=false reason=\"need to edit\" start=2030-01-02T08:00:00Z end=2030-01-02T10:00:00Z",
 		"seen 9 submitted", "seen 9 approved",
@@ -457,12 +460,14 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 func TestDeniedDecisionAndDismiss(t *testing.T) {
 	r := newRig(t, nil)
 	r.api.add(localapi.Request{ID: 5, Kind: localapi.KindApproval, State: localapi.StateDenied, Path: "/opt/x", Terminal: true})
-	n := r.notes.Wait(t, "request-5")
+	n := waitNote(t, r.notes, "request-5")
 	if !strings.Contains(n.Title, "was denied") || len(n.Actions) != 0 {
 		t.Errorf("denied notification = %+v", n)
 	}
-	r.notes.Respond(notifications.Response{ID: "request-5", Kind: notifications.Dismissed})
-	waitUntil(t, "removed", func() bool { _, ok := r.notes.Posted("request-5"); return !ok })
+	if err := r.notes.Respond("request-5", notifications.Dismissed, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "removed", func() bool { _, ok := r.notes.Get("request-5"); return !ok })
 	if len(r.launch.got()) != 0 {
 		t.Error("dismissing launched something")
 	}
@@ -473,15 +478,15 @@ func TestDecisionsWhileAwayAreShownOnceAtStart(t *testing.T) {
 	api.add(localapi.Request{ID: 1, Kind: localapi.KindApproval, State: localapi.StateApproved, Path: "/opt/a", Created: time.Now().Add(-3 * time.Hour)})
 	api.add(localapi.Request{ID: 2, Kind: localapi.KindApproval, State: localapi.StateApproved, Path: "/opt/b", Notified: true})
 	r := newRig(t, func(r *rig) { r.api = api })
-	r.notes.Wait(t, "request-1")
+	waitNote(t, r.notes, "request-1")
 	waitUntil(t, "seen", func() bool { return api.get(1).Notified })
 	// A second agent (the next login) shows nothing again.
 	r2 := newRig(t, func(r *rig) { r.api = api })
 	time.Sleep(200 * time.Millisecond)
-	if got := r2.notes.All(); len(got) != 0 {
+	if got := r2.notes.Shown(); len(got) != 0 {
 		t.Errorf("second agent posted %+v", got)
 	}
-	if _, ok := r.notes.Posted("request-2"); ok {
+	if _, ok := r.notes.Get("request-2"); ok {
 		t.Error("a decision already seen was shown again")
 	}
 }
@@ -489,7 +494,7 @@ func TestDecisionsWhileAwayAreShownOnceAtStart(t *testing.T) {
 func TestDenyNotifyPostsAndCloses(t *testing.T) {
 	r := newRig(t, nil)
 	r.api.add(localapi.Request{ID: 7, Kind: localapi.KindDenyNotify, Path: "/usr/bin/nc", Title: "nc is blocked", Body: "<b>Ask IT</b>"})
-	n := r.notes.Wait(t, "request-7")
+	n := waitNote(t, r.notes, "request-7")
 	if n.Title != "nc was blocked" || n.Body != "nc is blocked\n<b>Ask IT</b>" {
 		t.Errorf("notification = %+v", n)
 	}
@@ -543,67 +548,13 @@ func TestNotRunningErrorText(t *testing.T) {
 	}
 }
 
-// fakeNotifier keeps what is on screen and lets a test answer for the user.
-type fakeNotifier struct {
-	mu     sync.Mutex
-	shown  map[string]notifications.Notification
-	posted []notifications.Notification // every Post, in order
-	resp   chan notifications.Response
-}
-
-func newFakeNotifier() *fakeNotifier {
-	return &fakeNotifier{shown: map[string]notifications.Notification{}, resp: make(chan notifications.Response, 16)}
-}
-
-func (f *fakeNotifier) Post(_ context.Context, n notifications.Notification) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.shown[n.ID] = n
-	f.posted = append(f.posted, n)
-	return nil
-}
-
-func (f *fakeNotifier) Remove(_ context.Context, id string) error {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	delete(f.shown, id)
-	return nil
-}
-
-func (f *fakeNotifier) Responses() <-chan notifications.Response { return f.resp }
-func (f *fakeNotifier) Actions() bool                            { return true }
-func (f *fakeNotifier) Close() error                             { return nil }
-
-// Respond is the user acting on a notification (the server forgets it).
-func (f *fakeNotifier) Respond(r notifications.Response) {
-	f.mu.Lock()
-	delete(f.shown, r.ID)
-	f.mu.Unlock()
-	f.resp <- r
-}
-
-// Posted returns the notification on screen under id.
-func (f *fakeNotifier) Posted(id string) (notifications.Notification, bool) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	n, ok := f.shown[id]
-	return n, ok
-}
-
-// All returns every Post so far.
-func (f *fakeNotifier) All() []notifications.Notification {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.posted)
-}
-
-// Wait waits until a notification with id is on screen.
-func (f *fakeNotifier) Wait(t *testing.T, id string) notifications.Notification {
+// waitNote waits until a notification with id is on screen.
+func waitNote(t *testing.T, f *fake.Notifier, id string) notifications.Notification {
 	t.Helper()
 	var n notifications.Notification
 	waitUntil(t, "notification "+id, func() bool {
 		var ok bool
-		n, ok = f.Posted(id)
+		n, ok = f.Get(id)
 		return ok
 	})
 	return n
