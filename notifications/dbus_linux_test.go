@@ -15,7 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/notifications"
-	"github.com/gatehouse/gatehouse/notifications/internal/testbus"
+	"github.com/gatehouse/gatehouse/internal/testbus"
 )
 
 // These tests run against real parts: a private dbus-daemon, Xvfb and
