@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"sync"
 	"sync/atomic"
 
 	"github.com/gatehouse/gatehouse/app"
@@ -67,8 +68,8 @@ func main() {
 		AlwaysOnTop:   true,
 		StartHidden:   true,
 		AssetServer:   &assetserver.Options{Assets: assets},
+		OnDomReady:    ui.domReady,
 		OnStartup: func(wctx context.Context) {
-			ui.ctx = wctx
 			tray.start(func() { quitting.Store(true); runtime.Quit(wctx) })
 			go agent.Run(ctx)
 		},
@@ -101,13 +102,34 @@ func main() {
 	}
 }
 
-// windowUI shows dialogs in the Wails window.
-type windowUI struct{ ctx context.Context }
+// windowUI shows dialogs in the Wails window. Until the page has loaded
+// (OnDomReady) a dialog is only remembered: Wails on Linux applies
+// StartHidden when the page is ready, which would hide a window shown
+// earlier. The page asks for the current dialog itself when it loads.
+type windowUI struct {
+	mu      sync.Mutex
+	ctx     context.Context
+	ready   bool
+	pending *app.Dialog
+}
+
+func (u *windowUI) domReady(ctx context.Context) {
+	u.mu.Lock()
+	u.ctx, u.ready = ctx, true
+	d := u.pending
+	u.mu.Unlock()
+	u.Show(d)
+}
 
 func (u *windowUI) Show(d *app.Dialog) {
-	if u.ctx == nil {
+	u.mu.Lock()
+	ready, ctx := u.ready, u.ctx
+	u.pending = d
+	u.mu.Unlock()
+	if !ready {
 		return
 	}
+	u.ctx = ctx
 	runtime.EventsEmit(u.ctx, "dialog", d)
 	if d == nil {
 		runtime.WindowHide(u.ctx)

@@ -277,6 +277,7 @@ func (a *Agent) sync(ctx context.Context) error {
 	}
 	a.mu.Unlock()
 	if show && cur != nil {
+		a.log.Debug("showing dialog", "request", cur.RequestID, "kind", cur.Kind)
 		a.opt.UI.Show(cur)
 	}
 	for _, f := range todo {

@@ -304,6 +304,9 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 
 	now := e.now()
 	if g := e.grants.use(task.UID, st.key, path, subj.SHA256, now); g != nil {
+		// A grant is used rarely: its record carries the arguments (read
+		// while the task is still held in execve).
+		readArgs()
 		v.respond(true, false)
 		e.counters.allowed.Add(1)
 		e.counters.grantsUsed.Add(1)

@@ -1,0 +1,287 @@
+//go:build linux
+
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/testbus"
+	"github.com/gatehouse/gatehouse/localapi"
+)
+
+// The agent end to end, as root: the real gatehoused on a scratch tmpfs,
+// the real Wails agent (built with the production tags) running as uid 1000
+// on a headless X server with a private session bus and dunst, driven by
+// xdotool as a user would. Screenshots of each dialog go to
+// $GATEHOUSE_ARTIFACTS (default /tmp/gatehouse-e2e-artifacts).
+
+const agentUID = 1000
+
+var agentBin struct {
+	once sync.Once
+	path string
+	err  error
+}
+
+// buildAgent builds the Wails agent once (WebKitGTK: the first build takes
+// minutes).
+func buildAgent(t *testing.T) string {
+	t.Helper()
+	buildBinaries(t)
+	agentBin.once.Do(func() {
+		agentBin.path = filepath.Join(bins.dir, "gatehouse-agent")
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Minute)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "production,webkit2_41", "-o", agentBin.path, "../..")
+		if b, err := cmd.CombinedOutput(); err != nil {
+			agentBin.err = fmt.Errorf("build the agent: %v\n%s", err, b)
+		}
+	})
+	if agentBin.err != nil {
+		t.Fatal(agentBin.err)
+	}
+	return agentBin.path
+}
+
+// desktop is a user's session: X display, session bus, notification
+// server, and the agent running as agentUID.
+type desktop struct {
+	t       *testing.T
+	env     *env
+	display string
+	bus     *testbus.Bus
+	dunst   *testbus.Dunst
+	agent   *exec.Cmd
+	log     *syncBuf
+	done    chan error
+	shots   string
+}
+
+func newDesktop(t *testing.T, e *env) *desktop {
+	testbus.Need(t, "Xvfb", "dbus-daemon", "dunst", "xdotool", "import")
+	agent := buildAgent(t)
+	disp := testbus.StartXvfb(t)
+	bus := testbus.StartBus(t)
+	d := &desktop{t: t, env: e, display: disp.Name, bus: bus, log: &syncBuf{}, done: make(chan error, 1)}
+	d.dunst = testbus.StartDunst(t, bus, disp)
+	d.shots = os.Getenv("GATEHOUSE_ARTIFACTS")
+	if d.shots == "" {
+		d.shots = "/tmp/gatehouse-e2e-artifacts"
+	}
+	if err := os.MkdirAll(d.shots, 0o755); err != nil {
+		t.Fatal(err)
+	}
+
+	// The user's home and runtime directory.
+	home, err := os.MkdirTemp("", "gatehouse-e2e-home-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(home) })
+	run := filepath.Join(home, "run")
+	os.Mkdir(run, 0o700)
+	for _, p := range []string{home, run} {
+		if err := os.Chown(p, agentUID, agentUID); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.agent = exec.Command(agent, "-socket", e.socket(), "-company", "Example Corp IT", "-debug")
+	d.agent.Env = []string{
+		"PATH=/usr/local/bin:/usr/bin:/bin",
+		"HOME=" + home,
+		"USER=e2e",
+		"XDG_RUNTIME_DIR=" + run,
+		"DISPLAY=" + d.display,
+		"DBUS_SESSION_BUS_ADDRESS=" + bus.Address,
+		"WEBKIT_DISABLE_COMPOSITING_MODE=1",
+		"LIBGL_ALWAYS_SOFTWARE=1",
+	}
+	d.agent.Dir = home
+	d.agent.Stdout, d.agent.Stderr = d.log, d.log
+	d.agent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true,
+		Credential: &syscall.Credential{Uid: agentUID, Gid: agentUID}}
+	if err := d.agent.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() { d.done <- d.agent.Wait() }()
+	t.Cleanup(d.stop)
+	d.waitLog("connected to gatehoused", 60*time.Second)
+	return d
+}
+
+func (d *desktop) stop() {
+	if d.agent == nil {
+		return
+	}
+	syscall.Kill(-d.agent.Process.Pid, syscall.SIGTERM)
+	select {
+	case <-d.done:
+	case <-time.After(10 * time.Second):
+		syscall.Kill(-d.agent.Process.Pid, syscall.SIGKILL)
+		<-d.done
+	}
+	d.agent = nil
+	if d.t.Failed() {
+		d.t.Logf("agent log:\n%s", d.log.String())
+	}
+}
+
+func (d *desktop) waitLog(what string, within time.Duration) {
+	d.t.Helper()
+	deadline := time.Now().Add(within)
+	for !strings.Contains(d.log.String(), what) {
+		select {
+		case err := <-d.done:
+			d.t.Fatalf("the agent exited (%v) before %q\n%s", err, what, d.log.String())
+		default:
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the agent did not log %q within %v\n%s", what, within, d.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// x runs an X tool on the display.
+func (d *desktop) x(name string, args ...string) (string, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.Env = []string{"DISPLAY=" + d.display, "PATH=/usr/local/bin:/usr/bin:/bin"}
+	out, err := cmd.CombinedOutput()
+	return strings.TrimSpace(string(out)), err
+}
+
+// window returns the id of the visible agent window, or "".
+func (d *desktop) window() string {
+	out, err := d.x("xdotool", "search", "--onlyvisible", "--name", "^Gatehouse$")
+	if err != nil {
+		return ""
+	}
+	return strings.Fields(out + " ")[0]
+}
+
+// waitWindow waits until the agent window is visible (or, with visible
+// false, gone) and returns its id.
+func (d *desktop) waitWindow(visible bool, within time.Duration) string {
+	d.t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		w := d.window()
+		if (w != "") == visible {
+			return w
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("agent window visible=%v not reached within %v\n%s", visible, within, d.log.String())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// screenshot keeps the whole screen as name.png among the artefacts.
+func (d *desktop) screenshot(name string) {
+	d.t.Helper()
+	p := filepath.Join(d.shots, name+".png")
+	if out, err := d.x("import", "-window", "root", p); err != nil {
+		d.t.Errorf("screenshot %s: %v %s", name, err, out)
+		return
+	}
+	d.t.Logf("screenshot: %s", p)
+}
+
+// keys focuses the window and sends xdotool commands to it.
+func (d *desktop) keys(w string, args ...string) {
+	d.t.Helper()
+	if out, err := d.x("xdotool", "windowfocus", "--sync", w); err != nil {
+		d.t.Fatalf("xdotool windowfocus: %v %s", err, out)
+	}
+	if out, err := d.x("xdotool", args...); err != nil {
+		d.t.Fatalf("xdotool %v: %v %s", args, err, out)
+	}
+}
+
+// runAsUser execs path as the agent's user without a controlling terminal
+// (as from a desktop launcher) and returns the exec error.
+func (d *desktop) runAsUser(path string, args ...string) error {
+	d.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, path, args...)
+	cmd.Dir = "/tmp"
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true, Credential: &syscall.Credential{Uid: agentUID, Gid: agentUID}}
+	out, err := cmd.CombinedOutput()
+	if ctx.Err() != nil {
+		d.t.Fatalf("%s did not finish within 20s", path)
+	}
+	if err != nil && !isEPERM(err) {
+		d.t.Fatalf("%s: %v %s", path, err, out)
+	}
+	return err
+}
+
+// markerScript writes a program that records its arguments in a file the
+// user can write, so the test sees that (and how) it ran.
+func (e *env) markerScript(rel string) (prog, marker string) {
+	out := filepath.Join(e.mnt, "out")
+	os.MkdirAll(out, 0o777)
+	os.Chmod(out, 0o777)
+	marker = filepath.Join(out, filepath.Base(rel)+".ran")
+	return e.script(rel, fmt.Sprintf(`echo "$@" > %s`, marker)), marker
+}
+
+func waitFile(t *testing.T, path string, within time.Duration) string {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		if b, err := os.ReadFile(path); err == nil && len(b) > 0 {
+			return strings.TrimSpace(string(b))
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s not written within %v", path, within)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func TestE2EAgentJustification(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d := newDesktop(t, e)
+	prog, marker := e.markerScript("just/report")
+
+	start := time.Now()
+	if err := d.runAsUser(prog, "--quarter", "3"); !isEPERM(err) {
+		t.Fatalf("justification program: err = %v, want EPERM", err)
+	}
+	w := d.waitWindow(true, 20*time.Second)
+	t.Logf("deny → dialog visible: %v", time.Since(start).Round(time.Millisecond))
+	time.Sleep(300 * time.Millisecond) // let the page render before the screenshot
+	d.screenshot("justification")
+
+	d.keys(w, "type", "--delay", "40", "quarterly report")
+	time.Sleep(300 * time.Millisecond)
+	d.screenshot("justification-typed")
+	d.keys(w, "key", "ctrl+Return")
+
+	// The agent relaunches it as the user, with the original arguments.
+	if got := waitFile(t, marker, 20*time.Second); got != "--quarter 3" {
+		t.Errorf("relaunched with %q, want %q", got, "--quarter 3")
+	}
+	d.waitWindow(false, 10*time.Second)
+	ev := e.waitEvent("the relaunch allowed by the grant", func(ev localapi.Event) bool {
+		return ev.Kind == "exec" && ev.Path == prog && ev.Allowed && ev.GrantID != 0
+	})
+	if ev.Reason != "quarterly report" || ev.UID != agentUID || !slices.Equal(ev.Args, []string{"--quarter", "3"}) {
+		t.Errorf("grant-use event = %+v; want the reason, uid %d and the arguments", ev, agentUID)
+	}
+}
