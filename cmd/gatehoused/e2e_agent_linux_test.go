@@ -285,3 +285,166 @@ func TestE2EAgentJustification(t *testing.T) {
 		t.Errorf("grant-use event = %+v; want the reason, uid %d and the arguments", ev, agentUID)
 	}
 }
+
+// blockAndShow runs prog as the user, expects EPERM and the dialog, and
+// keeps a screenshot named shot.
+func (d *desktop) blockAndShow(prog, shot string, args ...string) string {
+	d.t.Helper()
+	if err := d.runAsUser(prog, args...); !isEPERM(err) {
+		d.t.Fatalf("%s: err = %v, want EPERM", prog, err)
+	}
+	w := d.waitWindow(true, 20*time.Second)
+	time.Sleep(300 * time.Millisecond) // let the page render
+	d.screenshot(shot)
+	return w
+}
+
+func (e *env) waitRequestState(id int64, state string) localapi.Request {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		r, err := e.client().Request(ctx, id)
+		cancel()
+		if err == nil && r.State == state {
+			return r
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("request %d not %s within 10s (now %+v, %v)", id, state, r, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (e *env) onlyRequest(path string) localapi.Request {
+	e.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	rs, err := e.client().Requests(ctx)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	for _, r := range rs {
+		if r.Path == path {
+			return r
+		}
+	}
+	e.t.Fatalf("no request for %s", path)
+	return localapi.Request{}
+}
+
+func TestE2EAgentWarning(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d := newDesktop(t, e)
+	prog, marker := e.markerScript("warn/tool")
+	w := d.blockAndShow(prog, "warning", "--open", "file.txt")
+	d.keys(w, "key", "Return") // Continue is the default button
+	if got := waitFile(t, marker, 20*time.Second); got != "--open file.txt" {
+		t.Errorf("relaunched with %q", got)
+	}
+	d.waitWindow(false, 10*time.Second)
+	e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateAnswered)
+}
+
+func TestE2EAgentDeniedWithPublisherInfo(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d := newDesktop(t, e)
+	prog, marker := e.markerScript("denmsg/game")
+	w := d.blockAndShow(prog, "denied")
+	// Publisher Info is left of Close, which has the focus.
+	d.keys(w, "key", "shift+Tab", "space")
+	time.Sleep(300 * time.Millisecond)
+	d.screenshot("denied-publisher-info")
+	d.keys(w, "key", "Escape")
+	d.waitWindow(false, 10*time.Second)
+	e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateCancelled)
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("a denied program ran")
+	}
+}
+
+func TestE2EAgentApprovalAndNotification(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d := newDesktop(t, e)
+	prog, marker := e.markerScript("appr/editor")
+	w := d.blockAndShow(prog, "approval", "notes.txt")
+	d.keys(w, "type", "--delay", "40", "month-end close")
+	time.Sleep(300 * time.Millisecond)
+	d.keys(w, "key", "ctrl+Return") // Request Approval
+	r := e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateSubmitted)
+	if r.Reason != "month-end close" {
+		t.Errorf("submitted reason = %q", r.Reason)
+	}
+	time.Sleep(300 * time.Millisecond)
+	d.screenshot("approval-submitted")
+	d.keys(w, "key", "Return") // OK on the notice
+	d.waitWindow(false, 10*time.Second)
+	// The "submitted" notification, then "approved" replaces it once root
+	// approves with the CLI.
+	d.dunst.WaitDisplayed(t, 1)
+	if out, err := e.cli(0, "requests", "approve", fmt.Sprint(r.ID)); err != nil {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+	e.waitRequestState(r.ID, localapi.StateApproved)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		if ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second); true {
+			got, err := e.client().Request(ctx, r.ID)
+			cancel()
+			if err == nil && got.Notified {
+				break
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the agent did not post the approval\n%s", d.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	d.screenshot("approved-notification")
+	// A click on the notification opens the program, within its window.
+	d.dunst.ClickFirst(t)
+	if got := waitFile(t, marker, 20*time.Second); got != "notes.txt" {
+		t.Errorf("opened with %q", got)
+	}
+	e.waitEvent("the run allowed by the approval", func(ev localapi.Event) bool {
+		return ev.Kind == "exec" && ev.Path == prog && ev.Allowed && ev.RequestID == r.ID
+	})
+}
+
+func TestE2EAgentOfflineCode(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d := newDesktop(t, e)
+	prog, marker := e.markerScript("offline/app")
+	w := d.blockAndShow(prog, "offline", "--sync")
+	r := e.onlyRequest(prog)
+	if len(r.RequestCode) != 6 {
+		t.Fatalf("request = %+v", r)
+	}
+	// The help desk: the machine's secret, the name, code and revision.
+	out, err := exec.Command(bins.cli, "offline", "respond", "--machine", r.Machine, "--request-code", r.RequestCode,
+		"--revision", fmt.Sprint(r.PolicyRevision), "--secret-file", filepath.Join(e.dir, "db", "offline.key")).CombinedOutput()
+	if err != nil {
+		t.Fatalf("offline respond: %v %s", err, out)
+	}
+	code := strings.TrimSpace(string(out))
+	// A wrong code first: the error is shown, the dialog stays.
+	d.keys(w, "type", "--delay", "40", "0000-0000-0000")
+	d.keys(w, "key", "Return")
+	time.Sleep(500 * time.Millisecond)
+	d.screenshot("offline-wrong-code")
+	d.keys(w, "key", "ctrl+a", "BackSpace")
+	d.keys(w, "type", "--delay", "40", strings.ToLower(code))
+	d.keys(w, "key", "Return")
+	if got := waitFile(t, marker, 20*time.Second); got != "--sync" {
+		t.Errorf("relaunched with %q", got)
+	}
+	d.waitWindow(false, 10*time.Second)
+	got := e.waitRequestState(r.ID, localapi.StateApproved)
+	if got.DecidedBy != "offline response code" {
+		t.Errorf("decided by %q", got.DecidedBy)
+	}
+}

@@ -111,9 +111,21 @@ groups:
     definitions: [{type: binary, path: {exact: MNT/bin/mysh}}]
   - name: child-of-test-shell
     definitions: [{type: [binary, script], path: {exact: MNT/bin/child}, parent: {group: test-shell}}]
+  - name: warn
+    definitions: [{path: {starts_with: MNT/warn/}}]
+  - name: denied-message
+    definitions: [{path: {starts_with: MNT/denmsg/}}]
+  - name: approve
+    definitions: [{path: {starts_with: MNT/appr/}}]
+  - name: offline
+    definitions: [{path: {starts_with: MNT/offline/}}]
 rules:
   - {group: blocked, action: deny, message: {title: "{name} is blocked"}}
   - {group: justify, action: justification, min_justification: 5}
+  - {group: warn, action: warning, message: {title: "{name} is not approved by IT", body: "Continue only if you trust it."}}
+  - {group: denied-message, action: deny_message, message: {title: "{name} is not allowed", body: "Games are not allowed on company computers.", url: "https://it.example.com/policy"}}
+  - {group: approve, action: approval, message: {title: "{name} needs approval"}}
+  - {group: offline, action: approval_offline}
   - {group: evil-args, action: deny}
   - {group: child-of-test-shell, action: deny}
 `
@@ -136,7 +148,7 @@ func newEnv(t *testing.T) *env {
 	}
 	scratch.Mount(t, e.mnt)
 	t.Cleanup(e.stop) // runs before the unmount: cleanups run last-in first-out
-	for _, d := range []string{"bin", "blocked", "just"} {
+	for _, d := range []string{"bin", "blocked", "just", "warn", "denmsg", "appr", "offline"} {
 		os.MkdirAll(filepath.Join(e.mnt, d), 0o755)
 	}
 	e.writePolicy(1)
