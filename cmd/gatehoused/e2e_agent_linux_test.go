@@ -35,7 +35,7 @@ var agentBin struct {
 
 // buildAgent builds the Wails agent once (WebKitGTK: the first build takes
 // minutes).
-func buildAgent(t *testing.T) string {
+func buildAgent(t testing.TB) string {
 	t.Helper()
 	buildBinaries(t)
 	agentBin.once.Do(func() {
@@ -56,7 +56,7 @@ func buildAgent(t *testing.T) string {
 // desktop is a user's session: X display, session bus, notification
 // server, and the agent running as agentUID.
 type desktop struct {
-	t       *testing.T
+	t       testing.TB
 	env     *env
 	display string
 	bus     *testbus.Bus
@@ -67,7 +67,7 @@ type desktop struct {
 	shots   string
 }
 
-func newDesktop(t *testing.T, e *env) *desktop {
+func newDesktop(t testing.TB, e *env) *desktop {
 	testbus.Need(t, "Xvfb", "dbus-daemon", "dunst", "xdotool", "import")
 	agent := buildAgent(t)
 	disp := testbus.StartXvfb(t)
@@ -239,7 +239,7 @@ func (e *env) markerScript(rel string) (prog, marker string) {
 	return e.script(rel, fmt.Sprintf(`echo "$@" > %s`, marker)), marker
 }
 
-func waitFile(t *testing.T, path string, within time.Duration) string {
+func waitFile(t testing.TB, path string, within time.Duration) string {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for {
@@ -447,4 +447,37 @@ func TestE2EAgentOfflineCode(t *testing.T) {
 	if got.DecidedBy != "offline response code" {
 		t.Errorf("decided by %q", got.DecidedBy)
 	}
+}
+
+// BenchmarkE2EDenyToDialog measures, with the agent already running, the
+// time from a denied exec (its return to the caller) to the agent's window
+// on screen (xdotool sees it mapped), over b.N blocks of a warning program,
+// each closed with Escape. It reports the median and p95; the figures are
+// in docs/benchmarks.md.
+//
+//	sudo go test -run '^$' -bench E2EDenyToDialog -benchtime 20x ./cmd/gatehoused
+func BenchmarkE2EDenyToDialog(b *testing.B) {
+	e := newEnv(b)
+	e.start()
+	d := newDesktop(b, e)
+	prog, _ := e.markerScript("warn/bench")
+	var lat []time.Duration
+	for b.Loop() {
+		start := time.Now()
+		if err := d.runAsUser(prog); !isEPERM(err) {
+			b.Fatalf("err = %v, want EPERM", err)
+		}
+		w := d.waitWindow(true, 20*time.Second)
+		lat = append(lat, time.Since(start))
+		d.keys(w, "key", "Escape")
+		d.waitWindow(false, 10*time.Second)
+		// The next run makes a new request once this one is closed.
+		e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateCancelled)
+	}
+	slices.Sort(lat)
+	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
+	b.ReportMetric(pct(0.5), "p50-ms")
+	b.ReportMetric(pct(0.95), "p95-ms")
+	b.Logf("deny → dialog over %d runs: p50 %.0f ms, p95 %.0f ms, min %v, max %v", len(lat), pct(0.5), pct(0.95),
+		lat[0].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
 }

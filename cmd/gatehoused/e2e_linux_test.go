@@ -48,7 +48,7 @@ func TestMain(m *testing.M) {
 
 // buildBinaries builds gatehoused and gatehouse once into a directory every
 // user can read (the CLI is also run as uid 1000).
-func buildBinaries(t *testing.T) {
+func buildBinaries(t testing.TB) {
 	t.Helper()
 	bins.once.Do(func() {
 		dir, err := os.MkdirTemp("", "gatehouse-e2e-bin-")
@@ -76,7 +76,7 @@ func buildBinaries(t *testing.T) {
 }
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	api    *localapi.Client
 	dir    string // state: db, socket, policy (not marked)
 	mnt    string // the scratch tmpfs, marked
@@ -130,7 +130,7 @@ rules:
   - {group: child-of-test-shell, action: deny}
 `
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	scratch.NeedRoot(t)
 	buildBinaries(t)
 	// Not t.TempDir: its parent is 0700, and other uids must reach the
