@@ -2,6 +2,7 @@ package policy
 
 import (
 	"fmt"
+	"math"
 	"slices"
 	"strings"
 )
@@ -13,8 +14,8 @@ type Engine struct {
 	revision int64
 
 	rules    []rule
-	fallback rule // the default decision; index 0
-	groups   map[string]*group
+	fallback rule    // the default decision; index 0
+	groups   []group // by id
 
 	// entries flatten (rule, definition) pairs in evaluation order: rule
 	// order first, then definition order within the rule's group. An entry's
@@ -50,21 +51,27 @@ type Needs struct {
 // Needs reports which per-exec facts the policy uses.
 func (e *Engine) Needs() Needs { return e.needs }
 
+// The compiled structs below are kept small and their rarely used parts
+// behind pointers: a 10,000-rule policy has about 20,000 definitions and as
+// many criteria, resident for the daemon's lifetime. Source positions are
+// kept only where Explain reports them (definitions); the compiler takes
+// the others from the Document.
+
 type rule struct {
-	index    int // 1-based; 0 is the default
-	name     string
-	group    *group
-	action   Action
-	require  Action
-	minJust  int
-	audit    bool
-	message  *MessageTemplate
-	pos      Pos
-	scoped   bool
-	users    []string
-	ugroups  []string
-	exUsers  []string
-	exGroups []string
+	index   int // 1-based; 0 is the default
+	name    string
+	group   *group
+	message *MessageTemplate
+	scope   *ruleScope // nil: every user
+	minJust int32
+	action  Action
+	require Action
+	audit   bool
+}
+
+// ruleScope lists the users a rule applies to (or excludes).
+type ruleScope struct {
+	users, groups, exUsers, exGroups []string
 }
 
 type group struct {
@@ -149,29 +156,32 @@ func (s typeSet) names() string {
 
 type definition struct {
 	group *group
-	index int // 1-based within the group
 	pos   Pos
-	types typeSet
-	event Event
 	// crit is ordered cheapest first for Evaluate; Explain reports in the
 	// same order.
-	crit []criterion
+	crit  []criterion
+	index int32 // 1-based within the group
+	types typeSet
+	event Event
 	// needs says whether crit looks at the arguments or the parent chain,
 	// which EvaluateLazy gathers only for definitions that need them.
 	needs Needs
 }
 
+// criterion is one test of a definition; which of str, hash, ver and
+// parent is set depends on field.
 type criterion struct {
-	field field
-	not   bool
-	pos   Pos
-	str   *stringMatcher
-	hash  string
-	vmin  string
-	vmax  string
-	// parent criteria
+	field       field
+	not         bool
+	anyAncestor bool // parent criteria
+	str         *stringMatcher
+	hash        string
+	ver         *versionRange
 	parent      *group
-	anyAncestor bool
+}
+
+type versionRange struct {
+	min, max string // "" when open
 }
 
 type entry struct {
@@ -238,6 +248,8 @@ func (e *Engine) Stats() Stats {
 type compiler struct {
 	doc   *Document
 	diags Diagnostics
+	// groups by name, while compiling; the Engine keeps them by id.
+	groups map[string]*group
 }
 
 func (c *compiler) errorf(pos Pos, where, format string, args ...any) {
@@ -251,11 +263,10 @@ func (c *compiler) warnf(pos Pos, where, format string, args ...any) {
 // Compile checks a document and builds its Engine. It reports every problem
 // it finds, not just the first; the Engine is nil when any is an error.
 func Compile(doc *Document) (*Engine, Diagnostics) {
-	c := &compiler{doc: doc}
+	c := &compiler{doc: doc, groups: make(map[string]*group, len(doc.Groups))}
 	e := &Engine{
 		id:        doc.ID,
 		revision:  doc.Revision,
-		groups:    make(map[string]*group, len(doc.Groups)),
 		exactPath: map[string][]int32{},
 		sha1:      map[string][]int32{},
 		sha256:    map[string][]int32{},
@@ -286,11 +297,11 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		}
 		firstPos[g.Name] = g.Pos
 		groupNames = append(groupNames, g.Name)
-		e.groups[g.Name] = &group{id: len(groupNames) - 1, name: g.Name}
+		c.groups[g.Name] = &group{id: len(groupNames) - 1, name: g.Name}
 	}
 	for i := range doc.Groups {
 		g := &doc.Groups[i]
-		cg := e.groups[g.Name]
+		cg := c.groups[g.Name]
 		if cg == nil || len(cg.defs) > 0 || firstPos[g.Name] != g.Pos {
 			continue
 		}
@@ -306,7 +317,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	c.checkParentCycles(e)
 
 	// The default decision.
-	e.fallback = rule{action: Allow, audit: true, pos: doc.Default.Pos}
+	e.fallback = rule{action: Allow, audit: true}
 	if doc.Default.Action != "" {
 		if a, ok := c.action(doc.Default.Action, doc.Default.Pos, "default"); ok {
 			e.fallback.action = a
@@ -321,21 +332,22 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		c.warnf(doc.Pos, "rules", "the policy has no rules, so every program gets the default (%s); add rules or remove this policy", e.fallback.action)
 	}
 	unscoped := map[string]int{}
+	e.rules = make([]rule, 0, len(doc.Rules))
 	for i := range doc.Rules {
 		r := c.rule(e, i+1, &doc.Rules[i], groupNames)
 		if r == nil {
 			continue
 		}
 		if prev, ok := unscoped[r.group.name]; ok {
-			c.warnf(r.pos, fmt.Sprintf("rule %d", i+1), "this rule can never match: rule %d already takes every program in group %q for every user; move it above rule %d or scope the earlier rule", prev, r.group.name, prev)
-		} else if !r.scoped {
+			c.warnf(doc.Rules[i].Pos, fmt.Sprintf("rule %d", i+1), "this rule can never match: rule %d already takes every program in group %q for every user; move it above rule %d or scope the earlier rule", prev, r.group.name, prev)
+		} else if r.scope == nil {
 			unscoped[r.group.name] = r.index
 		}
 		e.rules = append(e.rules, *r)
 	}
 
 	c.checkUnused(e)
-	for _, g := range e.groups {
+	for _, g := range c.groups {
 		for _, d := range g.defs {
 			for _, cr := range d.crit {
 				d.needs.Args = d.needs.Args || cr.field == fieldArgs
@@ -353,6 +365,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	if c.diags.HasErrors() {
 		return nil, c.diags
 	}
+	e.compact(c.groups)
 	e.buildIndexes()
 	return e, c.diags
 }
@@ -370,12 +383,12 @@ func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rul
 	if r.Name != "" {
 		where = fmt.Sprintf("rule %d %q", index, r.Name)
 	}
-	out := &rule{index: index, name: r.Name, audit: true, pos: r.Pos, minJust: r.MinJustification}
+	out := &rule{index: index, name: r.Name, audit: true, minJust: int32(min(r.MinJustification, math.MaxInt32))}
 	ok := true
 	if r.Group == "" {
 		c.errorf(r.Pos, where, "the rule names no group; add `group: <group name>`")
 		ok = false
-	} else if g := e.groups[r.Group]; g == nil {
+	} else if g := c.groups[r.Group]; g == nil {
 		c.errorf(r.Pos, where, "unknown group %q%s", r.Group, didYouMean(r.Group, groupNames))
 		ok = false
 	} else {
@@ -423,11 +436,15 @@ func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rul
 		}
 		return list
 	}
-	out.users = scope(r.Users, "users")
-	out.ugroups = scope(r.UserGroups, "user_groups")
-	out.exUsers = scope(r.ExcludeUsers, "exclude_users")
-	out.exGroups = scope(r.ExcludeGroups, "exclude_user_groups")
-	out.scoped = len(out.users)+len(out.ugroups)+len(out.exUsers)+len(out.exGroups) > 0
+	sc := ruleScope{
+		users:    scope(r.Users, "users"),
+		groups:   scope(r.UserGroups, "user_groups"),
+		exUsers:  scope(r.ExcludeUsers, "exclude_users"),
+		exGroups: scope(r.ExcludeGroups, "exclude_user_groups"),
+	}
+	if len(sc.users)+len(sc.groups)+len(sc.exUsers)+len(sc.exGroups) > 0 {
+		out.scope = &sc
+	}
 	if !ok {
 		return nil
 	}
@@ -446,7 +463,7 @@ func takesJustification(a, require Action) bool {
 
 func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, groupNames []string) *definition {
 	where := fmt.Sprintf("group %q definition %d", g.name, index)
-	out := &definition{group: g, index: index, pos: d.Pos, event: Exec}
+	out := &definition{group: g, index: int32(index), pos: d.Pos, event: Exec}
 	ok := true
 	if len(d.Type) == 0 {
 		out.types = allTypes
@@ -489,7 +506,7 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 		if f == fieldPath && sm.op == OpRegex && !regexAnchoredStart(sm.lit) {
 			c.warnf(m.Pos, where+": path", "regex %q is not anchored with ^, so it also matches any path that merely contains a match (one under /tmp, say); start it with ^ to match from the beginning", sm.lit)
 		}
-		out.crit = append(out.crit, criterion{field: f, not: m.Not, pos: m.Pos, str: sm})
+		out.crit = append(out.crit, criterion{field: f, not: m.Not, str: sm})
 	}
 	addHash := func(f field, h *HashMatch, hexLen int) {
 		if h == nil {
@@ -505,7 +522,7 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 			ok = false
 			return
 		}
-		out.crit = append(out.crit, criterion{field: f, not: h.Not, pos: h.Pos, hash: v})
+		out.crit = append(out.crit, criterion{field: f, not: h.Not, hash: v})
 	}
 	addStr(fieldPath, d.Path)
 	addStr(fieldArgs, d.Args)
@@ -522,7 +539,7 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 				c.errorf(v.Pos, where+": version", "min %q is above max %q, so nothing can match; swap them", v.Min, v.Max)
 				ok = false
 			default:
-				out.crit = append(out.crit, criterion{field: fieldVersion, not: v.Not, pos: v.Pos, vmin: v.Min, vmax: v.Max})
+				out.crit = append(out.crit, criterion{field: fieldVersion, not: v.Not, ver: &versionRange{min: v.Min, max: v.Max}})
 			}
 		} else {
 			ok = false
@@ -533,7 +550,7 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 	addStr(fieldSigningID, d.SigningID)
 	addStr(fieldSource, d.Source)
 	if p := d.Parent; p != nil {
-		pg := e.groups[p.Group]
+		pg := c.groups[p.Group]
 		switch {
 		case !checkTypes(fieldParent, p.Pos):
 			ok = false
@@ -544,7 +561,7 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 			c.errorf(p.Pos, where+": parent", "unknown group %q%s", p.Group, didYouMean(p.Group, groupNames))
 			ok = false
 		default:
-			out.crit = append(out.crit, criterion{field: fieldParent, not: p.Not, pos: p.Pos, parent: pg, anyAncestor: p.AnyAncestor})
+			out.crit = append(out.crit, criterion{field: fieldParent, not: p.Not, parent: pg, anyAncestor: p.AnyAncestor})
 		}
 	}
 	if d.AuthURI != nil {
@@ -582,6 +599,7 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 		c.warnf(d.Pos, where, "the definition has no type and no criteria, so it matches every program")
 	}
 	slices.SortStableFunc(out.crit, func(a, b criterion) int { return a.cost() - b.cost() })
+	out.crit = slices.Clip(out.crit)
 	if !ok {
 		return nil
 	}
@@ -651,7 +669,7 @@ func (c *compiler) checkParentCycles(e *Engine) {
 						names = append(names, fmt.Sprintf("%q", s.name))
 					}
 					names = append(names, fmt.Sprintf("%q", cr.parent.name))
-					c.errorf(cr.pos, fmt.Sprintf("group %q definition %d: parent", g.name, d.index),
+					c.errorf(c.parentPos(g, d), fmt.Sprintf("group %q definition %d: parent", g.name, d.index),
 						"parent groups form a cycle (%s); a group cannot be its own parent, directly or through others", strings.Join(names, " → "))
 				case white:
 					visit(cr.parent)
@@ -662,10 +680,27 @@ func (c *compiler) checkParentCycles(e *Engine) {
 		color[g] = black
 	}
 	for i := range c.doc.Groups {
-		if g := e.groups[c.doc.Groups[i].Name]; g != nil && color[g] == white {
+		if g := c.groups[c.doc.Groups[i].Name]; g != nil && color[g] == white {
 			visit(g)
 		}
 	}
+}
+
+// parentPos returns the source position of definition d's parent criterion:
+// the compiled criterion does not keep it. Only the first group of a name
+// is compiled.
+func (c *compiler) parentPos(g *group, d *definition) Pos {
+	for i := range c.doc.Groups {
+		dg := &c.doc.Groups[i]
+		if dg.Name != g.name {
+			continue
+		}
+		if k := int(d.index) - 1; k < len(dg.Definitions) && dg.Definitions[k].Parent != nil {
+			return dg.Definitions[k].Parent.Pos
+		}
+		return dg.Pos
+	}
+	return c.doc.Pos
 }
 
 // checkUnused warns about groups that no rule and no parent criterion
@@ -675,7 +710,7 @@ func (c *compiler) checkUnused(e *Engine) {
 	for _, r := range e.rules {
 		used[r.group] = true
 	}
-	for _, g := range e.groups {
+	for _, g := range c.groups {
 		for _, d := range g.defs {
 			for _, cr := range d.crit {
 				if cr.parent != nil {
@@ -686,7 +721,7 @@ func (c *compiler) checkUnused(e *Engine) {
 	}
 	for i := range c.doc.Groups {
 		g := &c.doc.Groups[i]
-		if cg := e.groups[g.Name]; cg != nil && !used[cg] && len(g.Definitions) > 0 {
+		if cg := c.groups[g.Name]; cg != nil && !used[cg] && len(g.Definitions) > 0 {
 			c.warnf(g.Pos, fmt.Sprintf("group %q", g.Name), "no rule and no parent criterion uses this group; add a rule for it or remove it")
 		}
 	}

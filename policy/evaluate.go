@@ -44,14 +44,14 @@ func (e *Engine) decision(r *rule, d *definition) Decision {
 		Rule:             r.index,
 		RuleName:         r.name,
 		Audit:            r.audit,
-		MinJustification: r.minJust,
+		MinJustification: int(r.minJust),
 		Message:          r.message,
 		PolicyID:         e.id,
 		Revision:         e.revision,
 	}
 	if d != nil {
 		out.Group = d.group.name
-		out.Definition = d.index
+		out.Definition = int(d.index)
 	}
 	return out
 }
@@ -177,7 +177,7 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 		}
 		if d.matches(s, ev, f.AuthURI, &lin, 0) {
 			out := e.decision(en.rule, d)
-			return out, !dep && !en.rule.scoped && out.Action == Allow && !out.Audit
+			return out, !dep && en.rule.scope == nil && out.Action == Allow && !out.Audit
 		}
 	}
 	if load == nil {
@@ -256,24 +256,25 @@ func clampParents(p []Subject) []Subject {
 }
 
 func (r *rule) inScope(f *Facts) bool {
-	if !r.scoped {
+	sc := r.scope
+	if sc == nil {
 		return true
 	}
-	if slices.Contains(r.exUsers, f.User) {
+	if slices.Contains(sc.exUsers, f.User) {
 		return false
 	}
-	for _, g := range r.exGroups {
+	for _, g := range sc.exGroups {
 		if slices.Contains(f.Groups, g) {
 			return false
 		}
 	}
-	if len(r.users) == 0 && len(r.ugroups) == 0 {
+	if len(sc.users) == 0 && len(sc.groups) == 0 {
 		return true
 	}
-	if slices.Contains(r.users, f.User) {
+	if slices.Contains(sc.users, f.User) {
 		return true
 	}
-	for _, g := range r.ugroups {
+	for _, g := range sc.groups {
 		if slices.Contains(f.Groups, g) {
 			return true
 		}
@@ -351,8 +352,8 @@ func (c *criterion) eval(s *Subject, authURI string, l *lineage, next int) bool 
 		ok = c.str.match(s.BundleID)
 	case fieldVersion:
 		ok = s.Version != "" &&
-			(c.vmin == "" || CompareVersions(s.Version, c.vmin) >= 0) &&
-			(c.vmax == "" || CompareVersions(s.Version, c.vmax) <= 0)
+			(c.ver.min == "" || CompareVersions(s.Version, c.ver.min) >= 0) &&
+			(c.ver.max == "" || CompareVersions(s.Version, c.ver.max) <= 0)
 	case fieldPublisher:
 		ok = c.str.match(s.Publisher)
 	case fieldTeamID:

@@ -44,7 +44,7 @@ func (e *Engine) Explain(f *Facts) (Decision, []RuleTrace) {
 		}
 		var match *definition
 		for _, d := range r.group.defs {
-			dt := DefinitionTrace{Definition: d.index, Pos: d.pos, Line: d.pos.Line}
+			dt := DefinitionTrace{Definition: int(d.index), Pos: d.pos, Line: d.pos.Line}
 			dt.Failed = d.explain(&f.Subject, ev, f.AuthURI, &lin)
 			dt.Matched = len(dt.Failed) == 0
 			rt.Definitions = append(rt.Definitions, dt)
@@ -66,22 +66,23 @@ func (r *rule) scopeReason(f *Facts) string {
 	if r.inScope(f) {
 		return ""
 	}
+	sc := r.scope // not nil: a rule without one is in scope
 	user := f.User
 	if user == "" {
 		user = "(unknown user)"
 	}
 	switch {
-	case contains(r.exUsers, f.User):
+	case contains(sc.exUsers, f.User):
 		return fmt.Sprintf("user %s is excluded", user)
-	case intersects(r.exGroups, f.Groups):
-		return fmt.Sprintf("user %s is in an excluded group (%s)", user, strings.Join(r.exGroups, ", "))
+	case intersects(sc.exGroups, f.Groups):
+		return fmt.Sprintf("user %s is in an excluded group (%s)", user, strings.Join(sc.exGroups, ", "))
 	}
 	var want []string
-	if len(r.users) > 0 {
-		want = append(want, "users "+strings.Join(r.users, ", "))
+	if len(sc.users) > 0 {
+		want = append(want, "users "+strings.Join(sc.users, ", "))
 	}
-	if len(r.ugroups) > 0 {
-		want = append(want, "user groups "+strings.Join(r.ugroups, ", "))
+	if len(sc.groups) > 0 {
+		want = append(want, "user groups "+strings.Join(sc.groups, ", "))
 	}
 	return fmt.Sprintf("user %s is not among %s", user, strings.Join(want, " or "))
 }
@@ -131,7 +132,7 @@ func (c *criterion) describe() string {
 	case fieldSHA1, fieldSHA256:
 		return fmt.Sprintf("%s %s%s", c.field, not, c.hash)
 	case fieldVersion:
-		return fmt.Sprintf("version %sin [%s, %s]", not, orAny(c.vmin), orAny(c.vmax))
+		return fmt.Sprintf("version %sin [%s, %s]", not, orAny(c.ver.min), orAny(c.ver.max))
 	case fieldParent:
 		scope := "direct parent"
 		if c.anyAncestor {

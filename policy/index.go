@@ -15,23 +15,14 @@ import (
 // forces k to start with p).
 type affixIndex struct {
 	suffix  bool
-	pending map[string][]int32
+	pending []posting
 	keys    []string // for suffixes, reversed text
 	ids     [][]int32
 	parent  []int32
 }
 
 func (x *affixIndex) add(key string, id int32) {
-	if x.pending == nil {
-		x.pending = map[string][]int32{}
-	}
-	x.pending[key] = append(x.pending[key], id)
-}
-
-func reverse(s string) string {
-	b := []byte(s)
-	slices.Reverse(b)
-	return string(b)
+	x.pending = append(x.pending, posting{key, id})
 }
 
 func (x *affixIndex) finish() {
@@ -39,11 +30,29 @@ func (x *affixIndex) finish() {
 		key string
 		ids []int32
 	}
-	all := make([]kv, 0, len(x.pending))
-	for k, v := range x.pending {
-		if x.suffix {
-			k = reverse(k)
+	if x.suffix {
+		// The reversed keys, in one allocation.
+		var b strings.Builder
+		for _, p := range x.pending {
+			b.WriteString(p.key)
 		}
+		rev := []byte(b.String())
+		at := 0
+		for i := range x.pending {
+			n := len(x.pending[i].key)
+			slices.Reverse(rev[at : at+n])
+			at += n
+		}
+		s, at := string(rev), 0
+		for i := range x.pending {
+			n := len(x.pending[i].key)
+			x.pending[i].key = s[at : at+n]
+			at += n
+		}
+	}
+	m := postings(x.pending)
+	all := make([]kv, 0, len(m))
+	for k, v := range m {
 		all = append(all, kv{k, v})
 	}
 	slices.SortFunc(all, func(a, b kv) int { return strings.Compare(a.key, b.key) })
@@ -130,11 +139,17 @@ func (x *affixIndex) collect(q string, out []int32) []int32 {
 // buildIndexes places every entry in exactly one index (or the scan list),
 // choosing the most selective positive criterion of its definition.
 func (e *Engine) buildIndexes() {
+	n := 0
+	for _, r := range e.rules {
+		n += len(r.group.defs)
+	}
+	e.entries = make([]entry, 0, n)
 	for _, r := range e.rules {
 		for _, d := range r.group.defs {
 			e.entries = append(e.entries, entry{rule: &e.rules[r.index-1], def: d})
 		}
 	}
+	var sha256, sha1, exactPath, bundleID []posting
 	for i, en := range e.entries {
 		id := int32(i)
 		var (
@@ -159,9 +174,9 @@ func (e *Engine) buildIndexes() {
 				// Evaluate looks up bundle ids only when the subject has
 				// one, so `exact: ""` (no bundle id) must be scanned.
 				rank = 3
-			case c.field == fieldPath && c.str.prefix != "":
+			case c.field == fieldPath && c.str.prefix() != "":
 				rank = 4
-			case c.field == fieldPath && c.str.suffix != "":
+			case c.field == fieldPath && c.str.suffix() != "":
 				rank = 5
 			case substrField(c.field) && substrLiteral(c) != "":
 				// The longest required literal is the most selective.
@@ -171,23 +186,23 @@ func (e *Engine) buildIndexes() {
 				}
 				bestLit = substrLiteral(c)
 			}
-			if rank < bestRank || (rank == bestRank && rank == 4 && len(c.str.prefix) > len(best.str.prefix)) {
+			if rank < bestRank || (rank == bestRank && rank == 4 && len(c.str.prefix()) > len(best.str.prefix())) {
 				best, bestRank = c, rank
 			}
 		}
 		switch bestRank {
 		case 0:
-			e.sha256[best.hash] = append(e.sha256[best.hash], id)
+			sha256 = append(sha256, posting{best.hash, id})
 		case 1:
-			e.sha1[best.hash] = append(e.sha1[best.hash], id)
+			sha1 = append(sha1, posting{best.hash, id})
 		case 2:
-			e.exactPath[best.str.lit] = append(e.exactPath[best.str.lit], id)
+			exactPath = append(exactPath, posting{best.str.lit, id})
 		case 3:
-			e.bundleID[best.str.lit] = append(e.bundleID[best.str.lit], id)
+			bundleID = append(bundleID, posting{best.str.lit, id})
 		case 4:
-			e.prefix.add(best.str.prefix, id)
+			e.prefix.add(best.str.prefix(), id)
 		case 5:
-			e.suffix.add(best.str.suffix, id)
+			e.suffix.add(best.str.suffix(), id)
 		case 6:
 			if e.substr[best.field] == nil {
 				e.substr[best.field] = &substrIndex{}
@@ -197,6 +212,8 @@ func (e *Engine) buildIndexes() {
 			e.scan = append(e.scan, id)
 		}
 	}
+	e.sha256, e.sha1 = postings(sha256), postings(sha1)
+	e.exactPath, e.bundleID = postings(exactPath), postings(bundleID)
 	e.prefix.finish()
 	e.suffix.finish()
 	for _, x := range e.substr {

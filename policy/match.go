@@ -33,10 +33,17 @@ func (o Op) String() string {
 	return fmt.Sprintf("op(%d)", uint8(o))
 }
 
-// stringMatcher is a compiled StringMatch without its negation.
+// stringMatcher is a compiled StringMatch without its negation. What only
+// wildcards and regexes need is behind pat, nil for the literal operators,
+// which are most of a large policy's criteria.
 type stringMatcher struct {
-	op   Op
-	lit  string
+	op  Op
+	lit string
+	pat *pattern
+}
+
+// pattern is the compiled form of a wildcard or a regex.
+type pattern struct {
 	glob *glob
 	// re is compiled on first use: a large policy holds thousands of
 	// regexes (about 4 KB each compiled) of which the indexes let only a
@@ -52,6 +59,37 @@ type stringMatcher struct {
 	need string
 }
 
+// prefix returns literal text every matching value starts with ("" if
+// none); the index files the matcher under it.
+func (m *stringMatcher) prefix() string {
+	switch m.op {
+	case OpExact, OpStartsWith:
+		return m.lit
+	case OpWildcard, OpRegex:
+		return m.pat.prefix
+	}
+	return ""
+}
+
+// suffix returns literal text every matching value ends with ("" if none).
+func (m *stringMatcher) suffix() string {
+	switch m.op {
+	case OpExact, OpEndsWith:
+		return m.lit
+	case OpWildcard, OpRegex:
+		return m.pat.suffix
+	}
+	return ""
+}
+
+// need returns literal text every match of a regex contains ("" if none).
+func (m *stringMatcher) need() string {
+	if m.op != OpRegex {
+		return ""
+	}
+	return m.pat.need
+}
+
 func (m *stringMatcher) match(s string) bool {
 	switch m.op {
 	case OpExact:
@@ -63,13 +101,14 @@ func (m *stringMatcher) match(s string) bool {
 	case OpContains:
 		return strings.Contains(s, m.lit)
 	case OpWildcard:
-		return m.glob.match(s)
+		return m.pat.glob.match(s)
 	case OpRegex:
-		if m.need != "" && !strings.Contains(s, m.need) {
+		p := m.pat
+		if p.need != "" && !strings.Contains(s, p.need) {
 			return false
 		}
-		m.reOnce.Do(func() { m.re = regexp.MustCompile(m.lit) })
-		return m.re.MatchString(s)
+		p.reOnce.Do(func() { p.re = regexp.MustCompile(m.lit) })
+		return p.re.MatchString(s)
 	}
 	return false
 }
@@ -81,13 +120,7 @@ func (m *stringMatcher) String() string { return fmt.Sprintf("%s %q", m.op, m.li
 func compileString(op Op, v string) (*stringMatcher, error) {
 	m := &stringMatcher{op: op, lit: v}
 	switch op {
-	case OpExact:
-		m.prefix, m.suffix = v, v
-	case OpStartsWith:
-		m.prefix = v
-	case OpEndsWith:
-		m.suffix = v
-	case OpContains:
+	case OpExact, OpStartsWith, OpEndsWith, OpContains:
 	case OpWildcard:
 		g, err := compileGlob(v)
 		if err != nil {
@@ -96,10 +129,9 @@ func compileString(op Op, v string) (*stringMatcher, error) {
 		if !g.hasMeta {
 			// A wildcard without wildcards is an exact match; say so in the
 			// index as well.
-			return &stringMatcher{op: OpExact, lit: g.literal(), prefix: g.literal(), suffix: g.literal()}, nil
+			return &stringMatcher{op: OpExact, lit: g.literal()}, nil
 		}
-		m.glob = g
-		m.prefix, m.suffix = g.literalPrefix(), g.literalSuffix()
+		m.pat = &pattern{glob: g, prefix: g.literalPrefix(), suffix: g.literalSuffix()}
 	case OpRegex:
 		re, err := regexp.Compile(v)
 		if err != nil {
@@ -110,8 +142,8 @@ func compileString(op Op, v string) (*stringMatcher, error) {
 			return nil, fmt.Errorf("bad regular expression: %v", err)
 		}
 		_ = re // valid; compiled again on first use
-		m.prefix, m.suffix = regexAffixes(v)
-		m.need = regexNeed(v)
+		m.pat = &pattern{need: regexNeed(v)}
+		m.pat.prefix, m.pat.suffix = regexAffixes(v)
 	default:
 		return nil, fmt.Errorf("unknown operator %v", op)
 	}

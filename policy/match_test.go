@@ -157,8 +157,8 @@ func TestCompileGlob(t *testing.T) {
 				if got := g.literal(); got != tt.exact {
 					t.Errorf("literal() = %q, want %q", got, tt.exact)
 				}
-				if m.op != OpExact || m.lit != tt.exact || m.prefix != tt.exact || m.suffix != tt.exact {
-					t.Errorf("compileString = {op %v lit %q prefix %q suffix %q}, want exact %q with matching affixes", m.op, m.lit, m.prefix, m.suffix, tt.exact)
+				if m.op != OpExact || m.lit != tt.exact || m.prefix() != tt.exact || m.suffix() != tt.exact {
+					t.Errorf("compileString = {op %v lit %q prefix %q suffix %q}, want exact %q with matching affixes", m.op, m.lit, m.prefix(), m.suffix(), tt.exact)
 				}
 				return
 			}
@@ -168,8 +168,8 @@ func TestCompileGlob(t *testing.T) {
 			if got := g.literalSuffix(); got != tt.suffix {
 				t.Errorf("literalSuffix() = %q, want %q", got, tt.suffix)
 			}
-			if m.op != OpWildcard || m.prefix != tt.prefix || m.suffix != tt.suffix {
-				t.Errorf("compileString = {op %v prefix %q suffix %q}, want wildcard with prefix %q suffix %q", m.op, m.prefix, m.suffix, tt.prefix, tt.suffix)
+			if m.op != OpWildcard || m.prefix() != tt.prefix || m.suffix() != tt.suffix {
+				t.Errorf("compileString = {op %v prefix %q suffix %q}, want wildcard with prefix %q suffix %q", m.op, m.prefix(), m.suffix(), tt.prefix, tt.suffix)
 			}
 		})
 	}
@@ -251,8 +251,8 @@ func TestMatcherAffixesSound(t *testing.T) {
 			if !m.match(tt.input) {
 				t.Fatalf("%v %q does not match %q; the case tests nothing", tt.op, tt.pattern, tt.input)
 			}
-			if !strings.HasPrefix(tt.input, m.prefix) || !strings.HasSuffix(tt.input, m.suffix) {
-				t.Errorf("%v %q matches %q, which lacks its index affixes (%q, %q)", tt.op, tt.pattern, tt.input, m.prefix, m.suffix)
+			if !strings.HasPrefix(tt.input, m.prefix()) || !strings.HasSuffix(tt.input, m.suffix()) {
+				t.Errorf("%v %q matches %q, which lacks its index affixes (%q, %q)", tt.op, tt.pattern, tt.input, m.prefix(), m.suffix())
 			}
 		})
 	}
@@ -339,8 +339,8 @@ func FuzzGlob(f *testing.F) {
 		if got := m.match(input); got != want {
 			t.Fatalf("wildcard matcher %q match %q = %v, but %s says %v", pattern, input, got, re, want)
 		}
-		if want && (!strings.HasPrefix(input, m.prefix) || !strings.HasSuffix(input, m.suffix)) {
-			t.Fatalf("wildcard %q matches %q, which lacks its index affixes (%q, %q)", pattern, input, m.prefix, m.suffix)
+		if want && (!strings.HasPrefix(input, m.prefix()) || !strings.HasSuffix(input, m.suffix())) {
+			t.Fatalf("wildcard %q matches %q, which lacks its index affixes (%q, %q)", pattern, input, m.prefix(), m.suffix())
 		}
 	})
 }
@@ -383,14 +383,14 @@ func FuzzCompileString(f *testing.F) {
 		if m.op == OpRegex {
 			// The literal prefilter must never change the answer.
 			if want := regexp.MustCompile(pattern).MatchString(input); ok != want {
-				t.Fatalf("regex %q on %q: matcher says %v (need %q), regexp says %v", pattern, input, ok, m.need, want)
+				t.Fatalf("regex %q on %q: matcher says %v (need %q), regexp says %v", pattern, input, ok, m.need(), want)
 			}
-			if ok && !strings.Contains(input, m.need) {
-				t.Fatalf("regex %q matches %q, which lacks its required literal %q", pattern, input, m.need)
+			if ok && !strings.Contains(input, m.need()) {
+				t.Fatalf("regex %q matches %q, which lacks its required literal %q", pattern, input, m.need())
 			}
 		}
-		if ok && (!strings.HasPrefix(input, m.prefix) || !strings.HasSuffix(input, m.suffix)) {
-			t.Fatalf("%v %q matches %q, which lacks its index affixes (%q, %q)", m.op, pattern, input, m.prefix, m.suffix)
+		if ok && (!strings.HasPrefix(input, m.prefix()) || !strings.HasSuffix(input, m.suffix())) {
+			t.Fatalf("%v %q matches %q, which lacks its index affixes (%q, %q)", m.op, pattern, input, m.prefix(), m.suffix())
 		}
 	})
 }

@@ -97,11 +97,11 @@ func substrLiteral(c *criterion) string {
 	case OpContains, OpExact, OpStartsWith, OpEndsWith:
 		lit = c.str.lit
 	case OpRegex:
-		lit = c.str.need
+		lit = c.str.need()
 	case OpWildcard:
-		lit = c.str.prefix
-		if len(c.str.suffix) > len(lit) {
-			lit = c.str.suffix
+		lit = c.str.prefix()
+		if len(c.str.suffix()) > len(lit) {
+			lit = c.str.suffix()
 		}
 	}
 	if len(lit) < 3 {
