@@ -142,7 +142,10 @@ export function errorText(err) {
   } else {
     s = String(err);
   }
-  s = s.trim();
+  s = err === undefined || err === null ? '' : s.trim();
+  if (!s) {
+    return S.unknownError;
+  }
   return s.charAt(0).toUpperCase() + s.slice(1);
 }
 

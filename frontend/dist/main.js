@@ -61,7 +61,12 @@ function frame({ kind, company, title, program, content, left = [], right = [] }
     'aria-describedby': 'dlg-body',
   },
   header,
-  h('div', { class: 'content', id: 'dlg-content' }, content),
+  h('div', {
+    class: 'content',
+    id: 'dlg-content',
+    // A line under the header once the content scrolls beneath it.
+    onscroll: (e) => e.target.parentElement.classList.toggle('scrolled', e.target.scrollTop > 0),
+  }, content),
   left.length || right.length
     ? h('footer', { class: 'foot' },
       h('div', { class: 'left' }, left),
@@ -117,6 +122,10 @@ function setError(el, text, field) {
   el.hidden = !text;
   if (field) {
     markInvalid(field, !!text);
+  }
+  if (text) {
+    // The content scrolls in the small window: keep the message in sight.
+    el.scrollIntoView({ block: 'nearest' });
   }
 }
 
@@ -210,7 +219,8 @@ function mount(v, el, focus) {
   view = v;
   root.replaceChildren(el);
   if (focus) {
-    focus.focus();
+    // Without scrolling: the policy's message at the top is read first.
+    focus.focus({ preventScroll: true });
   }
 }
 
@@ -272,10 +282,10 @@ function showWarning(d) {
   }), cont);
 }
 
-function reasonField({ min, required }) {
+function reasonField({ min, required, rows = 3 }) {
   const label = required || min > 0 ? S.reasonLabel : S.reasonLabelOptional;
   const field = h('textarea', {
-    id: 'reason', rows: '3', placeholder: S.reasonPlaceholder, spellcheck: 'true', 'aria-required': required || min > 0 ? 'true' : 'false',
+    id: 'reason', rows: String(rows), class: `rows-${rows}`, placeholder: S.reasonPlaceholder, spellcheck: 'true', 'aria-required': required || min > 0 ? 'true' : 'false',
   });
   const hint = min > 0 ? h('span', { class: 'hint', id: 'reason-hint', text: S.reasonHintMin(min) }) : null;
   const err = errorLine('reason-error');
@@ -383,7 +393,7 @@ function showApproval(d) {
   const v = { dialog: d, dkey: dialogKey(d) };
   v.errEl = errorLine('error');
   const min = Number(d.min_justification) || 0;
-  const reason = reasonField({ min, required: false });
+  const reason = reasonField({ min, required: false, rows: 2 });
 
   const now = new Date();
   const start = h('input', { type: 'datetime-local', id: 'window-start', min: toLocalInput(now) });

@@ -31,6 +31,7 @@ export const S = {
   emptyBody: 'Programs that need your confirmation, a reason or an approval will show up here.',
   noBridgeTitle: 'The dialog cannot reach the Gatehouse agent',
   noBridgeBody: 'Close this window and start the program again. If this keeps happening, tell your help desk.',
+  unknownError: 'Something went wrong. Try again, or tell your help desk.',
   loadFailed: (err) => `Could not load the request: ${err}`,
   unknownKindTitle: 'This request cannot be shown',
   unknownKindBody: (kind) =>
@@ -61,12 +62,12 @@ export const S = {
 
   // Offline approval.
   offlineIntro:
-    'This computer cannot reach the approval server. Call your help desk and read them the computer name and the request code below. They will give you a response code.',
+    'This computer is offline. Call your help desk, read them the details below and type the response code they give you.',
   computerLabel: 'Computer',
   requestCodeLabel: 'Request code',
   copyRequestCode: 'Copy request code',
   responseCodeLabel: 'Response code',
-  responseCodeHint: '12 letters and digits, as the help desk reads them.',
+  responseCodeHint: '12 letters and digits',
   responseCodePlaceholder: 'XXXX-XXXX-XXXX',
   responseCodeEmpty: 'Type the 12-character response code the help desk gave you.',
   responseCodeLength: (n) => `The response code has 12 characters; you typed ${n}.`,

@@ -89,7 +89,7 @@ export async function launch() {
   return { browser };
 }
 
-// fakeWails runs in the page before its scripts (addInitScript). cfg:
+// fakeWails runs in the page before its scripts (an init script). cfg:
 //   current: the Dialog Current() returns (or null)
 //   results: {Method: [answer, ...]} consumed in order; an answer is
 //            {ok: value}, {err: "text"} (a rejection with a string, as
@@ -137,20 +137,50 @@ function fakeWails(cfg) {
   };
 }
 
-// open loads the dialog window in a fresh context with the fake bridge.
-// Times are Berlin's, so RFC 3339 offsets are known (+01:00 in winter).
-export async function open(browser, server, cfg = {}, contextOptions = {}) {
-  const context = await browser.newContext({
-    viewport, deviceScaleFactor: 1, locale: 'en-US', timezoneId: 'Europe/Berlin', ...contextOptions,
-  });
+// Starting a page costs far more than loading one (a renderer process each),
+// so the tests of a browser share one page and reload it with the next
+// test's bridge script, kept in sessionStorage. A test that needs other
+// context options (user agent, colour scheme) gets a page of its own.
+const shared = new WeakMap();
+const fakeKey = '__gatehouse_fake';
+const baseContext = { viewport, deviceScaleFactor: 1, locale: 'en-US', timezoneId: 'Europe/Berlin' };
+
+async function newPage(browser, contextOptions) {
+  const context = await browser.newContext({ ...baseContext, ...contextOptions });
   const page = await context.newPage();
-  const errors = [];
-  page.on('pageerror', (err) => errors.push(err));
-  page.on('console', (msg) => { if (msg.type() === 'error') { errors.push(new Error(msg.text())); } });
-  await page.addInitScript(fakeWails, cfg);
+  page.jsErrors = [];
+  page.on('pageerror', (err) => page.jsErrors.push(err));
+  page.on('console', (msg) => { if (msg.type() === 'error') { page.jsErrors.push(new Error(msg.text())); } });
+  await page.addInitScript({
+    content: `(${fakeWails})((() => {
+      try { return JSON.parse(sessionStorage.getItem(${JSON.stringify(fakeKey)}) || '{}'); } catch { return {}; }
+    })());`,
+  });
+  return page;
+}
+
+// open loads the dialog window with a fake bridge answering as cfg says.
+// Times are Berlin's, so RFC 3339 offsets are known (+01:00 in winter).
+// Close a page with its own context (contextOptions given) when done:
+// t.after(() => page.context().close()).
+export async function open(browser, server, cfg = {}, contextOptions = null) {
+  let page;
+  if (contextOptions) {
+    page = await newPage(browser, contextOptions);
+  } else {
+    page = shared.get(browser);
+    if (!page) {
+      page = await newPage(browser, {});
+      shared.set(browser, page);
+    }
+  }
+  if (!page.url().startsWith(server.url)) {
+    await page.goto(server.url);
+  }
+  await page.evaluate(([k, c]) => sessionStorage.setItem(k, JSON.stringify(c)), [fakeKey, cfg]);
   await page.goto(server.url);
   await page.waitForSelector('.dialog');
-  page.jsErrors = errors;
+  page.jsErrors.length = 0;
   return page;
 }
 
@@ -178,10 +208,35 @@ export function layout(page) {
     const w = document.documentElement.clientWidth;
     const h = document.documentElement.clientHeight;
     const out = [];
-    for (const el of document.querySelectorAll('.dialog *')) {
+    // What shows of an element: its box cut by every ancestor that clips
+    // (an ellipsis line, the scrolling content).
+    const shown = (el) => {
       const r = el.getBoundingClientRect();
-      if (r.width > 0 && (r.right > w + 0.5 || r.left < -0.5) && !el.closest('.visually-hidden')) {
+      let left = r.left;
+      let right = r.right;
+      for (let p = el.parentElement; p && p !== document.body; p = p.parentElement) {
+        if (getComputedStyle(p).overflowX !== 'visible') {
+          const pr = p.getBoundingClientRect();
+          left = Math.max(left, pr.left);
+          right = Math.min(right, pr.right);
+        }
+      }
+      return { left, right, width: r.width };
+    };
+    for (const el of document.querySelectorAll('.dialog *')) {
+      const r = shown(el);
+      if (r.width > 0 && outside(r) && !el.closest('.visually-hidden')) {
         out.push(`${el.tagName.toLowerCase()}#${el.id}.${el.className} sticks out: ${Math.round(r.left)}..${Math.round(r.right)} of ${w}`);
+      }
+    }
+    function outside(r) { return r.right > w + 0.5 || r.left < -0.5; }
+    // A message shown must be in sight, not scrolled or cut off.
+    const content = document.querySelector('.content');
+    const box = content ? content.getBoundingClientRect() : { top: 0, bottom: h };
+    for (const e of document.querySelectorAll('.error:not([hidden])')) {
+      const r = e.getBoundingClientRect();
+      if (r.top < box.top - 0.5 || r.bottom > box.bottom + 0.5) {
+        out.push(`message #${e.id} out of sight: ${Math.round(r.top)}..${Math.round(r.bottom)}, content ${Math.round(box.top)}..${Math.round(box.bottom)}`);
       }
     }
     for (const b of document.querySelectorAll('.foot button')) {

@@ -1,22 +1,19 @@
 // Warning and justification dialogs: Continue / Cancel, the reason's
 // minimum length, Enter and Escape, rejected calls and outcome messages.
 
-import { describe, test, before, after } from 'node:test';
+import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, serve, open, calls, shot, layout } from './helpers.js';
 import { warning, justification } from './fixtures.js';
 
 const env = await launch();
-after(() => env.browser?.close());
+const server = env.skip ? null : await serve();
+after(async () => { await env.browser?.close(); await server?.close(); });
 
 describe('warning dialog', { skip: env.skip }, () => {
-  let server;
-  before(async () => { server = await serve(); });
-  after(() => server?.close());
 
   test('shows the policy text, branding and program; Continue sends an empty reason', async (t) => {
     const page = await open(env.browser, server, { current: warning });
-    t.after(() => page.context().close());
     assert.equal(await page.textContent('.brand'), 'Acme Corporation');
     assert.equal(await page.textContent('#dlg-title'), warning.title);
     assert.equal(await page.textContent('#dlg-body'), warning.body);
@@ -42,7 +39,6 @@ describe('warning dialog', { skip: env.skip }, () => {
 
   test('More information opens the browser, not the dialog window', async (t) => {
     const page = await open(env.browser, server, { current: warning });
-    t.after(() => page.context().close());
     await page.click('#more-info');
     assert.deepEqual(await calls(page), [{ method: 'BrowserOpenURL', args: [warning.url] }]);
     assert.equal(page.url().endsWith('/'), true);
@@ -50,25 +46,21 @@ describe('warning dialog', { skip: env.skip }, () => {
 
   test('a link that is not http(s) is not shown', async (t) => {
     const page = await open(env.browser, server, { current: { ...warning, url: 'javascript:alert(1)' } });
-    t.after(() => page.context().close());
     assert.equal(await page.locator('#more-info').count(), 0);
   });
 
   test('Cancel and Escape call Cancel(id)', async (t) => {
     const page = await open(env.browser, server, { current: warning });
-    t.after(() => page.context().close());
     await page.click('#cancel');
     assert.deepEqual(await calls(page), [{ method: 'Cancel', args: [101] }]);
 
     const page2 = await open(env.browser, server, { current: warning });
-    t.after(() => page2.context().close());
     await page2.keyboard.press('Escape');
     assert.deepEqual(await calls(page2), [{ method: 'Cancel', args: [101] }]);
   });
 
   test('Enter is Continue', async (t) => {
     const page = await open(env.browser, server, { current: warning });
-    t.after(() => page.context().close());
     await page.locator('.body').click(); // focus off the buttons
     await page.keyboard.press('Enter');
     assert.deepEqual(await calls(page), [{ method: 'Continue', args: [101, ''] }]);
@@ -77,7 +69,6 @@ describe('warning dialog', { skip: env.skip }, () => {
   test('an outcome message is shown with OK, which calls Close()', async (t) => {
     const msg = 'ffmpeg may run now. Run it again from the terminal where you started it.';
     const page = await open(env.browser, server, { current: warning, results: { Continue: [{ ok: { message: msg } }] } });
-    t.after(() => page.context().close());
     await page.click('#continue');
     await page.waitForSelector('#ok');
     assert.equal(await page.textContent('#dlg-body'), msg);
@@ -92,7 +83,6 @@ describe('warning dialog', { skip: env.skip }, () => {
       current: warning,
       results: { Continue: [{ err: 'request 101 is no longer waiting for you; close this window' }] },
     });
-    t.after(() => page.context().close());
     await page.click('#continue');
     await page.waitForSelector('#error:not([hidden])');
     assert.equal(await page.textContent('#error'), 'Request 101 is no longer waiting for you; close this window');
@@ -103,13 +93,9 @@ describe('warning dialog', { skip: env.skip }, () => {
 });
 
 describe('justification dialog', { skip: env.skip }, () => {
-  let server;
-  before(async () => { server = await serve(); });
-  after(() => server?.close());
 
   test('focuses the reason, which has a label and a hint', async (t) => {
     const page = await open(env.browser, server, { current: justification });
-    t.after(() => page.context().close());
     assert.equal(await page.evaluate(() => document.activeElement.id), 'reason');
     assert.equal(await page.textContent('label[for=reason]'), 'Reason');
     assert.match(await page.getAttribute('#reason', 'aria-describedby'), /reason-hint/);
@@ -120,7 +106,6 @@ describe('justification dialog', { skip: env.skip }, () => {
 
   test('a reason that is too short is refused with a clear message', async (t) => {
     const page = await open(env.browser, server, { current: justification });
-    t.after(() => page.context().close());
     await page.fill('#reason', '  test  ');
     await page.click('#continue');
     assert.equal(await page.textContent('#reason-error'), 'Please give at least 10 characters (you have 4).');
@@ -138,7 +123,6 @@ describe('justification dialog', { skip: env.skip }, () => {
 
   test('with no minimum, an empty reason is refused', async (t) => {
     const page = await open(env.browser, server, { current: { ...justification, min_justification: 0 } });
-    t.after(() => page.context().close());
     await page.click('#continue');
     assert.equal(await page.textContent('#reason-error'), 'Please give a reason.');
     assert.deepEqual(await calls(page), []);
@@ -146,7 +130,6 @@ describe('justification dialog', { skip: env.skip }, () => {
 
   test('Enter in the reason is a new line; Ctrl+Enter is Continue; Escape is Cancel', async (t) => {
     const page = await open(env.browser, server, { current: justification });
-    t.after(() => page.context().close());
     await page.keyboard.type('Quarterly report');
     await page.keyboard.press('Enter');
     await page.keyboard.type('for finance');
@@ -156,7 +139,6 @@ describe('justification dialog', { skip: env.skip }, () => {
     assert.deepEqual(await calls(page), [{ method: 'Continue', args: [102, 'Quarterly report\nfor finance'] }]);
 
     const page2 = await open(env.browser, server, { current: justification });
-    t.after(() => page2.context().close());
     await page2.keyboard.type('abc');
     await page2.keyboard.press('Escape');
     assert.deepEqual(await calls(page2), [{ method: 'Cancel', args: [102] }]);
@@ -164,7 +146,6 @@ describe('justification dialog', { skip: env.skip }, () => {
 
   test('Meta+Enter (Cmd on a Mac) is Continue too', async (t) => {
     const page = await open(env.browser, server, { current: justification });
-    t.after(() => page.context().close());
     await page.keyboard.type('Needed for the customer demo');
     await page.keyboard.press('Meta+Enter');
     assert.deepEqual(await calls(page), [{ method: 'Continue', args: [102, 'Needed for the customer demo'] }]);
