@@ -17,7 +17,8 @@ import {
 
 const root = document.getElementById('app');
 
-// The view on screen: {dialog, dkey, onEnter, onEscape, errEl, busy}. dkey
+// The view on screen: {dialog, dkey, onEnter, onEscape, errEl, busy,
+// closing}. dkey
 // identifies the dialog (request, kind and state) so a repeated event does
 // not wipe typed input or an outcome notice.
 let view = null;
@@ -200,6 +201,7 @@ async function call(v, fn, { errEl, field, onError, noticeTitle } = {}) {
 // until then; otherwise the message is shown with OK, which calls Close.
 function handleOutcome(v, outcome, noticeTitle) {
   if (!outcome || outcome.close) {
+    v.closing = true;
     return;
   }
   showNotice(v.dialog, noticeTitle || S.doneTitle, outcome.message || S.doneBody);
@@ -567,13 +569,14 @@ const views = {
 
 // show puts dialog d on screen (null: the empty view). The same dialog
 // again (same request, kind and state) keeps what is on screen, typed text
-// and any outcome notice included.
+// and any outcome notice included, unless it was answered and is waiting
+// to be hidden: then the agent is showing it anew.
 function show(d) {
   if (!d) {
     showEmpty();
     return;
   }
-  if (view && view.dkey === dialogKey(d)) {
+  if (view && view.dkey === dialogKey(d) && !view.closing) {
     return;
   }
   const f = views[d.kind];

@@ -45,6 +45,17 @@ describe('dialog window', { skip: env.skip }, () => {
     assert.deepEqual(page.jsErrors, []);
   });
 
+  test('the same dialog shown again after it was answered starts afresh', async (t) => {
+    const page = await open(env.browser, server, { current: justification });
+    await page.fill('#reason', 'a reason long enough');
+    await page.click('#continue');
+    await page.waitForFunction(() => document.getElementById('continue').disabled);
+    // Say the agent could not hide the window and shows the dialog again.
+    await emit(page, 'dialog', justification);
+    assert.equal(await page.isEnabled('#continue'), true);
+    assert.equal(await page.inputValue('#reason'), '');
+  });
+
   test('an answer that arrives after the dialog changed does not touch the new one', async (t) => {
     const page = await open(env.browser, server, {
       current: warning,
