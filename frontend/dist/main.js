@@ -515,15 +515,20 @@ function showOffline(d) {
   const err = errorLine('response-error');
   describe(field, 'response-hint', 'response-error');
 
-  const facts = h('div', { class: 'facts' },
-    h('div', { class: 'fact' },
-      h('span', { class: 'fact-label', id: 'computer-label', text: S.computerLabel }),
-      h('span', { class: 'computer', id: 'computer', 'aria-labelledby': 'computer-label computer', text: d.computer || S.notKnown })),
-    h('div', { class: 'fact' },
-      h('span', { class: 'fact-label', id: 'request-code-label', text: S.requestCodeLabel }),
-      h('span', { class: 'code-row' },
-        h('output', { class: 'request-code', id: 'request-code', 'aria-labelledby': 'request-code-label', text: code }),
-        copy, status)));
+  // What the user reads to the help desk, as label/value pairs.
+  const fact = (label, ...value) => h('div', { class: 'fact' },
+    h('dt', { class: 'fact-label', text: label }),
+    h('dd', {}, value));
+  const facts = h('dl', { class: 'facts' },
+    fact(S.computerLabel, h('span', { class: 'computer', id: 'computer', text: d.computer || S.notKnown })),
+    // Codes are made per policy revision (enforcer/offline): the help desk
+    // needs it too.
+    d.policy_revision
+      ? fact(S.policyRevisionLabel, h('span', { class: 'computer', id: 'policy-revision', text: String(d.policy_revision) }))
+      : null,
+    fact(S.requestCodeLabel, h('span', { class: 'code-row' },
+      h('span', { class: 'request-code', id: 'request-code', text: code }),
+      copy, status)));
 
   const submit = button(S.submit, 'primary', () => {
     const msg = checkResponseCode(field.value);

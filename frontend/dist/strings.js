@@ -64,6 +64,7 @@ export const S = {
   offlineIntro:
     'This computer is offline. Call your help desk, read them the details below and type the response code they give you.',
   computerLabel: 'Computer',
+  policyRevisionLabel: 'Policy revision',
   requestCodeLabel: 'Request code',
   copyRequestCode: 'Copy request code',
   responseCodeLabel: 'Response code',

@@ -73,5 +73,6 @@ export const offline = {
   program,
   computer: 'LAPTOP-ALICE-7',
   request_code: '191279',
+  policy_revision: 12,
   state: 'pending',
 };

@@ -16,6 +16,7 @@ describe('offline approval dialog', { skip: env.skip }, () => {
     const page = await open(env.browser, server, { current: offline });
     assert.equal(await page.textContent('#computer'), 'LAPTOP-ALICE-7');
     assert.equal(await page.textContent('#request-code'), '191279');
+    assert.equal(await page.textContent('#policy-revision'), '12');
     assert.equal(await page.$eval('#request-code', (e) => getComputedStyle(e).userSelect), 'all');
     assert.match(await page.textContent('#dlg-body'), /Call your help desk, read them the details below/);
     assert.equal(await page.evaluate(() => document.activeElement.id), 'response-code');
@@ -24,6 +25,12 @@ describe('offline approval dialog', { skip: env.skip }, () => {
     await page.click('#copy-code');
     await page.waitForFunction(() => document.getElementById('copy-status').textContent === 'Copied');
     assert.deepEqual(await calls(page), [{ method: 'ClipboardSetText', args: ['191279'] }]);
+  });
+
+  test('without a policy revision the column is left out', async () => {
+    const page = await open(env.browser, server, { current: { ...offline, policy_revision: undefined } });
+    assert.equal(await page.locator('#policy-revision').count(), 0);
+    assert.deepEqual(await layout(page), []);
   });
 
   test('the response code is shown in groups of four; lower case, spaces and dashes are fine', async (t) => {
