@@ -125,7 +125,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
 	}
 	if p.kind == localapi.KindApprovalOffline && !q.e.offline.IsZero() {
-		r.Machine, r.RequestCode = offline.MachineName(q.e.machine), offline.NewRequestCode()
+		r.Machine, r.RequestCode = offline.MachineName(q.e.machine), q.freshRequestCode(ctx, now)
 	}
 	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
 	id, err := q.e.store.AddRequest(ctx, r)
@@ -426,4 +426,21 @@ func (e *Engine) closeOffline(ctx context.Context, r store.Request, why string) 
 	e.requests.closed(nr)
 	e.changed()
 	e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID, Detail: "closed: " + why})
+}
+
+// freshRequestCode draws a request code that no request of the last days
+// has had: a response code the help desk gave for an earlier request with
+// the same code (same machine and revision, a day it still accepts) would
+// otherwise be accepted for this one.
+func (q *requestQueue) freshRequestCode(ctx context.Context, now time.Time) string {
+	since := now.Add(-q.e.cfg.OfflineLifetime.D() - 3*24*time.Hour)
+	code := offline.NewRequestCode()
+	for range 20 {
+		used, err := q.e.store.RequestCodeUsed(ctx, code, since)
+		if err != nil || !used {
+			break
+		}
+		code = offline.NewRequestCode()
+	}
+	return code
 }

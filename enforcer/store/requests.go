@@ -320,3 +320,14 @@ func (s *Store) CountOfflineAttempt(ctx context.Context, id int64, seen int) (bo
 	}
 	return n == 1, nil
 }
+
+// RequestCodeUsed reports whether a request created since since has the
+// offline request code code.
+func (s *Store) RequestCodeUsed(ctx context.Context, code string, since time.Time) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT count(*) FROM requests WHERE request_code = ? AND created >= ?`, code, nanos(since)).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("look up request code: %w", err)
+	}
+	return n > 0, nil
+}

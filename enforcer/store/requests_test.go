@@ -321,3 +321,23 @@ func TestMarkNotified(t *testing.T) {
 		t.Errorf("after a transition: notified %v (stored %v), want false", r.Notified, back.Notified)
 	}
 }
+
+func TestRequestCodeUsed(t *testing.T) {
+	s := openTest(t)
+	addRequest(t, s, Request{Kind: localapi.KindApprovalOffline, Created: t0, RequestCode: "012345"})
+	for _, c := range []struct {
+		code  string
+		since time.Time
+		want  bool
+	}{
+		{"012345", t0.Add(-time.Hour), true},
+		{"012345", t0, true},
+		{"012345", t0.Add(time.Second), false},
+		{"543210", t0.Add(-time.Hour), false},
+	} {
+		got, err := s.RequestCodeUsed(t.Context(), c.code, c.since)
+		if err != nil || got != c.want {
+			t.Errorf("RequestCodeUsed(%s, %v) = %v, %v; want %v", c.code, c.since, got, err, c.want)
+		}
+	}
+}
