@@ -61,6 +61,8 @@ type desktop struct {
 	display string
 	bus     *testbus.Bus
 	dunst   *testbus.Dunst
+	bin     string // the agent binary
+	home    string // the user's home
 	agent   *exec.Cmd
 	log     *syncBuf
 	done    chan error
@@ -72,7 +74,7 @@ func newDesktop(t testing.TB, e *env) *desktop {
 	agent := buildAgent(t)
 	disp := testbus.StartXvfb(t)
 	bus := testbus.StartBus(t)
-	d := &desktop{t: t, env: e, display: disp.Name, bus: bus, log: &syncBuf{}, done: make(chan error, 1)}
+	d := &desktop{t: t, env: e, display: disp.Name, bus: bus}
 	d.dunst = testbus.StartDunst(t, bus, disp)
 	d.shots = os.Getenv("GATEHOUSE_ARTIFACTS")
 	if d.shots == "" {
@@ -95,28 +97,36 @@ func newDesktop(t testing.TB, e *env) *desktop {
 			t.Fatal(err)
 		}
 	}
-	d.agent = exec.Command(agent, "-socket", e.socket(), "-company", "Example Corp IT", "-debug")
+	d.bin, d.home = agent, home
+	t.Cleanup(d.stop)
+	d.startAgent()
+	return d
+}
+
+// startAgent starts the agent as agentUID and waits until it is connected.
+func (d *desktop) startAgent() {
+	d.t.Helper()
+	d.log, d.done = &syncBuf{}, make(chan error, 1)
+	d.agent = exec.Command(d.bin, "-socket", d.env.socket(), "-company", "Example Corp IT", "-debug")
 	d.agent.Env = []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",
-		"HOME=" + home,
+		"HOME=" + d.home,
 		"USER=e2e",
-		"XDG_RUNTIME_DIR=" + run,
+		"XDG_RUNTIME_DIR=" + filepath.Join(d.home, "run"),
 		"DISPLAY=" + d.display,
-		"DBUS_SESSION_BUS_ADDRESS=" + bus.Address,
+		"DBUS_SESSION_BUS_ADDRESS=" + d.bus.Address,
 		"WEBKIT_DISABLE_COMPOSITING_MODE=1",
 		"LIBGL_ALWAYS_SOFTWARE=1",
 	}
-	d.agent.Dir = home
+	d.agent.Dir = d.home
 	d.agent.Stdout, d.agent.Stderr = d.log, d.log
 	d.agent.SysProcAttr = &syscall.SysProcAttr{Setpgid: true,
 		Credential: &syscall.Credential{Uid: agentUID, Gid: agentUID}}
 	if err := d.agent.Start(); err != nil {
-		t.Fatal(err)
+		d.t.Fatal(err)
 	}
-	go func() { d.done <- d.agent.Wait() }()
-	t.Cleanup(d.stop)
+	go func(c *exec.Cmd, ch chan error) { ch <- c.Wait() }(d.agent, d.done)
 	d.waitLog("connected to gatehoused", 60*time.Second)
-	return d
 }
 
 func (d *desktop) stop() {
@@ -480,4 +490,62 @@ func BenchmarkE2EDenyToDialog(b *testing.B) {
 	b.ReportMetric(pct(0.95), "p95-ms")
 	b.Logf("deny → dialog over %d runs: p50 %.0f ms, p95 %.0f ms, min %v, max %v", len(lat), pct(0.5), pct(0.95),
 		lat[0].Round(time.Millisecond), lat[len(lat)-1].Round(time.Millisecond))
+}
+
+// TestE2EAgentDecisionWhileAway: an approval decided while the user's agent
+// is not running is shown when it starts — once: the next start of the
+// agent shows nothing again.
+func TestE2EAgentDecisionWhileAway(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	prog, marker := e.markerScript("appr/away")
+	if err := e.run(prog, runOpt{uid: agentUID}); !isEPERM(err) {
+		t.Fatalf("err = %v, want EPERM", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		rs, _ := e.client().Requests(ctx)
+		cancel()
+		if len(rs) > 0 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no request within 10s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	id := fmt.Sprint(e.onlyRequest(prog).ID)
+	if out, err := e.cli(agentUID, "request", id, "--reason", "needed while away"); err != nil {
+		t.Fatalf("submit: %v %s", err, out)
+	}
+	if out, err := e.cli(0, "requests", "approve", id); err != nil {
+		t.Fatalf("approve: %v %s", err, out)
+	}
+
+	d := newDesktop(t, e) // the agent starts now
+	shown := func() int { return int(d.dunst.Displayed(t)) + len(d.dunst.History(t)) }
+	deadline = time.Now().Add(10 * time.Second)
+	for shown() < 1 {
+		if time.Now().After(deadline) {
+			t.Fatalf("the decision made while away was not shown\n%s", d.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	if got := d.dunst.History(t); len(got) > 0 && !strings.Contains(got[0].Summary, "was approved") {
+		t.Errorf("notification = %+v", got)
+	}
+	e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateApproved)
+	d.screenshot("approved-while-away")
+
+	// Log out and in again: nothing new.
+	d.stop()
+	d.startAgent()
+	time.Sleep(time.Second)
+	if n := shown(); n != 1 {
+		t.Errorf("after the agent restarted, dunst has shown %d notifications, want still 1", n)
+	}
+	if _, err := os.Stat(marker); err == nil {
+		t.Error("the program ran without anyone starting it")
+	}
 }
