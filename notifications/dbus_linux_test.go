@@ -14,8 +14,8 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse/gatehouse/notifications"
 	"github.com/gatehouse/gatehouse/internal/testbus"
+	"github.com/gatehouse/gatehouse/notifications"
 )
 
 // These tests run against real parts: a private dbus-daemon, Xvfb and
