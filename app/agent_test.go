@@ -429,7 +429,11 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 	waitUntil(t, "seen", func() bool { return r.api.get(9).Notified })
 
 	// Approved by the administrator: replaced by "approved", with Open.
-	r.api.set(9, func(x *localapi.Request) { x.State, x.Notified = localapi.StateApproved, false })
+	// (The administrator moved the window to now.)
+	r.api.set(9, func(x *localapi.Request) {
+		x.State, x.Notified = localapi.StateApproved, false
+		x.WindowStart, x.WindowEnd = time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
+	})
 	waitUntil(t, "approved notification", func() bool {
 		n, ok := r.notes.Get("request-9")
 		return ok && strings.Contains(n.Title, "was approved")
@@ -558,4 +562,22 @@ func waitNote(t *testing.T, f *fake.Notifier, id string) notifications.Notificat
 		return ok
 	})
 	return n
+}
+
+func TestApprovedClickOutsideItsWindow(t *testing.T) {
+	r := newRig(t, nil)
+	start := time.Now().Add(time.Hour)
+	r.api.add(localapi.Request{ID: 8, Kind: localapi.KindApproval, State: localapi.StateApproved, Path: "/opt/app",
+		WindowStart: start, WindowEnd: start.Add(time.Hour)})
+	waitNote(t, r.notes, "request-8")
+	if err := r.notes.Respond("request-8", notifications.Clicked, ""); err != nil {
+		t.Fatal(err)
+	}
+	n := waitNote(t, r.notes, "request-8")
+	if !strings.Contains(n.Title, "cannot be opened now") || !strings.Contains(n.Body, "You may run it from") {
+		t.Errorf("notification after an early click = %+v", n)
+	}
+	if len(r.launch.got()) != 0 {
+		t.Error("launched before its window")
+	}
 }

@@ -122,6 +122,14 @@ func (a *Agent) notificationResponses(ctx context.Context) {
 		}
 		if resp.Kind == notifications.Clicked || resp.Kind == notifications.ActionInvoked {
 			if r, known := a.request(id); known && r.State == localapi.StateApproved && !r.Terminal {
+				if now := a.opt.Now(); now.Before(r.WindowStart) || (!r.WindowEnd.IsZero() && !now.Before(r.WindowEnd)) {
+					// Outside its approval window the enforcer would block
+					// it again: say when it may run instead.
+					a.post(ctx, notifications.Notification{ID: resp.ID, Title: programName(r.Path) + " cannot be opened now",
+						Body: windowText(r.WindowStart, r.WindowEnd), Payload: resp.Payload,
+						Actions: []notifications.Action{{Key: notifications.DefaultAction, Label: "Open"}}})
+					continue
+				}
 				if err := a.opt.Launcher.Launch(r.Path, r.Args, r.Cwd); err != nil {
 					a.log.Warn("open approved program", "path", r.Path, "err", err)
 				} else {
