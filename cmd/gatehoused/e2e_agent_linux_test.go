@@ -277,6 +277,7 @@ func TestE2EAgentJustification(t *testing.T) {
 	t.Logf("deny → dialog visible: %v", time.Since(start).Round(time.Millisecond))
 	time.Sleep(300 * time.Millisecond) // let the page render before the screenshot
 	d.screenshot("justification")
+	d.checkWindowState(w)
 
 	d.keys(w, "type", "--delay", "40", "quarterly report")
 	time.Sleep(300 * time.Millisecond)
@@ -547,5 +548,24 @@ func TestE2EAgentDecisionWhileAway(t *testing.T) {
 	}
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("the program ran without anyone starting it")
+	}
+}
+
+// checkWindowState checks what the dialog window asks of the window
+// manager: always on top, fixed at 480×360, centred on the 800×600 screen.
+func (d *desktop) checkWindowState(w string) {
+	d.t.Helper()
+	props, err := d.x("xprop", "-id", w)
+	if err != nil {
+		d.t.Fatalf("xprop: %v %s", err, props)
+	}
+	for _, want := range []string{"_NET_WM_STATE_ABOVE", "minimum size: 480 by 360", "maximum size: 480 by 360"} {
+		if !strings.Contains(props, want) {
+			d.t.Errorf("window properties lack %q:\n%s", want, props)
+		}
+	}
+	geo, err := d.x("xwininfo", "-id", w)
+	if err != nil || !strings.Contains(geo, "Absolute upper-left X:  160") || !strings.Contains(geo, "Absolute upper-left Y:  120") {
+		d.t.Errorf("window geometry (%v):\n%s\nwant centred at 160,120 on the 800x600 screen", err, geo)
 	}
 }
