@@ -34,24 +34,8 @@ func (t *trayMenu) start(quit func()) {
 		t.status = systray.AddMenuItem("Connecting to gatehoused…", "")
 		t.status.Disable()
 		systray.AddSeparator()
-		hdr := systray.AddMenuItem("Requests", "")
-		hdr.Disable()
-		for range traySlots {
-			m := systray.AddMenuItem("", "")
-			m.Disable()
-			m.Hide()
-			t.pending = append(t.pending, m)
-		}
-		systray.AddSeparator()
-		rh := systray.AddMenuItem("Recent", "")
-		rh.Disable()
-		for range traySlots {
-			m := systray.AddMenuItem("", "")
-			m.Disable()
-			m.Hide()
-			t.recent = append(t.recent, m)
-		}
-		systray.AddSeparator()
+		t.pending = section("Requests")
+		t.recent = section("Recent")
 		q := systray.AddMenuItem("Quit Gatehouse", "Stop the agent for this session")
 		go func() {
 			<-q.ClickedCh
@@ -81,6 +65,21 @@ func (t *trayMenu) Update(s app.Snapshot) {
 	systray.SetTooltip("Gatehouse: " + status)
 	fill(t.pending, app.TrayLines(s.Pending), "No open requests")
 	fill(t.recent, app.TrayLines(s.Recent), "Nothing recent")
+}
+
+// section adds a heading and traySlots hidden lines for Update to fill,
+// then a separator.
+func section(title string) []*systray.MenuItem {
+	hdr := systray.AddMenuItem(title, "")
+	hdr.Disable()
+	slots := make([]*systray.MenuItem, traySlots)
+	for i := range slots {
+		slots[i] = systray.AddMenuItem("", "")
+		slots[i].Disable()
+		slots[i].Hide()
+	}
+	systray.AddSeparator()
+	return slots
 }
 
 func fill(slots []*systray.MenuItem, lines []string, empty string) {

@@ -3,12 +3,10 @@
 package notifications_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -22,23 +20,6 @@ import (
 // Debian's dunst (see internal/testbus). They set DBUS_SESSION_BUS_ADDRESS,
 // so they do not run in parallel.
 
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // session starts a bus, a display and dunst, and points the process at
 // the bus.
 func session(t *testing.T) (*testbus.Bus, *testbus.Display, *testbus.Dunst) {
@@ -51,9 +32,9 @@ func session(t *testing.T) (*testbus.Bus, *testbus.Display, *testbus.Dunst) {
 	return bus, disp, d
 }
 
-func newNotifier(t *testing.T) (notifications.Notifier, *syncBuffer) {
+func newNotifier(t *testing.T) (notifications.Notifier, *testbus.Log) {
 	t.Helper()
-	logs := &syncBuffer{}
+	logs := &testbus.Log{}
 	n, err := notifications.New(notifications.Options{
 		AppName: "Gatehouse test",
 		Logger:  slog.New(slog.NewTextHandler(logs, nil)),

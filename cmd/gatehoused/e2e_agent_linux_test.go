@@ -64,7 +64,7 @@ type desktop struct {
 	bin     string // the agent binary
 	home    string // the user's home
 	agent   *exec.Cmd
-	log     *syncBuf
+	log     *testbus.Log
 	done    chan error
 	shots   string
 }
@@ -106,7 +106,7 @@ func newDesktop(t testing.TB, e *env) *desktop {
 // startAgent starts the agent as agentUID and waits until it is connected.
 func (d *desktop) startAgent() {
 	d.t.Helper()
-	d.log, d.done = &syncBuf{}, make(chan error, 1)
+	d.log, d.done = &testbus.Log{}, make(chan error, 1)
 	d.agent = exec.Command(d.bin, "-socket", d.env.socket(), "-company", "Example Corp IT", "-debug")
 	d.agent.Env = []string{
 		"PATH=/usr/local/bin:/usr/bin:/bin",

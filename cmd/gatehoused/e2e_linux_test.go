@@ -20,6 +20,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/internal/scratch"
+	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
 	"golang.org/x/sys/unix"
 )
@@ -81,21 +82,9 @@ type env struct {
 	dir    string // state: db, socket, policy (not marked)
 	mnt    string // the scratch tmpfs, marked
 	cmd    *exec.Cmd
-	log    *syncBuf
+	log    *testbus.Log
 	waited chan error
 }
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-func (s *syncBuf) String() string { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }
 
 const e2ePolicy = `id: e2e
 revision: %d
@@ -141,7 +130,7 @@ func newEnv(t testing.TB) *env {
 	}
 	os.Chmod(dir, 0o755)
 	t.Cleanup(func() { os.RemoveAll(dir) })
-	e := &env{t: t, dir: dir, log: &syncBuf{}}
+	e := &env{t: t, dir: dir, log: &testbus.Log{}}
 	e.mnt = filepath.Join(e.dir, "mnt")
 	if err := os.Mkdir(e.mnt, 0o755); err != nil {
 		t.Fatal(err)
