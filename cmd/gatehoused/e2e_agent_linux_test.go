@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/godbus/dbus/v5"
 )
 
 // The agent end to end, as root: the real gatehoused on a scratch tmpfs,
@@ -567,5 +568,94 @@ func (d *desktop) checkWindowState(w string) {
 	geo, err := d.x("xwininfo", "-id", w)
 	if err != nil || !strings.Contains(geo, "Absolute upper-left X:  160") || !strings.Contains(geo, "Absolute upper-left Y:  120") {
 		d.t.Errorf("window geometry (%v):\n%s\nwant centred at 160,120 on the 800x600 screen", err, geo)
+	}
+}
+
+// menuItem is one entry of the tray's com.canonical.dbusmenu layout.
+type menuItem struct {
+	id      int32
+	label   string
+	visible bool
+}
+
+// trayMenu reads the agent's tray menu over the session bus, as a tray host
+// (the StatusNotifierItem's menu object) would.
+func (d *desktop) trayMenu(conn *dbus.Conn) ([]menuItem, error) {
+	obj := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", d.agent.Process.Pid), "/StatusNotifierItem/menu")
+	var rev uint32
+	var root struct {
+		ID       int32
+		Props    map[string]dbus.Variant
+		Children []dbus.Variant
+	}
+	if err := obj.Call("com.canonical.dbusmenu.GetLayout", 0, int32(0), int32(-1), []string{}).Store(&rev, &root); err != nil {
+		return nil, err
+	}
+	var out []menuItem
+	for _, c := range root.Children {
+		f, ok := c.Value().([]any)
+		if !ok || len(f) < 2 {
+			continue
+		}
+		id, _ := f[0].(int32)
+		props, _ := f[1].(map[string]dbus.Variant)
+		it := menuItem{id: id, visible: true}
+		if v, ok := props["label"]; ok {
+			it.label, _ = v.Value().(string)
+		}
+		if v, ok := props["visible"]; ok {
+			it.visible, _ = v.Value().(bool)
+		}
+		out = append(out, it)
+	}
+	return out, nil
+}
+
+// waitMenu waits until the tray menu shows an item whose label contains want.
+func (d *desktop) waitMenu(conn *dbus.Conn, want string) menuItem {
+	d.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		items, err := d.trayMenu(conn)
+		for _, it := range items {
+			if it.visible && strings.Contains(it.label, want) {
+				return it
+			}
+		}
+		if time.Now().After(deadline) {
+			d.t.Fatalf("the tray menu has no %q within 10s: %+v (%v)", want, items, err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func TestE2EAgentTrayMenu(t *testing.T) {
+	e := newEnv(t)
+	e.start()
+	d := newDesktop(t, e)
+	conn := d.bus.Conn(t)
+	d.waitMenu(conn, "Connected · policy e2e revision 1")
+	d.waitMenu(conn, "No open requests")
+
+	prog, _ := e.markerScript("just/menu")
+	w := d.blockAndShow(prog, "menu-dialog")
+	d.waitMenu(conn, "menu — waiting for you")
+	d.keys(w, "key", "Escape")
+	d.waitMenu(conn, "menu — cancelled")
+
+	// Quit from the menu ends the agent.
+	quit := d.waitMenu(conn, "Quit Gatehouse")
+	obj := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", d.agent.Process.Pid), "/StatusNotifierItem/menu")
+	if err := obj.Call("com.canonical.dbusmenu.Event", 0, quit.id, "clicked", dbus.MakeVariant(""), uint32(0)).Err; err != nil {
+		t.Fatalf("click Quit: %v", err)
+	}
+	select {
+	case err := <-d.done:
+		if err != nil {
+			t.Errorf("the agent exited with %v after Quit", err)
+		}
+		d.agent = nil
+	case <-time.After(15 * time.Second):
+		t.Fatalf("the agent did not quit within 15s of Quit\n%s", d.log.String())
 	}
 }
