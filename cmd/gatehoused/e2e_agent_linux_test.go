@@ -643,6 +643,13 @@ func TestE2EAgentTrayMenu(t *testing.T) {
 	d.keys(w, "key", "Escape")
 	d.waitMenu(conn, "menu — cancelled")
 
+	// The daemon goes away and comes back: the menu says so, the agent
+	// reconnects by itself.
+	e.stop()
+	d.waitMenu(conn, "Not connected: gatehoused is not running")
+	e.start()
+	d.waitMenu(conn, "Connected · policy e2e revision 1")
+
 	// Quit from the menu ends the agent.
 	quit := d.waitMenu(conn, "Quit Gatehouse")
 	obj := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", d.agent.Process.Pid), "/StatusNotifierItem/menu")
