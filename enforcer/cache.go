@@ -32,6 +32,7 @@ type cacheEntry struct {
 	extra  uint32 // 1 + index into factCache.extras; 0 when none
 	dev    uint16 // index into factCache.devs
 	typ    policy.AppType
+	sha1   bool // the chunk's sha1 array holds this entry's SHA-1
 }
 
 // Entries live in fixed-size chunks: growing never copies the table (which
@@ -41,9 +42,12 @@ const (
 	chunkLen  = 1 << chunkBits
 )
 
+// A chunk's SHA-1 array is allocated with its first SHA-1: a policy
+// without SHA-1 criteria has the daemon skip SHA-1 (facts.FileSHA256), and
+// its cache then has none (2 MB less at 100,000 entries).
 type entryChunk struct {
 	e    [chunkLen]cacheEntry
-	sha1 [chunkLen][20]byte
+	sha1 *[chunkLen][20]byte
 }
 
 // factCache maps file identities to their content facts. Bounded: when full
@@ -75,7 +79,14 @@ func newFactCache(max int) *factCache {
 
 func (c *factCache) at(i int) *cacheEntry { return &c.chunks[i>>chunkBits].e[i&(chunkLen-1)] }
 
-func (c *factCache) sha1At(i int) *[20]byte { return &c.chunks[i>>chunkBits].sha1[i&(chunkLen-1)] }
+// sha1At returns entry i's SHA-1 slot, allocating its chunk's array.
+func (c *factCache) sha1At(i int) *[20]byte {
+	ch := c.chunks[i>>chunkBits]
+	if ch.sha1 == nil {
+		ch.sha1 = new([chunkLen][20]byte)
+	}
+	return &ch.sha1[i&(chunkLen-1)]
+}
 
 func (c *factCache) home(k fileKey) int {
 	return int(maphash.Comparable(c.seed, k) & uint64(len(c.slots)-1))
@@ -123,10 +134,15 @@ func (c *factCache) get(k fileKey, st fileStamp) (policy.Subject, bool) {
 	subj.Type = e.typ
 	// Both hashes in one allocation: this runs on every cached exec.
 	var buf [2 * (20 + 32)]byte
-	hex.Encode(buf[:40], c.sha1At(i)[:])
-	hex.Encode(buf[40:], e.sha256[:])
-	hashes := string(buf[:])
-	subj.SHA1, subj.SHA256 = hashes[:40], hashes[40:]
+	if e.sha1 {
+		hex.Encode(buf[:40], c.chunks[i>>chunkBits].sha1[i&(chunkLen-1)][:])
+		hex.Encode(buf[40:], e.sha256[:])
+		hashes := string(buf[:])
+		subj.SHA1, subj.SHA256 = hashes[:40], hashes[40:]
+	} else {
+		hex.Encode(buf[:64], e.sha256[:])
+		subj.SHA256 = string(buf[:64])
+	}
 	return subj, true
 }
 
@@ -152,9 +168,9 @@ func hasExtra(s *policy.Subject) bool {
 // put stores facts; it reports true when the cache had to be cleared first.
 func (c *factCache) put(k fileKey, st fileStamp, s policy.Subject) (flushed bool) {
 	var sha1 [20]byte
-	e := cacheEntry{ino: k.ino, stamp: st, typ: s.Type}
-	if !decodeHash(sha1[:], s.SHA1) || !decodeHash(e.sha256[:], s.SHA256) {
-		return false // facts without both hashes are not cached
+	e := cacheEntry{ino: k.ino, stamp: st, typ: s.Type, sha1: s.SHA1 != ""}
+	if e.sha1 && !decodeHash(sha1[:], s.SHA1) || !decodeHash(e.sha256[:], s.SHA256) {
+		return false // facts without a well-formed SHA-256 (and SHA-1, if given) are not cached
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -194,7 +210,9 @@ func (c *factCache) put(k fileKey, st fileStamp, s policy.Subject) (flushed bool
 		c.chunks = append(c.chunks, new(entryChunk))
 	}
 	*c.at(i) = e
-	*c.sha1At(i) = sha1
+	if e.sha1 {
+		*c.sha1At(i) = sha1
+	}
 	c.n++
 	slot, _ = c.find(k)
 	c.slots[slot] = uint32(i + 1)
@@ -255,7 +273,9 @@ func (c *factCache) removeAt(s int) {
 	if i != last {
 		ls, _ := c.find(c.keyAt(last))
 		*c.at(i) = *c.at(last)
-		*c.sha1At(i) = *c.sha1At(last)
+		if c.at(i).sha1 {
+			*c.sha1At(i) = *c.sha1At(last)
+		}
 		c.slots[ls] = uint32(i + 1)
 	}
 	c.n--

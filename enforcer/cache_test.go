@@ -39,6 +39,18 @@ func TestFactCache(t *testing.T) {
 	if !c.remove(k1) || c.remove(k1) {
 		t.Error("remove did not report the entry once")
 	}
+	// Without SHA-1 (a policy with no SHA-1 criterion): cached, and served
+	// with SHA1 empty; no SHA-1 array is allocated for it.
+	noSHA1 := plain
+	noSHA1.SHA1 = ""
+	c2 := newFactCache(100)
+	c2.put(k1, st, noSHA1)
+	if got, ok := c2.get(k1, st); !ok || got.SHA1 != "" || got.SHA256 != plain.SHA256 {
+		t.Errorf("get without SHA-1 = %+v, %v", got, ok)
+	}
+	if c2.chunks[0].sha1 != nil {
+		t.Error("a SHA-1 array was allocated for entries without SHA-1")
+	}
 	// Upper-case or missing hashes are not cached (they could not round-trip).
 	bad := plain
 	bad.SHA256 = "E3B0C44298FC1C149AFBF4C8996FB92427AE41E4649B934CA495991B7852B855"
@@ -72,6 +84,9 @@ func TestFactCacheModel(t *testing.T) {
 		s := policy.Subject{Type: policy.AppType(i % 7), SHA1: hex.EncodeToString(s1[:]), SHA256: hex.EncodeToString(s256[:])}
 		if i%5 == 0 {
 			s.BundleID, s.Source = fmt.Sprintf("com.example.%d", i), "https://example.com"
+		}
+		if i%3 == 0 {
+			s.SHA1 = "" // hashed for a policy without SHA-1 criteria
 		}
 		return s
 	}

@@ -196,12 +196,17 @@ func (e *Engine) handle(ex Exec) {
 		e.internalError(v, "path of exec fd", err)
 		return
 	}
-	if subj, ok := e.cache.get(st.key, st.stamp); ok {
+	// One policy for the whole decision: the facts gathered must be the
+	// ones it needs (SHA-1 only if it has a SHA-1 criterion), even when a
+	// reload lands meanwhile.
+	lp := e.pol.Load()
+	sha1 := lp.eng.Needs().SHA1
+	if subj, ok := e.cache.get(st.key, st.stamp); ok && (subj.SHA1 != "" || !sha1) {
 		e.counters.cacheHits.Add(1)
 		// Decided on the reader loop: everything that could block
 		// (argv, the parents' files) is bounded in time.
 		defer e.watchdog(v, ex.Deadline())()
-		e.decide(v, path, st, subj, start)
+		e.decide(v, lp, path, st, subj, start)
 		return
 	}
 	// A file seen for the first time (or changed): hash it off the reader
@@ -211,7 +216,7 @@ func (e *Engine) handle(ex Exec) {
 	go func() {
 		defer stop()
 		e.hashes <- struct{}{}
-		subj, err := facts.File(f, path)
+		subj, err := e.fileFacts(f, path, sha1)
 		<-e.hashes
 		if err != nil {
 			e.internalError(v, "gather facts of "+path, err)
@@ -220,8 +225,16 @@ func (e *Engine) handle(ex Exec) {
 		if e.cache.put(st.key, st.stamp, subj) {
 			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
 		}
-		e.decide(v, path, st, subj, start)
+		e.decide(v, lp, path, st, subj, start)
 	}()
+}
+
+// fileFacts gathers the facts of an opened program, SHA-1 only if asked.
+func (e *Engine) fileFacts(f *os.File, path string, sha1 bool) (policy.Subject, error) {
+	if sha1 {
+		return facts.File(f, path)
+	}
+	return facts.FileSHA256(f, path)
 }
 
 // watchdog answers by itself when the decision budget (or the kernel's
@@ -264,9 +277,8 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 // decide evaluates grants and policy and answers.
 // start is when the event arrived; the latency recorded runs from there
 // to the answer (hashing of a new file included).
-func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Subject, start time.Time) {
+func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileStat, subj policy.Subject, start time.Time) {
 	pid := v.ex.PID()
-	lp := e.pol.Load()
 	task, err := e.tasks.Task(pid)
 	if err != nil {
 		// The task is gone (killed while held) or /proc is unreadable.
@@ -298,7 +310,7 @@ func (e *Engine) decide(v *verdictOnce, path string, st fileStat, subj policy.Su
 		}
 		if n.Parents && !parentsRead {
 			parentsRead = true
-			f.Parents = e.parents(pid)
+			f.Parents = e.parents(pid, lp.eng.Needs().SHA1)
 		}
 	}
 
@@ -432,7 +444,7 @@ func (e *Engine) execArgs(pid int32) []string {
 // to fill the facts cache for next time.
 const parentsWait = 100 * time.Millisecond
 
-func (e *Engine) parents(pid int32) []policy.Subject {
+func (e *Engine) parents(pid int32, sha1 bool) []policy.Subject {
 	anc, err := e.tasks.Ancestors(pid, maxAncestors)
 	if err != nil && len(anc) == 0 {
 		return nil
@@ -453,7 +465,7 @@ func (e *Engine) parents(pid int32) []policy.Subject {
 	ch := make(chan []policy.Subject, 1)
 	go func() {
 		defer func() { <-e.argsSem }()
-		ch <- e.parentFacts(anc)
+		ch <- e.parentFacts(anc, sha1)
 	}()
 	t := time.NewTimer(parentsWait)
 	defer t.Stop()
@@ -467,15 +479,15 @@ func (e *Engine) parents(pid int32) []policy.Subject {
 	}
 }
 
-func (e *Engine) parentFacts(anc []Ancestor) []policy.Subject {
+func (e *Engine) parentFacts(anc []Ancestor, sha1 bool) []policy.Subject {
 	out := make([]policy.Subject, 0, len(anc))
 	for _, a := range anc {
 		s := policy.Subject{Path: a.Exe, Type: policy.Binary}
 		if f, err := e.tasks.OpenExe(a.PID); err == nil {
 			if st, err := stat(f); err == nil {
-				if c, ok := e.cache.get(st.key, st.stamp); ok {
+				if c, ok := e.cache.get(st.key, st.stamp); ok && (c.SHA1 != "" || !sha1) {
 					s = c
-				} else if c, err := facts.File(f, a.Exe); err == nil {
+				} else if c, err := e.fileFacts(f, a.Exe, sha1); err == nil {
 					e.cache.put(st.key, st.stamp, c)
 					s = c
 				}

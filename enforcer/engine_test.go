@@ -3,6 +3,7 @@ package enforcer
 import (
 	"bytes"
 	"context"
+	"crypto/sha1"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -14,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -907,4 +909,31 @@ func TestOfflineResponseCode(t *testing.T) {
 		h.api(1000, "GET", "/requests?state=pending", nil, &rs)
 		return len(rs) == 1 && rs[0].Path == q && rs[0].ID != r2.ID && rs[0].RequestCode != ""
 	})
+}
+
+// TestSHA1OnlyWhenThePolicyNeedsIt: without a SHA-1 criterion the daemon
+// does not compute SHA-1; a policy that adds one denies by it at once.
+func TestSHA1OnlyWhenThePolicyNeedsIt(t *testing.T) {
+	h := newHarness(t, nil)
+	p := h.file("tools/hashed", "#!/bin/sh\necho hashed\n")
+	if !h.exec(p, execOpt{uid: 1000}) {
+		t.Fatal("allowed program denied")
+	}
+	st, err := os.Stat(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := statOf(st.Sys().(*syscall.Stat_t))
+	if got, ok := h.e.cache.get(fs.key, fs.stamp); !ok || got.SHA1 != "" || got.SHA256 == "" {
+		t.Fatalf("cached facts = %+v, %v; want SHA-256 only", got, ok)
+	}
+	sum := sha1.Sum([]byte("#!/bin/sh\necho hashed\n"))
+	pol := fmt.Sprintf("id: engine-test\nrevision: 2\ndefault: allow\ngroups:\n  - name: by-sha1\n    definitions: [{sha1: %x}]\nrules:\n  - {group: by-sha1, action: deny}\n", sum)
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "revision 2", func() bool { return h.e.pol.Load().eng.Revision() == 2 })
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("a program denied by its SHA-1 ran")
+	}
 }

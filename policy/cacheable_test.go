@@ -44,3 +44,24 @@ func TestEvaluateLazyCacheable(t *testing.T) {
 		}
 	}
 }
+
+func TestNeedsSHA1(t *testing.T) {
+	plain := &Document{ID: "n", Revision: 1,
+		Groups: []Group{{Name: "g", Definitions: []Definition{{SHA256: &HashMatch{Value: strings.Repeat("a", 64)}}}}},
+		Rules:  []Rule{{Group: "g", Action: "deny"}},
+	}
+	if compileOK(t, plain).Needs().SHA1 {
+		t.Error("a policy with only SHA-256 criteria needs SHA-1")
+	}
+	// A SHA-1 criterion anywhere (here in a parent group) needs it.
+	withSHA1 := &Document{ID: "n", Revision: 1,
+		Groups: []Group{
+			{Name: "shells", Definitions: []Definition{{SHA1: &HashMatch{Value: strings.Repeat("b", 40)}}}},
+			{Name: "g", Definitions: []Definition{{Type: []string{"binary"}, Path: &StringMatch{Exact: strPtr("/x")}, Parent: &ParentMatch{Group: "shells"}}}},
+		},
+		Rules: []Rule{{Group: "g", Action: "deny"}},
+	}
+	if !compileOK(t, withSHA1).Needs().SHA1 {
+		t.Error("a policy with a SHA-1 criterion in a parent group does not need SHA-1")
+	}
+}

@@ -46,6 +46,9 @@ type Needs struct {
 	// Source: a criterion looks at the download source, which lives in an
 	// extended attribute that can change without the file's contents.
 	Source bool
+	// SHA1: a criterion compares SHA-1 hashes (of the program or of a
+	// parent). Without one, callers need not compute SHA-1 at all.
+	SHA1 bool
 }
 
 // Needs reports which per-exec facts the policy uses.
@@ -357,6 +360,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			e.needs.Parents = e.needs.Parents || d.needs.Parents
 			for _, cr := range d.crit {
 				e.needs.Source = e.needs.Source || cr.field == fieldSource
+				e.needs.SHA1 = e.needs.SHA1 || cr.field == fieldSHA1
 			}
 		}
 	}

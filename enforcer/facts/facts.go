@@ -39,6 +39,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash"
 	"io"
 	"io/fs"
 	"os"
@@ -96,14 +97,20 @@ func Program(path string) (policy.Subject, error) {
 // Info.plist and main executable are then opened below path, never outside
 // it; the kernel never executes a directory, so this case comes from the CLI,
 // not from the enforcer.
-func File(f *os.File, path string) (policy.Subject, error) {
+func File(f *os.File, path string) (policy.Subject, error) { return file(f, path, true) }
+
+// FileSHA256 is File without SHA-1 (Subject.SHA1 stays empty): for a policy
+// with no SHA-1 criterion, it spares a third of the hashing.
+func FileSHA256(f *os.File, path string) (policy.Subject, error) { return file(f, path, false) }
+
+func file(f *os.File, path string, withSHA1 bool) (policy.Subject, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return policy.Subject{}, fmt.Errorf("stat %s: %w", path, err)
 	}
 	name := filepath.Base(path)
 	if fi.IsDir() {
-		return bundle(f, path, name)
+		return bundle(f, path, name, withSHA1)
 	}
 	if !fi.Mode().IsRegular() {
 		return policy.Subject{}, fmt.Errorf("%s is %s, not a program file: give the path of a program, script, package or app bundle",
@@ -114,7 +121,7 @@ func File(f *os.File, path string) (policy.Subject, error) {
 		return policy.Subject{}, readError(path, err)
 	}
 	s := policy.Subject{Type: detectType(header, name, false), Path: path}
-	if s.SHA1, s.SHA256, err = Hash(f, fi.Size()); err != nil {
+	if s.SHA1, s.SHA256, err = hashFile(f, fi.Size(), withSHA1); err != nil {
 		return policy.Subject{}, fmt.Errorf("hash %s: %w", path, err)
 	}
 	s.Source = source(f)
@@ -125,10 +132,18 @@ func File(f *os.File, path string) (policy.Subject, error) {
 // of r, computed in one pass through a fixed buffer. It fails if r ends
 // before size bytes (the file shrank while being read).
 func Hash(r io.ReaderAt, size int64) (sha1hex, sha256hex string, err error) {
+	return hashFile(r, size, true)
+}
+
+func hashFile(r io.ReaderAt, size int64, withSHA1 bool) (sha1hex, sha256hex string, err error) {
 	if size < 0 {
 		return "", "", fmt.Errorf("negative size %d", size)
 	}
-	h1, h256 := sha1.New(), sha256.New()
+	h256 := sha256.New()
+	var h1 hash.Hash
+	if withSHA1 {
+		h1 = sha1.New()
+	}
 	buf := make([]byte, min(size, hashBufSize))
 	for off := int64(0); off < size; {
 		b := buf[:min(int64(len(buf)), size-off)]
@@ -136,7 +151,9 @@ func Hash(r io.ReaderAt, size int64) (sha1hex, sha256hex string, err error) {
 		if n == 0 && err == nil {
 			return "", "", io.ErrNoProgress
 		}
-		h1.Write(b[:n])
+		if h1 != nil {
+			h1.Write(b[:n])
+		}
 		h256.Write(b[:n])
 		off += int64(n)
 		if err == io.EOF && off < size {
@@ -146,7 +163,10 @@ func Hash(r io.ReaderAt, size int64) (sha1hex, sha256hex string, err error) {
 			return "", "", err
 		}
 	}
-	return hex.EncodeToString(h1.Sum(nil)), hex.EncodeToString(h256.Sum(nil)), nil
+	if h1 != nil {
+		sha1hex = hex.EncodeToString(h1.Sum(nil))
+	}
+	return sha1hex, hex.EncodeToString(h256.Sum(nil)), nil
 }
 
 // readHeader returns up to headerSize bytes from the start of f.
@@ -160,7 +180,7 @@ func readHeader(f *os.File, size int64) ([]byte, error) {
 }
 
 // bundle gathers the facts of the bundle directory dir at path.
-func bundle(dir *os.File, path, name string) (policy.Subject, error) {
+func bundle(dir *os.File, path, name string, withSHA1 bool) (policy.Subject, error) {
 	t := detectType(nil, name, true)
 	if t == policy.TypeUnknown {
 		return policy.Subject{}, fmt.Errorf("%s is a directory, not an app bundle (.app) or preference pane (.prefPane): give the path of a program file", path)
@@ -211,7 +231,7 @@ func bundle(dir *os.File, path, name string) (policy.Subject, error) {
 		return policy.Subject{}, fmt.Errorf("bundle %s: main executable %s is %s, not a file: the bundle is malformed",
 			path, exePath, fileKind(fi.Mode()))
 	}
-	if s.SHA1, s.SHA256, err = Hash(exe, fi.Size()); err != nil {
+	if s.SHA1, s.SHA256, err = hashFile(exe, fi.Size(), withSHA1); err != nil {
 		return policy.Subject{}, fmt.Errorf("hash %s: %w", filepath.Join(path, exePath), err)
 	}
 

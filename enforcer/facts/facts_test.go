@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/gatehouse/gatehouse/policy"
+	"github.com/google/go-cmp/cmp"
 )
 
 func sums(b []byte) (string, string) {
@@ -198,9 +199,18 @@ func TestFileReadsDescriptor(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, want256 := sums([]byte(content))
-	if s.Type != policy.Script || s.SHA256 != want256 || s.Path != path {
-		t.Errorf("File = %+v, want the original script %s", s, want256)
+	want1, want256 := sums([]byte(content))
+	if s.Type != policy.Script || s.SHA1 != want1 || s.SHA256 != want256 || s.Path != path {
+		t.Errorf("File = %+v, want the original script %s %s", s, want1, want256)
+	}
+	// Without SHA-1: the same facts, SHA1 empty.
+	s2, err := FileSHA256(f, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SHA1 = ""
+	if diff := cmp.Diff(s, s2); diff != "" {
+		t.Errorf("FileSHA256 (-want +got):\n%s", diff)
 	}
 }
 
