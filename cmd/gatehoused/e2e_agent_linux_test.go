@@ -118,6 +118,7 @@ func (d *desktop) startAgent() {
 		"DBUS_SESSION_BUS_ADDRESS=" + d.bus.Address,
 		"WEBKIT_DISABLE_COMPOSITING_MODE=1",
 		"LIBGL_ALWAYS_SOFTWARE=1",
+		"TZ=UTC",
 	}
 	d.agent.Dir = d.home
 	d.agent.Stdout, d.agent.Stderr = d.log, d.log
@@ -382,13 +383,26 @@ func TestE2EAgentApprovalAndNotification(t *testing.T) {
 	e.start()
 	d := newDesktop(t, e)
 	prog, marker := e.markerScript("appr/editor")
+	// The window starts this minute (the dialog takes a start up to a
+	// minute in the past) and lasts ten: wait for a minute with time to
+	// type it.
+	for time.Now().Second() > 35 {
+		time.Sleep(time.Second)
+	}
+	from := time.Now().UTC().Truncate(time.Minute)
+	until := from.Add(10 * time.Minute)
 	w := d.blockAndShow(prog, "approval", "notes.txt")
 	d.keys(w, "type", "--delay", "40", "month-end close")
+	d.keys(w, "key", "Tab")
+	d.typeDateTime(w, from)
+	d.keys(w, "key", "Tab")
+	d.typeDateTime(w, until)
 	time.Sleep(300 * time.Millisecond)
-	d.keys(w, "key", "ctrl+Return") // Request Approval
+	d.screenshot("approval-filled")
+	d.keys(w, "key", "Return") // Request Approval
 	r := e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateSubmitted)
-	if r.Reason != "month-end close" {
-		t.Errorf("submitted reason = %q", r.Reason)
+	if r.Reason != "month-end close" || !r.WindowStart.Equal(from) || !r.WindowEnd.Equal(until) {
+		t.Errorf("submitted %q for %v – %v; want %q for %v – %v", r.Reason, r.WindowStart, r.WindowEnd, "month-end close", from, until)
 	}
 	time.Sleep(300 * time.Millisecond)
 	d.screenshot("approval-submitted")
@@ -424,6 +438,24 @@ func TestE2EAgentApprovalAndNotification(t *testing.T) {
 	e.waitEvent("the run allowed by the approval", func(ev localapi.Event) bool {
 		return ev.Kind == "exec" && ev.Path == prog && ev.Allowed && ev.RequestID == r.ID
 	})
+	// The grant ends with the window the user asked for.
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	gs, err := e.client().Grants(ctx)
+	if err != nil || len(gs) != 1 || !gs[0].Expires.Equal(until) {
+		t.Errorf("grants = %+v, %v; want one that expires at %v", gs, err, until)
+	}
+}
+
+// typeDateTime fills a focused datetime-local field as WebKitGTK shows it
+// (mm/dd/yyyy, hh:mm AM), one segment at a time.
+func (d *desktop) typeDateTime(w string, t time.Time) {
+	d.t.Helper()
+	for _, seg := range []string{t.Format("01"), t.Format("02"), t.Format("2006"), t.Format("03"), t.Format("04"), t.Format("PM")[:1]} {
+		d.keys(w, "type", "--delay", "80", seg)
+		time.Sleep(150 * time.Millisecond)
+		d.keys(w, "key", "Right")
+	}
 }
 
 func TestE2EAgentOfflineCode(t *testing.T) {
