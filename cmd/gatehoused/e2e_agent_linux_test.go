@@ -248,7 +248,7 @@ func (e *env) markerScript(rel string) (prog, marker string) {
 	os.MkdirAll(out, 0o777)
 	os.Chmod(out, 0o777)
 	marker = filepath.Join(out, filepath.Base(rel)+".ran")
-	return e.script(rel, fmt.Sprintf(`echo "$@" > %s`, marker)), marker
+	return e.script(rel, fmt.Sprintf(`pwd > %[1]s.cwd; echo "$@" > %[1]s`, marker)), marker
 }
 
 func waitFile(t testing.TB, path string, within time.Duration) string {
@@ -289,6 +289,9 @@ func TestE2EAgentJustification(t *testing.T) {
 	// The agent relaunches it as the user, with the original arguments.
 	if got := waitFile(t, marker, 20*time.Second); got != "--quarter 3" {
 		t.Errorf("relaunched with %q, want %q", got, "--quarter 3")
+	}
+	if cwd := waitFile(t, marker+".cwd", time.Second); cwd != "/tmp" {
+		t.Errorf("relaunched in %q, want the original working directory /tmp", cwd)
 	}
 	d.waitWindow(false, 10*time.Second)
 	ev := e.waitEvent("the relaunch allowed by the grant", func(ev localapi.Event) bool {
