@@ -50,12 +50,11 @@ func main() {
 		log.Warn("notifications unavailable; decisions are shown in the menu only", "err", err)
 		notifier = nil
 	}
-	host, _ := os.Hostname()
 	ui := &windowUI{}
 	tray := newTray(log)
 	agent := app.New(app.Options{
 		API: localapi.NewClient(*socket), UI: ui, Tray: tray, Notifier: notifier, Logger: log,
-		Computer: host, Company: *company,
+		Company: *company,
 	})
 	bridge := agent.Bridge()
 	ctx, stop := context.WithCancel(context.Background())
@@ -129,13 +128,12 @@ func (u *windowUI) Show(d *app.Dialog) {
 	if !ready {
 		return
 	}
-	u.ctx = ctx
-	runtime.EventsEmit(u.ctx, "dialog", d)
+	runtime.EventsEmit(ctx, "dialog", d)
 	if d == nil {
-		runtime.WindowHide(u.ctx)
+		runtime.WindowHide(ctx)
 		return
 	}
-	runtime.WindowCenter(u.ctx)
-	runtime.WindowShow(u.ctx)
-	runtime.WindowSetAlwaysOnTop(u.ctx, true)
+	runtime.WindowCenter(ctx)
+	runtime.WindowShow(ctx)
+	runtime.WindowSetAlwaysOnTop(ctx, true)
 }

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"log/slog"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -68,9 +69,6 @@ type Options struct {
 	Launcher Launcher               // nil: ExecLauncher
 	Logger   *slog.Logger
 	Now      func() time.Time
-	// Computer is shown in offline approval dialogs when the request has
-	// no machine name of its own.
-	Computer string
 	// Company is the branding line of the dialogs ("Gatehouse" if empty).
 	Company string
 	// DialogMaxAge: a pending request older than this when the agent first
@@ -89,7 +87,6 @@ type Agent struct {
 
 	mu      sync.Mutex
 	queue   []*Dialog        // dialogs waiting; queue[0] is shown
-	queued  map[int64]bool   // request ids ever queued (never shown twice)
 	known   map[int64]string // request id -> state last handled
 	reqs    map[int64]localapi.Request
 	snap    Snapshot
@@ -122,7 +119,7 @@ func New(opt Options) *Agent {
 	if opt.MaxBackoff == 0 {
 		opt.MaxBackoff = 5 * time.Second
 	}
-	return &Agent{opt: opt, log: opt.Logger, queued: map[int64]bool{}, known: map[int64]string{},
+	return &Agent{opt: opt, log: opt.Logger, known: map[int64]string{},
 		reqs: map[int64]localapi.Request{}, changed: make(chan struct{}, 1)}
 }
 
@@ -141,7 +138,8 @@ func (a *Agent) Run(ctx context.Context) error {
 	)
 	for ctx.Err() == nil {
 		ch, err := a.opt.API.Changes(ctx, seq, wait)
-		if err == nil && (ch.Boot != boot || wait == 0) {
+		if err == nil {
+			// Also after a reload: the menu shows the current revision.
 			err = a.connected(ctx)
 		}
 		if err == nil {
@@ -225,22 +223,26 @@ func (a *Agent) sync(ctx context.Context) error {
 	}
 	now := a.opt.Now()
 	var show bool
-	var todo []func()
+	// Notifications are posted after the lock is released (they talk to
+	// the notification server and the enforcer).
+	var blocked, decided []localapi.Request
 	a.mu.Lock()
+	a.reqs = make(map[int64]localapi.Request, len(rs))
 	a.snap.Pending, a.snap.Recent = nil, nil
-	// Oldest first, so dialogs queue in the order the programs were blocked.
-	for i := len(rs) - 1; i >= 0; i-- {
-		r := rs[i]
+	// rs is newest first; the menu lists the latest closed requests.
+	for _, r := range rs {
 		a.reqs[r.ID] = r
-		switch r.State {
-		case localapi.StatePending, localapi.StateSubmitted:
+		switch {
+		case r.State == localapi.StatePending || r.State == localapi.StateSubmitted:
 			if r.Kind != localapi.KindDenyNotify && r.Kind != localapi.KindDenyMessage {
 				a.snap.Pending = append(a.snap.Pending, r)
 			}
+		case len(a.snap.Recent) < 10:
+			a.snap.Recent = append(a.snap.Recent, r)
 		}
-		if len(a.snap.Recent) < 10 && r.State != localapi.StatePending {
-			a.snap.Recent = append([]localapi.Request{r}, a.snap.Recent...)
-		}
+	}
+	// Oldest first, so dialogs queue in the order the programs were blocked.
+	for _, r := range slices.Backward(rs) {
 		if a.known[r.ID] == r.State {
 			continue
 		}
@@ -248,23 +250,17 @@ func (a *Agent) sync(ctx context.Context) error {
 		fresh := now.Sub(r.Created) <= a.opt.DialogMaxAge
 		switch {
 		case r.State == localapi.StatePending && r.Kind == localapi.KindDenyNotify:
-			// A notification and nothing else: close the notice at once.
-			r := r
-			todo = append(todo, func() { a.blockedNotice(ctx, r, fresh) })
+			// A notification (if it is news) and nothing else.
+			blocked = append(blocked, r)
 		case r.State == localapi.StatePending && dialogKind(r.Kind) != "":
-			if !fresh {
-				continue
-			}
-			if !a.queued[r.ID] {
-				a.queued[r.ID] = true
+			if fresh {
 				a.queue = append(a.queue, a.dialogFor(r))
 				show = show || len(a.queue) == 1
 			}
 		case r.Notified:
 			// The user was told of this state before (by an earlier run).
 		case r.State == localapi.StateSubmitted, r.State == localapi.StateApproved, r.State == localapi.StateDenied:
-			r := r
-			todo = append(todo, func() { a.decisionNotice(ctx, r) })
+			decided = append(decided, r)
 		}
 		if r.State != localapi.StatePending && r.State != localapi.StateSubmitted {
 			a.dropLocked(r.ID)
@@ -280,8 +276,11 @@ func (a *Agent) sync(ctx context.Context) error {
 		a.log.Debug("showing dialog", "request", cur.RequestID, "kind", cur.Kind)
 		a.opt.UI.Show(cur)
 	}
-	for _, f := range todo {
-		f()
+	for _, r := range blocked {
+		a.blockedNotice(ctx, r, now.Sub(r.Created) <= a.opt.DialogMaxAge)
+	}
+	for _, r := range decided {
+		a.decisionNotice(ctx, r)
 	}
 	if a.opt.Tray != nil {
 		a.opt.Tray.Update(snap)
@@ -341,9 +340,6 @@ func (a *Agent) dialogFor(r localapi.Request) *Dialog {
 	}
 	if d.Kind == DialogApprovalOffline {
 		d.Computer, d.RequestCode, d.PolicyRevision = r.Machine, r.RequestCode, r.PolicyRevision
-		if d.Computer == "" {
-			d.Computer = a.opt.Computer
-		}
 	}
 	return d
 }
@@ -401,24 +397,14 @@ func (a *Agent) request(id int64) (localapi.Request, bool) {
 	return r, ok
 }
 
-// errText turns an API error into what the dialog shows.
+// errText turns an API error into what the dialog shows: the daemon's
+// own message, or what to do when it is not running.
 func errText(err error) error {
 	var nr *localapi.NotRunningError
 	if errors.As(err, &nr) {
 		return errors.New("Gatehouse is not running on this computer, so the request could not be sent. Try again later or contact your IT department.")
 	}
-	var ae *localapi.APIError
-	if errors.As(err, &ae) {
-		return errors.New(upperFirst(ae.Message))
-	}
 	return err
-}
-
-func upperFirst(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 func requestNotificationID(id int64) string { return "request-" + strconv.FormatInt(id, 10) }

@@ -277,7 +277,7 @@ func newRig(t *testing.T, before func(*rig)) *rig {
 		before(r)
 	}
 	r.agent = New(Options{API: r.api, UI: r.ui, Tray: r.tray, Notifier: r.notes, Launcher: r.launch,
-		Computer: "host-1", Wait: 2 * time.Second, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
+		Wait: 2 * time.Second, Backoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond})
 	r.bridge = r.agent.Bridge()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -509,9 +509,10 @@ func TestDenyNotifyPostsAndCloses(t *testing.T) {
 func TestOfflineCode(t *testing.T) {
 	r := newRig(t, nil)
 	r.api.codes[3] = "ABCD2345WXYZ"
-	r.api.add(localapi.Request{ID: 3, Kind: localapi.KindApprovalOffline, Path: "/opt/app", RequestCode: "012345"})
+	r.api.add(localapi.Request{ID: 3, Kind: localapi.KindApprovalOffline, Path: "/opt/app", RequestCode: "012345",
+		Machine: "host-1", PolicyRevision: 12})
 	d := r.ui.next(t)
-	if d.Kind != DialogApprovalOffline || d.RequestCode != "012345" || d.Computer != "host-1" {
+	if d.Kind != DialogApprovalOffline || d.RequestCode != "012345" || d.Computer != "host-1" || d.PolicyRevision != 12 {
 		t.Fatalf("dialog = %+v", d)
 	}
 	if _, err := r.bridge.SubmitResponseCode(3, "WRONG"); err == nil || !strings.Contains(err.Error(), "tries left") {
@@ -547,7 +548,9 @@ func TestNotRunningErrorText(t *testing.T) {
 	if !strings.Contains(err.Error(), "not running") {
 		t.Errorf("errText = %v", err)
 	}
-	if got := errText(&localapi.APIError{Status: 400, Message: "the window ends before it starts"}).Error(); got != "The window ends before it starts" {
+	// The daemon's own message reaches the dialog as it is (the page
+	// capitalises it).
+	if got := errText(&localapi.APIError{Status: 400, Message: "the window ends before it starts"}).Error(); got != "the window ends before it starts" {
 		t.Errorf("errText = %q", got)
 	}
 }
@@ -579,5 +582,22 @@ func TestApprovedClickOutsideItsWindow(t *testing.T) {
 	}
 	if len(r.launch.got()) != 0 {
 		t.Error("launched before its window")
+	}
+}
+
+func TestTrayRecentIsTheNewestClosed(t *testing.T) {
+	r := newRig(t, func(r *rig) {
+		for id := int64(1); id <= 12; id++ {
+			r.api.add(localapi.Request{ID: id, Kind: localapi.KindWarning, State: localapi.StateCancelled,
+				Path: fmt.Sprintf("/opt/p%d", id), Created: time.Now().Add(-time.Hour)})
+		}
+	})
+	waitUntil(t, "tray", func() bool { return r.tray.snapshot().Connected })
+	var ids []int64
+	for _, x := range r.tray.snapshot().Recent {
+		ids = append(ids, x.ID)
+	}
+	if diff := cmp.Diff([]int64{12, 11, 10, 9, 8, 7, 6, 5, 4, 3}, ids); diff != "" {
+		t.Errorf("recent (-want +got):\n%s", diff)
 	}
 }

@@ -348,8 +348,8 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileSt
 		readArgs()
 	}
 	var cwd string
-	if d.Action.Interactive() || d.Action == policy.DenyMessage {
-		cwd = e.tasks.Cwd(pid)
+	if d.Action.Interactive() {
+		cwd = e.tasks.Cwd(pid) // for the relaunch
 	}
 	v.respond(allow, cacheable)
 	e.observe(start)

@@ -124,8 +124,10 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification,
 		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
 	}
-	if p.kind == localapi.KindApprovalOffline && !q.e.offline.IsZero() {
-		r.Machine, r.RequestCode = offline.MachineName(q.e.machine), q.freshRequestCode(ctx, now)
+	// An offline challenge needs the secret and a machine name to bind;
+	// without them the request is a plain approval request.
+	if m := offline.MachineName(q.e.machine); p.kind == localapi.KindApprovalOffline && !q.e.offline.IsZero() && m != "" {
+		r.Machine, r.RequestCode = m, q.freshRequestCode(ctx, now)
 	}
 	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
 	id, err := q.e.store.AddRequest(ctx, r)
