@@ -10,7 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gatehouse/gatehouse/enforcer/offline"
+	"github.com/gatehouse/gatehouse/offline"
 
 	"github.com/gatehouse/gatehouse/localapi"
 	"go.yaml.in/yaml/v3"

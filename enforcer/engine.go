@@ -12,10 +12,10 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/enforcer/offline"
+	"github.com/gatehouse/gatehouse/offline"
 
-	"github.com/gatehouse/gatehouse/enforcer/facts"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/policy"
 )
 

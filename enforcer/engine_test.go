@@ -19,9 +19,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/enforcer/offline"
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // The engine against a fake event source and fake /proc: real files (for

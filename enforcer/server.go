@@ -19,8 +19,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/enforcer/facts"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/policy"
 )

@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/enforcer/offline"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // Offline approval codes (docs/offline.md). These commands work without

@@ -7,12 +7,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/enforcer/offline"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // knownExport is the export of the secret whose bytes are 1..32; with it,
 // laptop-7, revision 42, request code 004217 on 2026-11-23 answer
-// 6GMX-RAJD-P51Z (computed independently, see enforcer/offline's tests).
+// 6GMX-RAJD-P51Z (computed independently, see offline's tests).
 const knownExport = "GHK1-0410-6105-0R3G-G28A-1C60-T3GF-208H-44RM-2MB1-E60S-38DH-R78Y-3WGA-RT9C"
 
 func TestOfflineRespond(t *testing.T) {

@@ -8,8 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 
-	"github.com/gatehouse/gatehouse/enforcer/facts"
 	"github.com/gatehouse/gatehouse/examples"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/policy"
 	"github.com/gatehouse/gatehouse/policy/policyfile"
 )

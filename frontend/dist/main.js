@@ -521,7 +521,7 @@ function showOffline(d) {
     h('dd', {}, value));
   const facts = h('dl', { class: 'facts' },
     fact(S.computerLabel, h('span', { class: 'computer', id: 'computer', text: d.computer || S.notKnown })),
-    // Codes are made per policy revision (enforcer/offline): the help desk
+    // Codes are made per policy revision (offline): the help desk
     // needs it too.
     d.policy_revision
       ? fact(S.policyRevisionLabel, h('span', { class: 'computer', id: 'policy-revision', text: String(d.policy_revision) }))
