@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/notifications"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // API is what the agent needs of the enforcer (*localapi.Client).
@@ -86,8 +87,8 @@ type Agent struct {
 	log *slog.Logger
 
 	mu      sync.Mutex
-	queue   []*Dialog        // dialogs waiting; queue[0] is shown
-	known   map[int64]string // request id -> state last handled
+	queue   []*Dialog               // dialogs waiting; queue[0] is shown
+	known   map[int64]request.State // request id -> state last handled
 	reqs    map[int64]localapi.Request
 	snap    Snapshot
 	changed chan struct{} // kicks the sync loop (after our own answers)
@@ -119,7 +120,7 @@ func New(opt Options) *Agent {
 	if opt.MaxBackoff == 0 {
 		opt.MaxBackoff = 5 * time.Second
 	}
-	return &Agent{opt: opt, log: opt.Logger, known: map[int64]string{},
+	return &Agent{opt: opt, log: opt.Logger, known: map[int64]request.State{},
 		reqs: map[int64]localapi.Request{}, changed: make(chan struct{}, 1)}
 }
 
@@ -233,8 +234,8 @@ func (a *Agent) sync(ctx context.Context) error {
 	for _, r := range rs {
 		a.reqs[r.ID] = r
 		switch {
-		case r.State == localapi.StatePending || r.State == localapi.StateSubmitted:
-			if r.Kind != localapi.KindDenyNotify && r.Kind != localapi.KindDenyMessage {
+		case r.State.Open():
+			if !r.Kind.Notice() {
 				a.snap.Pending = append(a.snap.Pending, r)
 			}
 		case len(a.snap.Recent) < 10:
@@ -249,20 +250,20 @@ func (a *Agent) sync(ctx context.Context) error {
 		a.known[r.ID] = r.State
 		fresh := now.Sub(r.Created) <= a.opt.DialogMaxAge
 		switch {
-		case r.State == localapi.StatePending && r.Kind == localapi.KindDenyNotify:
+		case r.State == request.Pending && r.Kind == request.DenyNotify:
 			// A notification (if it is news) and nothing else.
 			blocked = append(blocked, r)
-		case r.State == localapi.StatePending && dialogKind(r.Kind) != "":
+		case r.State == request.Pending && dialogKind(r.Kind) != "":
 			if fresh {
 				a.queue = append(a.queue, a.dialogFor(r))
 				show = show || len(a.queue) == 1
 			}
 		case r.Notified:
 			// The user was told of this state before (by an earlier run).
-		case r.State == localapi.StateSubmitted, r.State == localapi.StateApproved, r.State == localapi.StateDenied:
+		case r.State == request.Submitted, r.State == request.Approved, r.State == request.Denied:
 			decided = append(decided, r)
 		}
-		if r.State != localapi.StatePending && r.State != localapi.StateSubmitted {
+		if !r.State.Open() {
 			a.dropLocked(r.ID)
 		}
 	}
@@ -308,17 +309,17 @@ func (a *Agent) snapshotLocked() Snapshot {
 }
 
 // dialogKind maps a request kind to the dialog that answers it.
-func dialogKind(kind string) string {
+func dialogKind(kind request.Kind) string {
 	switch kind {
-	case localapi.KindWarning:
+	case request.Warning:
 		return DialogWarning
-	case localapi.KindJustification:
+	case request.Justification:
 		return DialogJustification
-	case localapi.KindApproval:
+	case request.Approval:
 		return DialogApproval
-	case localapi.KindApprovalOffline:
+	case request.ApprovalOffline:
 		return DialogApprovalOffline
-	case localapi.KindDenyMessage:
+	case request.DenyMessage:
 		return DialogDenied
 	}
 	return ""
@@ -334,7 +335,7 @@ func (a *Agent) dialogFor(r localapi.Request) *Dialog {
 	if d.Title == "" {
 		d.Title = defaultTitle(d.Kind, d.Program.Name)
 	}
-	if r.Kind == localapi.KindApprovalOffline && r.RequestCode == "" {
+	if r.Kind == request.ApprovalOffline && r.RequestCode == "" {
 		// The daemon has no offline secret: a plain approval request.
 		d.Kind = DialogApproval
 	}

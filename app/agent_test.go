@@ -10,10 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/notifications"
 	"github.com/gatehouse/gatehouse/notifications/fake"
-	"github.com/google/go-cmp/cmp"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // fakeAPI is an enforcer in memory: requests with states, a change
@@ -46,7 +48,7 @@ func (f *fakeAPI) add(r localapi.Request) {
 		r.Created = time.Now()
 	}
 	if r.State == "" {
-		r.State = localapi.StatePending
+		r.State = request.Pending
 	}
 	f.reqs[r.ID] = &r
 	f.bumpLocked()
@@ -137,19 +139,19 @@ func (f *fakeAPI) Answer(_ context.Context, id int64, a localapi.Answer) (locala
 	if !ok {
 		return localapi.AnswerResult{}, &localapi.APIError{Status: 404, Message: fmt.Sprintf("request %d: not found", id)}
 	}
-	if r.State != localapi.StatePending {
+	if r.State != request.Pending {
 		return localapi.AnswerResult{}, &localapi.APIError{Status: 400, Message: fmt.Sprintf("request %d is %s", id, r.State)}
 	}
 	switch {
 	case a.Cancel:
-		r.State = localapi.StateCancelled
-	case r.Kind == localapi.KindApproval || r.Kind == localapi.KindApprovalOffline:
-		r.State, r.Reason, r.WindowStart, r.WindowEnd = localapi.StateSubmitted, a.Reason, a.WindowStart, a.WindowEnd
+		r.State = request.Cancelled
+	case r.Kind == request.Approval || r.Kind == request.ApprovalOffline:
+		r.State, r.Reason, r.WindowStart, r.WindowEnd = request.Submitted, a.Reason, a.WindowStart, a.WindowEnd
 	default:
 		if len(a.Reason) < r.MinJustification {
 			return localapi.AnswerResult{}, &localapi.APIError{Status: 400, Message: "the reason is too short"}
 		}
-		r.State, r.Reason = localapi.StateAnswered, a.Reason
+		r.State, r.Reason = request.Answered, a.Reason
 	}
 	r.Notified = false
 	f.bumpLocked()
@@ -172,7 +174,7 @@ func (f *fakeAPI) OfflineRespond(_ context.Context, id int64, code string) (loca
 	if f.codes[id] != code {
 		return localapi.AnswerResult{}, &localapi.APIError{Status: 400, Message: "that response code is not right for this request; 4 tries left"}
 	}
-	f.reqs[id].State = localapi.StateApproved
+	f.reqs[id].State = request.Approved
 	f.bumpLocked()
 	return localapi.AnswerResult{Request: *f.reqs[id]}, nil
 }
@@ -306,12 +308,12 @@ func waitUntil(t *testing.T, what string, cond func() bool) {
 
 func TestJustificationDialogContinueRelaunches(t *testing.T) {
 	r := newRig(t, nil)
-	r.api.add(localapi.Request{ID: 1, Kind: localapi.KindJustification, Path: "/opt/tools/report", SHA256: "ab12",
+	r.api.add(localapi.Request{ID: 1, Kind: request.Justification, Path: "/opt/tools/report", SHA256: "ab12",
 		Args: []string{"--quarter", "3"}, Cwd: "/home/alice", Title: "Tell us why", Body: "Policy says so.", MinJustification: 5,
 		AppType: "binary"})
 	d := r.ui.next(t)
 	want := &Dialog{RequestID: 1, Kind: DialogJustification, Title: "Tell us why", Body: "Policy says so.", Company: "Gatehouse",
-		MinJustification: 5, State: localapi.StatePending,
+		MinJustification: 5, State: request.Pending,
 		Program: Program{Name: "report", Path: "/opt/tools/report", SHA256: "ab12", AppType: "binary", Args: []string{"--quarter", "3"}}}
 	if diff := cmp.Diff(want, d); diff != "" {
 		t.Fatalf("dialog (-want +got):\n%s", diff)
@@ -333,7 +335,7 @@ func TestJustificationDialogContinueRelaunches(t *testing.T) {
 	if diff := cmp.Diff([]launch{{"/opt/tools/report", []string{"--quarter", "3"}, "/home/alice"}}, r.launch.got()); diff != "" {
 		t.Errorf("launches (-want +got):\n%s", diff)
 	}
-	if got := r.api.get(1); got.State != localapi.StateAnswered || got.Reason != "quarterly report" {
+	if got := r.api.get(1); got.State != request.Answered || got.Reason != "quarterly report" {
 		t.Errorf("request after Continue = %+v", got)
 	}
 	if d := r.ui.next(t); d != nil {
@@ -347,7 +349,7 @@ func TestJustificationDialogContinueRelaunches(t *testing.T) {
 
 func TestTerminalProgramIsNotRelaunched(t *testing.T) {
 	r := newRig(t, nil)
-	r.api.add(localapi.Request{ID: 4, Kind: localapi.KindWarning, Path: "/usr/local/bin/tool", Terminal: true})
+	r.api.add(localapi.Request{ID: 4, Kind: request.Warning, Path: "/usr/local/bin/tool", Terminal: true})
 	r.ui.next(t)
 	out, err := r.bridge.Continue(4, "")
 	if err != nil {
@@ -367,9 +369,9 @@ func TestTerminalProgramIsNotRelaunched(t *testing.T) {
 
 func TestDialogsQueueInOrderAndStaleOnesAreSkipped(t *testing.T) {
 	r := newRig(t, func(r *rig) {
-		r.api.add(localapi.Request{ID: 1, Kind: localapi.KindWarning, Path: "/old", Created: time.Now().Add(-time.Hour)})
-		r.api.add(localapi.Request{ID: 2, Kind: localapi.KindWarning, Path: "/a"})
-		r.api.add(localapi.Request{ID: 3, Kind: localapi.KindDenyMessage, Path: "/b", Title: "Not allowed", Publisher: "Evil Inc"})
+		r.api.add(localapi.Request{ID: 1, Kind: request.Warning, Path: "/old", Created: time.Now().Add(-time.Hour)})
+		r.api.add(localapi.Request{ID: 2, Kind: request.Warning, Path: "/a"})
+		r.api.add(localapi.Request{ID: 3, Kind: request.DenyMessage, Path: "/b", Title: "Not allowed", Publisher: "Evil Inc"})
 	})
 	if d := r.ui.next(t); d.RequestID != 2 {
 		t.Fatalf("first dialog is for request %d, want 2 (1 is an hour old)", d.RequestID)
@@ -390,9 +392,9 @@ func TestDialogsQueueInOrderAndStaleOnesAreSkipped(t *testing.T) {
 		t.Errorf("after the last dialog: %+v", d)
 	}
 	waitUntil(t, "both cancelled", func() bool {
-		return r.api.get(2).State == localapi.StateCancelled && r.api.get(3).State == localapi.StateCancelled
+		return r.api.get(2).State == request.Cancelled && r.api.get(3).State == request.Cancelled
 	})
-	if r.api.get(1).State != localapi.StatePending {
+	if r.api.get(1).State != request.Pending {
 		t.Error("the stale request was touched")
 	}
 	// The tray still lists the stale one as waiting.
@@ -404,7 +406,7 @@ func TestDialogsQueueInOrderAndStaleOnesAreSkipped(t *testing.T) {
 
 func TestApprovalFlowWithNotifications(t *testing.T) {
 	r := newRig(t, nil)
-	r.api.add(localapi.Request{ID: 9, Kind: localapi.KindApproval, Path: "/opt/Editor", Args: []string{"x.txt"}, Cwd: "/tmp"})
+	r.api.add(localapi.Request{ID: 9, Kind: request.Approval, Path: "/opt/Editor", Args: []string{"x.txt"}, Cwd: "/tmp"})
 	r.ui.next(t)
 	start := time.Date(2030, 1, 2, 9, 0, 0, 0, time.FixedZone("", 3600))
 	if _, err := r.bridge.RequestApproval(9, "edit", "not a time", ""); err == nil {
@@ -431,7 +433,7 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 	// Approved by the administrator: replaced by "approved", with Open.
 	// (The administrator moved the window to now.)
 	r.api.set(9, func(x *localapi.Request) {
-		x.State, x.Notified = localapi.StateApproved, false
+		x.State, x.Notified = request.Approved, false
 		x.WindowStart, x.WindowEnd = time.Now().Add(-time.Minute), time.Now().Add(time.Hour)
 	})
 	waitUntil(t, "approved notification", func() bool {
@@ -463,7 +465,7 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 
 func TestDeniedDecisionAndDismiss(t *testing.T) {
 	r := newRig(t, nil)
-	r.api.add(localapi.Request{ID: 5, Kind: localapi.KindApproval, State: localapi.StateDenied, Path: "/opt/x", Terminal: true})
+	r.api.add(localapi.Request{ID: 5, Kind: request.Approval, State: request.Denied, Path: "/opt/x", Terminal: true})
 	n := waitNote(t, r.notes, "request-5")
 	if !strings.Contains(n.Title, "was denied") || len(n.Actions) != 0 {
 		t.Errorf("denied notification = %+v", n)
@@ -479,8 +481,8 @@ func TestDeniedDecisionAndDismiss(t *testing.T) {
 
 func TestDecisionsWhileAwayAreShownOnceAtStart(t *testing.T) {
 	api := newFakeAPI()
-	api.add(localapi.Request{ID: 1, Kind: localapi.KindApproval, State: localapi.StateApproved, Path: "/opt/a", Created: time.Now().Add(-3 * time.Hour)})
-	api.add(localapi.Request{ID: 2, Kind: localapi.KindApproval, State: localapi.StateApproved, Path: "/opt/b", Notified: true})
+	api.add(localapi.Request{ID: 1, Kind: request.Approval, State: request.Approved, Path: "/opt/a", Created: time.Now().Add(-3 * time.Hour)})
+	api.add(localapi.Request{ID: 2, Kind: request.Approval, State: request.Approved, Path: "/opt/b", Notified: true})
 	r := newRig(t, func(r *rig) { r.api = api })
 	waitNote(t, r.notes, "request-1")
 	waitUntil(t, "seen", func() bool { return api.get(1).Notified })
@@ -497,19 +499,19 @@ func TestDecisionsWhileAwayAreShownOnceAtStart(t *testing.T) {
 
 func TestDenyNotifyPostsAndCloses(t *testing.T) {
 	r := newRig(t, nil)
-	r.api.add(localapi.Request{ID: 7, Kind: localapi.KindDenyNotify, Path: "/usr/bin/nc", Title: "nc is blocked", Body: "<b>Ask IT</b>"})
+	r.api.add(localapi.Request{ID: 7, Kind: request.DenyNotify, Path: "/usr/bin/nc", Title: "nc is blocked", Body: "<b>Ask IT</b>"})
 	n := waitNote(t, r.notes, "request-7")
 	if n.Title != "nc was blocked" || n.Body != "nc is blocked\n<b>Ask IT</b>" {
 		t.Errorf("notification = %+v", n)
 	}
-	waitUntil(t, "closed", func() bool { return r.api.get(7).State == localapi.StateCancelled })
+	waitUntil(t, "closed", func() bool { return r.api.get(7).State == request.Cancelled })
 	r.ui.none(t, 100*time.Millisecond)
 }
 
 func TestOfflineCode(t *testing.T) {
 	r := newRig(t, nil)
 	r.api.codes[3] = "ABCD2345WXYZ"
-	r.api.add(localapi.Request{ID: 3, Kind: localapi.KindApprovalOffline, Path: "/opt/app", RequestCode: "012345",
+	r.api.add(localapi.Request{ID: 3, Kind: request.ApprovalOffline, Path: "/opt/app", RequestCode: "012345",
 		Machine: "host-1", PolicyRevision: 12})
 	d := r.ui.next(t)
 	if d.Kind != DialogApprovalOffline || d.RequestCode != "012345" || d.Computer != "host-1" || d.PolicyRevision != 12 {
@@ -533,7 +535,7 @@ func TestDisconnectedThenReconnected(t *testing.T) {
 		return !s.Connected && strings.Contains(TrayStatus(s), "gatehoused is not running")
 	})
 	r.api.setDown(nil)
-	r.api.add(localapi.Request{ID: 1, Kind: localapi.KindWarning, Path: "/a"})
+	r.api.add(localapi.Request{ID: 1, Kind: request.Warning, Path: "/a"})
 	if d := r.ui.next(t); d.RequestID != 1 {
 		t.Fatalf("after reconnecting: %+v", d)
 	}
@@ -570,7 +572,7 @@ func waitNote(t *testing.T, f *fake.Notifier, id string) notifications.Notificat
 func TestApprovedClickOutsideItsWindow(t *testing.T) {
 	r := newRig(t, nil)
 	start := time.Now().Add(time.Hour)
-	r.api.add(localapi.Request{ID: 8, Kind: localapi.KindApproval, State: localapi.StateApproved, Path: "/opt/app",
+	r.api.add(localapi.Request{ID: 8, Kind: request.Approval, State: request.Approved, Path: "/opt/app",
 		WindowStart: start, WindowEnd: start.Add(time.Hour)})
 	waitNote(t, r.notes, "request-8")
 	if err := r.notes.Respond("request-8", notifications.Clicked, ""); err != nil {
@@ -588,7 +590,7 @@ func TestApprovedClickOutsideItsWindow(t *testing.T) {
 func TestTrayRecentIsTheNewestClosed(t *testing.T) {
 	r := newRig(t, func(r *rig) {
 		for id := int64(1); id <= 12; id++ {
-			r.api.add(localapi.Request{ID: id, Kind: localapi.KindWarning, State: localapi.StateCancelled,
+			r.api.add(localapi.Request{ID: id, Kind: request.Warning, State: request.Cancelled,
 				Path: fmt.Sprintf("/opt/p%d", id), Created: time.Now().Add(-time.Hour)})
 		}
 	})

@@ -1,5 +1,7 @@
 package app
 
+import "github.com/gatehouse/gatehouse/request"
+
 // This file is the contract between the agent (Go) and its dialogs
 // (frontend/). Wails binds Bridge as window.go.app.Bridge; every method
 // returns a Promise in the frontend, and a Go error rejects it with the
@@ -44,7 +46,7 @@ type Dialog struct {
 	PolicyRevision int64  `json:"policy_revision,omitempty"`
 	// State is the request's state (pending, submitted, ...); a dialog for
 	// an approval that was already submitted shows the submitted notice.
-	State string `json:"state,omitempty"`
+	State request.State `json:"state,omitempty"`
 }
 
 // Program describes the blocked program (the Publisher Info panel shows it).

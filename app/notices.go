@@ -7,6 +7,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/notifications"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // Notification texts. A request's notification keeps one ID through its
@@ -42,10 +43,10 @@ func (a *Agent) decisionNotice(ctx context.Context, r localapi.Request) {
 	name := programName(r.Path)
 	n := notifications.Notification{ID: requestNotificationID(r.ID), Payload: fmt.Sprint(r.ID)}
 	switch r.State {
-	case localapi.StateSubmitted:
+	case request.Submitted:
 		n.Title = "Approval requested for " + name
 		n.Body = "Your request was sent. You will be notified when it is decided."
-	case localapi.StateApproved:
+	case request.Approved:
 		n.Title = name + " was approved"
 		switch {
 		case r.Terminal:
@@ -57,7 +58,7 @@ func (a *Agent) decisionNotice(ctx context.Context, r localapi.Request) {
 		if !r.WindowEnd.IsZero() {
 			n.Body = joinLines(n.Body, windowText(r.WindowStart, r.WindowEnd))
 		}
-	case localapi.StateDenied:
+	case request.Denied:
 		n.Title = "Your request for " + name + " was denied"
 		n.Body = "Contact your IT department if you still need it."
 	default:
@@ -121,7 +122,7 @@ func (a *Agent) notificationResponses(ctx context.Context) {
 			continue
 		}
 		if resp.Kind == notifications.Clicked || resp.Kind == notifications.ActionInvoked {
-			if r, known := a.request(id); known && r.State == localapi.StateApproved && !r.Terminal {
+			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal {
 				if now := a.opt.Now(); now.Before(r.WindowStart) || (!r.WindowEnd.IsZero() && !now.Before(r.WindowEnd)) {
 					// Outside its approval window the enforcer would block
 					// it again: say when it may run instead.

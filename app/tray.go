@@ -4,6 +4,7 @@ import (
 	"fmt"
 
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // TrayStatus is the tray's first line: the connection and the policy.
@@ -28,20 +29,20 @@ func TrayLines(rs []localapi.Request) []string {
 
 func stateText(r localapi.Request) string {
 	switch r.State {
-	case localapi.StatePending:
-		if r.Kind == localapi.KindDenyMessage || r.Kind == localapi.KindDenyNotify {
+	case request.Pending:
+		if r.Kind.Notice() {
 			return "blocked"
 		}
 		return "waiting for you"
-	case localapi.StateSubmitted:
+	case request.Submitted:
 		return "waiting for approval"
-	case localapi.StateAnswered:
+	case request.Answered:
 		return "allowed"
-	case localapi.StateCancelled:
-		if r.Kind == localapi.KindDenyMessage || r.Kind == localapi.KindDenyNotify {
+	case request.Cancelled:
+		if r.Kind.Notice() {
 			return "blocked"
 		}
 		return "cancelled"
 	}
-	return r.State
+	return string(r.State)
 }

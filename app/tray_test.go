@@ -3,8 +3,10 @@ package app
 import (
 	"testing"
 
-	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 func TestTrayText(t *testing.T) {
@@ -21,11 +23,11 @@ func TestTrayText(t *testing.T) {
 		}
 	}
 	got := TrayLines([]localapi.Request{
-		{Path: "/opt/a", Kind: localapi.KindWarning, State: localapi.StatePending},
-		{Path: "/Applications/Foo.app/Contents/MacOS/foo", Kind: localapi.KindApproval, State: localapi.StateSubmitted},
-		{Path: "/usr/bin/nc", Kind: localapi.KindDenyNotify, State: localapi.StateCancelled},
-		{Path: "/opt/b", Kind: localapi.KindApproval, State: localapi.StateApproved},
-		{Path: "/opt/c", Kind: localapi.KindJustification, State: localapi.StateAnswered},
+		{Path: "/opt/a", Kind: request.Warning, State: request.Pending},
+		{Path: "/Applications/Foo.app/Contents/MacOS/foo", Kind: request.Approval, State: request.Submitted},
+		{Path: "/usr/bin/nc", Kind: request.DenyNotify, State: request.Cancelled},
+		{Path: "/opt/b", Kind: request.Approval, State: request.Approved},
+		{Path: "/opt/c", Kind: request.Justification, State: request.Answered},
 	})
 	want := []string{"a — waiting for you", "Foo — waiting for approval", "nc — blocked", "b — approved", "c — allowed"}
 	if diff := cmp.Diff(want, got); diff != "" {

@@ -8,8 +8,9 @@ import (
 	"math/rand/v2"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/policy"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse/gatehouse/policy"
 )
 
 func TestFactCache(t *testing.T) {

@@ -12,8 +12,9 @@ import (
 
 	"github.com/gatehouse/gatehouse/offline"
 
-	"github.com/gatehouse/gatehouse/localapi"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse/gatehouse/localapi"
 )
 
 // DefaultConfigPath is where gatehoused reads its configuration.
@@ -77,6 +78,22 @@ type Config struct {
 	// change, until the file is modified or the policy reloaded; those
 	// execs are then not seen by gatehoused at all.
 	KernelCache *bool `yaml:"kernel_cache"`
+
+	// Who may do what over the local API is decided by the kind of caller
+	// (docs/architecture.md). These say how some kinds are recognised.
+	//
+	// SudoPaths are the sudo executables: a root caller running one of
+	// them, for a real user other than root, is the sudo front-end and
+	// speaks for that user only.
+	SudoPaths []string `yaml:"sudo_paths"`
+	// SyncUser is the account of the console sync service ("" = none):
+	// its processes read all requests and events and decide requests.
+	SyncUser string `yaml:"sync_user"`
+	// AgentTeamID and AgentSigningID are the code signature of the
+	// menu-bar agent (macOS; both must match). On Linux nothing tells the
+	// agent from the user's other programs: it has the user's rights.
+	AgentTeamID    string `yaml:"agent_team_id"`
+	AgentSigningID string `yaml:"agent_signing_id"`
 }
 
 // Duration is a time.Duration written as "90s", "10m", "720h".
@@ -116,6 +133,7 @@ func DefaultConfig() Config {
 		ReloadInterval:  Duration(2 * time.Second),
 		TTYMessages:     new(true), // one pointer each: the YAML decoder writes through them
 		KernelCache:     new(true),
+		SudoPaths:       []string{"/usr/bin/sudo"},
 	}
 }
 
@@ -160,6 +178,14 @@ func (c *Config) validate() error {
 	}
 	if c.OfflineAttempts < 1 {
 		errs = append(errs, fmt.Errorf("offline_attempts must be at least 1, got %d", c.OfflineAttempts))
+	}
+	for _, p := range c.SudoPaths {
+		if !filepath.IsAbs(p) {
+			errs = append(errs, fmt.Errorf("sudo_paths: %q is not an absolute path; give the full path of sudo, like /usr/bin/sudo", p))
+		}
+	}
+	if (c.AgentTeamID == "") != (c.AgentSigningID == "") {
+		errs = append(errs, errors.New("agent_team_id and agent_signing_id go together; set both or neither"))
 	}
 	if c.Database == "" {
 		errs = append(errs, errors.New("database is empty; give the path of the SQLite file"))

@@ -27,13 +27,16 @@ type Engine struct {
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time
-	source  Source
 	tasks   Tasks
 	store   *store.Store
 	audit   *store.AuditWriter
 	machine string
 	started time.Time
 	boot    string // random per start: tells agents the daemon restarted
+
+	// source is the event source Run serves, set once when Run starts
+	// (status and the kernel-cache flush read it; nil before).
+	source atomic.Pointer[sourceBox]
 
 	// offline is the machine's secret for offline approval codes; zero
 	// when it could not be loaded (approval_offline then works as
@@ -61,7 +64,7 @@ type Engine struct {
 
 // Options are what New needs besides the configuration.
 type Options struct {
-	Source Source
+	// Tasks reads what an exec's source does not report (/proc on Linux).
 	Tasks  Tasks
 	Store  *store.Store
 	Logger *slog.Logger
@@ -71,7 +74,8 @@ type Options struct {
 
 // New builds an engine and loads the policy named in cfg. A policy that
 // does not load is an error here (a running engine keeps its old policy
-// instead).
+// instead), so start-up fails before any filesystem is watched. The engine
+// decides nothing until Run is given a source.
 func New(cfg Config, opt Options) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
@@ -80,7 +84,6 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		cfg:     cfg,
 		log:     opt.Logger,
 		now:     opt.Now,
-		source:  opt.Source,
 		tasks:   opt.Tasks,
 		store:   opt.Store,
 		machine: facts.Machine(),
@@ -122,17 +125,24 @@ func New(cfg Config, opt Options) (*Engine, error) {
 	return e, nil
 }
 
-// Run serves executions from the source until ctx is done, then answers
-// everything outstanding, flushes the audit log and returns.
-func (e *Engine) Run(ctx context.Context) error {
+// sourceBox holds the Source behind an atomic pointer.
+type sourceBox struct{ Source }
+
+// Run serves executions from src until ctx is done, then answers
+// everything outstanding, flushes the audit log and returns. It is called
+// once.
+func (e *Engine) Run(ctx context.Context, src Source) error {
+	if !e.source.CompareAndSwap(nil, &sourceBox{src}) {
+		return errors.New("engine: Run called twice")
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	e.background(ctx)
-	name, marks := e.source.Describe()
+	name, marks := src.Describe()
 	e.log.Info("enforcer running", "source", name, "marks", marks, "policy", e.pol.Load().eng.ID(),
 		"revision", e.pol.Load().eng.Revision(), "fail_closed", e.cfg.FailClosed)
 	e.record(store.Event{Kind: "daemon", Detail: fmt.Sprintf("started: source %s, marks %s", name, strings.Join(marks, ", "))})
-	err := e.source.Run(ctx, e.handle)
+	err := src.Run(ctx, Handler{Exec: e.handle, FileWritten: e.FileWritten})
 	cancel()
 	e.wg.Wait()
 	closeCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
@@ -185,16 +195,32 @@ func (e *Engine) handle(ex Exec) {
 	start := time.Now()
 	e.counters.execs.Add(1)
 	v := &verdictOnce{ex: ex}
-	f := ex.File()
-	st, err := stat(f)
-	if err != nil {
-		e.internalError(v, "stat", err)
+	xf := ex.Facts()
+	var st fileStat
+	switch {
+	case xf.Stat != nil:
+		st = statFromKernel(*xf.Stat)
+	case xf.File != nil:
+		var err error
+		if st, err = stat(xf.File); err != nil {
+			e.internalError(v, "stat", err)
+			return
+		}
+	default:
+		e.internalError(v, "exec event", errors.New("the source gave neither a descriptor nor a stat"))
 		return
 	}
-	path, err := fdPath(f)
-	if err != nil {
-		e.internalError(v, "path of exec fd", err)
-		return
+	path := xf.Path
+	if path == "" {
+		if xf.File == nil {
+			e.internalError(v, "exec event", errors.New("the source gave neither a descriptor nor a path"))
+			return
+		}
+		var err error
+		if path, err = fdPath(xf.File); err != nil {
+			e.internalError(v, "path of exec fd", err)
+			return
+		}
 	}
 	// One policy for the whole decision: the facts gathered must be the
 	// ones it needs (SHA-1 only if it has a SHA-1 criterion), even when a
@@ -206,7 +232,7 @@ func (e *Engine) handle(ex Exec) {
 		// Decided on the reader loop: everything that could block
 		// (argv, the parents' files) is bounded in time.
 		defer e.watchdog(v, ex.Deadline())()
-		e.decide(v, lp, path, st, subj, start)
+		e.decide(v, lp, &xf, path, st, subj, start)
 		return
 	}
 	// A file seen for the first time (or changed): hash it off the reader
@@ -216,7 +242,7 @@ func (e *Engine) handle(ex Exec) {
 	go func() {
 		defer stop()
 		e.hashes <- struct{}{}
-		subj, err := e.fileFacts(f, path, sha1)
+		subj, err := e.execFileFacts(xf.File, path, st, sha1)
 		<-e.hashes
 		if err != nil {
 			e.internalError(v, "gather facts of "+path, err)
@@ -225,8 +251,31 @@ func (e *Engine) handle(ex Exec) {
 		if e.cache.put(st.key, st.stamp, subj) {
 			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
 		}
-		e.decide(v, lp, path, st, subj, start)
+		e.decide(v, lp, &xf, path, st, subj, start)
 	}()
+}
+
+// execFileFacts gathers the facts of the file being executed: from the
+// kernel's descriptor, or — for a source without one — from path opened
+// now, refused unless it is still the file the kernel stat'ed (same
+// device, inode, size and times): hashing a replacement would put its
+// facts in the cache under the original's identity.
+func (e *Engine) execFileFacts(f *os.File, path string, st fileStat, sha1 bool) (policy.Subject, error) {
+	if f == nil {
+		var err error
+		if f, err = os.Open(path); err != nil {
+			return policy.Subject{}, err
+		}
+		defer f.Close()
+		now, err := stat(f)
+		if err != nil {
+			return policy.Subject{}, err
+		}
+		if now != st {
+			return policy.Subject{}, fmt.Errorf("%s changed or was replaced between the exec and its check", path)
+		}
+	}
+	return e.fileFacts(f, path, sha1)
 }
 
 // fileFacts gathers the facts of an opened program, SHA-1 only if asked.
@@ -277,15 +326,25 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 // decide evaluates grants and policy and answers.
 // start is when the event arrived; the latency recorded runs from there
 // to the answer (hashing of a new file included).
-func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileStat, subj policy.Subject, start time.Time) {
+func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time) {
 	pid := v.ex.PID()
-	task, err := e.tasks.Task(pid)
-	if err != nil {
-		// The task is gone (killed while held) or /proc is unreadable.
-		e.internalError(v, fmt.Sprintf("read task %d", pid), err)
-		return
+	var task Task
+	if xf.Task != nil {
+		task = *xf.Task
+	} else {
+		var err error
+		if task, err = e.tasks.Task(pid); err != nil {
+			// The task is gone (killed while held) or /proc is unreadable.
+			e.internalError(v, fmt.Sprintf("read task %d", pid), err)
+			return
+		}
 	}
 	subj.Path = path
+	// Signing facts the kernel verified for this exec replace what was
+	// read from the file.
+	if xf.TeamID != "" || xf.SigningID != "" {
+		subj.TeamID, subj.SigningID = xf.TeamID, xf.SigningID
+	}
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: task.UID, Machine: e.machine}
 	f.User = e.users.userName(task.UID)
 	f.Groups = e.users.groupNames(task.GIDs)
@@ -295,7 +354,11 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileSt
 			return
 		}
 		argsRead = true
-		if argv := e.execArgs(pid); len(argv) > 0 {
+		argv := xf.Args
+		if !xf.HaveArgs {
+			argv = e.execArgs(pid)
+		}
+		if len(argv) > 0 {
 			f.Args = argv[1:]
 		}
 	}
@@ -332,7 +395,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileSt
 		}
 		e.record(store.Event{Kind: "exec", Action: "allow", Allowed: true, UID: task.UID, User: f.User, PID: pid,
 			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args,
-			GrantID: g.id, RequestID: g.requestID, Reason: g.reason, Detail: "allowed by grant (" + g.origin + ")",
+			GrantID: g.id, RequestID: g.requestID, Reason: g.reason, Detail: "allowed by grant (" + string(g.origin) + ")",
 			PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision()})
 		return
 	}
@@ -349,7 +412,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileSt
 	}
 	var cwd string
 	if d.Action.Interactive() {
-		cwd = e.tasks.Cwd(pid) // for the relaunch
+		if cwd = xf.Cwd; cwd == "" {
+			cwd = e.tasks.Cwd(pid) // for the relaunch
+		}
 	}
 	v.respond(allow, cacheable)
 	e.observe(start)
@@ -375,7 +440,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, path string, st fileSt
 	}
 	msg := d.Message.Render(&d, f)
 	p := pendingRequest{
-		uid: task.UID, user: f.User, pid: pid, kind: d.Action.String(), path: path, subj: subj,
+		uid: task.UID, user: f.User, pid: pid, kind: requestKind(d.Action), path: path, subj: subj,
 		key: st.key, args: f.Args, cwd: cwd, tty: task.TTY, decision: d, msg: msg,
 	}
 	switch {
@@ -520,6 +585,11 @@ type fileStat struct {
 	stamp fileStamp
 }
 
+// statFromKernel is the engine's form of a stat a source reported.
+func statFromKernel(s FileStat) fileStat {
+	return fileStat{key: fileKey{s.Dev, s.Ino}, stamp: fileStamp{size: s.Size, mtimeNs: s.MtimeNs, ctimeNs: s.CtimeNs}}
+}
+
 func stat(f *os.File) (fileStat, error) {
 	fi, err := f.Stat()
 	if err != nil {
@@ -530,15 +600,6 @@ func stat(f *os.File) (fileStat, error) {
 		return fileStat{}, errors.New("no stat_t")
 	}
 	return statOf(sys), nil
-}
-
-// fdPath is the path the kernel has for an open file.
-func fdPath(f *os.File) (string, error) {
-	p, err := os.Readlink(fmt.Sprintf("/proc/self/fd/%d", f.Fd()))
-	if err != nil {
-		return "", err
-	}
-	return strings.TrimSuffix(p, " (deleted)"), nil
 }
 
 func grantFromStore(g store.Grant) *grant {

@@ -1,11 +1,10 @@
-package enforcer
+package enforcer_test
 
 import (
 	"bytes"
 	"context"
 	"crypto/sha1"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -13,145 +12,33 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/apiserver"
+	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/offline"
+	"github.com/gatehouse/gatehouse/request"
 )
 
-// The engine against a fake event source and fake /proc: real files (for
-// facts and hashes), a real SQLite store, the real HTTP handler.
-
-type fakeExec struct {
-	f        *os.File
-	pid      int32
-	deadline time.Time
-	answer   chan bool
-	once     sync.Once
-}
-
-func (x *fakeExec) File() *os.File      { return x.f }
-func (x *fakeExec) PID() int32          { return x.pid }
-func (x *fakeExec) Deadline() time.Time { return x.deadline }
-func (x *fakeExec) Respond(allow, cache bool) error {
-	answered := false
-	x.once.Do(func() {
-		answered = true
-		x.answer <- allow
-		x.f.Close()
-	})
-	if !answered {
-		return errors.New("answered twice")
-	}
-	return nil
-}
-
-type fakeSource struct {
-	execs chan *fakeExec
-	done  chan struct{}
-	once  sync.Once
-}
-
-func newFakeSource() *fakeSource {
-	return &fakeSource{execs: make(chan *fakeExec), done: make(chan struct{})}
-}
-
-func (s *fakeSource) Run(ctx context.Context, handle func(Exec)) error {
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case <-s.done:
-			return nil
-		case x := <-s.execs:
-			handle(x)
-		}
-	}
-}
-func (s *fakeSource) Close() error                 { s.once.Do(func() { close(s.done) }); return nil }
-func (s *fakeSource) Describe() (string, []string) { return "fake", []string{"/fake"} }
-
-type fakeTask struct {
-	task      Task
-	args      []string
-	ancestors []Ancestor
-	slow      time.Duration
-	argsBlock chan struct{} // ExecArgs waits on it (a FUSE-backed argv)
-}
-
-type fakeTasks struct {
-	mu       sync.Mutex
-	tasks    map[int32]fakeTask
-	exeBlock chan struct{} // OpenExe waits on it (an executable on a stuck FUSE mount)
-}
-
-func (t *fakeTasks) set(pid int32, ft fakeTask) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	if t.tasks == nil {
-		t.tasks = map[int32]fakeTask{}
-	}
-	t.tasks[pid] = ft
-}
-
-func (t *fakeTasks) get(pid int32) (fakeTask, error) {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	ft, ok := t.tasks[pid]
-	if !ok {
-		return ft, fmt.Errorf("no task %d", pid)
-	}
-	return ft, nil
-}
-
-func (t *fakeTasks) Task(pid int32) (Task, error) {
-	ft, err := t.get(pid)
-	if ft.slow > 0 {
-		time.Sleep(ft.slow)
-	}
-	return ft.task, err
-}
-func (t *fakeTasks) ExecArgs(pid int32) ([]string, error) {
-	ft, err := t.get(pid)
-	if ft.argsBlock != nil {
-		<-ft.argsBlock
-	}
-	return ft.args, err
-}
-func (t *fakeTasks) Ancestors(pid int32, max int) ([]Ancestor, error) {
-	ft, err := t.get(pid)
-	return ft.ancestors, err
-}
-func (t *fakeTasks) OpenExe(pid int32) (*os.File, error) {
-	if t.exeBlock != nil {
-		<-t.exeBlock
-	}
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	for _, ft := range t.tasks {
-		for _, a := range ft.ancestors {
-			if a.PID == pid {
-				return os.Open(a.Exe)
-			}
-		}
-	}
-	return nil, fmt.Errorf("no exe for %d", pid)
-}
-func (t *fakeTasks) Cwd(pid int32) string { return "/" }
+// The engine against a fake event source and fake /proc (enforcertest):
+// real files (for facts and hashes), a real SQLite store, the real local
+// API handler (enforcer/apiserver) over it.
 
 type harness struct {
 	t      testing.TB
 	shift  atomic.Int64 // added to the engine's clock
 	dir    string
-	e      *Engine
+	e      *enforcer.Engine
+	api    http.Handler
 	st     *store.Store
-	src    *fakeSource
-	tasks  *fakeTasks
+	src    *enforcertest.Source
+	tasks  *enforcertest.Tasks
 	cancel context.CancelFunc
 	done   chan error
 	nextID int32
@@ -196,16 +83,16 @@ rules:
   - {group: offline, action: approval_offline}
 `
 
-func newHarness(t testing.TB, mod func(*Config)) *harness {
+func newHarness(t testing.TB, mod func(*enforcer.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &harness{t: t, dir: dir, src: newFakeSource(), tasks: &fakeTasks{}, nextID: 1000}
+	h := &harness{t: t, dir: dir, src: enforcertest.NewSource(), tasks: &enforcertest.Tasks{}, nextID: 1000}
 	h.writePolicy(1)
-	cfg := DefaultConfig()
+	cfg := enforcer.DefaultConfig()
 	cfg.Policy = filepath.Join(dir, "policy.yaml")
 	cfg.Database = filepath.Join(dir, "db", "gatehouse.db")
 	cfg.Socket = filepath.Join(dir, "sock")
-	cfg.ReloadInterval = Duration(20 * time.Millisecond)
+	cfg.ReloadInterval = enforcer.Duration(20 * time.Millisecond)
 	if mod != nil {
 		mod(&cfg)
 	}
@@ -214,16 +101,17 @@ func newHarness(t testing.TB, mod func(*Config)) *harness {
 		t.Fatal(err)
 	}
 	h.st = st
-	e, err := New(cfg, Options{Source: h.src, Tasks: h.tasks, Store: st,
+	e, err := enforcer.New(cfg, enforcer.Options{Tasks: h.tasks, Store: st,
 		Now: func() time.Time { return time.Now().Add(time.Duration(h.shift.Load())) }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h.e = e
+	h.api = apiserver.New(e, nil).Handler()
 	ctx, cancel := context.WithCancel(context.Background())
 	h.cancel = cancel
 	h.done = make(chan error, 1)
-	go func() { h.done <- e.Run(ctx) }()
+	go func() { h.done <- e.Run(ctx, h.src) }()
 	t.Cleanup(h.stop)
 	return h
 }
@@ -271,7 +159,7 @@ func (h *harness) file(rel, content string) string {
 type execOpt struct {
 	uid       uint32
 	args      []string
-	ancestors []Ancestor
+	ancestors []enforcer.Ancestor
 	deadline  time.Time
 	slow      time.Duration
 	argsBlock chan struct{}
@@ -290,11 +178,12 @@ func (h *harness) exec(path string, o execOpt) bool {
 	if args == nil {
 		args = []string{filepath.Base(path)}
 	}
-	h.tasks.set(pid, fakeTask{task: Task{UID: o.uid, GIDs: []uint32{o.uid}}, args: args, ancestors: o.ancestors, slow: o.slow, argsBlock: o.argsBlock})
-	x := &fakeExec{f: f, pid: pid, deadline: o.deadline, answer: make(chan bool, 1)}
-	h.src.execs <- x
+	h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: o.uid, GIDs: []uint32{o.uid}}, Args: args, Ancestors: o.ancestors, Slow: o.slow, ArgsBlock: o.argsBlock})
+	x := enforcertest.NewExec(f, pid)
+	x.Due = o.deadline
+	h.src.Execs <- x
 	select {
-	case allow := <-x.answer:
+	case allow := <-x.Answer:
 		return allow
 	case <-time.After(15 * time.Second):
 		h.t.Fatalf("exec of %s not answered within 15s", path)
@@ -302,8 +191,13 @@ func (h *harness) exec(path string, o execOpt) bool {
 	return false
 }
 
-// api calls the local API as uid, as if it came over the socket.
-func (h *harness) api(uid uint32, method, path string, body any, out any) int {
+// as is the caller the kernel would report for a process of uid.
+func (h *harness) as(uid uint32) context.Context {
+	return apiserver.WithActor(context.Background(), h.e.Identify(enforcer.Peer{UID: uid, RealUID: uid, PID: 1, GIDs: []uint32{uid}}))
+}
+
+// call calls the local API as uid, as if it came over the socket.
+func (h *harness) call(uid uint32, method, path string, body any, out any) int {
 	h.t.Helper()
 	var rd io.Reader
 	if body != nil {
@@ -311,9 +205,9 @@ func (h *harness) api(uid uint32, method, path string, body any, out any) int {
 		rd = bytes.NewReader(b)
 	}
 	req := httptest.NewRequest(method, "/v1"+path, rd)
-	req = req.WithContext(context.WithValue(req.Context(), callerKey{}, caller{uid: uid, pid: 1, user: fmt.Sprintf("u%d", uid)}))
+	req = req.WithContext(h.as(uid))
 	w := httptest.NewRecorder()
-	h.e.Handler().ServeHTTP(w, req)
+	h.api.ServeHTTP(w, req)
 	if out != nil && w.Code/100 == 2 {
 		if err := json.Unmarshal(w.Body.Bytes(), out); err != nil {
 			h.t.Fatalf("%s %s: decode %q: %v", method, path, w.Body.String(), err)
@@ -331,7 +225,7 @@ func (h *harness) waitRequest(uid uint32, path string) localapi.Request {
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		var rs []localapi.Request
-		h.api(uid, "GET", "/requests", nil, &rs)
+		h.call(uid, "GET", "/requests", nil, &rs)
 		for _, r := range rs {
 			if r.Path == path {
 				return r
@@ -345,7 +239,7 @@ func (h *harness) waitRequest(uid uint32, path string) localapi.Request {
 
 func (h *harness) events(f store.Filter) []store.Event {
 	h.t.Helper()
-	if err := h.e.audit.Flush(context.Background()); err != nil {
+	if err := h.e.FlushAudit(context.Background()); err != nil {
 		h.t.Fatal(err)
 	}
 	evs, err := h.st.Events(context.Background(), f)
@@ -397,28 +291,28 @@ func TestJustificationGrant(t *testing.T) {
 		t.Fatal("justification program allowed before any answer")
 	}
 	r := h.waitRequest(1000, p)
-	if r.Kind != localapi.KindJustification || r.State != localapi.StatePending || r.MinJustification != 5 {
+	if r.Kind != request.Justification || r.State != request.Pending || r.MinJustification != 5 {
 		t.Fatalf("request = %+v", r)
 	}
 	// Another user neither sees nor answers it.
 	var others []localapi.Request
-	h.api(1001, "GET", "/requests", nil, &others)
+	h.call(1001, "GET", "/requests", nil, &others)
 	if len(others) != 0 {
 		t.Errorf("uid 1001 sees %d requests of uid 1000", len(others))
 	}
 	id := fmt.Sprint(r.ID)
-	if code := h.api(1001, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "not mine at all"}, nil); code != http.StatusNotFound {
+	if code := h.call(1001, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "not mine at all"}, nil); code != http.StatusNotFound {
 		t.Errorf("another user answering: status %d, want 404", code)
 	}
 	// Too short a reason is refused with a clear 400.
-	if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "abc"}, nil); code != http.StatusBadRequest {
+	if code := h.call(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "abc"}, nil); code != http.StatusBadRequest {
 		t.Errorf("short reason: status %d, want 400", code)
 	}
 	var res localapi.AnswerResult
-	if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "quarterly report"}, &res); code != 200 {
+	if code := h.call(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "quarterly report"}, &res); code != 200 {
 		t.Fatalf("answer: status %d", code)
 	}
-	if res.Grant == nil || res.Request.State != localapi.StateAnswered {
+	if res.Grant == nil || res.Request.State != request.Answered {
 		t.Fatalf("answer result = %+v", res)
 	}
 	// Another user does not inherit the grant.
@@ -444,14 +338,14 @@ func TestJustificationGrant(t *testing.T) {
 }
 
 func TestGrantNotInheritedByRenameOrReplace(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.GrantUses = 0 })
+	h := newHarness(t, func(c *enforcer.Config) { c.GrantUses = 0 })
 	p := h.file("warn/tool", "version 1")
 	if h.exec(p, execOpt{uid: 1000}) {
 		t.Fatal("warning program allowed before Continue")
 	}
 	r := h.waitRequest(1000, p)
 	var res localapi.AnswerResult
-	if code := h.api(1000, "POST", fmt.Sprintf("/requests/%d/answer", r.ID), localapi.Answer{}, &res); code != 200 || res.Grant == nil {
+	if code := h.call(1000, "POST", fmt.Sprintf("/requests/%d/answer", r.ID), localapi.Answer{}, &res); code != 200 || res.Grant == nil {
 		t.Fatalf("Continue: %d %+v", code, res)
 	}
 	if !h.exec(p, execOpt{uid: 1000}) {
@@ -498,18 +392,18 @@ func TestApprovalWindow(t *testing.T) {
 	r := h.waitRequest(1000, p)
 	id := fmt.Sprint(r.ID)
 	// The user cannot approve; root cannot approve before submission.
-	if code := h.api(0, "POST", "/requests/"+id+"/approve", localapi.Decide{}, nil); code != http.StatusBadRequest {
+	if code := h.call(0, "POST", "/requests/"+id+"/approve", localapi.Decide{}, nil); code != http.StatusBadRequest {
 		t.Errorf("approve before submission: %d, want 400", code)
 	}
 	start := time.Now().Add(time.Hour)
-	if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "need to install it", WindowStart: start, WindowEnd: start.Add(time.Hour)}, nil); code != 200 {
+	if code := h.call(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "need to install it", WindowStart: start, WindowEnd: start.Add(time.Hour)}, nil); code != 200 {
 		t.Fatalf("submit: %d", code)
 	}
-	if code := h.api(1000, "POST", "/requests/"+id+"/approve", localapi.Decide{}, nil); code != http.StatusForbidden {
+	if code := h.call(1000, "POST", "/requests/"+id+"/approve", localapi.Decide{}, nil); code != http.StatusForbidden {
 		t.Errorf("user approving own request: %d, want 403", code)
 	}
 	var res localapi.AnswerResult
-	if code := h.api(0, "POST", "/requests/"+id+"/approve", localapi.Decide{Note: "ok"}, &res); code != 200 || res.Grant == nil {
+	if code := h.call(0, "POST", "/requests/"+id+"/approve", localapi.Decide{Note: "ok"}, &res); code != 200 || res.Grant == nil {
 		t.Fatalf("approve: %d %+v", code, res)
 	}
 	// The window starts in an hour: still blocked now.
@@ -538,10 +432,10 @@ func TestArgsAndParents(t *testing.T) {
 	sh := h.file("parent/sh", "#!/bin/sh\necho shell\n")
 	other := h.file("parent/other", "#!/bin/sh\necho other\n")
 	child := h.file("child/tool", "#!/bin/sh\necho child\n")
-	if h.exec(child, execOpt{uid: 1000, ancestors: []Ancestor{{PID: 7, Exe: other}, {PID: 8, Exe: sh}}}) {
+	if h.exec(child, execOpt{uid: 1000, ancestors: []enforcer.Ancestor{{PID: 7, Exe: other}, {PID: 8, Exe: sh}}}) {
 		t.Error("child with the shell as grandparent allowed")
 	}
-	if !h.exec(child, execOpt{uid: 1000, ancestors: []Ancestor{{PID: 9, Exe: other}}}) {
+	if !h.exec(child, execOpt{uid: 1000, ancestors: []enforcer.Ancestor{{PID: 9, Exe: other}}}) {
 		t.Error("child without the shell among its parents denied")
 	}
 }
@@ -549,9 +443,9 @@ func TestArgsAndParents(t *testing.T) {
 func TestWatchdogFailOpenAndClosed(t *testing.T) {
 	for _, closed := range []bool{false, true} {
 		t.Run(fmt.Sprintf("fail_closed=%v", closed), func(t *testing.T) {
-			h := newHarness(t, func(c *Config) {
+			h := newHarness(t, func(c *enforcer.Config) {
 				c.FailClosed = closed
-				c.DecisionBudget = Duration(50 * time.Millisecond)
+				c.DecisionBudget = enforcer.Duration(50 * time.Millisecond)
 			})
 			p := h.file("bin/slow", "slow")
 			h.exec(p, execOpt{uid: 1000}) // cache the facts
@@ -560,7 +454,7 @@ func TestWatchdogFailOpenAndClosed(t *testing.T) {
 				t.Errorf("decision over budget answered allow=%v, want %v", got, !closed)
 			}
 			// The counter is bumped just after the answer.
-			waitFor(t, "budget_timeouts = 1", func() bool { return h.e.counters.timeouts.Load() == 1 })
+			waitFor(t, "budget_timeouts = 1", func() bool { return h.e.Counter("budget_timeouts") == 1 })
 		})
 	}
 }
@@ -570,19 +464,19 @@ func TestInternalErrorFailsOpen(t *testing.T) {
 	p := h.file("deny/x", "x")
 	f, _ := os.Open(p)
 	// A pid the fake /proc does not know: the task is gone.
-	x := &fakeExec{f: f, pid: 424242, answer: make(chan bool, 1)}
-	h.src.execs <- x
-	if !<-x.answer {
+	x := enforcertest.NewExec(f, 424242)
+	h.src.Execs <- x
+	if !<-x.Answer {
 		t.Error("internal error answered deny with fail_closed off")
 	}
-	waitFor(t, "internal_errors = 1", func() bool { return h.e.counters.internalErrors.Load() == 1 })
+	waitFor(t, "internal_errors = 1", func() bool { return h.e.Counter("internal_errors") == 1 })
 }
 
 func TestPolicyReload(t *testing.T) {
 	h := newHarness(t, nil)
 	bad := h.file("deny/bad", "bad")
 	h.writePolicy(2)
-	waitFor(t, "revision 2", func() bool { return h.e.pol.Load().eng.Revision() == 2 })
+	waitFor(t, "revision 2", func() bool { return h.e.PolicyRevision() == 2 })
 	// A broken policy keeps revision 2 running and reports every error.
 	if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte("id: x\nrevision: 3\nrules:\n  - {group: nope, action: deny}\n  - {group: alsonope, action: frobnicate}\n"), 0o644); err != nil {
 		t.Fatal(err)
@@ -592,18 +486,18 @@ func TestPolicyReload(t *testing.T) {
 	if !strings.Contains(msg, "nope") || !strings.Contains(msg, "frobnicate") {
 		t.Errorf("policy error does not name both problems:\n%s", msg)
 	}
-	if rev := h.e.pol.Load().eng.Revision(); rev != 2 {
+	if rev := h.e.PolicyRevision(); rev != 2 {
 		t.Errorf("revision %d after a broken reload, want 2 kept", rev)
 	}
 	if h.exec(bad, execOpt{uid: 1000}) {
 		t.Error("old policy not enforced after a broken reload")
 	}
 	var st localapi.Status
-	h.api(1000, "GET", "/status", nil, &st)
+	h.call(1000, "GET", "/status", nil, &st)
 	if st.PolicyError == "" || st.PolicyRevision != 2 {
 		t.Errorf("status = revision %d, error %q", st.PolicyRevision, st.PolicyError)
 	}
-	if code := h.api(1000, "POST", "/policy/reload", struct{}{}, nil); code != http.StatusForbidden {
+	if code := h.call(1000, "POST", "/policy/reload", struct{}{}, nil); code != http.StatusForbidden {
 		t.Errorf("reload by a user: %d, want 403", code)
 	}
 }
@@ -631,9 +525,9 @@ func TestAPIRejectsBadInput(t *testing.T) {
 	}
 	for _, c := range cases {
 		req := httptest.NewRequest(c.method, "/v1"+c.path, strings.NewReader(c.body))
-		req = req.WithContext(context.WithValue(req.Context(), callerKey{}, caller{uid: 1000, user: "u1000"}))
+		req = req.WithContext(h.as(1000))
 		w := httptest.NewRecorder()
-		h.e.Handler().ServeHTTP(w, req)
+		h.api.ServeHTTP(w, req)
 		var e localapi.Error
 		if w.Code != c.want || json.Unmarshal(w.Body.Bytes(), &e) != nil || e.Error == "" {
 			t.Errorf("%s %s %.40q: %d %s, want %d with an error message", c.method, c.path, c.body, w.Code, w.Body.String(), c.want)
@@ -641,7 +535,7 @@ func TestAPIRejectsBadInput(t *testing.T) {
 	}
 	// Without peer credentials nothing is served.
 	w := httptest.NewRecorder()
-	h.e.Handler().ServeHTTP(w, httptest.NewRequest("GET", "/v1/status", nil))
+	h.api.ServeHTTP(w, httptest.NewRequest("GET", "/v1/status", nil))
 	if w.Code != http.StatusForbidden {
 		t.Errorf("request without a caller: %d, want 403", w.Code)
 	}
@@ -654,7 +548,7 @@ func FuzzAPI(f *testing.F) {
 	f.Add("POST", "/v1/requests/1/approve", []byte(`{"note":"n"}`), uint32(0))
 	f.Add("GET", "/v1/requests?state=pending&state=x", []byte(nil), uint32(5))
 	h := newHarness(f, nil)
-	handler := h.e.Handler()
+	handler := h.api
 	f.Fuzz(func(t *testing.T, method, target string, body []byte, uid uint32) {
 		if !strings.HasPrefix(target, "/") || strings.ContainsAny(target, " \r\n\t") {
 			return
@@ -663,7 +557,7 @@ func FuzzAPI(f *testing.F) {
 		if err != nil {
 			return
 		}
-		req = req.WithContext(context.WithValue(req.Context(), callerKey{}, caller{uid: uid % 3 * 1000}))
+		req = req.WithContext(h.as(uid % 3 * 1000))
 		w := httptest.NewRecorder()
 		handler.ServeHTTP(w, req)
 		if w.Code >= 500 {
@@ -687,7 +581,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // TestLargeFileDoesNotHoldUpOthers: a file seen for the first time is hashed
 // off the event loop, so an exec of a cached file is answered meanwhile.
 func TestLargeFileDoesNotHoldUpOthers(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.HashWorkers = 1; c.DecisionBudget = Duration(time.Minute) })
+	h := newHarness(t, func(c *enforcer.Config) { c.HashWorkers = 1; c.DecisionBudget = enforcer.Duration(time.Minute) })
 	small := h.file("bin/small", "#!/bin/sh\n")
 	h.exec(small, execOpt{uid: 1000}) // cached from now on
 	big := filepath.Join(h.dir, "bin", "big")
@@ -702,19 +596,19 @@ func TestLargeFileDoesNotHoldUpOthers(t *testing.T) {
 	bf.Close()
 	f, _ := os.Open(big)
 	h.nextID++
-	h.tasks.set(h.nextID, fakeTask{task: Task{UID: 1000}})
-	bx := &fakeExec{f: f, pid: h.nextID, answer: make(chan bool, 1)}
-	h.src.execs <- bx
+	h.tasks.Set(h.nextID, enforcertest.Task{Task: enforcer.Task{UID: 1000}})
+	bx := enforcertest.NewExec(f, h.nextID)
+	h.src.Execs <- bx
 	if !h.exec(small, execOpt{uid: 1000}) {
 		t.Fatal("cached program denied")
 	}
 	select {
-	case <-bx.answer:
+	case <-bx.Answer:
 		t.Fatal("the 1 GiB file was answered before the cached one; the test proves nothing on this machine")
 	default:
 	}
 	select {
-	case allow := <-bx.answer:
+	case allow := <-bx.Answer:
 		if !allow {
 			t.Error("the large file was denied")
 		}
@@ -732,13 +626,13 @@ func TestBlockedArgvRead(t *testing.T) {
 	block := make(chan struct{})
 	defer close(block)
 	// Fill every argv reader and one more.
-	for i := 0; i < argsReaders+1; i++ {
+	for i := 0; i < enforcer.ArgsReaders+1; i++ {
 		if !h.exec(tool, execOpt{uid: 1000, args: []string{"tool", "--evil"}, argsBlock: block}) {
 			t.Fatal("decided with arguments it could not have read")
 		}
 	}
-	if n := h.e.counters.argsUnavailable.Load(); n != argsReaders+1 {
-		t.Errorf("args_unavailable = %d, want %d", n, argsReaders+1)
+	if n := h.e.Counter("args_unavailable"); n != enforcer.ArgsReaders+1 {
+		t.Errorf("args_unavailable = %d, want %d", n, enforcer.ArgsReaders+1)
 	}
 	// Programs without argument rules are unaffected.
 	if !h.exec(h.file("bin/ok", "#!/bin/sh\n"), execOpt{uid: 1000}) {
@@ -753,38 +647,41 @@ func TestBlockedParentExecutable(t *testing.T) {
 	h := newHarness(t, nil)
 	block := make(chan struct{})
 	defer close(block)
-	h.tasks.exeBlock = block
+	h.tasks.ExeBlock = block
 	sh := h.file("parent/sh", "#!/bin/sh\necho shell\n")
 	child := h.file("child/tool", "#!/bin/sh\necho child\n")
-	if h.exec(child, execOpt{uid: 1000, ancestors: []Ancestor{{PID: 8, Exe: sh}}}) {
+	if h.exec(child, execOpt{uid: 1000, ancestors: []enforcer.Ancestor{{PID: 8, Exe: sh}}}) {
 		t.Error("child of the shell allowed: the parent's path alone should have matched")
 	}
-	if n := h.e.counters.parentsPathsOnly.Load(); n != 1 {
+	if n := h.e.Counter("parents_paths_only"); n != 1 {
 		t.Errorf("parents_paths_only = %d, want 1", n)
 	}
 }
 
 func TestNoticesForTheAgent(t *testing.T) {
 	h := newHarness(t, nil)
-	for _, c := range []struct{ rel, kind string }{{"denmsg/tool", localapi.KindDenyMessage}, {"notify/tool", localapi.KindDenyNotify}} {
+	for _, c := range []struct {
+		rel  string
+		kind request.Kind
+	}{{"denmsg/tool", request.DenyMessage}, {"notify/tool", request.DenyNotify}} {
 		p := h.file(c.rel, "#!/bin/sh\n")
 		if h.exec(p, execOpt{uid: 1000}) {
 			t.Fatalf("%s allowed", c.rel)
 		}
 		r := h.waitRequest(1000, p)
-		if r.Kind != c.kind || r.State != localapi.StatePending || r.AppType != "script" || r.SHA256 == "" {
+		if r.Kind != c.kind || r.State != request.Pending || r.AppType != "script" || r.SHA256 == "" {
 			t.Fatalf("%s: request = %+v", c.rel, r)
 		}
-		if c.kind == localapi.KindDenyMessage && (r.Title != "tool is not allowed" || r.Body != "Ask IT.") {
+		if c.kind == request.DenyMessage && (r.Title != "tool is not allowed" || r.Body != "Ask IT.") {
 			t.Errorf("denied message = %q / %q", r.Title, r.Body)
 		}
 		// A notice takes no answer but Cancel.
 		id := fmt.Sprint(r.ID)
-		if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "let me"}, nil); code != http.StatusBadRequest {
+		if code := h.call(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Reason: "let me"}, nil); code != http.StatusBadRequest {
 			t.Errorf("%s: answering a notice: status %d, want 400", c.rel, code)
 		}
 		var res localapi.AnswerResult
-		if code := h.api(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Cancel: true}, &res); code != 200 || res.Request.State != localapi.StateCancelled {
+		if code := h.call(1000, "POST", "/requests/"+id+"/answer", localapi.Answer{Cancel: true}, &res); code != 200 || res.Request.State != request.Cancelled {
 			t.Fatalf("%s: cancel: status %d, %+v", c.rel, code, res.Request)
 		}
 		if res.Grant != nil || h.exec(p, execOpt{uid: 1000}) {
@@ -796,13 +693,13 @@ func TestNoticesForTheAgent(t *testing.T) {
 func TestChangesWakeWaitingAgents(t *testing.T) {
 	h := newHarness(t, nil)
 	var first localapi.Changes
-	if code := h.api(1000, "GET", "/changes?wait=0s", nil, &first); code != 200 || first.Boot == "" {
+	if code := h.call(1000, "GET", "/changes?wait=0s", nil, &first); code != 200 || first.Boot == "" {
 		t.Fatalf("changes: status %d, %+v", code, first)
 	}
 	got := make(chan localapi.Changes, 1)
 	go func() {
 		var c localapi.Changes
-		h.api(1000, "GET", fmt.Sprintf("/changes?after=%d&wait=20s", first.Seq), nil, &c)
+		h.call(1000, "GET", fmt.Sprintf("/changes?after=%d&wait=20s", first.Seq), nil, &c)
 		got <- c
 	}()
 	time.Sleep(50 * time.Millisecond) // let the waiter block first
@@ -820,14 +717,14 @@ func TestChangesWakeWaitingAgents(t *testing.T) {
 
 	// Seen: only the request's own user may mark it.
 	id := fmt.Sprint(r.ID)
-	if code := h.api(1001, "POST", "/requests/"+id+"/seen", struct{}{}, nil); code != http.StatusNotFound {
+	if code := h.call(1001, "POST", "/requests/"+id+"/seen", struct{}{}, nil); code != http.StatusNotFound {
 		t.Errorf("another user marking seen: status %d, want 404", code)
 	}
-	if code := h.api(0, "POST", "/requests/"+id+"/seen", struct{}{}, nil); code != http.StatusForbidden {
+	if code := h.call(0, "POST", "/requests/"+id+"/seen", struct{}{}, nil); code != http.StatusForbidden {
 		t.Errorf("root marking a user's request seen: status %d, want 403", code)
 	}
 	var seen localapi.Request
-	if code := h.api(1000, "POST", "/requests/"+id+"/seen", struct{}{}, &seen); code != 200 || !seen.Notified {
+	if code := h.call(1000, "POST", "/requests/"+id+"/seen", struct{}{}, &seen); code != 200 || !seen.Notified {
 		t.Errorf("seen: status %d, %+v", code, seen)
 	}
 	if again := h.waitRequest(1000, p); !again.Notified {
@@ -835,14 +732,14 @@ func TestChangesWakeWaitingAgents(t *testing.T) {
 	}
 
 	for _, q := range []string{"after=x", "after=-1", "wait=forever", "wait=-1s", "wait=2m"} {
-		if code := h.api(1000, "GET", "/changes?"+q, nil, nil); code != http.StatusBadRequest {
+		if code := h.call(1000, "GET", "/changes?"+q, nil, nil); code != http.StatusBadRequest {
 			t.Errorf("changes?%s: status %d, want 400", q, code)
 		}
 	}
 }
 
 func TestOfflineResponseCode(t *testing.T) {
-	h := newHarness(t, func(c *Config) { c.OfflineAttempts = 3 })
+	h := newHarness(t, func(c *enforcer.Config) { c.OfflineAttempts = 3 })
 	sec, err := offline.LoadSecret(filepath.Join(h.dir, "db", "offline.key"))
 	if err != nil {
 		t.Fatalf("the daemon made no offline secret next to its database: %v", err)
@@ -852,7 +749,7 @@ func TestOfflineResponseCode(t *testing.T) {
 		t.Fatal("approval_offline program allowed")
 	}
 	r := h.waitRequest(1000, p)
-	if r.Kind != localapi.KindApprovalOffline || len(r.RequestCode) != 6 || r.Machine == "" {
+	if r.Kind != request.ApprovalOffline || len(r.RequestCode) != 6 || r.Machine == "" {
 		t.Fatalf("request = %+v", r)
 	}
 	code, err := offline.Respond(sec, offline.Challenge{Machine: r.Machine, Revision: r.PolicyRevision,
@@ -862,10 +759,10 @@ func TestOfflineResponseCode(t *testing.T) {
 	}
 	path := fmt.Sprintf("/requests/%d/offline", r.ID)
 	// Typing slips are not counted; another user cannot answer.
-	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: "12"}, nil); c != http.StatusBadRequest {
+	if c := h.call(1000, "POST", path, localapi.OfflineResponse{Code: "12"}, nil); c != http.StatusBadRequest {
 		t.Errorf("malformed code: status %d", c)
 	}
-	if c := h.api(1001, "POST", path, localapi.OfflineResponse{Code: code}, nil); c != http.StatusNotFound {
+	if c := h.call(1001, "POST", path, localapi.OfflineResponse{Code: code}, nil); c != http.StatusNotFound {
 		t.Errorf("another user: status %d, want 404", c)
 	}
 	wrong := []byte(code) // one character off
@@ -874,20 +771,20 @@ func TestOfflineResponseCode(t *testing.T) {
 	} else {
 		wrong[0] = '0'
 	}
-	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: string(wrong)}, nil); c != http.StatusBadRequest {
+	if c := h.call(1000, "POST", path, localapi.OfflineResponse{Code: string(wrong)}, nil); c != http.StatusBadRequest {
 		t.Errorf("wrong code: status %d", c)
 	}
 	var res localapi.AnswerResult
-	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: strings.ToLower(offline.Format(code))}, &res); c != 200 {
+	if c := h.call(1000, "POST", path, localapi.OfflineResponse{Code: strings.ToLower(offline.Format(code))}, &res); c != 200 {
 		t.Fatalf("right code: status %d", c)
 	}
-	if res.Request.State != localapi.StateApproved || res.Grant == nil || res.Grant.Origin != "offline" {
+	if res.Request.State != request.Approved || res.Grant == nil || res.Grant.Origin != "offline" {
 		t.Fatalf("right code: %+v", res)
 	}
 	if !h.exec(p, execOpt{uid: 1000}) {
 		t.Fatal("program still denied after a right response code")
 	}
-	if c := h.api(1000, "POST", path, localapi.OfflineResponse{Code: code}, nil); c != http.StatusBadRequest {
+	if c := h.call(1000, "POST", path, localapi.OfflineResponse{Code: code}, nil); c != http.StatusBadRequest {
 		t.Errorf("the code used twice: status %d", c)
 	}
 
@@ -896,17 +793,17 @@ func TestOfflineResponseCode(t *testing.T) {
 	h.exec(q, execOpt{uid: 1000})
 	r2 := h.waitRequest(1000, q)
 	for range 3 {
-		h.api(1000, "POST", fmt.Sprintf("/requests/%d/offline", r2.ID), localapi.OfflineResponse{Code: "0000-0000-0000"}, nil)
+		h.call(1000, "POST", fmt.Sprintf("/requests/%d/offline", r2.ID), localapi.OfflineResponse{Code: "0000-0000-0000"}, nil)
 	}
 	var got localapi.Request
-	h.api(1000, "GET", fmt.Sprintf("/requests/%d", r2.ID), nil, &got)
-	if got.State != localapi.StateDenied {
+	h.call(1000, "GET", fmt.Sprintf("/requests/%d", r2.ID), nil, &got)
+	if got.State != request.Denied {
 		t.Fatalf("after 3 wrong codes the request is %s, want denied", got.State)
 	}
 	h.exec(q, execOpt{uid: 1000})
 	waitFor(t, "a new request", func() bool {
 		var rs []localapi.Request
-		h.api(1000, "GET", "/requests?state=pending", nil, &rs)
+		h.call(1000, "GET", "/requests?state=pending", nil, &rs)
 		return len(rs) == 1 && rs[0].Path == q && rs[0].ID != r2.ID && rs[0].RequestCode != ""
 	})
 }
@@ -923,8 +820,7 @@ func TestSHA1OnlyWhenThePolicyNeedsIt(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fs := statOf(st.Sys().(*syscall.Stat_t))
-	if got, ok := h.e.cache.get(fs.key, fs.stamp); !ok || got.SHA1 != "" || got.SHA256 == "" {
+	if got, ok := h.e.CachedFacts(st.Sys().(*syscall.Stat_t)); !ok || got.SHA1 != "" || got.SHA256 == "" {
 		t.Fatalf("cached facts = %+v, %v; want SHA-256 only", got, ok)
 	}
 	sum := sha1.Sum([]byte("#!/bin/sh\necho hashed\n"))
@@ -932,7 +828,7 @@ func TestSHA1OnlyWhenThePolicyNeedsIt(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte(pol), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "revision 2", func() bool { return h.e.pol.Load().eng.Revision() == 2 })
+	waitFor(t, "revision 2", func() bool { return h.e.PolicyRevision() == 2 })
 	if h.exec(p, execOpt{uid: 1000}) {
 		t.Error("a program denied by its SHA-1 ran")
 	}

@@ -3,6 +3,8 @@ package enforcer
 import (
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // grant is the in-memory form of a stored grant. The hot path reads these;
@@ -17,7 +19,7 @@ type grant struct {
 	expires   time.Time
 	usesLeft  int // -1 = unlimited
 	reason    string
-	origin    string
+	origin    request.Origin
 	requestID int64
 }
 

@@ -3,7 +3,6 @@ package enforcer
 import (
 	"context"
 	"crypto/sha256"
-	"errors"
 	"fmt"
 	"os"
 	"runtime/debug"
@@ -90,8 +89,10 @@ func (e *Engine) loadPolicy() error {
 	// visible (status, API), and once more after the swap for any file
 	// the old policy allowed in between.
 	kernelFlush := func() error { return nil }
-	if f, ok := e.source.(cacheFlusher); ok && old != nil {
-		kernelFlush = f.FlushCache
+	if b := e.source.Load(); b != nil && old != nil {
+		if f, ok := b.Source.(CacheFlusher); ok {
+			kernelFlush = f.FlushCache
+		}
 	}
 	ferr := kernelFlush()
 	e.pol.Store(lp)
@@ -172,5 +173,3 @@ func (e *Engine) PolicyError() string {
 	}
 	return ""
 }
-
-var errNoPolicy = errors.New("no policy loaded")

@@ -4,16 +4,15 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 	"sync"
 	"time"
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/offline"
+	"github.com/gatehouse/gatehouse/request"
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
-	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/policy"
 )
 
@@ -23,7 +22,7 @@ type pendingRequest struct {
 	uid  uint32
 	user string
 	pid  int32
-	kind string
+	kind request.Kind
 	path string
 	subj policy.Subject
 	key  fileKey
@@ -40,7 +39,28 @@ type coalesceKey struct {
 	uid    uint32
 	path   string
 	sha256 string
-	kind   string
+	kind   request.Kind
+}
+
+// requestKind is the kind of request a rule's action makes: the one place
+// the policy's vocabulary becomes the requests'. "" for actions that make
+// no request.
+func requestKind(a policy.Action) request.Kind {
+	switch a {
+	case policy.Warning:
+		return request.Warning
+	case policy.Justification:
+		return request.Justification
+	case policy.Approval:
+		return request.Approval
+	case policy.ApprovalOffline:
+		return request.ApprovalOffline
+	case policy.DenyMessage:
+		return request.DenyMessage
+	case policy.DenyNotify:
+		return request.DenyNotify
+	}
+	return ""
 }
 
 // requestQueue stores new requests. Repeated blocked starts of the same
@@ -80,7 +100,7 @@ func (q *requestQueue) enqueue(p pendingRequest) {
 		delete(q.open, k)
 		q.mu.Unlock()
 		q.e.counters.requestsDropped.Add(1)
-		q.e.record(store.Event{Kind: "request", Action: p.kind, UID: p.uid, User: p.user, Path: p.path,
+		q.e.record(store.Event{Kind: "request", Action: string(p.kind), UID: p.uid, User: p.user, Path: p.path,
 			Detail: "request queue full; the request was not created (the user can run the program again)"})
 	}
 }
@@ -97,7 +117,7 @@ func (q *requestQueue) closed(r store.Request) {
 
 func (q *requestQueue) run(ctx context.Context) {
 	// Requests left open by an earlier run still coalesce.
-	if open, err := q.e.store.ListRequests(ctx, store.RequestFilter{States: []string{localapi.StatePending, localapi.StateSubmitted}}); err == nil {
+	if open, err := q.e.store.ListRequests(ctx, store.RequestFilter{States: request.OpenStates()}); err == nil {
 		q.mu.Lock()
 		for _, r := range open {
 			q.open[coalesceKey{r.UID, r.Path, r.SHA256, r.Kind}] = r.ID
@@ -118,7 +138,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	d := p.decision
 	now := q.e.now()
 	r := store.Request{
-		Created: now, Updated: now, UID: p.uid, User: p.user, PID: p.pid, Kind: p.kind, State: localapi.StatePending,
+		Created: now, Updated: now, UID: p.uid, User: p.user, PID: p.pid, Kind: p.kind, State: request.Pending,
 		Path: p.path, SHA256: p.subj.SHA256, Dev: p.key.dev, Ino: p.key.ino, Args: p.args, Cwd: p.cwd, TTY: p.tty,
 		Rule: d.Rule, RuleName: d.RuleName, Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision,
 		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification,
@@ -126,7 +146,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	}
 	// An offline challenge needs the secret and a machine name to bind;
 	// without them the request is a plain approval request.
-	if m := offline.MachineName(q.e.machine); p.kind == localapi.KindApprovalOffline && !q.e.offline.IsZero() && m != "" {
+	if m := offline.MachineName(q.e.machine); p.kind == request.ApprovalOffline && !q.e.offline.IsZero() && m != "" {
 		r.Machine, r.RequestCode = m, q.freshRequestCode(ctx, now)
 	}
 	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
@@ -143,7 +163,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	q.mu.Unlock()
 	q.e.counters.requestsCreated.Add(1)
 	q.e.changed()
-	q.e.record(store.Event{Kind: "request", Action: p.kind, UID: p.uid, User: p.user, PID: p.pid, Path: p.path,
+	q.e.record(store.Event{Kind: "request", Action: string(p.kind), UID: p.uid, User: p.user, PID: p.pid, Path: p.path,
 		SHA256: p.subj.SHA256, RequestID: id, Rule: d.Rule, RuleName: d.RuleName, Group: d.Group,
 		PolicyID: d.PolicyID, PolicyRevision: d.Revision, Detail: "request created"})
 	if p.tty != "" && *q.e.cfg.TTYMessages {
@@ -152,74 +172,70 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	}
 }
 
-// caller is who is asking over the local API, from the kernel.
-type caller struct {
-	uid  uint32
-	pid  int32
-	user string
-}
-
-func (c caller) root() bool { return c.uid == 0 }
-
-// errForbidden and errNotFound map to 403 and 404.
-var (
-	errForbidden = errors.New("forbidden")
-	errNotFound  = errors.New("not found")
-)
-
-// userError is a 400 with a message for the user.
-type userError struct{ msg string }
-
-func (e *userError) Error() string { return e.msg }
-
-func (e *Engine) ownRequest(ctx context.Context, c caller, id int64) (store.Request, error) {
+// ownRequest returns request id if a may do op on it. A user is told
+// "not found" for another user's request rather than "forbidden": that
+// does not reveal that it exists.
+func (e *Engine) ownRequest(ctx context.Context, a Actor, op Op, id int64) (store.Request, error) {
 	r, err := e.store.GetRequest(ctx, id)
 	if err != nil {
 		if errors.Is(err, store.ErrNotFound) {
-			return r, fmt.Errorf("request %d: %w", id, errNotFound)
+			return r, notFound("request %d not found", id)
 		}
 		return r, err
 	}
-	// A user sees only their own requests; saying "not found" rather than
-	// "forbidden" does not reveal that another user's request exists.
-	if !c.root() && r.UID != c.uid {
-		return r, fmt.Errorf("request %d: %w", id, errNotFound)
+	if s := scope(a, OpReadRequests); s == None || s == Own && r.UID != a.UID {
+		return r, notFound("request %d not found", id)
+	}
+	if err := authorize(a, op, r.UID); err != nil {
+		return r, err
 	}
 	return r, nil
 }
 
-// answer handles a user's reply: Continue on a warning, a reason on a
-// justification, or the submission of an approval request.
-func (e *Engine) answer(ctx context.Context, c caller, id int64, a localapi.Answer) (localapi.AnswerResult, error) {
-	r, err := e.ownRequest(ctx, c, id)
+// Answer is a user's reply to a request: Continue on a warning, a reason
+// on a justification, or the submission of an approval request (a reason
+// and an optional window). Cancel withdraws the request.
+type Answer struct {
+	Cancel                 bool
+	Reason                 string
+	WindowStart, WindowEnd time.Time
+}
+
+// AnswerResult is what answering or deciding a request produced: the
+// request as it now is, and the grant it made (nil for none).
+type AnswerResult struct {
+	Request store.Request
+	Grant   *store.Grant
+}
+
+// Answer handles the blocked user's reply to request id.
+func (e *Engine) Answer(ctx context.Context, a Actor, id int64, ans Answer) (AnswerResult, error) {
+	r, err := e.ownRequest(ctx, a, OpAnswer, id)
 	if err != nil {
-		return localapi.AnswerResult{}, err
+		return AnswerResult{}, err
 	}
-	if r.UID != c.uid {
-		return localapi.AnswerResult{}, fmt.Errorf("only the user who was blocked (uid %d) can answer request %d: %w", r.UID, id, errForbidden)
-	}
-	reason := strings.TrimSpace(a.Reason)
-	if a.Cancel {
-		nr, err := e.store.Transition(ctx, id, []string{localapi.StatePending, localapi.StateSubmitted}, localapi.StateCancelled, nil)
+	reason := strings.TrimSpace(ans.Reason)
+	if ans.Cancel {
+		nr, err := e.store.Transition(ctx, id, request.OpenStates(), request.Cancelled, nil)
 		if err != nil {
-			return localapi.AnswerResult{}, stateErr(err)
+			return AnswerResult{}, stateErr(err)
 		}
 		e.requests.closed(nr)
 		e.changed()
-		e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Detail: "cancelled by the user"})
-		return localapi.AnswerResult{Request: requestToWire(nr)}, nil
+		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Detail: "cancelled by the user"})
+		return AnswerResult{Request: nr}, nil
 	}
-	if n := utf8.RuneCountInString(reason); r.Kind != localapi.KindWarning && n < r.MinJustification {
-		return localapi.AnswerResult{}, &userError{fmt.Sprintf("the reason is %d characters; this policy asks for at least %d", n, r.MinJustification)}
+	if n := utf8.RuneCountInString(reason); r.Kind != request.Warning && n < r.MinJustification {
+		return AnswerResult{}, invalid("the reason is %d characters; this policy asks for at least %d", n, r.MinJustification)
 	}
 	if len(reason) > 4000 {
-		return localapi.AnswerResult{}, &userError{"the reason is longer than 4000 bytes; shorten it"}
+		return AnswerResult{}, invalid("the reason is longer than 4000 bytes; shorten it")
 	}
-	switch r.Kind {
-	case localapi.KindWarning, localapi.KindJustification:
-		nr, err := e.store.Transition(ctx, id, []string{localapi.StatePending}, localapi.StateAnswered, func(x *store.Request) { x.Reason = reason })
+	switch {
+	case r.Kind.GoesOnWithAnswer():
+		nr, err := e.store.Transition(ctx, id, []request.State{request.Pending}, request.Answered, func(x *store.Request) { x.Reason = reason })
 		if err != nil {
-			return localapi.AnswerResult{}, stateErr(err)
+			return AnswerResult{}, stateErr(err)
 		}
 		e.requests.closed(nr)
 		e.changed()
@@ -228,55 +244,65 @@ func (e *Engine) answer(ctx context.Context, c caller, id int64, a localapi.Answ
 		if uses == 0 {
 			uses = -1
 		}
-		g, err := e.addGrant(ctx, nr, now, now.Add(e.cfg.GrantTTL.D()), uses, r.Kind)
+		g, err := e.addGrant(ctx, nr, now, now.Add(e.cfg.GrantTTL.D()), uses, r.Kind.GrantOrigin())
 		if err != nil {
-			return localapi.AnswerResult{}, err
+			return AnswerResult{}, err
 		}
-		return localapi.AnswerResult{Request: requestToWire(nr), Grant: &g}, nil
-	case localapi.KindApproval, localapi.KindApprovalOffline:
-		if !a.WindowEnd.IsZero() && !a.WindowStart.IsZero() && !a.WindowEnd.After(a.WindowStart) {
-			return localapi.AnswerResult{}, &userError{"the window ends before it starts; pick an end after the start"}
+		return AnswerResult{Request: nr, Grant: &g}, nil
+	case r.Kind.NeedsApprover():
+		if !ans.WindowEnd.IsZero() && !ans.WindowStart.IsZero() && !ans.WindowEnd.After(ans.WindowStart) {
+			return AnswerResult{}, invalid("the window ends before it starts; pick an end after the start")
 		}
-		if !a.WindowEnd.IsZero() && a.WindowEnd.Before(e.now()) {
-			return localapi.AnswerResult{}, &userError{"the window ends in the past; pick a later end"}
+		if !ans.WindowEnd.IsZero() && ans.WindowEnd.Before(e.now()) {
+			return AnswerResult{}, invalid("the window ends in the past; pick a later end")
 		}
-		nr, err := e.store.Transition(ctx, id, []string{localapi.StatePending}, localapi.StateSubmitted, func(x *store.Request) {
-			x.Reason, x.WindowStart, x.WindowEnd = reason, a.WindowStart, a.WindowEnd
+		nr, err := e.store.Transition(ctx, id, []request.State{request.Pending}, request.Submitted, func(x *store.Request) {
+			x.Reason, x.WindowStart, x.WindowEnd = reason, ans.WindowStart, ans.WindowEnd
 		})
 		if err != nil {
-			return localapi.AnswerResult{}, stateErr(err)
+			return AnswerResult{}, stateErr(err)
 		}
 		e.changed()
-		e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Reason: reason, Detail: "submitted for approval"})
-		return localapi.AnswerResult{Request: requestToWire(nr)}, nil
+		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Reason: reason, Detail: "submitted for approval"})
+		return AnswerResult{Request: nr}, nil
 	}
-	return localapi.AnswerResult{}, &userError{fmt.Sprintf("request %d is a %s request and cannot be answered", id, r.Kind)}
+	return AnswerResult{}, invalid("request %d is a %s request and cannot be answered", id, r.Kind)
 }
 
-// decideRequest approves or denies a submitted request (root only).
-func (e *Engine) decideRequest(ctx context.Context, c caller, id int64, approve bool, note string) (localapi.AnswerResult, error) {
-	if !c.root() {
-		return localapi.AnswerResult{}, fmt.Errorf("only root can approve or deny requests: %w", errForbidden)
+// maxNote bounds an approver's note.
+const maxNote = 1000
+
+// Decide approves or denies a submitted request.
+func (e *Engine) Decide(ctx context.Context, a Actor, id int64, approve bool, note string) (AnswerResult, error) {
+	if err := authorize(a, OpDecide, 0); err != nil {
+		return AnswerResult{}, err
 	}
-	to := localapi.StateDenied
+	if len(note) > maxNote {
+		return AnswerResult{}, invalid("the note is longer than %d bytes", maxNote)
+	}
+	note = strings.TrimSpace(note)
+	to := request.Denied
 	if approve {
-		to = localapi.StateApproved
+		to = request.Approved
 	}
-	by := fmt.Sprintf("%s (uid %d)", c.user, c.uid)
+	by := fmt.Sprintf("%s (uid %d)", a.User, a.UID)
+	if a.Kind != ActorRoot {
+		by = fmt.Sprintf("%s %s (uid %d)", a.Kind, a.User, a.UID)
+	}
 	if note != "" {
 		by += ": " + note
 	}
-	nr, err := e.store.Transition(ctx, id, []string{localapi.StateSubmitted}, to, func(x *store.Request) { x.DecidedBy = by })
+	nr, err := e.store.Transition(ctx, id, []request.State{request.Submitted}, to, func(x *store.Request) { x.DecidedBy = by })
 	if err != nil {
-		return localapi.AnswerResult{}, stateErr(err)
+		return AnswerResult{}, stateErr(err)
 	}
 	e.requests.closed(nr)
 	// Agents learn of the decision only once its grant is in place: an
 	// agent that relaunches the program at once must find it.
 	defer e.changed()
-	res := localapi.AnswerResult{Request: requestToWire(nr)}
+	res := AnswerResult{Request: nr}
 	if !approve {
-		e.record(store.Event{Kind: "request", Action: nr.Kind, UID: nr.UID, User: nr.User, Path: nr.Path, RequestID: id, Detail: "denied by " + by})
+		e.record(store.Event{Kind: "request", Action: string(nr.Kind), UID: nr.UID, User: nr.User, Path: nr.Path, RequestID: id, Detail: "denied by " + by})
 		return res, nil
 	}
 	start, end := nr.WindowStart, nr.WindowEnd
@@ -287,7 +313,7 @@ func (e *Engine) decideRequest(ctx context.Context, c caller, id int64, approve 
 	if end.IsZero() {
 		end = start.Add(e.cfg.ApprovalTTL.D())
 	}
-	g, err := e.addGrant(ctx, nr, start, end, -1, "approval")
+	g, err := e.addGrant(ctx, nr, start, end, -1, request.FromApproval)
 	if err != nil {
 		return res, err
 	}
@@ -295,27 +321,28 @@ func (e *Engine) decideRequest(ctx context.Context, c caller, id int64, approve 
 	return res, nil
 }
 
-func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expires time.Time, uses int, origin string) (localapi.Grant, error) {
+func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expires time.Time, uses int, origin request.Origin) (store.Grant, error) {
 	sg := store.Grant{UID: r.UID, Dev: r.Dev, Ino: r.Ino, SHA256: r.SHA256, Path: r.Path, Created: e.now(),
 		NotBefore: notBefore, Expires: expires, UsesLeft: uses, Reason: r.Reason, Origin: origin, RequestID: r.ID}
 	id, err := e.store.AddGrant(ctx, sg)
 	if err != nil {
-		return localapi.Grant{}, fmt.Errorf("store grant: %w", err)
+		return store.Grant{}, fmt.Errorf("store grant: %w", err)
 	}
 	sg.ID = id
 	e.grants.add(grantFromStore(sg))
 	e.record(store.Event{Kind: "grant", UID: r.UID, User: r.User, Path: r.Path, SHA256: r.SHA256, GrantID: id, RequestID: r.ID,
 		Reason: r.Reason, Detail: fmt.Sprintf("%s grant until %s", origin, expires.Format(time.RFC3339))})
-	return grantToWire(sg), nil
+	return sg, nil
 }
 
+// stateErr maps the store's errors of a state change to the engine's.
 func stateErr(err error) error {
 	if errors.Is(err, store.ErrNotFound) {
-		return fmt.Errorf("%v: %w", err, errNotFound)
+		return notFound("%v", err)
 	}
 	var se *store.StateError
 	if errors.As(err, &se) {
-		return &userError{se.Error()}
+		return conflict("%s", se.Error())
 	}
 	return err
 }
@@ -333,42 +360,24 @@ func (e *Engine) writeGrantUses(ctx context.Context) {
 	}
 }
 
-func requestToWire(r store.Request) localapi.Request {
-	return localapi.Request{ID: r.ID, Created: r.Created, Updated: r.Updated, UID: r.UID, User: r.User, PID: r.PID,
-		Kind: r.Kind, State: r.State, Path: r.Path, SHA256: r.SHA256, Args: r.Args, Cwd: r.Cwd, Rule: r.Rule,
-		RuleName: r.RuleName, Group: r.Group, PolicyRevision: r.PolicyRevision, Title: r.Title, Body: r.Body, URL: r.URL,
-		MinJustification: r.MinJustification, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, DecidedBy: r.DecidedBy,
-		Notified: r.Notified, Terminal: r.TTY != "", AppType: r.AppType, Publisher: r.Publisher, TeamID: r.TeamID,
-		SigningID: r.SigningID, Machine: r.Machine, RequestCode: r.RequestCode}
-}
-
-func grantToWire(g store.Grant) localapi.Grant {
-	return localapi.Grant{ID: g.ID, UID: g.UID, Path: g.Path, SHA256: g.SHA256, Created: g.Created, Expires: g.Expires,
-		UsesLeft: g.UsesLeft, Origin: g.Origin, Reason: g.Reason, RequestID: g.RequestID}
-}
-
-// offlineRespond checks the response code the help desk gave the user for
+// OfflineCode checks the response code the help desk gave the user for
 // an approval_offline request. A right code approves the request (once: the
 // state change from open to approved is the single use) and grants the
 // program for approval_ttl; a wrong one is counted, and the request closes
 // after offline_attempts of them so that a new run makes a new request code.
-func (e *Engine) offlineRespond(ctx context.Context, c caller, id int64, typed string) (localapi.AnswerResult, error) {
-	r, err := e.ownRequest(ctx, c, id)
+func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed string) (AnswerResult, error) {
+	r, err := e.ownRequest(ctx, a, OpAnswer, id)
 	if err != nil {
-		return localapi.AnswerResult{}, err
+		return AnswerResult{}, err
 	}
-	if r.UID != c.uid {
-		return localapi.AnswerResult{}, fmt.Errorf("only the user who was blocked (uid %d) can answer request %d: %w", r.UID, id, errForbidden)
+	if r.Kind != request.ApprovalOffline || r.RequestCode == "" {
+		return AnswerResult{}, invalid("request %d has no offline request code; it cannot take a response code", id)
 	}
-	if r.Kind != localapi.KindApprovalOffline || r.RequestCode == "" {
-		return localapi.AnswerResult{}, &userError{fmt.Sprintf("request %d has no offline request code; it cannot take a response code", id)}
-	}
-	open := []string{localapi.StatePending, localapi.StateSubmitted}
 	switch {
-	case r.State == localapi.StateApproved:
-		return localapi.AnswerResult{}, &userError{offline.ErrUsed.Error() + fmt.Sprintf(" (request %d is approved)", id)}
-	case !slices.Contains(open, r.State):
-		return localapi.AnswerResult{}, stateErr(&store.StateError{ID: id, State: r.State, To: localapi.StateApproved})
+	case r.State == request.Approved:
+		return AnswerResult{}, conflict("%s (request %d is approved)", offline.ErrUsed, id)
+	case !r.State.Open():
+		return AnswerResult{}, stateErr(&store.StateError{ID: id, State: r.State, To: request.Approved})
 	}
 	ch := offline.Challenge{Machine: r.Machine, Revision: r.PolicyRevision, RequestCode: r.RequestCode}
 	st := offline.State{Created: r.Created, Attempts: r.OfflineAttempts}
@@ -379,55 +388,55 @@ func (e *Engine) offlineRespond(ctx context.Context, c caller, id int64, typed s
 	switch {
 	case err == nil:
 	case errors.As(err, &malformed):
-		return localapi.AnswerResult{}, &userError{err.Error()}
+		return AnswerResult{}, invalid("%s", err)
 	case errors.As(err, &wrong):
 		ok, serr := e.store.CountOfflineAttempt(ctx, id, st.Attempts)
 		if serr != nil {
-			return localapi.AnswerResult{}, serr
+			return AnswerResult{}, serr
 		}
 		if !ok {
-			return localapi.AnswerResult{}, &userError{"another response code for this request was entered at the same time; try again"}
+			return AnswerResult{}, conflict("another response code for this request was entered at the same time; try again")
 		}
-		e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
+		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
 			Detail: fmt.Sprintf("wrong offline response code (%d of %d)", next.Attempts, e.cfg.OfflineAttempts)})
 		if wrong.Left == 0 {
 			e.closeOffline(ctx, r, "too many wrong offline response codes")
 		}
-		return localapi.AnswerResult{}, &userError{err.Error()}
+		return AnswerResult{}, invalid("%s", err)
 	case errors.Is(err, offline.ErrExpired), errors.Is(err, offline.ErrTooManyAttempts):
 		e.closeOffline(ctx, r, err.Error())
-		return localapi.AnswerResult{}, &userError{err.Error()}
+		return AnswerResult{}, conflict("%s", err)
 	default:
-		return localapi.AnswerResult{}, &userError{err.Error()}
+		return AnswerResult{}, invalid("%s", err)
 	}
-	nr, err := e.store.Transition(ctx, id, open, localapi.StateApproved, func(x *store.Request) {
+	nr, err := e.store.Transition(ctx, id, request.OpenStates(), request.Approved, func(x *store.Request) {
 		x.DecidedBy = "offline response code"
 	})
 	if err != nil {
-		return localapi.AnswerResult{}, stateErr(err)
+		return AnswerResult{}, stateErr(err)
 	}
 	e.requests.closed(nr)
 	defer e.changed()
-	e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
+	e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
 		Detail: "approved with an offline response code"})
-	g, err := e.addGrant(ctx, nr, now, now.Add(e.cfg.ApprovalTTL.D()), -1, "offline")
+	g, err := e.addGrant(ctx, nr, now, now.Add(e.cfg.ApprovalTTL.D()), -1, request.FromOffline)
 	if err != nil {
-		return localapi.AnswerResult{}, err
+		return AnswerResult{}, err
 	}
-	return localapi.AnswerResult{Request: requestToWire(nr), Grant: &g}, nil
+	return AnswerResult{Request: nr, Grant: &g}, nil
 }
 
 // closeOffline denies an offline request that takes no more codes, so the
 // next run of the program makes a new request code.
 func (e *Engine) closeOffline(ctx context.Context, r store.Request, why string) {
-	nr, err := e.store.Transition(ctx, r.ID, []string{localapi.StatePending, localapi.StateSubmitted}, localapi.StateDenied,
+	nr, err := e.store.Transition(ctx, r.ID, request.OpenStates(), request.Denied,
 		func(x *store.Request) { x.DecidedBy = why })
 	if err != nil {
 		return // closed meanwhile
 	}
 	e.requests.closed(nr)
 	e.changed()
-	e.record(store.Event{Kind: "request", Action: r.Kind, UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID, Detail: "closed: " + why})
+	e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID, Detail: "closed: " + why})
 }
 
 // freshRequestCode draws a request code that no request of the last days

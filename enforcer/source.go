@@ -8,16 +8,22 @@ import (
 
 // Exec is one program start held by the kernel until Respond is called.
 //
-// The seam carries what Endpoint Security has and fanotify lacks: a
+// A source hands over what its kernel reports with the event and the
+// engine gathers only what is missing. fanotify gives a descriptor and a
+// thread id (the rest is read from /proc through Tasks); Endpoint Security
+// gives path, stat, the process's identity, arguments, cwd and signing
+// facts in the message, and no descriptor.
+//
+// The seam also carries what Endpoint Security has and fanotify lacks: a
 // deadline by which the kernel must have its answer (zero for none; ES
 // kills a client that misses it), and whether the answer may be cached by
 // the kernel.
 type Exec interface {
-	// File is the kernel's descriptor of the file being executed. It is
-	// valid until Respond returns; read facts from it, never re-open by path.
-	File() *os.File
 	// PID is the task (thread) doing the exec.
 	PID() int32
+	// Facts is what the kernel reported with the event. It is called once,
+	// before any other method but PID.
+	Facts() ExecFacts
 	// Deadline is when the kernel needs the answer; zero means no deadline.
 	Deadline() time.Time
 	// Respond answers the kernel. It must be called exactly once; it may be
@@ -26,20 +32,67 @@ type Exec interface {
 	Respond(allow, cache bool) error
 }
 
+// ExecFacts is what a source knows of an exec from the event itself. A
+// zero field is unknown and the engine gathers it (from File, or through
+// Tasks by pid).
+type ExecFacts struct {
+	// File is the kernel's descriptor of the file being executed, valid
+	// until Respond returns; nil when the source has none. Facts are read
+	// from it, never from a file re-opened by path.
+	File *os.File
+	// Path is the executable's path as the kernel resolved it; "" means
+	// read it from File.
+	Path string
+	// Stat is the file's identity as the kernel saw it at the exec; nil
+	// means fstat File. A source without File must set Path and Stat: the
+	// engine then opens Path only if it must hash the file, and refuses a
+	// file whose device and inode differ from Stat (it was replaced).
+	Stat *FileStat
+	// Task is the process doing the exec; nil means Tasks.Task(PID).
+	Task *Task
+	// Args is argv (argv[0] included) when HaveArgs; otherwise it is read
+	// through Tasks.ExecArgs when a rule needs it.
+	Args     []string
+	HaveArgs bool
+	// Cwd is the working directory; "" means Tasks.Cwd when needed.
+	Cwd string
+	// TeamID and SigningID are the code-signing identity the kernel
+	// verified (Endpoint Security); "" when the source has none. They
+	// take the place of what facts would read from the file.
+	TeamID, SigningID string
+}
+
+// FileStat is a file's identity and version: device and inode, validated by
+// size, mtime and ctime (nanoseconds since the epoch).
+type FileStat struct {
+	Dev, Ino         uint64
+	Size             int64
+	MtimeNs, CtimeNs int64
+}
+
+// Handler is what a source calls.
+type Handler struct {
+	// Exec is called for every held exec. It arranges for exactly one
+	// Respond per Exec and returns without waiting for it.
+	Exec func(Exec)
+	// FileWritten is called for a file closed after writing (dev 0 and
+	// ino 0: such events were lost), so cached facts of it are dropped.
+	FileWritten func(dev, ino uint64)
+}
+
 // Source delivers held executions.
 type Source interface {
-	// Run calls handle for every exec until ctx is done or Close is called.
-	// handle must arrange for exactly one Respond per Exec. When Run
-	// returns, executions not yet answered are allowed.
-	Run(ctx context.Context, handle func(Exec)) error
+	// Run calls h.Exec for every exec until ctx is done or Close is
+	// called. When Run returns, executions not yet answered are allowed.
+	Run(ctx context.Context, h Handler) error
 	// Close stops Run.
 	Close() error
 	// Describe names the source and what it watches, for status.
 	Describe() (name string, marks []string)
 }
 
-// cacheFlusher is a Source whose kernel can remember answers (Respond with
+// CacheFlusher is a Source whose kernel can remember answers (Respond with
 // cache); FlushCache forgets them all, after a policy change.
-type cacheFlusher interface {
+type CacheFlusher interface {
 	FlushCache() error
 }

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/policy"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // ttyMessage is one short note for the terminal of a blocked program.
@@ -84,11 +85,11 @@ func denyText(path string, d policy.Decision, msg policy.RenderedMessage) string
 func requestText(p pendingRequest, id int64) string {
 	var how string
 	switch p.kind {
-	case "warning":
+	case request.Warning:
 		how = fmt.Sprintf("to run it anyway: gatehouse request %d --continue", id)
-	case "justification":
+	case request.Justification:
 		how = fmt.Sprintf("to run it, give a reason: gatehouse request %d --reason \"...\"", id)
-	case "approval_offline":
+	case request.ApprovalOffline:
 		how = fmt.Sprintf("to ask for approval: gatehouse request %d --reason \"...\"", id)
 		if p.requestCode != "" {
 			how += fmt.Sprintf("\ngatehouse: offline: tell the help desk computer %s, request code %s, policy revision %d; then: gatehouse request %d --code RESPONSE-CODE",

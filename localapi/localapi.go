@@ -9,7 +9,11 @@
 // any other user sees and answers only their own requests.
 package localapi
 
-import "time"
+import (
+	"time"
+
+	"github.com/gatehouse/gatehouse/request"
+)
 
 // DefaultSocket is where gatehoused listens unless configured otherwise.
 const DefaultSocket = "/run/gatehouse/gatehoused.sock"
@@ -38,10 +42,14 @@ type Status struct {
 
 // Identity is who the daemon believes the caller is (from the kernel).
 type Identity struct {
+	// UID is the user the caller acts for (for sudo: the user who ran it).
 	UID  uint32 `json:"uid"`
 	PID  int32  `json:"pid"`
 	User string `json:"user"`
 	Root bool   `json:"root"`
+	// Kind is the kind of caller: user, root, console sync, sudo or agent
+	// (docs/architecture.md says what each may do).
+	Kind string `json:"kind,omitempty"`
 }
 
 // Event is one audit event.
@@ -85,30 +93,30 @@ type EventFilter struct {
 
 // Request is a prompt or approval request for one blocked execution.
 type Request struct {
-	ID               int64     `json:"id"`
-	Created          time.Time `json:"created"`
-	Updated          time.Time `json:"updated"`
-	UID              uint32    `json:"uid"`
-	User             string    `json:"user"`
-	PID              int32     `json:"pid,omitempty"`
-	Kind             string    `json:"kind"`
-	State            string    `json:"state"`
-	Path             string    `json:"path"`
-	SHA256           string    `json:"sha256"`
-	Args             []string  `json:"args,omitempty"`
-	Cwd              string    `json:"cwd,omitempty"`
-	Rule             int       `json:"rule"`
-	RuleName         string    `json:"rule_name,omitempty"`
-	Group            string    `json:"group,omitempty"`
-	PolicyRevision   int64     `json:"policy_revision"`
-	Title            string    `json:"title,omitempty"`
-	Body             string    `json:"body,omitempty"`
-	URL              string    `json:"url,omitempty"`
-	MinJustification int       `json:"min_justification,omitempty"`
-	Reason           string    `json:"reason,omitempty"`
-	WindowStart      time.Time `json:"window_start,omitzero"`
-	WindowEnd        time.Time `json:"window_end,omitzero"`
-	DecidedBy        string    `json:"decided_by,omitempty"`
+	ID               int64         `json:"id"`
+	Created          time.Time     `json:"created"`
+	Updated          time.Time     `json:"updated"`
+	UID              uint32        `json:"uid"`
+	User             string        `json:"user"`
+	PID              int32         `json:"pid,omitempty"`
+	Kind             request.Kind  `json:"kind"`
+	State            request.State `json:"state"`
+	Path             string        `json:"path"`
+	SHA256           string        `json:"sha256"`
+	Args             []string      `json:"args,omitempty"`
+	Cwd              string        `json:"cwd,omitempty"`
+	Rule             int           `json:"rule"`
+	RuleName         string        `json:"rule_name,omitempty"`
+	Group            string        `json:"group,omitempty"`
+	PolicyRevision   int64         `json:"policy_revision"`
+	Title            string        `json:"title,omitempty"`
+	Body             string        `json:"body,omitempty"`
+	URL              string        `json:"url,omitempty"`
+	MinJustification int           `json:"min_justification,omitempty"`
+	Reason           string        `json:"reason,omitempty"`
+	WindowStart      time.Time     `json:"window_start,omitzero"`
+	WindowEnd        time.Time     `json:"window_end,omitzero"`
+	DecidedBy        string        `json:"decided_by,omitempty"`
 	// Notified is true once the user's agent has told the user about the
 	// request's current state (POST /v1/requests/{id}/seen).
 	Notified bool `json:"notified,omitempty"`
@@ -125,27 +133,6 @@ type Request struct {
 	Machine     string `json:"machine,omitempty"`
 	RequestCode string `json:"request_code,omitempty"`
 }
-
-// Request kinds and states, as stored.
-const (
-	KindWarning         = "warning"
-	KindJustification   = "justification"
-	KindApproval        = "approval"
-	KindApprovalOffline = "approval_offline"
-	// Notices: a deny the user's agent shows (the "application denied"
-	// dialog) or posts as a notification. The agent closes them with a
-	// Cancel answer; they take no other answer.
-	KindDenyMessage = "deny_message"
-	KindDenyNotify  = "deny_notify"
-
-	StatePending   = "pending"
-	StateAnswered  = "answered"
-	StateSubmitted = "submitted"
-	StateApproved  = "approved"
-	StateDenied    = "denied"
-	StateCancelled = "cancelled"
-	StateExpired   = "expired"
-)
 
 // Answer is POST /v1/requests/{id}/answer: the user's reply to a warning
 // (Continue) or justification (Reason), or the submission of an approval
@@ -184,16 +171,16 @@ type Decide struct {
 
 // Grant lets one user run one exact file again.
 type Grant struct {
-	ID        int64     `json:"id"`
-	UID       uint32    `json:"uid"`
-	Path      string    `json:"path"`
-	SHA256    string    `json:"sha256"`
-	Created   time.Time `json:"created"`
-	Expires   time.Time `json:"expires"`
-	UsesLeft  int       `json:"uses_left"`
-	Origin    string    `json:"origin"`
-	Reason    string    `json:"reason,omitempty"`
-	RequestID int64     `json:"request_id,omitempty"`
+	ID        int64          `json:"id"`
+	UID       uint32         `json:"uid"`
+	Path      string         `json:"path"`
+	SHA256    string         `json:"sha256"`
+	Created   time.Time      `json:"created"`
+	Expires   time.Time      `json:"expires"`
+	UsesLeft  int            `json:"uses_left"`
+	Origin    request.Origin `json:"origin"`
+	Reason    string         `json:"reason,omitempty"`
+	RequestID int64          `json:"request_id,omitempty"`
 }
 
 // AnswerResult is what answering a request produced.

@@ -15,9 +15,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/godbus/dbus/v5"
+
 	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
-	"github.com/godbus/dbus/v5"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // The agent end to end, as root: the real gatehoused on a scratch tmpfs,
@@ -315,7 +317,7 @@ func (d *desktop) blockAndShow(prog, shot string, args ...string) string {
 	return w
 }
 
-func (e *env) waitRequestState(id int64, state string) localapi.Request {
+func (e *env) waitRequestState(id int64, state request.State) localapi.Request {
 	e.t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -360,7 +362,7 @@ func TestE2EAgentWarning(t *testing.T) {
 		t.Errorf("relaunched with %q", got)
 	}
 	d.waitWindow(false, 10*time.Second)
-	e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateAnswered)
+	e.waitRequestState(e.onlyRequest(prog).ID, request.Answered)
 }
 
 func TestE2EAgentDeniedWithPublisherInfo(t *testing.T) {
@@ -375,7 +377,7 @@ func TestE2EAgentDeniedWithPublisherInfo(t *testing.T) {
 	d.screenshot("denied-publisher-info")
 	d.keys(w, "key", "Escape")
 	d.waitWindow(false, 10*time.Second)
-	e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateCancelled)
+	e.waitRequestState(e.onlyRequest(prog).ID, request.Cancelled)
 	if _, err := os.Stat(marker); err == nil {
 		t.Error("a denied program ran")
 	}
@@ -403,7 +405,7 @@ func TestE2EAgentApprovalAndNotification(t *testing.T) {
 	time.Sleep(300 * time.Millisecond)
 	d.screenshot("approval-filled")
 	d.keys(w, "key", "Return") // Request Approval
-	r := e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateSubmitted)
+	r := e.waitRequestState(e.onlyRequest(prog).ID, request.Submitted)
 	if r.Reason != "month-end close" || !r.WindowStart.Equal(from) || !r.WindowEnd.Equal(until) {
 		t.Errorf("submitted %q for %v – %v; want %q for %v – %v", r.Reason, r.WindowStart, r.WindowEnd, "month-end close", from, until)
 	}
@@ -417,7 +419,7 @@ func TestE2EAgentApprovalAndNotification(t *testing.T) {
 	if out, err := e.cli(0, "requests", "approve", fmt.Sprint(r.ID)); err != nil {
 		t.Fatalf("approve: %v %s", err, out)
 	}
-	e.waitRequestState(r.ID, localapi.StateApproved)
+	e.waitRequestState(r.ID, request.Approved)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		if ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second); true {
@@ -490,7 +492,7 @@ func TestE2EAgentOfflineCode(t *testing.T) {
 		t.Errorf("relaunched with %q", got)
 	}
 	d.waitWindow(false, 10*time.Second)
-	got := e.waitRequestState(r.ID, localapi.StateApproved)
+	got := e.waitRequestState(r.ID, request.Approved)
 	if got.DecidedBy != "offline response code" {
 		t.Errorf("decided by %q", got.DecidedBy)
 	}
@@ -519,7 +521,7 @@ func BenchmarkE2EDenyToDialog(b *testing.B) {
 		d.keys(w, "key", "Escape")
 		d.waitWindow(false, 10*time.Second)
 		// The next run makes a new request once this one is closed.
-		e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateCancelled)
+		e.waitRequestState(e.onlyRequest(prog).ID, request.Cancelled)
 	}
 	slices.Sort(lat)
 	pct := func(p float64) float64 { return float64(lat[int(p*float64(len(lat)-1))].Microseconds()) / 1000 }
@@ -572,7 +574,7 @@ func TestE2EAgentDecisionWhileAway(t *testing.T) {
 	if got := d.dunst.History(t); len(got) > 0 && !strings.Contains(got[0].Summary, "was approved") {
 		t.Errorf("notification = %+v", got)
 	}
-	e.waitRequestState(e.onlyRequest(prog).ID, localapi.StateApproved)
+	e.waitRequestState(e.onlyRequest(prog).ID, request.Approved)
 	d.screenshot("approved-while-away")
 
 	// Log out and in again: nothing new.

@@ -19,10 +19,11 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
-	"golang.org/x/sys/unix"
 )
 
 // End to end, as root: the real gatehoused binary with fanotify marks on a

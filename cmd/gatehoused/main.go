@@ -76,7 +76,7 @@ func run(args []string) int {
 		debug.SetGCPercent(10)
 	}
 	if os.Geteuid() != 0 {
-		log.Error("gatehoused must run as root: it marks filesystems with fanotify and reads /proc of every user")
+		log.Error("gatehoused must run as root: it holds every program start at the kernel and reads every user's processes; start it with sudo or as a system service")
 		return 1
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
@@ -86,23 +86,6 @@ func run(args []string) int {
 		return 1
 	}
 	return 0
-}
-
-func serve(ctx context.Context, cfg enforcer.Config, log *slog.Logger) error {
-	d, err := enforcer.Start(cfg, log)
-	if err != nil {
-		return err
-	}
-	hup := make(chan os.Signal, 1)
-	signal.Notify(hup, syscall.SIGHUP)
-	defer signal.Stop(hup)
-	go func() {
-		for range hup {
-			log.Info("SIGHUP: reloading the policy")
-			d.Engine.Reload()
-		}
-	}()
-	return d.Wait(ctx)
 }
 
 type multiFlag []string

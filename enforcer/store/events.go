@@ -7,7 +7,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // Event is one audit record: a decision, a request or grant change, or
@@ -179,8 +179,8 @@ func scanEvent(r rowScanner) (Event, error) {
 const pruneChunk = 5000
 
 // finalStates are request states that do not change any more.
-var finalStates = []string{localapi.StateAnswered, localapi.StateApproved, localapi.StateDenied,
-	localapi.StateCancelled, localapi.StateExpired}
+var finalStates = []request.State{request.Answered, request.Approved, request.Denied,
+	request.Cancelled, request.Expired}
 
 // Prune deletes events older than before, grants that expired before it,
 // and requests in a final state last updated before it (but not one a

@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 var t0 = time.Date(2025, 3, 4, 5, 6, 7, 891011121, time.UTC)
@@ -156,9 +156,9 @@ func TestPrune(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	addReq := func(state string, updated time.Time) int64 {
+	addReq := func(state request.State, updated time.Time) int64 {
 		t.Helper()
-		id, err := s.AddRequest(ctx, Request{Created: old, Updated: updated, Kind: localapi.KindApproval, State: state, Path: state})
+		id, err := s.AddRequest(ctx, Request{Created: old, Updated: updated, Kind: request.Approval, State: state, Path: string(state)})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -167,14 +167,14 @@ func TestPrune(t *testing.T) {
 	keep := map[int64]string{}
 	gone := map[int64]string{}
 	for _, st := range finalStates {
-		gone[addReq(st, old)] = st + ", updated before"
-		keep[addReq(st, recent)] = st + ", updated after"
+		gone[addReq(st, old)] = string(st) + ", updated before"
+		keep[addReq(st, recent)] = string(st) + ", updated after"
 	}
-	keep[addReq(localapi.StatePending, old)] = "pending"
-	keep[addReq(localapi.StateSubmitted, old)] = "submitted"
-	withGrant := addReq(localapi.StateApproved, old)
+	keep[addReq(request.Pending, old)] = "pending"
+	keep[addReq(request.Submitted, old)] = "submitted"
+	withGrant := addReq(request.Approved, old)
 	keep[withGrant] = "approved with a live grant"
-	withOldGrant := addReq(localapi.StateApproved, old)
+	withOldGrant := addReq(request.Approved, old)
 	gone[withOldGrant] = "approved, its grant expired too"
 
 	addGrant := func(expires time.Time, req int64) int64 {

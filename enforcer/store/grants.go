@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // Grant lets one user run one file (by device and inode, hash and path)
@@ -21,7 +23,7 @@ type Grant struct {
 	Expires   time.Time
 	UsesLeft  int // -1 = unlimited
 	Reason    string
-	Origin    string
+	Origin    request.Origin
 	RequestID int64 // 0 = made without a request
 	Revoked   bool
 }

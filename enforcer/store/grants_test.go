@@ -8,7 +8,7 @@ import (
 
 	"github.com/google/go-cmp/cmp"
 
-	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 func addGrant(t *testing.T, s *Store, g Grant) int64 {
@@ -30,11 +30,11 @@ func grantIDs(gs []Grant) []int64 {
 
 func TestGrantRoundTrip(t *testing.T) {
 	s := openTest(t)
-	req := addRequest(t, s, Request{Kind: localapi.KindJustification, State: localapi.StateAnswered})
+	req := addRequest(t, s, Request{Kind: request.Justification, State: request.Answered})
 	for _, in := range []Grant{
 		{UID: math32, Dev: math.MaxUint64, Ino: 1<<63 + 1, SHA256: "beef", Path: "/opt/tool", Created: t0,
 			NotBefore: t0.Add(time.Minute), Expires: t0.Add(time.Hour), UsesLeft: 3, Reason: "build",
-			Origin: localapi.KindJustification, RequestID: req, Revoked: true},
+			Origin: request.FromJustification, RequestID: req, Revoked: true},
 		{UsesLeft: -1},
 		{},
 	} {

@@ -8,20 +8,20 @@ import (
 	"slices"
 	"time"
 
-	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // Request is what a blocked user asks for: to go on past a warning, with a
 // justification, or with an administrator's approval. Its State is one of
-// the localapi.State* values.
+// the request.State values.
 type Request struct {
 	ID               int64
 	Created, Updated time.Time
 	UID              uint32
 	User             string
 	PID              int32
-	Kind             string
-	State            string
+	Kind             request.Kind
+	State            request.State
 	Path             string
 	SHA256           string
 	Dev, Ino         uint64
@@ -56,23 +56,20 @@ type Request struct {
 // the change may start from. Its message is meant for the user.
 type StateError struct {
 	ID    int64
-	State string // the request's current state
-	To    string // the state asked for
+	State request.State // the request's current state
+	To    request.State // the state asked for
 }
 
 func (e *StateError) Error() string {
 	msg := fmt.Sprintf("request %d is %s; it cannot become %s", e.ID, e.State, e.To)
 	switch e.State {
-	case localapi.StateAnswered, localapi.StateApproved:
+	case request.Answered, request.Approved:
 		msg += " (it is already closed)"
-	case localapi.StateDenied, localapi.StateCancelled, localapi.StateExpired:
+	case request.Denied, request.Cancelled, request.Expired:
 		msg += " (it is closed: run the program again to make a new request)"
 	}
 	return msg
 }
-
-var knownStates = []string{localapi.StatePending, localapi.StateAnswered, localapi.StateSubmitted,
-	localapi.StateApproved, localapi.StateDenied, localapi.StateCancelled, localapi.StateExpired}
 
 const requestCols = `created, updated, uid, user_name, pid, kind, state, path, sha256, dev, ino, args, cwd, tty,
 	rule, rule_name, group_name, policy_id, policy_revision, title, body, url, min_justification, reason,
@@ -119,9 +116,9 @@ func scanRequest(s rowScanner) (Request, error) {
 // State means pending.
 func (s *Store) AddRequest(ctx context.Context, r Request) (int64, error) {
 	if r.State == "" {
-		r.State = localapi.StatePending
+		r.State = request.Pending
 	}
-	if !slices.Contains(knownStates, r.State) {
+	if !r.State.Valid() {
 		return 0, fmt.Errorf("add request: unknown state %q", r.State)
 	}
 	vals, err := requestValues(&r)
@@ -163,8 +160,8 @@ func getRequest(ctx context.Context, q querier, id int64) (Request, error) {
 // RequestFilter selects requests. Zero fields do not filter.
 type RequestFilter struct {
 	UID    *uint32
-	States []string // any of these
-	Limit  int      // <= 0 means 500
+	States []request.State // any of these
+	Limit  int             // <= 0 means 500
 }
 
 // ListRequests returns the requests f selects, newest first.
@@ -222,8 +219,8 @@ func queryRequests(ctx context.Context, q rowsQuerier, what, query string, args 
 // held: keep it quick); it may change any field but ID, State and Updated.
 // It returns the new row. A request in another state gives a *StateError,
 // an unknown id an error wrapping ErrNotFound.
-func (s *Store) Transition(ctx context.Context, id int64, from []string, to string, mutate func(*Request)) (Request, error) {
-	if !slices.Contains(knownStates, to) {
+func (s *Store) Transition(ctx context.Context, id int64, from []request.State, to request.State, mutate func(*Request)) (Request, error) {
+	if !to.Valid() {
 		return Request{}, fmt.Errorf("request %d: unknown state %q", id, to)
 	}
 	tx, err := s.w.BeginTx(ctx, nil)
@@ -268,7 +265,7 @@ func (s *Store) ExpireRequests(ctx context.Context, before time.Time) ([]Request
 		return nil, fmt.Errorf("expire requests: %w", err)
 	}
 	defer tx.Rollback()
-	open := []any{localapi.StatePending, localapi.StateSubmitted, nanos(before)}
+	open := []any{request.Pending, request.Submitted, nanos(before)}
 	rs, err := queryRequests(ctx, tx, "expire requests",
 		`SELECT id, `+requestCols+` FROM requests WHERE state IN (?, ?) AND created < ? ORDER BY id`, open...)
 	if err != nil {
@@ -279,7 +276,7 @@ func (s *Store) ExpireRequests(ctx context.Context, before time.Time) ([]Request
 	}
 	now := time.Now()
 	_, err = tx.ExecContext(ctx, `UPDATE requests SET state = ?, updated = ? WHERE state IN (?, ?) AND created < ?`,
-		append([]any{localapi.StateExpired, nanos(now)}, open...)...)
+		append([]any{request.Expired, nanos(now)}, open...)...)
 	if err != nil {
 		return nil, fmt.Errorf("expire requests: %w", err)
 	}
@@ -287,7 +284,7 @@ func (s *Store) ExpireRequests(ctx context.Context, before time.Time) ([]Request
 		return nil, fmt.Errorf("expire requests: %w", err)
 	}
 	for i := range rs {
-		rs[i].State, rs[i].Updated = localapi.StateExpired, now
+		rs[i].State, rs[i].Updated = request.Expired, now
 	}
 	return rs, nil
 }

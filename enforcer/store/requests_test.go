@@ -10,14 +10,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/google/go-cmp/cmp/cmpopts"
 
-	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // fullRequest has every field set to something other than its zero value.
 func fullRequest() Request {
 	return Request{
 		Created: t0, Updated: t0.Add(time.Second), UID: math32, User: "alice", PID: 4242,
-		Kind: localapi.KindApproval, State: localapi.StatePending, Path: "/opt/tool", SHA256: "cafe",
+		Kind: request.Approval, State: request.Pending, Path: "/opt/tool", SHA256: "cafe",
 		Dev: math.MaxUint64, Ino: 1<<63 + 5, Args: []string{"--flag", "ünï"}, Cwd: "/home/alice", TTY: "/dev/pts/3",
 		Rule: 3, RuleName: "tools", Group: "devs", PolicyID: "corp", PolicyRevision: 17, Title: "Blocked",
 		Body: "Ask for approval", URL: "https://help.example/", MinJustification: 20, Reason: "need it",
@@ -38,7 +38,7 @@ func addRequest(t *testing.T, s *Store, r Request) int64 {
 
 func TestRequestRoundTrip(t *testing.T) {
 	s := openTest(t)
-	for _, in := range []Request{fullRequest(), {Kind: localapi.KindWarning, State: localapi.StatePending}} {
+	for _, in := range []Request{fullRequest(), {Kind: request.Warning, State: request.Pending}} {
 		id := addRequest(t, s, in)
 		got, err := s.GetRequest(t.Context(), id)
 		if err != nil {
@@ -53,15 +53,15 @@ func TestRequestRoundTrip(t *testing.T) {
 
 func TestAddRequestState(t *testing.T) {
 	s := openTest(t)
-	id := addRequest(t, s, Request{Kind: localapi.KindWarning})
+	id := addRequest(t, s, Request{Kind: request.Warning})
 	r, err := s.GetRequest(t.Context(), id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r.State != localapi.StatePending {
+	if r.State != request.Pending {
 		t.Errorf("empty state stored as %q, want pending", r.State)
 	}
-	if _, err := s.AddRequest(t.Context(), Request{Kind: localapi.KindWarning, State: "maybe"}); err == nil {
+	if _, err := s.AddRequest(t.Context(), Request{Kind: request.Warning, State: "maybe"}); err == nil {
 		t.Error("AddRequest accepted an unknown state")
 	}
 }
@@ -78,15 +78,15 @@ func TestListRequests(t *testing.T) {
 	s := openTest(t)
 	u1, u2 := uint32(1000), uint32(1001)
 	for _, r := range []Request{
-		{UID: u1, Kind: localapi.KindWarning, State: localapi.StatePending},       // 1
-		{UID: u2, Kind: localapi.KindApproval, State: localapi.StateSubmitted},    // 2
-		{UID: u1, Kind: localapi.KindApproval, State: localapi.StateApproved},     // 3
-		{UID: u1, Kind: localapi.KindApproval, State: localapi.StateSubmitted},    // 4
-		{UID: u2, Kind: localapi.KindJustification, State: localapi.StatePending}, // 5
+		{UID: u1, Kind: request.Warning, State: request.Pending},       // 1
+		{UID: u2, Kind: request.Approval, State: request.Submitted},    // 2
+		{UID: u1, Kind: request.Approval, State: request.Approved},     // 3
+		{UID: u1, Kind: request.Approval, State: request.Submitted},    // 4
+		{UID: u2, Kind: request.Justification, State: request.Pending}, // 5
 	} {
 		addRequest(t, s, r)
 	}
-	open := []string{localapi.StatePending, localapi.StateSubmitted}
+	open := []request.State{request.Pending, request.Submitted}
 	for _, tc := range []struct {
 		name string
 		f    RequestFilter
@@ -95,10 +95,10 @@ func TestListRequests(t *testing.T) {
 		{"all, newest first", RequestFilter{}, []int64{5, 4, 3, 2, 1}},
 		{"uid", RequestFilter{UID: &u1}, []int64{4, 3, 1}},
 		{"states", RequestFilter{States: open}, []int64{5, 4, 2, 1}},
-		{"one state", RequestFilter{States: []string{localapi.StateApproved}}, []int64{3}},
+		{"one state", RequestFilter{States: []request.State{request.Approved}}, []int64{3}},
 		{"uid and states", RequestFilter{UID: &u2, States: open}, []int64{5, 2}},
 		{"limit", RequestFilter{Limit: 2}, []int64{5, 4}},
-		{"none", RequestFilter{States: []string{localapi.StateExpired}}, nil},
+		{"none", RequestFilter{States: []request.State{request.Expired}}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, err := s.ListRequests(t.Context(), tc.f)
@@ -124,10 +124,10 @@ func TestTransition(t *testing.T) {
 	id := addRequest(t, s, in)
 
 	before := time.Now()
-	got, err := s.Transition(ctx, id, []string{localapi.StatePending}, localapi.StateSubmitted, func(r *Request) {
+	got, err := s.Transition(ctx, id, []request.State{request.Pending}, request.Submitted, func(r *Request) {
 		r.Reason = "for the build"
 		r.WindowEnd = time.Time{}
-		r.ID, r.State = 777, localapi.StateApproved // ignored
+		r.ID, r.State = 777, request.Approved // ignored
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -136,7 +136,7 @@ func TestTransition(t *testing.T) {
 		t.Errorf("Updated = %v, want it set to now (after %v)", got.Updated, before)
 	}
 	want := in
-	want.ID, want.State, want.Reason, want.WindowEnd, want.Updated = id, localapi.StateSubmitted, "for the build", time.Time{}, got.Updated
+	want.ID, want.State, want.Reason, want.WindowEnd, want.Updated = id, request.Submitted, "for the build", time.Time{}, got.Updated
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("returned request (-want +got):\n%s", diff)
 	}
@@ -149,33 +149,33 @@ func TestTransition(t *testing.T) {
 	}
 
 	// Nil mutate.
-	if _, err := s.Transition(ctx, id, []string{localapi.StateSubmitted}, localapi.StateApproved, nil); err != nil {
+	if _, err := s.Transition(ctx, id, []request.State{request.Submitted}, request.Approved, nil); err != nil {
 		t.Fatal(err)
 	}
 
 	// Wrong state: a StateError, and nothing changes.
-	_, err = s.Transition(ctx, id, []string{localapi.StatePending, localapi.StateSubmitted}, localapi.StateCancelled,
+	_, err = s.Transition(ctx, id, []request.State{request.Pending, request.Submitted}, request.Cancelled,
 		func(r *Request) { r.Reason = "changed" })
 	var se *StateError
 	if !errors.As(err, &se) {
 		t.Fatalf("err = %v, want a *StateError", err)
 	}
-	if diff := cmp.Diff(&StateError{ID: id, State: localapi.StateApproved, To: localapi.StateCancelled}, se); diff != "" {
+	if diff := cmp.Diff(&StateError{ID: id, State: request.Approved, To: request.Cancelled}, se); diff != "" {
 		t.Errorf("StateError (-want +got):\n%s", diff)
 	}
 	stored, err = s.GetRequest(ctx, id)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if stored.State != localapi.StateApproved || stored.Reason != "for the build" {
+	if stored.State != request.Approved || stored.Reason != "for the build" {
 		t.Errorf("a refused transition changed the request: %+v", stored)
 	}
 
 	// Unknown id, unknown state.
-	if _, err := s.Transition(ctx, 999, []string{localapi.StatePending}, localapi.StateAnswered, nil); !errors.Is(err, ErrNotFound) {
+	if _, err := s.Transition(ctx, 999, []request.State{request.Pending}, request.Answered, nil); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
 	}
-	if _, err := s.Transition(ctx, id, []string{localapi.StateApproved}, "approvedish", nil); err == nil || errors.As(err, &se) {
+	if _, err := s.Transition(ctx, id, []request.State{request.Approved}, "approvedish", nil); err == nil || errors.As(err, &se) {
 		t.Errorf("unknown target state: err = %v, want a plain error", err)
 	}
 }
@@ -185,11 +185,11 @@ func TestStateErrorMessage(t *testing.T) {
 		err  StateError
 		want string
 	}{
-		{StateError{ID: 5, State: localapi.StateApproved, To: localapi.StateCancelled},
+		{StateError{ID: 5, State: request.Approved, To: request.Cancelled},
 			"request 5 is approved; it cannot become cancelled (it is already closed)"},
-		{StateError{ID: 7, State: localapi.StateExpired, To: localapi.StateSubmitted},
+		{StateError{ID: 7, State: request.Expired, To: request.Submitted},
 			"request 7 is expired; it cannot become submitted (it is closed: run the program again to make a new request)"},
-		{StateError{ID: 6, State: localapi.StatePending, To: localapi.StateApproved},
+		{StateError{ID: 6, State: request.Pending, To: request.Approved},
 			"request 6 is pending; it cannot become approved"},
 	} {
 		if got := tc.err.Error(); got != tc.want {
@@ -200,21 +200,21 @@ func TestStateErrorMessage(t *testing.T) {
 
 func TestTransitionConcurrent(t *testing.T) {
 	s := openTest(t)
-	id := addRequest(t, s, Request{Kind: localapi.KindApproval, State: localapi.StateSubmitted})
+	id := addRequest(t, s, Request{Kind: request.Approval, State: request.Submitted})
 	const n = 16
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
-		winners []string
+		winners []request.State
 		other   []error
 	)
 	for i := range n {
-		to := localapi.StateApproved
+		to := request.Approved
 		if i%2 == 1 {
-			to = localapi.StateDenied
+			to = request.Denied
 		}
 		wg.Go(func() {
-			r, err := s.Transition(t.Context(), id, []string{localapi.StateSubmitted}, to, nil)
+			r, err := s.Transition(t.Context(), id, []request.State{request.Submitted}, to, nil)
 			mu.Lock()
 			defer mu.Unlock()
 			var se *StateError
@@ -248,13 +248,13 @@ func TestExpireRequests(t *testing.T) {
 	ctx := t.Context()
 	cut := t0.Add(time.Hour)
 	old, recent := cut.Add(-time.Minute), cut.Add(time.Minute)
-	add := func(state string, created time.Time) int64 {
-		return addRequest(t, s, Request{Created: created, Updated: created, Kind: localapi.KindApproval, State: state})
+	add := func(state request.State, created time.Time) int64 {
+		return addRequest(t, s, Request{Created: created, Updated: created, Kind: request.Approval, State: state})
 	}
-	pendingOld := add(localapi.StatePending, old)
-	submittedOld := add(localapi.StateSubmitted, old)
-	pendingNew := add(localapi.StatePending, recent)
-	answeredOld := add(localapi.StateAnswered, old)
+	pendingOld := add(request.Pending, old)
+	submittedOld := add(request.Submitted, old)
+	pendingNew := add(request.Pending, recent)
+	answeredOld := add(request.Answered, old)
 
 	before := time.Now()
 	got, err := s.ExpireRequests(ctx, cut)
@@ -264,7 +264,7 @@ func TestExpireRequests(t *testing.T) {
 	var ids []int64
 	for _, r := range got {
 		ids = append(ids, r.ID)
-		if r.State != localapi.StateExpired || r.Updated.Before(before) {
+		if r.State != request.Expired || r.Updated.Before(before) {
 			t.Errorf("returned request %d: state %q updated %v, want expired and updated now", r.ID, r.State, r.Updated)
 		}
 		stored, err := s.GetRequest(ctx, r.ID)
@@ -278,7 +278,7 @@ func TestExpireRequests(t *testing.T) {
 	if diff := cmp.Diff([]int64{pendingOld, submittedOld}, ids); diff != "" {
 		t.Errorf("expired ids (-want +got):\n%s", diff)
 	}
-	for id, want := range map[int64]string{pendingNew: localapi.StatePending, answeredOld: localapi.StateAnswered} {
+	for id, want := range map[int64]request.State{pendingNew: request.Pending, answeredOld: request.Answered} {
 		r, err := s.GetRequest(ctx, id)
 		if err != nil {
 			t.Fatal(err)
@@ -298,7 +298,7 @@ func TestExpireRequests(t *testing.T) {
 
 func TestMarkNotified(t *testing.T) {
 	s := openTest(t)
-	id := addRequest(t, s, Request{Kind: localapi.KindWarning, Updated: t0})
+	id := addRequest(t, s, Request{Kind: request.Warning, Updated: t0})
 	if err := s.MarkNotified(t.Context(), id); err != nil {
 		t.Fatal(err)
 	}
@@ -313,7 +313,7 @@ func TestMarkNotified(t *testing.T) {
 		t.Errorf("unknown id: err = %v, want ErrNotFound", err)
 	}
 	// A new state is news again.
-	r, err = s.Transition(t.Context(), id, []string{localapi.StatePending}, localapi.StateAnswered, nil)
+	r, err = s.Transition(t.Context(), id, []request.State{request.Pending}, request.Answered, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -324,7 +324,7 @@ func TestMarkNotified(t *testing.T) {
 
 func TestRequestCodeUsed(t *testing.T) {
 	s := openTest(t)
-	addRequest(t, s, Request{Kind: localapi.KindApprovalOffline, Created: t0, RequestCode: "012345"})
+	addRequest(t, s, Request{Kind: request.ApprovalOffline, Created: t0, RequestCode: "012345"})
 	for _, c := range []struct {
 		code  string
 		since time.Time

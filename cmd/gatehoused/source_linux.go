@@ -1,0 +1,181 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/fanotify"
+	"github.com/gatehouse/gatehouse/enforcer/proc"
+)
+
+// The Linux platform pieces: fanotify as the event source and /proc for
+// what fanotify does not report. They only translate; the engine decides.
+
+// newTasks returns the reader of what an exec event does not carry.
+func newTasks() enforcer.Tasks { return procTasks{} }
+
+// newSource returns the event source, with the configured mounts marked.
+func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
+	return newFanotifySource(cfg.Mounts, cfg.Exclude, log)
+}
+
+// fanotifySource is the Linux event source: FAN_OPEN_EXEC_PERM on the
+// chosen mounts, and FAN_CLOSE_WRITE on the same mounts to drop cached
+// facts of files written.
+type fanotifySource struct {
+	perm   *fanotify.Listener
+	writes *fanotify.WriteWatch
+	once   sync.Once
+	// exclude is set when the mounts were discovered (not configured):
+	// new local mounts are then marked as they appear.
+	discover bool
+	exclude  []string
+	log      *slog.Logger
+}
+
+// mountRescan is how often /proc/self/mountinfo is read for new mounts.
+const mountRescan = 2 * time.Second
+
+// newFanotifySource marks mounts (all local filesystems minus exclude when
+// mounts is empty), for execs and for files closed after writing.
+func newFanotifySource(mounts, exclude []string, log *slog.Logger) (*fanotifySource, error) {
+	discover := len(mounts) == 0
+	if discover {
+		m, err := fanotify.LocalMounts(exclude)
+		if err != nil {
+			return nil, fmt.Errorf("find local filesystems: %w", err)
+		}
+		mounts = m
+	}
+	if len(mounts) == 0 {
+		return nil, errors.New("no mounts to watch; check mounts and exclude in the configuration")
+	}
+	l, err := fanotify.Open(fanotify.Config{Mounts: mounts})
+	if err != nil {
+		return nil, err
+	}
+	w, err := fanotify.OpenWriteWatch(fanotify.Config{Mounts: mounts})
+	if err != nil {
+		l.Close()
+		return nil, fmt.Errorf("watch writes: %w", err)
+	}
+	return &fanotifySource{perm: l, writes: w, discover: discover, exclude: exclude, log: log}, nil
+}
+
+// Run implements enforcer.Source.
+func (s *fanotifySource) Run(ctx context.Context, h enforcer.Handler) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var wg sync.WaitGroup
+	wg.Go(func() { s.writes.Run(ctx, h.FileWritten) })
+	if s.discover {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			s.watchMounts(ctx)
+		}()
+	}
+	err := s.perm.Run(ctx, func(ev *fanotify.Event) { h.Exec(fanExec{ev}) })
+	cancel()
+	s.Close()
+	wg.Wait()
+	return err
+}
+
+// watchMounts marks local filesystems mounted after start (a USB stick, a
+// new tmpfs, a bind mount). Unmounted ones lose their marks by themselves.
+func (s *fanotifySource) watchMounts(ctx context.Context) {
+	t := time.NewTicker(mountRescan)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		mounts, err := fanotify.LocalMounts(s.exclude)
+		if err != nil {
+			continue
+		}
+		added, err := s.perm.AddMounts(mounts)
+		if len(added) > 0 {
+			s.log.Info("new mounts marked", "mounts", added)
+			s.writes.AddMounts(added)
+		}
+		if err != nil {
+			s.log.Warn("mark new mount", "err", err)
+		}
+	}
+}
+
+// Close implements enforcer.Source. Closing the fanotify descriptor makes the kernel
+// allow every exec still waiting for an answer.
+func (s *fanotifySource) Close() error {
+	var err error
+	s.once.Do(func() {
+		err = s.perm.Close()
+		s.writes.Close()
+	})
+	return err
+}
+
+// Describe implements enforcer.Source.
+func (s *fanotifySource) Describe() (string, []string) {
+	return "fanotify", s.perm.Marks()
+}
+
+// fanExec is a held exec: fanotify reports the descriptor and the thread;
+// the engine reads the rest (path from the descriptor, the process from
+// /proc).
+type fanExec struct{ ev *fanotify.Event }
+
+func (x fanExec) Facts() enforcer.ExecFacts { return enforcer.ExecFacts{File: x.ev.File} }
+func (x fanExec) PID() int32                { return x.ev.PID }
+func (x fanExec) Deadline() time.Time       { return time.Time{} }
+func (x fanExec) Respond(allow, cache bool) error {
+	if allow && cache {
+		return x.ev.RespondCached()
+	}
+	return x.ev.Respond(allow)
+}
+
+// FlushCache makes the kernel hold every file again (after a policy
+// change).
+func (s *fanotifySource) FlushCache() error { return s.perm.FlushCache() }
+
+// procTasks reads per-exec facts from /proc.
+type procTasks struct{}
+
+// Task implements enforcer.Tasks.
+func (procTasks) Task(pid int32) (enforcer.Task, error) {
+	t, err := proc.Task(pid)
+	if err != nil {
+		return enforcer.Task{}, err
+	}
+	return enforcer.Task{UID: t.UID, GIDs: t.GIDs, PPID: t.PPID, TTY: t.TTY}, nil
+}
+
+// ExecArgs implements enforcer.Tasks.
+func (procTasks) ExecArgs(tid int32) ([]string, error) { return proc.ExecArgs(tid) }
+
+// Ancestors implements enforcer.Tasks.
+func (procTasks) Ancestors(pid int32, max int) ([]enforcer.Ancestor, error) {
+	a, err := proc.Ancestors(pid, max)
+	out := make([]enforcer.Ancestor, 0, len(a))
+	for _, x := range a {
+		out = append(out, enforcer.Ancestor{PID: x.PID, Exe: x.Exe})
+	}
+	return out, err
+}
+
+// OpenExe implements enforcer.Tasks.
+func (procTasks) OpenExe(pid int32) (*os.File, error) { return proc.OpenExe(pid) }
+
+// Cwd implements enforcer.Tasks.
+func (procTasks) Cwd(pid int32) string { return proc.Cwd(pid) }

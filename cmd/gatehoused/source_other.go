@@ -1,0 +1,16 @@
+//go:build !linux && !darwin
+
+package main
+
+import (
+	"errors"
+	"log/slog"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+)
+
+func newTasks() enforcer.Tasks { return nil }
+
+func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
+	return nil, errors.ErrUnsupported
+}

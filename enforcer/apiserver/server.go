@@ -1,0 +1,500 @@
+// Package apiserver serves the local API (package localapi's contract) over
+// a Unix socket: it takes each connection's identity from the kernel (peer
+// credentials, per OS), routes requests, maps JSON to and from localapi's
+// wire types, and maps the engine's typed errors to HTTP statuses.
+//
+// It holds no engine state and decides nothing: who may do what is the
+// engine's (enforcer.Engine.Identify and the operations' own checks).
+package apiserver
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
+)
+
+// maxConns bounds concurrent local API connections, so a local user cannot
+// exhaust the daemon's descriptors.
+const maxConns = 128
+
+// Engine is what the server serves: the operations of enforcer.Engine.
+type Engine interface {
+	Identify(enforcer.Peer) enforcer.Actor
+	Status(enforcer.Actor) (enforcer.Status, error)
+	ReloadAs(enforcer.Actor) (enforcer.Status, error)
+	Events(context.Context, enforcer.Actor, store.Filter) ([]store.Event, error)
+	Requests(context.Context, enforcer.Actor, []request.State) ([]store.Request, error)
+	Request(context.Context, enforcer.Actor, int64) (store.Request, error)
+	Answer(context.Context, enforcer.Actor, int64, enforcer.Answer) (enforcer.AnswerResult, error)
+	MarkSeen(context.Context, enforcer.Actor, int64) (store.Request, error)
+	OfflineCode(context.Context, enforcer.Actor, int64, string) (enforcer.AnswerResult, error)
+	WaitChanges(context.Context, enforcer.Actor, uint64, time.Duration) (enforcer.Changes, error)
+	Decide(context.Context, enforcer.Actor, int64, bool, string) (enforcer.AnswerResult, error)
+	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
+	Check(context.Context, enforcer.Actor, enforcer.CheckQuery) (enforcer.CheckResult, error)
+}
+
+// Server is the local API over an Engine.
+type Server struct {
+	eng Engine
+	log *slog.Logger
+}
+
+// New returns a server for eng (log nil: slog.Default()).
+func New(eng Engine, log *slog.Logger) *Server {
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Server{eng: eng, log: log}
+}
+
+// Listen creates the local API socket: its directory is root's, the socket
+// itself is open to every local user (identity comes from the kernel, not
+// from file permissions).
+func Listen(path string) (net.Listener, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, fmt.Errorf("create socket directory: %w", err)
+	}
+	// A socket left by a crashed daemon is removed; a live one is not.
+	if c, err := net.DialTimeout("unix", path, time.Second); err == nil {
+		c.Close()
+		return nil, fmt.Errorf("another gatehoused is already listening on %s; stop it first", path)
+	}
+	if err := os.Remove(path); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("remove stale socket %s: %w", path, err)
+	}
+	l, err := net.Listen("unix", path)
+	if err != nil {
+		return nil, fmt.Errorf("listen on %s: %w", path, err)
+	}
+	if err := os.Chmod(path, 0o666); err != nil {
+		l.Close()
+		return nil, fmt.Errorf("chmod socket: %w", err)
+	}
+	return &limitListener{Listener: l, sem: make(chan struct{}, maxConns)}, nil
+}
+
+type actorKey struct{}
+
+// WithActor returns ctx carrying the caller a. Serve does this for every
+// connection from the kernel's peer credentials; tests and in-process
+// callers of Handler do it themselves. Nothing a client sends can.
+func WithActor(ctx context.Context, a enforcer.Actor) context.Context {
+	return context.WithValue(ctx, actorKey{}, a)
+}
+
+// Serve answers the local API on l until ctx is done, and removes the
+// socket when it returns.
+func (s *Server) Serve(ctx context.Context, l net.Listener) error {
+	defer os.Remove(l.Addr().String())
+	srv := &http.Server{
+		Handler:           s.Handler(),
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      60 * time.Second,
+		IdleTimeout:       30 * time.Second,
+		MaxHeaderBytes:    16 << 10,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			p, err := peerOf(c)
+			if err != nil {
+				s.log.Warn("local API: no peer credentials; closing", "err", err)
+				c.Close()
+				return ctx
+			}
+			return WithActor(ctx, s.eng.Identify(p))
+		},
+	}
+	done := make(chan struct{})
+	go func() {
+		select {
+		case <-ctx.Done():
+		case <-done:
+			return
+		}
+		sctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		defer cancel()
+		srv.Shutdown(sctx)
+	}()
+	err := srv.Serve(l)
+	close(done)
+	if errors.Is(err, http.ErrServerClosed) {
+		return nil
+	}
+	return err
+}
+
+// peerOf reads the caller's identity from the socket.
+func peerOf(c net.Conn) (enforcer.Peer, error) {
+	if lc, ok := c.(*limitConn); ok {
+		c = lc.Conn
+	}
+	uc, ok := c.(*net.UnixConn)
+	if !ok {
+		return enforcer.Peer{}, fmt.Errorf("not a unix socket: %T", c)
+	}
+	return peerCred(uc)
+}
+
+// Handler is the local API. Every request must carry a caller in its
+// context (Serve puts the kernel's peer credentials there); one without is
+// refused.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	h := func(pattern string, f func(*http.Request, enforcer.Actor) (any, error)) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			a, ok := r.Context().Value(actorKey{}).(enforcer.Actor)
+			if !ok {
+				writeError(w, http.StatusForbidden, "no peer credentials")
+				return
+			}
+			r.Body = http.MaxBytesReader(w, r.Body, localapi.MaxRequestBody)
+			out, err := f(r, a)
+			if err != nil {
+				s.writeErr(w, r, a, err)
+				return
+			}
+			w.Header().Set("Content-Type", "application/json")
+			json.NewEncoder(w).Encode(out)
+		})
+	}
+	v := "/" + localapi.Version
+	h("GET "+v+"/status", s.status)
+	h("GET "+v+"/events", s.events)
+	h("GET "+v+"/requests", s.requests)
+	h("GET "+v+"/requests/{id}", s.request)
+	h("POST "+v+"/requests/{id}/answer", s.answer)
+	h("POST "+v+"/requests/{id}/seen", s.seen)
+	h("POST "+v+"/requests/{id}/offline", s.offline)
+	h("GET "+v+"/changes", s.changes)
+	h("POST "+v+"/requests/{id}/approve", s.decide(true))
+	h("POST "+v+"/requests/{id}/deny", s.decide(false))
+	h("GET "+v+"/grants", s.grants)
+	h("POST "+v+"/check", s.check)
+	h("POST "+v+"/policy/reload", s.reload)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		if len(r.URL.Path) < len(v)+1 || r.URL.Path[:len(v)+1] != v+"/" {
+			writeError(w, http.StatusNotFound, fmt.Sprintf("unknown API version or path %q; this gatehoused speaks %s", r.URL.Path, localapi.Version))
+			return
+		}
+		writeError(w, http.StatusNotFound, fmt.Sprintf("no such endpoint: %s %s", r.Method, r.URL.Path))
+	})
+	return mux
+}
+
+func writeError(w http.ResponseWriter, code int, msg string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(localapi.Error{Error: msg})
+}
+
+// badRequest is a request the server itself could not read (a malformed
+// number, body or time); the engine never saw it.
+type badRequest struct{ msg string }
+
+func (e *badRequest) Error() string { return e.msg }
+
+func badf(format string, args ...any) error { return &badRequest{fmt.Sprintf(format, args...)} }
+
+// statusOf maps an error to its HTTP status. A conflict (the request was
+// answered or closed meanwhile) is a 400 like other refusals the user can
+// act on, as it has been since v1; clients tell them apart by message.
+func statusOf(err error) int {
+	var br *badRequest
+	var mbe *http.MaxBytesError
+	switch {
+	case errors.As(err, &br), errors.Is(err, enforcer.ErrInvalid), errors.Is(err, enforcer.ErrConflict):
+		return http.StatusBadRequest
+	case errors.As(err, &mbe):
+		return http.StatusRequestEntityTooLarge
+	case errors.Is(err, enforcer.ErrForbidden):
+		return http.StatusForbidden
+	case errors.Is(err, enforcer.ErrNotFound):
+		return http.StatusNotFound
+	}
+	return http.StatusInternalServerError
+}
+
+func (s *Server) writeErr(w http.ResponseWriter, r *http.Request, a enforcer.Actor, err error) {
+	code := statusOf(err)
+	msg := err.Error()
+	switch code {
+	case http.StatusRequestEntityTooLarge:
+		msg = fmt.Sprintf("request body larger than %d bytes", localapi.MaxRequestBody)
+	case http.StatusForbidden:
+		s.log.Warn("local API: refused", "actor", a.String(), "method", r.Method, "path", r.URL.Path, "err", err)
+	case http.StatusInternalServerError:
+		s.log.Error("local API", "method", r.Method, "path", r.URL.Path, "err", err)
+		msg = "internal error: " + msg
+	}
+	writeError(w, code, msg)
+}
+
+// decodeBody reads one JSON object, strictly: unknown fields and trailing
+// data are errors a client author can act on.
+func decodeBody(r *http.Request, v any) error {
+	dec := json.NewDecoder(r.Body)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return err
+		}
+		if errors.Is(err, io.EOF) {
+			return badf("empty request body; send a JSON object")
+		}
+		return badf("bad request body: %v", err)
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return badf("bad request body: data after the JSON object")
+	}
+	return nil
+}
+
+func pathID(r *http.Request) (int64, error) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil || id <= 0 {
+		return 0, badf("request id %q is not a positive number", r.PathValue("id"))
+	}
+	return id, nil
+}
+
+func (s *Server) status(_ *http.Request, a enforcer.Actor) (any, error) {
+	st, err := s.eng.Status(a)
+	if err != nil {
+		return nil, err
+	}
+	return statusToWire(st), nil
+}
+
+func (s *Server) reload(_ *http.Request, a enforcer.Actor) (any, error) {
+	st, err := s.eng.ReloadAs(a)
+	if err != nil {
+		return nil, err
+	}
+	return statusToWire(st), nil
+}
+
+func (s *Server) events(r *http.Request, a enforcer.Actor) (any, error) {
+	q := r.URL.Query()
+	f := store.Filter{Kind: q.Get("kind"), Action: q.Get("action"), PathContains: q.Get("path")}
+	var err error
+	if v := q.Get("after"); v != "" {
+		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return nil, badf("after=%q is not an event id", v)
+		}
+	}
+	if v := q.Get("since"); v != "" {
+		if f.Since, err = time.Parse(time.RFC3339Nano, v); err != nil {
+			return nil, badf("since=%q is not an RFC 3339 time like 2026-01-02T15:04:05Z", v)
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 {
+			return nil, badf("limit=%q must be a number from 1 to 10000", v)
+		}
+	}
+	if v := q.Get("uid"); v != "" {
+		u, err := strconv.ParseUint(v, 10, 32)
+		if err != nil {
+			return nil, badf("uid=%q is not a user id", v)
+		}
+		u32 := uint32(u)
+		f.UID = &u32
+	}
+	evs, err := s.eng.Events(r.Context(), a, f)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]localapi.Event, 0, len(evs))
+	for _, ev := range evs {
+		out = append(out, eventToWire(ev))
+	}
+	return out, nil
+}
+
+func (s *Server) requests(r *http.Request, a enforcer.Actor) (any, error) {
+	var states []request.State
+	for _, v := range r.URL.Query()["state"] {
+		states = append(states, request.State(v))
+	}
+	rs, err := s.eng.Requests(r.Context(), a, states)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]localapi.Request, 0, len(rs))
+	for _, x := range rs {
+		out = append(out, requestToWire(x))
+	}
+	return out, nil
+}
+
+func (s *Server) request(r *http.Request, a enforcer.Actor) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	x, err := s.eng.Request(r.Context(), a, id)
+	if err != nil {
+		return nil, err
+	}
+	return requestToWire(x), nil
+}
+
+func (s *Server) seen(r *http.Request, a enforcer.Actor) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	x, err := s.eng.MarkSeen(r.Context(), a, id)
+	if err != nil {
+		return nil, err
+	}
+	return requestToWire(x), nil
+}
+
+func (s *Server) offline(r *http.Request, a enforcer.Actor) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	var o localapi.OfflineResponse
+	if err := decodeBody(r, &o); err != nil {
+		return nil, err
+	}
+	return answerToWire(s.eng.OfflineCode(r.Context(), a, id, o.Code))
+}
+
+// changes waits for a change to the requests (see localapi.Changes).
+func (s *Server) changes(r *http.Request, a enforcer.Actor) (any, error) {
+	q := r.URL.Query()
+	var after uint64
+	if v := q.Get("after"); v != "" {
+		n, err := strconv.ParseUint(v, 10, 64)
+		if err != nil {
+			return nil, badf("after=%q is not a sequence number; pass the seq of the previous answer, or 0", v)
+		}
+		after = n
+	}
+	wait := 25 * time.Second
+	if v := q.Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil {
+			return nil, badf("wait=%q is not a duration between 0s and %v", v, localapi.MaxChangesWait)
+		}
+		wait = d
+	}
+	c, err := s.eng.WaitChanges(r.Context(), a, after, wait)
+	if err != nil {
+		return nil, err
+	}
+	return localapi.Changes{Seq: c.Seq, Boot: c.Boot}, nil
+}
+
+func (s *Server) answer(r *http.Request, a enforcer.Actor) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	var in localapi.Answer
+	if err := decodeBody(r, &in); err != nil {
+		return nil, err
+	}
+	return answerToWire(s.eng.Answer(r.Context(), a, id, enforcer.Answer{Cancel: in.Cancel, Reason: in.Reason,
+		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd}))
+}
+
+func (s *Server) decide(approve bool) func(*http.Request, enforcer.Actor) (any, error) {
+	return func(r *http.Request, a enforcer.Actor) (any, error) {
+		id, err := pathID(r)
+		if err != nil {
+			return nil, err
+		}
+		var d localapi.Decide
+		if err := decodeBody(r, &d); err != nil {
+			return nil, err
+		}
+		return answerToWire(s.eng.Decide(r.Context(), a, id, approve, d.Note))
+	}
+}
+
+func (s *Server) grants(r *http.Request, a enforcer.Actor) (any, error) {
+	gs, err := s.eng.Grants(r.Context(), a)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]localapi.Grant, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, grantToWire(g))
+	}
+	return out, nil
+}
+
+func (s *Server) check(r *http.Request, a enforcer.Actor) (any, error) {
+	var ch localapi.Check
+	if err := decodeBody(r, &ch); err != nil {
+		return nil, err
+	}
+	res, err := s.eng.Check(r.Context(), a, enforcer.CheckQuery{Path: ch.Path, Args: ch.Args, Parents: ch.Parents, User: ch.User})
+	if err != nil {
+		return nil, err
+	}
+	return checkToWire(res), nil
+}
+
+// limitListener refuses connections beyond its capacity rather than
+// letting them pile up.
+type limitListener struct {
+	net.Listener
+	sem     chan struct{}
+	refused atomic.Uint64
+	warned  atomic.Int64 // unix seconds of the last warning
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		select {
+		case l.sem <- struct{}{}:
+			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
+		default:
+			c.Close()
+			n := l.refused.Add(1)
+			if now := time.Now().Unix(); now-l.warned.Load() >= 10 {
+				l.warned.Store(now)
+				slog.Warn("local API: too many connections; refusing new ones", "max", maxConns, "refused_total", n)
+			}
+		}
+	}
+}
+
+type limitConn struct {
+	net.Conn
+	once    sync.Once
+	release func()
+}
+
+func (c *limitConn) Close() error {
+	err := c.Conn.Close()
+	c.once.Do(c.release)
+	return err
+}

@@ -1,0 +1,183 @@
+// Package enforcertest has in-memory fakes of the engine's platform seams —
+// the event source, a held exec and the per-exec facts reader — for tests
+// of the engine and of what is built on it (the local API server). Real
+// files give the facts and hashes; only the kernel is faked.
+package enforcertest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+)
+
+// Exec is one held exec. Fd is the descriptor the engine reads (closed at
+// the answer); Known, when set, is what the source reports instead (a
+// source without a descriptor sets Path and Stat, as Endpoint Security
+// does). The answer arrives on Answer.
+type Exec struct {
+	Fd     *os.File
+	Known  *enforcer.ExecFacts
+	TID    int32
+	Due    time.Time
+	Answer chan bool
+	once   sync.Once
+}
+
+// NewExec returns an exec of the opened file f by task tid.
+func NewExec(f *os.File, tid int32) *Exec {
+	return &Exec{Fd: f, TID: tid, Answer: make(chan bool, 1)}
+}
+
+// PID implements enforcer.Exec.
+func (x *Exec) PID() int32 { return x.TID }
+
+// Facts implements enforcer.Exec.
+func (x *Exec) Facts() enforcer.ExecFacts {
+	if x.Known != nil {
+		return *x.Known
+	}
+	return enforcer.ExecFacts{File: x.Fd}
+}
+
+// Deadline implements enforcer.Exec.
+func (x *Exec) Deadline() time.Time { return x.Due }
+
+// Respond implements enforcer.Exec; a second answer is an error.
+func (x *Exec) Respond(allow, cache bool) error {
+	answered := false
+	x.once.Do(func() {
+		answered = true
+		x.Answer <- allow
+		if x.Fd != nil {
+			x.Fd.Close()
+		}
+	})
+	if !answered {
+		return errors.New("answered twice")
+	}
+	return nil
+}
+
+// Source delivers the execs sent on Execs.
+type Source struct {
+	Execs   chan *Exec
+	Written chan [2]uint64 // dev, ino of files closed after writing
+	done    chan struct{}
+	once    sync.Once
+}
+
+// NewSource returns a source with nothing to deliver yet.
+func NewSource() *Source {
+	return &Source{Execs: make(chan *Exec), Written: make(chan [2]uint64), done: make(chan struct{})}
+}
+
+// Run implements enforcer.Source.
+func (s *Source) Run(ctx context.Context, h enforcer.Handler) error {
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-s.done:
+			return nil
+		case x := <-s.Execs:
+			h.Exec(x)
+		case w := <-s.Written:
+			h.FileWritten(w[0], w[1])
+		}
+	}
+}
+
+// Close implements enforcer.Source.
+func (s *Source) Close() error { s.once.Do(func() { close(s.done) }); return nil }
+
+// Describe implements enforcer.Source.
+func (s *Source) Describe() (string, []string) { return "fake", []string{"/fake"} }
+
+// Task is what Tasks knows of one pid.
+type Task struct {
+	Task      enforcer.Task
+	Args      []string
+	Ancestors []enforcer.Ancestor
+	// Slow delays Task; ArgsBlock, when set, holds ExecArgs until closed
+	// (an argv in memory backed by a stuck FUSE file).
+	Slow      time.Duration
+	ArgsBlock chan struct{}
+}
+
+// Tasks is an in-memory process table.
+type Tasks struct {
+	// ExeBlock, when set, holds OpenExe until closed (an executable on a
+	// stuck FUSE mount).
+	ExeBlock chan struct{}
+	mu       sync.Mutex
+	tasks    map[int32]Task
+}
+
+// Set records pid's task.
+func (t *Tasks) Set(pid int32, ft Task) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.tasks == nil {
+		t.tasks = map[int32]Task{}
+	}
+	t.tasks[pid] = ft
+}
+
+func (t *Tasks) get(pid int32) (Task, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	ft, ok := t.tasks[pid]
+	if !ok {
+		return ft, fmt.Errorf("no task %d", pid)
+	}
+	return ft, nil
+}
+
+// Task implements enforcer.Tasks.
+func (t *Tasks) Task(pid int32) (enforcer.Task, error) {
+	ft, err := t.get(pid)
+	if ft.Slow > 0 {
+		time.Sleep(ft.Slow)
+	}
+	return ft.Task, err
+}
+
+// ExecArgs implements enforcer.Tasks.
+func (t *Tasks) ExecArgs(pid int32) ([]string, error) {
+	ft, err := t.get(pid)
+	if ft.ArgsBlock != nil {
+		<-ft.ArgsBlock
+	}
+	return ft.Args, err
+}
+
+// Ancestors implements enforcer.Tasks.
+func (t *Tasks) Ancestors(pid int32, max int) ([]enforcer.Ancestor, error) {
+	ft, err := t.get(pid)
+	return ft.Ancestors, err
+}
+
+// OpenExe implements enforcer.Tasks: the executable of an ancestor.
+func (t *Tasks) OpenExe(pid int32) (*os.File, error) {
+	if t.ExeBlock != nil {
+		<-t.ExeBlock
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for _, ft := range t.tasks {
+		for _, a := range ft.Ancestors {
+			if a.PID == pid {
+				return os.Open(a.Exe)
+			}
+		}
+	}
+	return nil, fmt.Errorf("no exe for %d", pid)
+}
+
+// Cwd implements enforcer.Tasks.
+func (t *Tasks) Cwd(pid int32) string { return "/" }

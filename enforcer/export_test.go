@@ -1,0 +1,29 @@
+package enforcer
+
+import (
+	"context"
+	"syscall"
+
+	"github.com/gatehouse/gatehouse/policy"
+)
+
+// What the engine's external tests (package enforcer_test) may look at
+// inside it.
+
+// ArgsReaders is how many argv reads may be in flight.
+const ArgsReaders = argsReaders
+
+// FlushAudit writes the queued audit events now.
+func (e *Engine) FlushAudit(ctx context.Context) error { return e.audit.Flush(ctx) }
+
+// Counter returns the status counter name.
+func (e *Engine) Counter(name string) uint64 { return e.counterMap()[name] }
+
+// PolicyRevision is the revision of the policy in force.
+func (e *Engine) PolicyRevision() int64 { return e.pol.Load().eng.Revision() }
+
+// CachedFacts returns the cached facts of the file with stat st.
+func (e *Engine) CachedFacts(st *syscall.Stat_t) (policy.Subject, bool) {
+	fs := statOf(st)
+	return e.cache.get(fs.key, fs.stamp)
+}

@@ -1,0 +1,315 @@
+package enforcer
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts"
+	"github.com/gatehouse/gatehouse/policy"
+	"github.com/gatehouse/gatehouse/request"
+)
+
+// This file holds the operations the engine offers its callers (the local
+// API server, and through it the CLI, the agent, the sudo front-end and the
+// console sync service). Each takes the Actor the kernel's credentials made
+// and checks its right through authorize before anything else; each returns
+// domain values and errors of the kinds in errors.go. None knows HTTP.
+
+// Status is the daemon's state as the caller sees it.
+type Status struct {
+	Started        time.Time
+	PolicyID       string
+	PolicyRevision int64
+	PolicyPath     string
+	PolicyLoaded   time.Time
+	// PolicyError is the error of the last failed load ("" when the last
+	// load succeeded).
+	PolicyError string
+	// Source names the event source and Marks what it watches ("none"
+	// before the engine runs).
+	Source     string
+	Marks      []string
+	FailClosed bool
+	Counters   map[string]uint64
+	// Caller is who the engine took the caller for.
+	Caller Actor
+}
+
+// Status returns the daemon's status.
+func (e *Engine) Status(a Actor) (Status, error) {
+	if _, err := authorizeAny(a, OpStatus); err != nil {
+		return Status{}, err
+	}
+	return e.status(a), nil
+}
+
+func (e *Engine) status(a Actor) Status {
+	lp := e.pol.Load()
+	name, marks := "none", []string(nil)
+	if b := e.source.Load(); b != nil {
+		name, marks = b.Describe()
+	}
+	return Status{
+		Started: e.started, PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision(), PolicyPath: lp.path,
+		PolicyLoaded: lp.loaded, PolicyError: e.PolicyError(), Source: name, Marks: marks,
+		FailClosed: e.cfg.FailClosed, Counters: e.counterMap(), Caller: a,
+	}
+}
+
+// ReloadAs loads the policy file again for a, and returns the status after.
+// A policy that does not load is ErrInvalid (the previous one stays).
+func (e *Engine) ReloadAs(a Actor) (Status, error) {
+	if err := authorize(a, OpReload, 0); err != nil {
+		return Status{}, err
+	}
+	if err := e.Reload(); err != nil {
+		return Status{}, invalid("%s", err)
+	}
+	return e.status(a), nil
+}
+
+// maxEvents bounds one listing of audit events.
+const maxEvents = 10000
+
+// Events lists audit events. A caller who may read only their own gets
+// those; asking for another user's is forbidden.
+func (e *Engine) Events(ctx context.Context, a Actor, f store.Filter) ([]store.Event, error) {
+	s, err := authorizeAny(a, OpReadEvents)
+	if err != nil {
+		return nil, err
+	}
+	if f.Limit < 0 || f.Limit > maxEvents {
+		return nil, invalid("limit %d must be from 1 to %d", f.Limit, maxEvents)
+	}
+	if s == Own {
+		if f.UID != nil && *f.UID != a.UID {
+			return nil, forbidden("%s may read only their own events (uid %d), not uid %d's", a, a.UID, *f.UID)
+		}
+		uid := a.UID
+		f.UID = &uid
+	}
+	return e.store.Events(ctx, f)
+}
+
+// Requests lists requests in any of states (all states when empty),
+// newest first: the caller's own, or everyone's for those who may.
+func (e *Engine) Requests(ctx context.Context, a Actor, states []request.State) ([]store.Request, error) {
+	s, err := authorizeAny(a, OpReadRequests)
+	if err != nil {
+		return nil, err
+	}
+	for _, st := range states {
+		if !st.Valid() {
+			return nil, invalid("unknown state %q; use one of %v", st, request.States())
+		}
+	}
+	f := store.RequestFilter{States: states}
+	if s == Own {
+		uid := a.UID
+		f.UID = &uid
+	}
+	return e.store.ListRequests(ctx, f)
+}
+
+// Request returns request id.
+func (e *Engine) Request(ctx context.Context, a Actor, id int64) (store.Request, error) {
+	return e.ownRequest(ctx, a, OpReadRequests, id)
+}
+
+// MarkSeen records that the user's agent told the user about the request's
+// current state; only the request's own user may say so.
+func (e *Engine) MarkSeen(ctx context.Context, a Actor, id int64) (store.Request, error) {
+	r, err := e.ownRequest(ctx, a, OpMarkSeen, id)
+	if err != nil {
+		return r, err
+	}
+	if err := e.store.MarkNotified(ctx, id); err != nil {
+		return r, stateErr(err)
+	}
+	r.Notified = true
+	return r, nil
+}
+
+// Changes is a point in the feed of request changes.
+type Changes struct {
+	// Seq counts changes since the daemon started.
+	Seq uint64
+	// Boot is random per daemon start: a new one means every request may
+	// be new to the caller.
+	Boot string
+}
+
+// MaxChangesWait bounds WaitChanges.
+const MaxChangesWait = 50 * time.Second
+
+// WaitChanges returns as soon as the requests changed after seq after, or
+// when wait passes or ctx ends. It says only that something changed; the
+// caller then lists what it may see.
+func (e *Engine) WaitChanges(ctx context.Context, a Actor, after uint64, wait time.Duration) (Changes, error) {
+	if _, err := authorizeAny(a, OpWaitChanges); err != nil {
+		return Changes{}, err
+	}
+	if wait < 0 || wait > MaxChangesWait {
+		return Changes{}, invalid("wait %v is not between 0s and %v", wait, MaxChangesWait)
+	}
+	return Changes{Seq: e.changes.wait(ctx, after, wait), Boot: e.boot}, nil
+}
+
+// Grants lists the active grants: the caller's own, or everyone's for
+// those who may.
+func (e *Engine) Grants(ctx context.Context, a Actor) ([]store.Grant, error) {
+	s, err := authorizeAny(a, OpReadGrants)
+	if err != nil {
+		return nil, err
+	}
+	var uid *uint32
+	if s == Own {
+		uid = &a.UID
+	}
+	gs, err := e.store.Grants(ctx, uid)
+	if err != nil {
+		return nil, err
+	}
+	now := e.now()
+	out := []store.Grant{}
+	for _, g := range gs {
+		if g.Revoked || g.UsesLeft == 0 || now.After(g.Expires) {
+			continue
+		}
+		out = append(out, g)
+	}
+	return out, nil
+}
+
+// CheckQuery asks what the daemon would decide for a program.
+type CheckQuery struct {
+	// Path is the program's absolute path.
+	Path string
+	// Args are its arguments (without argv[0]); Parents the paths of its
+	// parent chain, direct parent first.
+	Args    []string
+	Parents []string
+	// User evaluates as another user ("" = the caller).
+	User string
+}
+
+// CheckResult is the decision for a CheckQuery.
+type CheckResult struct {
+	Subject  policy.Subject
+	User     string
+	Decision policy.Decision
+	// Allowed is whether the program would run: the decision allows it,
+	// or Grant would let it through.
+	Allowed bool
+	Trace   []policy.RuleTrace
+	// Grant is an active grant of the user's for this very file, if any.
+	Grant *store.Grant
+}
+
+// Check evaluates a program as the daemon would for the caller (or, for
+// those who may, another user). A caller may only check files they could
+// read themselves, so the daemon's root access does not reveal hashes or
+// the existence of files the user cannot see.
+func (e *Engine) Check(ctx context.Context, a Actor, q CheckQuery) (CheckResult, error) {
+	if _, err := authorizeAny(a, OpCheck); err != nil {
+		return CheckResult{}, err
+	}
+	if !filepath.IsAbs(q.Path) {
+		return CheckResult{}, invalid("path %q is not absolute; give the full path of the program", q.Path)
+	}
+	if len(q.Args) > 4096 || len(q.Parents) > maxAncestors {
+		return CheckResult{}, invalid("too many arguments or parents (at most 4096 and %d)", maxAncestors)
+	}
+	uid, user := a.UID, a.User
+	groups := e.users.groupNames(a.GIDs)
+	if q.User != "" && q.User != a.User {
+		if err := authorize(a, OpCheckAsOther, 0); err != nil {
+			return CheckResult{}, err
+		}
+		u, g, err := facts.LookupUser(q.User)
+		if err != nil {
+			return CheckResult{}, invalid("%s", err)
+		}
+		uid, user, groups = u, q.User, g
+	}
+	paths := append([]string{q.Path}, q.Parents...)
+	if a.Kind != ActorRoot {
+		for _, p := range paths {
+			if !mayRead(a.UID, a.GIDs, p) {
+				return CheckResult{}, forbidden("you cannot read %s, so you cannot check it", p)
+			}
+		}
+	}
+	for _, p := range paths {
+		// Only what could be executed: a device or FIFO would have the
+		// daemon hash forever or block.
+		if fi, err := os.Stat(p); err == nil && !fi.Mode().IsRegular() && !fi.IsDir() {
+			return CheckResult{}, invalid("%s is not a regular file or an app bundle", p)
+		}
+	}
+	subj, err := facts.Program(q.Path)
+	if err != nil {
+		return CheckResult{}, invalid("%s", err)
+	}
+	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: uid, User: user, Groups: groups, Machine: e.machine}
+	f.Args = q.Args
+	for _, p := range q.Parents {
+		ps, err := facts.Program(p)
+		if err != nil {
+			return CheckResult{}, invalid("parent %s: %v", p, err)
+		}
+		f.Parents = append(f.Parents, ps)
+	}
+	lp := e.pol.Load()
+	d, trace := lp.eng.Explain(f)
+	res := CheckResult{Subject: subj, User: user, Decision: d, Allowed: d.Action.Allows(), Trace: trace}
+	if fi, err := os.Stat(q.Path); err == nil {
+		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
+			st := statOf(sys)
+			if g := e.grants.peek(uid, st.key, subj.Path, subj.SHA256, e.now()); g != nil {
+				res.Grant = &store.Grant{ID: g.id, UID: g.uid, Path: g.path, SHA256: g.sha256, Expires: g.expires,
+					UsesLeft: g.usesLeft, Origin: g.origin, Reason: g.reason, RequestID: g.requestID}
+				res.Allowed = true
+			}
+		}
+	}
+	return res, nil
+}
+
+// mayRead reports whether uid (with groups gids) could open path for
+// reading, judged by mode bits along the path (ACLs are not consulted, so
+// this errs towards refusing).
+func mayRead(uid uint32, gids []uint32, path string) bool {
+	allowed := func(fi os.FileInfo, bit os.FileMode) bool {
+		sys, ok := fi.Sys().(*syscall.Stat_t)
+		if !ok {
+			return false
+		}
+		m := fi.Mode().Perm()
+		switch {
+		case sys.Uid == uid:
+			return m&(bit<<6) != 0
+		case slices.Contains(gids, sys.Gid):
+			return m&(bit<<3) != 0
+		}
+		return m&bit != 0
+	}
+	clean := filepath.Clean(path)
+	dir := filepath.Dir(clean)
+	for d := dir; ; d = filepath.Dir(d) {
+		fi, err := os.Stat(d)
+		if err != nil || !allowed(fi, 1) {
+			return false
+		}
+		if d == "/" {
+			break
+		}
+	}
+	fi, err := os.Stat(clean)
+	return err == nil && (fi.IsDir() || allowed(fi, 4))
+}
