@@ -34,8 +34,9 @@ func (e *Engine) policyPath() string {
 	return e.cfg.Policy
 }
 
-// readPolicy reads and compiles the configured policy.
-func (e *Engine) readPolicy() (*loadedPolicy, error) {
+// readPolicy reads and compiles the configured policy. running says
+// whether a policy is in force already (a reload), for the error's advice.
+func (e *Engine) readPolicy(running bool) (*loadedPolicy, error) {
 	path := e.policyPath()
 	var (
 		data  []byte
@@ -56,7 +57,10 @@ func (e *Engine) readPolicy() (*loadedPolicy, error) {
 	}
 	eng, _, diags := policyfile.Compile(name, data)
 	if diags.HasErrors() {
-		return nil, fmt.Errorf("policy %s has errors; the previous policy stays in force:\n%v", name, diags.Err())
+		if running {
+			return nil, fmt.Errorf("policy %s has errors; the previous policy stays in force:\n%v", name, diags.Err())
+		}
+		return nil, fmt.Errorf("policy %s has errors; fix them (gatehouse policy lint %s shows them all) and start gatehoused again:\n%v", name, name, diags.Err())
 	}
 	for _, d := range diags {
 		e.log.Warn("policy warning", "diagnostic", d.String())
@@ -69,8 +73,8 @@ func (e *Engine) readPolicy() (*loadedPolicy, error) {
 func (e *Engine) loadPolicy() error {
 	e.reload.Lock()
 	defer e.reload.Unlock()
-	lp, err := e.readPolicy()
 	old := e.pol.Load()
+	lp, err := e.readPolicy(old != nil)
 	if err != nil {
 		msg := err.Error()
 		e.polErr.Store(&msg)

@@ -67,7 +67,7 @@ type NotRunningError struct {
 }
 
 func (e *NotRunningError) Error() string {
-	return fmt.Sprintf("gatehoused is not running (no answer on %s: %v); start it with `systemctl start gatehoused`", e.Socket, e.Err)
+	return fmt.Sprintf("gatehoused is not running (no answer on %s: %v); %s", e.Socket, e.Err, startHint)
 }
 
 func (e *NotRunningError) Unwrap() error { return e.Err }

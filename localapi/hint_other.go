@@ -1,0 +1,5 @@
+//go:build !linux && !darwin
+
+package localapi
+
+const startHint = "start gatehoused as root"
