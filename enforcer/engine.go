@@ -569,6 +569,10 @@ func (e *Engine) observe(start time.Time) {
 	e.counters.latency.observe(time.Since(start))
 }
 
+// FlushAudit writes the queued audit events now (for a test, or a caller
+// about to read them back); the hot path never waits for it.
+func (e *Engine) FlushAudit(ctx context.Context) error { return e.audit.Flush(ctx) }
+
 // record queues an audit event; it never blocks.
 func (e *Engine) record(ev store.Event) {
 	if ev.Time.IsZero() {

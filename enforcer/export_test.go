@@ -1,7 +1,6 @@
 package enforcer
 
 import (
-	"context"
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/policy"
@@ -12,9 +11,6 @@ import (
 
 // ArgsReaders is how many argv reads may be in flight.
 const ArgsReaders = argsReaders
-
-// FlushAudit writes the queued audit events now.
-func (e *Engine) FlushAudit(ctx context.Context) error { return e.audit.Flush(ctx) }
 
 // Counter returns the status counter name.
 func (e *Engine) Counter(name string) uint64 { return e.counterMap()[name] }

@@ -1,0 +1,397 @@
+package apiserver_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/apiserver"
+	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
+	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
+)
+
+// The local API end to end in one process: localapi.Client ↔ a real Unix
+// socket (the kernel's peer credentials) ↔ Server ↔ a real engine with a
+// fake event source.
+
+const testPolicy = `id: api-test
+revision: 1
+default: allow
+groups:
+  - {name: denied, definitions: [{path: {starts_with: DIR/deny/}}]}
+  - {name: warn, definitions: [{path: {starts_with: DIR/warn/}}]}
+  - {name: approve, definitions: [{path: {starts_with: DIR/appr/}}]}
+rules:
+  - {group: denied, action: deny}
+  - {group: warn, action: warning, message: {title: "{name} needs a second look"}}
+  - {group: approve, action: approval}
+`
+
+type env struct {
+	t      *testing.T
+	dir    string
+	sock   string
+	eng    *enforcer.Engine
+	src    *enforcertest.Source
+	tasks  *enforcertest.Tasks
+	client *localapi.Client
+	pid    int32
+}
+
+func newEnv(t *testing.T, mod func(*enforcer.Config)) *env {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(strings.ReplaceAll(testPolicy, "DIR", dir)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := enforcer.DefaultConfig()
+	cfg.Policy = filepath.Join(dir, "policy.yaml")
+	cfg.Database = filepath.Join(dir, "db", "gatehouse.db")
+	cfg.Socket = filepath.Join(dir, "api.sock")
+	if mod != nil {
+		mod(&cfg)
+	}
+	st, err := store.Open(cfg.Database)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &env{t: t, dir: dir, sock: cfg.Socket, src: enforcertest.NewSource(), tasks: &enforcertest.Tasks{}, pid: 5000}
+	e.eng, err = enforcer.New(cfg, enforcer.Options{Store: st, Tasks: e.tasks})
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := apiserver.Listen(cfg.Socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	runDone, apiDone := make(chan error, 1), make(chan error, 1)
+	go func() { runDone <- e.eng.Run(ctx, e.src) }()
+	go func() { apiDone <- apiserver.New(e.eng, nil).Serve(ctx, l) }()
+	t.Cleanup(func() {
+		cancel()
+		for _, ch := range []chan error{runDone, apiDone} {
+			select {
+			case err := <-ch:
+				if err != nil && !errors.Is(err, context.Canceled) {
+					t.Errorf("stop: %v", err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Error("engine or API server did not stop within 10s")
+			}
+		}
+		st.Close()
+		if _, err := os.Stat(cfg.Socket); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("the socket is left behind after Serve returned: %v", err)
+		}
+	})
+	e.client = localapi.NewClient(cfg.Socket)
+	return e
+}
+
+func (e *env) file(rel, content string) string {
+	p := filepath.Join(e.dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		e.t.Fatal(err)
+	}
+	return p
+}
+
+// exec runs a fake exec of path by uid and returns the answer.
+func (e *env) exec(path string, uid uint32) bool {
+	e.t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.pid++
+	e.tasks.Set(e.pid, enforcertest.Task{Task: enforcer.Task{UID: uid, GIDs: []uint32{uid}}, Args: []string{filepath.Base(path), "--flag"}})
+	x := enforcertest.NewExec(f, e.pid)
+	e.src.Execs <- x
+	select {
+	case allow := <-x.Answer:
+		return allow
+	case <-time.After(10 * time.Second):
+		e.t.Fatalf("exec of %s not answered", path)
+	}
+	return false
+}
+
+func (e *env) waitRequest(path string) localapi.Request {
+	e.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		rs, err := e.client.Requests(context.Background())
+		if err != nil {
+			e.t.Fatal(err)
+		}
+		for _, r := range rs {
+			if r.Path == path {
+				return r
+			}
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	e.t.Fatalf("no request for %s", path)
+	return localapi.Request{}
+}
+
+// TestClientServerRoundTrip calls every endpoint through the Go client and
+// checks that what the engine did arrives, field by field, on the wire.
+func TestClientServerRoundTrip(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	me := uint32(os.Geteuid())
+
+	st, err := e.client.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	wantKind := "user"
+	if me == 0 {
+		wantKind = "root"
+	}
+	if st.Version != localapi.Version || st.PolicyID != "api-test" || st.PolicyRevision != 1 || st.Source != "fake" ||
+		st.You.UID != me || st.You.PID != int32(os.Getpid()) || st.You.Kind != wantKind || st.You.Root != (me == 0) {
+		t.Errorf("status = %+v", st)
+	}
+
+	// Check: the decision and the trace of the rules before it.
+	bad := e.file("deny/tool", "#!/bin/sh\n")
+	cr, err := e.client.Check(ctx, localapi.Check{Path: bad, Args: []string{"a"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cr.Action != "deny" || cr.Allowed || cr.Rule != 1 || cr.Group != "denied" || cr.SHA256 == "" || cr.AppType != "script" || len(cr.Trace) != 1 || !strings.Contains(cr.Trace[0], "matched") {
+		t.Errorf("check = %+v", cr)
+	}
+	if _, err := e.client.Check(ctx, localapi.Check{Path: "relative"}); !isStatus(err, 400) || !strings.Contains(err.Error(), "not absolute") {
+		t.Errorf("check of a relative path: %v", err)
+	}
+
+	// A warning: the change feed wakes, the request arrives with its facts.
+	first, err := e.client.Changes(ctx, 0, 0)
+	if err != nil || first.Boot == "" {
+		t.Fatalf("changes: %+v %v", first, err)
+	}
+	woke := make(chan localapi.Changes, 1)
+	go func() {
+		c, _ := e.client.Changes(ctx, first.Seq, 20*time.Second)
+		woke <- c
+	}()
+	time.Sleep(50 * time.Millisecond)
+	warn := e.file("warn/tool", "#!/bin/sh\necho warn\n")
+	if e.exec(warn, me) {
+		t.Fatal("warning program allowed before Continue")
+	}
+	select {
+	case c := <-woke:
+		if c.Seq == first.Seq || c.Boot != first.Boot {
+			t.Errorf("changes after a request: %+v (before %+v)", c, first)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the change feed did not wake")
+	}
+	r := e.waitRequest(warn)
+	if r.Kind != request.Warning || r.State != request.Pending || r.UID != me || r.Title != "tool needs a second look" ||
+		r.SHA256 == "" || r.AppType != "script" || len(r.Args) != 1 || r.Args[0] != "--flag" || r.Cwd != "/" || r.PolicyRevision != 1 {
+		t.Errorf("request = %+v", r)
+	}
+	one, err := e.client.Request(ctx, r.ID)
+	if err != nil || one.ID != r.ID || one.Path != warn {
+		t.Errorf("request %d = %+v, %v", r.ID, one, err)
+	}
+	if _, err := e.client.Request(ctx, 9999); !isStatus(err, 404) {
+		t.Errorf("unknown request: %v, want a 404", err)
+	}
+	seen, err := e.client.Seen(ctx, r.ID)
+	if err != nil || !seen.Notified {
+		t.Errorf("seen = %+v, %v", seen, err)
+	}
+	if _, err := e.client.OfflineRespond(ctx, r.ID, "1234-5678-9ABC"); !isStatus(err, 400) || !strings.Contains(err.Error(), "no offline request code") {
+		t.Errorf("offline code for a warning: %v", err)
+	}
+	res, err := e.client.Answer(ctx, r.ID, localapi.Answer{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Request.State != request.Answered || res.Grant == nil || res.Grant.Origin != request.FromWarning ||
+		res.Grant.UID != me || res.Grant.Path != warn || res.Grant.SHA256 != r.SHA256 || res.Grant.UsesLeft != 1 || res.Grant.RequestID != r.ID {
+		t.Errorf("answer = %+v grant %+v", res.Request, res.Grant)
+	}
+	gs, err := e.client.Grants(ctx)
+	if err != nil || len(gs) != 1 || gs[0].ID != res.Grant.ID {
+		t.Errorf("grants = %+v, %v", gs, err)
+	}
+	if _, err := e.client.Answer(ctx, r.ID, localapi.Answer{}); !isStatus(err, 400) || !strings.Contains(err.Error(), "already closed") {
+		t.Errorf("answering twice: %v", err)
+	}
+	if !e.exec(warn, me) {
+		t.Error("the grant did not let the program run")
+	}
+	if err := e.eng.FlushAudit(ctx); err != nil {
+		t.Fatal(err)
+	}
+	evs, err := e.client.Events(ctx, localapi.EventFilter{Kind: "exec", PathContains: "warn/"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var byGrant bool
+	for _, ev := range evs {
+		byGrant = byGrant || ev.Allowed && ev.GrantID == res.Grant.ID && ev.RequestID == r.ID && ev.UID == me
+	}
+	if len(evs) != 2 || !byGrant {
+		t.Errorf("events = %+v", evs)
+	}
+	if _, err := e.client.Events(ctx, localapi.EventFilter{Limit: 20000}); !isStatus(err, 400) {
+		t.Errorf("events with limit 20000: %v, want a 400", err)
+	}
+
+	// Approval: only root decides.
+	appr := e.file("appr/installer", "installer")
+	e.exec(appr, me)
+	ar := e.waitRequest(appr)
+	if _, err := e.client.Answer(ctx, ar.ID, localapi.Answer{Reason: "to install it"}); err != nil {
+		t.Fatal(err)
+	}
+	dec, err := e.client.Approve(ctx, ar.ID, "fine")
+	if me != 0 {
+		if !localapi.IsAccessDenied(err) {
+			t.Errorf("a user approving: %v, want access denied", err)
+		}
+		return
+	}
+	if err != nil || dec.Request.State != request.Approved || dec.Grant == nil || dec.Grant.Origin != request.FromApproval ||
+		!strings.HasSuffix(dec.Request.DecidedBy, ": fine") {
+		t.Fatalf("approve = %+v, %v", dec, err)
+	}
+	if _, err := e.client.Deny(ctx, ar.ID, ""); !isStatus(err, 400) {
+		t.Errorf("deny after approve: %v, want a 400", err)
+	}
+	// Another user's request: root reads it, but marking it seen is the
+	// user's alone (403, a typed error).
+	other := e.file("warn/other", "#!/bin/sh\necho other\n")
+	e.exec(other, 1000)
+	or := e.waitRequest(other)
+	if or.UID != 1000 {
+		t.Fatalf("request of uid 1000 = %+v", or)
+	}
+	if _, err := e.client.Seen(ctx, or.ID); !localapi.IsAccessDenied(err) {
+		t.Errorf("root marking uid 1000's request seen: %v, want access denied", err)
+	}
+	if st, err := e.client.Reload(ctx); err != nil || st.PolicyRevision != 1 {
+		t.Errorf("reload = %+v, %v", st, err)
+	}
+}
+
+func isStatus(err error, code int) bool {
+	var ae *localapi.APIError
+	return errors.As(err, &ae) && ae.Status == code && ae.Message != ""
+}
+
+func TestClientWhenTheDaemonIsNotRunning(t *testing.T) {
+	c := localapi.NewClient(filepath.Join(t.TempDir(), "nothing.sock"))
+	_, err := c.Status(context.Background())
+	var nr *localapi.NotRunningError
+	if !errors.As(err, &nr) || !strings.Contains(err.Error(), "start it") {
+		t.Errorf("status without a daemon: %v", err)
+	}
+}
+
+func TestListenRefusesASecondDaemon(t *testing.T) {
+	e := newEnv(t, nil)
+	if _, err := apiserver.Listen(e.sock); err == nil || !strings.Contains(err.Error(), "already listening") {
+		t.Errorf("a second Listen on a live socket: %v", err)
+	}
+}
+
+// The peer test's child: it takes the credentials it is told to and asks
+// the daemon who it is.
+func TestMain(m *testing.M) {
+	if sock := os.Getenv("GATEHOUSE_PEER_SOCKET"); sock != "" {
+		var r, e int
+		fmt.Sscanf(os.Getenv("GATEHOUSE_PEER_UIDS"), "%d %d", &r, &e)
+		if err := unix.Setresuid(r, e, e); err != nil {
+			fmt.Fprintln(os.Stderr, "setresuid:", err)
+			os.Exit(3)
+		}
+		st, err := localapi.NewClient(sock).Status(context.Background())
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "status:", err)
+			os.Exit(4)
+		}
+		json.NewEncoder(os.Stdout).Encode(st.You)
+		os.Exit(0)
+	}
+	os.Exit(m.Run())
+}
+
+// TestKernelPeersAndSudo: the caller is who the kernel says, whatever the
+// process is: a set-uid root process run by uid 1000 is the sudo front-end
+// acting for uid 1000 only when its executable is in sudo_paths, and plain
+// root otherwise.
+func TestKernelPeersAndSudo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test needs root, and CI runs as root")
+		}
+		t.Skip("needs root: the child process takes other uids (runs in CI as root)")
+	}
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ask := func(sock, uids string) localapi.Identity {
+		t.Helper()
+		cmd := exec.Command(self)
+		cmd.Env = append(os.Environ(), "GATEHOUSE_PEER_SOCKET="+sock, "GATEHOUSE_PEER_UIDS="+uids)
+		var errb strings.Builder
+		cmd.Stderr = &errb
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("child with uids %s: %v: %s", uids, err, errb.String())
+		}
+		var id localapi.Identity
+		if err := json.Unmarshal(out, &id); err != nil {
+			t.Fatalf("child output %q: %v", out, err)
+		}
+		return id
+	}
+	// The socket's directory must be reachable by uid 1000.
+	os.Chmod(filepath.Dir(t.TempDir()), 0o755)
+	asSudo := newEnv(t, func(c *enforcer.Config) { c.SudoPaths = []string{self} })
+	os.Chmod(asSudo.dir, 0o755)
+	for _, c := range []struct {
+		uids string
+		want localapi.Identity
+	}{
+		{"1000 0", localapi.Identity{UID: 1000, Kind: "sudo"}},
+		{"1000 1000", localapi.Identity{UID: 1000, Kind: "user"}},
+		{"0 0", localapi.Identity{UID: 0, Kind: "root", Root: true}},
+	} {
+		got := ask(asSudo.sock, c.uids)
+		if got.UID != c.want.UID || got.Kind != c.want.Kind || got.Root != c.want.Root || got.PID <= 0 {
+			t.Errorf("real, effective uid %s with sudo_paths = [this binary]: %+v, want %+v", c.uids, got, c.want)
+		}
+	}
+	notSudo := newEnv(t, nil)
+	os.Chmod(notSudo.dir, 0o755)
+	if got := ask(notSudo.sock, "1000 0"); got.Kind != "root" || got.UID != 0 {
+		t.Errorf("set-uid root run by uid 1000, not sudo: %+v, want root", got)
+	}
+}

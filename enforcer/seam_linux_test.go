@@ -1,0 +1,91 @@
+package enforcer_test
+
+import (
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
+	"github.com/gatehouse/gatehouse/enforcer/store"
+)
+
+// kernelStat is the stat a source like Endpoint Security reports with the
+// exec, taken here from the real file.
+func kernelStat(t *testing.T, path string) *enforcer.FileStat {
+	t.Helper()
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fi.Sys().(*syscall.Stat_t)
+	return &enforcer.FileStat{Dev: uint64(s.Dev), Ino: s.Ino, Size: s.Size, MtimeNs: s.Mtim.Nano(), CtimeNs: s.Ctim.Nano()}
+}
+
+// execKnown sends an exec whose source reports facts instead of a
+// descriptor (no Tasks entry exists for its pid: everything the engine
+// needs must come from the event) and returns the answer.
+func (h *harness) execKnown(xf enforcer.ExecFacts) bool {
+	h.t.Helper()
+	h.nextID++
+	x := enforcertest.NewExec(nil, h.nextID)
+	x.Known = &xf
+	h.src.Execs <- x
+	select {
+	case allow := <-x.Answer:
+		return allow
+	case <-time.After(15 * time.Second):
+		h.t.Fatalf("exec of %s not answered within 15s", xf.Path)
+	}
+	return false
+}
+
+// TestSourceWithoutDescriptor: a source that reports path, stat, process
+// and arguments in the event (as Endpoint Security does) is decided on
+// those facts, the file opened by path only to hash it; a file replaced
+// after the exec is not hashed under the original's identity.
+func TestSourceWithoutDescriptor(t *testing.T) {
+	h := newHarness(t, nil)
+	tool := h.file("args/tool", "#!/bin/sh\necho tool\n")
+	task := &enforcer.Task{UID: 1000, GIDs: []uint32{1000}}
+	known := func(args ...string) enforcer.ExecFacts {
+		return enforcer.ExecFacts{Path: tool, Stat: kernelStat(t, tool), Task: task, Args: append([]string{"tool"}, args...), HaveArgs: true}
+	}
+	// The arguments of the event decide (Tasks knows nothing of this pid:
+	// had the engine asked it, the exec would be an internal error).
+	if h.execKnown(known("--evil")) {
+		t.Error("tool --evil from the event's arguments was allowed")
+	}
+	if !h.execKnown(known("--fine")) {
+		t.Error("tool --fine from the event's arguments was denied")
+	}
+	if n := h.e.Counter("internal_errors"); n != 0 {
+		t.Errorf("internal_errors = %d: the engine asked Tasks for what the event carried", n)
+	}
+	denied := h.file("deny/x", "x")
+	if h.execKnown(enforcer.ExecFacts{Path: denied, Stat: kernelStat(t, denied), Task: task, HaveArgs: true}) {
+		t.Error("a denied program reported without a descriptor was allowed")
+	}
+	var sawDeny bool
+	for _, ev := range h.events(store.Filter{Kind: "exec"}) {
+		sawDeny = sawDeny || ev.Path == denied && !ev.Allowed && ev.UID == 1000 && ev.SHA256 != ""
+	}
+	if !sawDeny {
+		t.Error("no audit event with the hash of the program opened by path")
+	}
+
+	// Replaced between the exec and the check: refused, not hashed.
+	swapped := h.file("deny/swapped", "original")
+	st := kernelStat(t, swapped)
+	os.Remove(swapped)
+	h.file("deny/swapped", "a different program")
+	before := h.e.Counter("internal_errors")
+	h.execKnown(enforcer.ExecFacts{Path: swapped, Stat: st, Task: task, HaveArgs: true})
+	waitFor(t, "an internal error for the replaced file", func() bool { return h.e.Counter("internal_errors") == before+1 })
+
+	// Neither a descriptor nor a stat: an internal error, answered at once.
+	h.execKnown(enforcer.ExecFacts{Path: tool, Task: task})
+	waitFor(t, "an internal error for an event without a stat", func() bool { return h.e.Counter("internal_errors") == before+2 })
+}
+
