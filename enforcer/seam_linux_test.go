@@ -88,4 +88,3 @@ func TestSourceWithoutDescriptor(t *testing.T) {
 	h.execKnown(enforcer.ExecFacts{Path: tool, Task: task})
 	waitFor(t, "an internal error for an event without a stat", func() bool { return h.e.Counter("internal_errors") == before+2 })
 }
-
