@@ -13,9 +13,12 @@ import (
 	"github.com/gatehouse/gatehouse/offline"
 
 	"go.yaml.in/yaml/v3"
-
-	"github.com/gatehouse/gatehouse/localapi"
 )
+
+// DefaultSocket is where the local API listens unless configured
+// otherwise: localapi.DefaultSocket, the clients' side of the contract
+// (a test holds the two equal; the engine does not import the wire).
+const DefaultSocket = "/run/gatehouse/gatehoused.sock"
 
 // DefaultConfigPath is where gatehoused reads its configuration.
 const DefaultConfigPath = "/etc/gatehouse/gatehoused.yaml"
@@ -117,7 +120,7 @@ func DefaultConfig() Config {
 	return Config{
 		Policy:          "/etc/gatehouse/policy.yaml",
 		Database:        "/var/lib/gatehouse/gatehouse.db",
-		Socket:          localapi.DefaultSocket,
+		Socket:          DefaultSocket,
 		Exclude:         []string{},
 		DecisionBudget:  Duration(5 * time.Second),
 		HashWorkers:     2,

@@ -395,3 +395,12 @@ func TestKernelPeersAndSudo(t *testing.T) {
 		t.Errorf("set-uid root run by uid 1000, not sudo: %+v, want root", got)
 	}
 }
+
+func TestDefaultSocketIsTheClients(t *testing.T) {
+	if enforcer.DefaultSocket != localapi.DefaultSocket || enforcer.DefaultConfig().Socket != localapi.DefaultSocket {
+		t.Errorf("the daemon listens on %s by default, clients dial %s", enforcer.DefaultSocket, localapi.DefaultSocket)
+	}
+	if enforcer.MaxChangesWait != localapi.MaxChangesWait {
+		t.Errorf("the daemon waits up to %v for changes, the wire says %v", enforcer.MaxChangesWait, localapi.MaxChangesWait)
+	}
+}
