@@ -91,8 +91,9 @@ func (e *Engine) Identify(p Peer) Actor {
 	case p.UID == 0 && p.RealUID != 0 && e.isSudo(p.Exe):
 		// sudo runs set-uid root for its real user; it speaks for that
 		// user only, and only sudo itself may (any other set-uid program
-		// is plain root: it could do all of this anyway).
-		a.Kind, a.UID, a.GIDs = ActorSudo, p.RealUID, groupIDs(p.RealUID)
+		// is plain root: it could do all of this anyway). Set-uid changes
+		// the uid alone: the peer's groups are still the user's.
+		a.Kind, a.UID = ActorSudo, p.RealUID
 	case p.UID == 0:
 		a.Kind = ActorRoot
 	case e.cfg.SyncUser != "" && e.users.userName(p.UID) == e.cfg.SyncUser:

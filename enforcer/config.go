@@ -10,9 +10,9 @@ import (
 	"path/filepath"
 	"time"
 
-	"github.com/gatehouse/gatehouse/offline"
-
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // DefaultSocket is where the local API listens unless configured

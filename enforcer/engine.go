@@ -12,10 +12,9 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/gatehouse/gatehouse/offline"
-
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/facts"
+	"github.com/gatehouse/gatehouse/offline"
 	"github.com/gatehouse/gatehouse/policy"
 )
 

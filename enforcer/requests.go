@@ -9,11 +9,10 @@ import (
 	"time"
 	"unicode/utf8"
 
-	"github.com/gatehouse/gatehouse/offline"
-	"github.com/gatehouse/gatehouse/request"
-
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/offline"
 	"github.com/gatehouse/gatehouse/policy"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // pendingRequest is a prompt the hot path asks for; the request writer
