@@ -13,6 +13,8 @@
 // The package depends on the standard library only.
 package request
 
+import "slices"
+
 // Kind says what a request asks of the user, after a policy rule with an
 // interactive action (or a deny the user's agent shows) blocked a program.
 type Kind string
@@ -44,14 +46,7 @@ var kinds = []Kind{Warning, Justification, Approval, ApprovalOffline, DenyMessag
 func Kinds() []Kind { return append([]Kind(nil), kinds...) }
 
 // Valid reports whether k is one of the kinds above.
-func (k Kind) Valid() bool {
-	for _, x := range kinds {
-		if k == x {
-			return true
-		}
-	}
-	return false
-}
+func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
 
 // Notice reports whether k is a notice (a deny the agent only shows): it
 // takes no answer but Cancel.
@@ -101,14 +96,7 @@ func States() []State { return append([]State(nil), states...) }
 func OpenStates() []State { return []State{Pending, Submitted} }
 
 // Valid reports whether s is one of the states above.
-func (s State) Valid() bool {
-	for _, x := range states {
-		if s == x {
-			return true
-		}
-	}
-	return false
-}
+func (s State) Valid() bool { return slices.Contains(states, s) }
 
 // Open reports whether a request in state s can still change.
 func (s State) Open() bool { return s == Pending || s == Submitted }
