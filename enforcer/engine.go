@@ -238,7 +238,9 @@ func (e *Engine) handle(ex Exec) {
 	// loop so other execs are not held up, under the decision budget.
 	e.counters.cacheMisses.Add(1)
 	stop := e.watchdog(v, ex.Deadline())
-	go func() {
+	// xf goes by value: captured, it would move to the heap on every exec,
+	// cache hits included.
+	go func(xf ExecFacts) {
 		defer stop()
 		e.hashes <- struct{}{}
 		subj, err := e.execFileFacts(xf.File, path, st, sha1)
@@ -251,7 +253,7 @@ func (e *Engine) handle(ex Exec) {
 			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
 		}
 		e.decide(v, lp, &xf, path, st, subj, start)
-	}()
+	}(xf)
 }
 
 // execFileFacts gathers the facts of the file being executed: from the
