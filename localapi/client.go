@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"syscall"
 	"time"
+
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // Client talks to gatehoused over its Unix socket.
@@ -169,10 +171,10 @@ func (c *Client) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 }
 
 // Requests lists requests; states empty means every state.
-func (c *Client) Requests(ctx context.Context, states ...string) ([]Request, error) {
+func (c *Client) Requests(ctx context.Context, states ...request.State) ([]Request, error) {
 	q := url.Values{}
 	for _, s := range states {
-		q.Add("state", s)
+		q.Add("state", string(s))
 	}
 	var out []Request
 	err := c.do(ctx, "GET", "/requests", q, nil, &out)

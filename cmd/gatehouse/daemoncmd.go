@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
 )
 
 // Commands that talk to the running gatehoused over its local API. The
@@ -229,7 +230,11 @@ func cmdRequests(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := apiCtx()
 	defer cancel()
-	rs, err := localapi.NewClient(*sock).Requests(ctx, states...)
+	want := make([]request.State, 0, len(states))
+	for _, st := range states {
+		want = append(want, request.State(st))
+	}
+	rs, err := localapi.NewClient(*sock).Requests(ctx, want...)
 	if err != nil {
 		return apiFail(stderr, "gatehouse requests", err)
 	}
