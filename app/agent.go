@@ -27,7 +27,7 @@ import (
 // API is what the agent needs of the enforcer (*localapi.Client).
 type API interface {
 	Status(ctx context.Context) (localapi.Status, error)
-	Requests(ctx context.Context, states ...string) ([]localapi.Request, error)
+	Requests(ctx context.Context, states ...request.State) ([]localapi.Request, error)
 	Answer(ctx context.Context, id int64, a localapi.Answer) (localapi.AnswerResult, error)
 	Changes(ctx context.Context, after uint64, wait time.Duration) (localapi.Changes, error)
 	Seen(ctx context.Context, id int64) (localapi.Request, error)

@@ -92,7 +92,7 @@ func (f *fakeAPI) Status(context.Context) (localapi.Status, error) {
 	return localapi.Status{PolicyID: "corp", PolicyRevision: 7}, nil
 }
 
-func (f *fakeAPI) Requests(_ context.Context, _ ...string) ([]localapi.Request, error) {
+func (f *fakeAPI) Requests(_ context.Context, _ ...request.State) ([]localapi.Request, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.down != nil {
