@@ -547,6 +547,7 @@ func FuzzAPI(f *testing.F) {
 	f.Add("POST", "/v1/check", []byte(`{"path":"/bin/true","args":["a"],"parents":["/bin/sh"]}`), uint32(0))
 	f.Add("POST", "/v1/requests/1/approve", []byte(`{"note":"n"}`), uint32(0))
 	f.Add("GET", "/v1/requests?state=pending&state=x", []byte(nil), uint32(5))
+	f.Add("POST", "/v1/check", []byte(`{"path":"/bin/true","parents":["",".."]}`), uint32(1))
 	h := newHarness(f, nil)
 	handler := h.api
 	f.Fuzz(func(t *testing.T, method, target string, body []byte, uid uint32) {
@@ -831,5 +832,34 @@ func TestSHA1OnlyWhenThePolicyNeedsIt(t *testing.T) {
 	waitFor(t, "revision 2", func() bool { return h.e.PolicyRevision() == 2 })
 	if h.exec(p, execOpt{uid: 1000}) {
 		t.Error("a program denied by its SHA-1 ran")
+	}
+}
+
+// TestCheckWithRelativeParents: an empty or relative parent path is a
+// clear 400 at once (it used to loop forever looking for "/" above it, a
+// full core per request).
+func TestCheckWithRelativeParents(t *testing.T) {
+	h := newHarness(t, nil)
+	prog := h.file("bin/ok", "#!/bin/sh\n")
+	// Readable by uid 1000, so its check gets as far as the parents.
+	for _, d := range []string{filepath.Dir(h.dir), h.dir, filepath.Dir(prog)} {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, parents := range [][]string{{""}, {"sh"}, {"./bin/sh"}, {"/bin/sh", "../x"}} {
+		body := localapi.Check{Path: prog, Parents: parents}
+		for _, uid := range []uint32{1000, 0} {
+			done := make(chan int, 1)
+			go func() { done <- h.call(uid, "POST", "/check", body, nil) }()
+			select {
+			case code := <-done:
+				if code != http.StatusBadRequest {
+					t.Errorf("check with parents %q as uid %d: status %d, want 400", parents, uid, code)
+				}
+			case <-time.After(5 * time.Second):
+				t.Fatalf("check with parents %q as uid %d: no answer within 5s", parents, uid)
+			}
+		}
 	}
 }

@@ -237,6 +237,11 @@ func (e *Engine) Check(ctx context.Context, a Actor, q CheckQuery) (CheckResult,
 		}
 		uid, user, groups = u, q.User, g
 	}
+	for _, p := range q.Parents {
+		if !filepath.IsAbs(p) {
+			return CheckResult{}, invalid("parent %q is not absolute; give the full path of each parent program", p)
+		}
+	}
 	paths := append([]string{q.Path}, q.Parents...)
 	if a.Kind != ActorRoot {
 		for _, p := range paths {
@@ -299,14 +304,19 @@ func mayRead(uid uint32, gids []uint32, path string) bool {
 		}
 		return m&bit != 0
 	}
+	if !filepath.IsAbs(path) {
+		return false
+	}
 	clean := filepath.Clean(path)
-	dir := filepath.Dir(clean)
-	for d := dir; ; d = filepath.Dir(d) {
+	// Every directory from the file's up to the root must be searchable.
+	// filepath.Dir of the root is the root, which ends the walk (a relative
+	// path would never reach "/" and is refused above).
+	for d := filepath.Dir(clean); ; d = filepath.Dir(d) {
 		fi, err := os.Stat(d)
 		if err != nil || !allowed(fi, 1) {
 			return false
 		}
-		if d == "/" {
+		if filepath.Dir(d) == d {
 			break
 		}
 	}
