@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"syscall"
 	"testing"
@@ -861,5 +862,67 @@ func TestCheckWithRelativeParents(t *testing.T) {
 				t.Fatalf("check with parents %q as uid %d: no answer within 5s", parents, uid)
 			}
 		}
+	}
+}
+
+// TestParallelOfflineGuessesAllCount: wrong response codes entered at the
+// same moment are each counted before they are compared, so a request with
+// a limit of 3 compares at most 3 of 40 parallel guesses (it compared about
+// 9 of them when only the wrong ones were counted, after comparing).
+func TestParallelOfflineGuessesAllCount(t *testing.T) {
+	h := newHarness(t, func(c *enforcer.Config) { c.OfflineAttempts = 3 })
+	sec, err := offline.LoadSecret(filepath.Join(h.dir, "db", "offline.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := h.file("offline/tool", "#!/bin/sh\n")
+	h.exec(p, execOpt{uid: 1000})
+	r := h.waitRequest(1000, p)
+	right, err := offline.Respond(sec, offline.Challenge{Machine: r.Machine, Revision: r.PolicyRevision,
+		RequestCode: r.RequestCode, Day: offline.DayOf(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := fmt.Sprintf("/requests/%d/offline", r.ID)
+	var (
+		mu       sync.Mutex
+		compared int
+		wg       sync.WaitGroup
+	)
+	start := make(chan struct{})
+	for i := range 40 {
+		wg.Go(func() {
+			<-start
+			guess := fmt.Sprintf("%012d", i) // never the right one: it has letters or another value
+			if guess == right {
+				return
+			}
+			req := httptest.NewRequest("POST", "/v1"+path, strings.NewReader(fmt.Sprintf(`{"code":%q}`, guess)))
+			req = req.WithContext(h.as(1000))
+			w := httptest.NewRecorder()
+			h.api.ServeHTTP(w, req)
+			body := w.Body.String()
+			mu.Lock()
+			defer mu.Unlock()
+			if strings.Contains(body, "not right") || strings.Contains(body, "at the same time") {
+				compared++
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if compared != 3 {
+		t.Errorf("%d of 40 parallel guesses were compared, want exactly the limit, 3", compared)
+	}
+	var got localapi.Request
+	h.call(1000, "GET", fmt.Sprintf("/requests/%d", r.ID), nil, &got)
+	if got.State != request.Denied {
+		t.Errorf("after the limit the request is %s, want denied", got.State)
+	}
+	if c := h.call(1000, "POST", path, localapi.OfflineResponse{Code: right}, nil); c == http.StatusOK {
+		t.Error("the right code was accepted after the limit")
+	}
+	if h.exec(p, execOpt{uid: 1000}) {
+		t.Error("the program runs after the limit")
 	}
 }

@@ -381,7 +381,27 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 	ch := offline.Challenge{Machine: r.Machine, Revision: r.PolicyRevision, RequestCode: r.RequestCode}
 	st := offline.State{Created: r.Created, Attempts: r.OfflineAttempts}
 	now := e.now()
-	next, err := offline.Redeem(e.offline, ch, st, e.cfg.offlineLimits(), now, typed)
+	lim := e.cfg.offlineLimits()
+	// A typing slip (not a response code at all) is not counted.
+	if _, err := offline.Normalize(typed); err != nil {
+		return AnswerResult{}, invalid("%s", err)
+	}
+	if err := offline.Check(now, st, lim); err != nil {
+		e.closeOffline(ctx, r, err.Error())
+		return AnswerResult{}, conflict("%s", err)
+	}
+	// Every code that is compared is counted first, in the store, so codes
+	// entered at the same moment cannot get more comparisons than the limit.
+	before, ok, err := e.store.ReserveOfflineAttempt(ctx, id, e.cfg.OfflineAttempts)
+	if err != nil {
+		return AnswerResult{}, err
+	}
+	if !ok {
+		e.closeOffline(ctx, r, offline.ErrTooManyAttempts.Error())
+		return AnswerResult{}, conflict("%s", offline.ErrTooManyAttempts)
+	}
+	st.Attempts = before
+	next, err := offline.Redeem(e.offline, ch, st, lim, now, typed)
 	var wrong *offline.WrongCodeError
 	var malformed *offline.MalformedError
 	switch {
@@ -389,13 +409,6 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 	case errors.As(err, &malformed):
 		return AnswerResult{}, invalid("%s", err)
 	case errors.As(err, &wrong):
-		ok, serr := e.store.CountOfflineAttempt(ctx, id, st.Attempts)
-		if serr != nil {
-			return AnswerResult{}, serr
-		}
-		if !ok {
-			return AnswerResult{}, conflict("another response code for this request was entered at the same time; try again")
-		}
 		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
 			Detail: fmt.Sprintf("wrong offline response code (%d of %d)", next.Attempts, e.cfg.OfflineAttempts)})
 		if wrong.Left == 0 {

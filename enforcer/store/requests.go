@@ -303,19 +303,23 @@ func (s *Store) MarkNotified(ctx context.Context, id int64) error {
 	return nil
 }
 
-// CountOfflineAttempt records one more wrong offline response code for
-// request id if it still has seen of them (compare and set: entries that
-// race cannot get more tries than the limit). It reports whether it did.
-func (s *Store) CountOfflineAttempt(ctx context.Context, id int64, seen int) (bool, error) {
-	res, err := s.w.ExecContext(ctx, `UPDATE requests SET offline_attempts = offline_attempts + 1 WHERE id = ? AND offline_attempts = ?`, id, seen)
-	if err != nil {
-		return false, fmt.Errorf("count offline attempt of request %d: %w", id, err)
+// ReserveOfflineAttempt counts one more offline response code entered for
+// request id, if it has had fewer than max, and returns how many it had
+// before. It is called before a code is compared, so every comparison is
+// counted, also of codes entered at the same moment: of N concurrent
+// entries at most max get ok. ok is false when the request already had max
+// (or does not exist).
+func (s *Store) ReserveOfflineAttempt(ctx context.Context, id int64, max int) (before int, ok bool, err error) {
+	var n int
+	err = s.w.QueryRowContext(ctx, `UPDATE requests SET offline_attempts = offline_attempts + 1
+		WHERE id = ? AND offline_attempts < ? RETURNING offline_attempts`, id, max).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, false, nil
 	}
-	n, err := res.RowsAffected()
 	if err != nil {
-		return false, fmt.Errorf("count offline attempt of request %d: %w", id, err)
+		return 0, false, fmt.Errorf("count offline attempt of request %d: %w", id, err)
 	}
-	return n == 1, nil
+	return n - 1, true, nil
 }
 
 // RequestCodeUsed reports whether a request created since since has the

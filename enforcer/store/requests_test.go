@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"math"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -339,5 +340,43 @@ func TestRequestCodeUsed(t *testing.T) {
 		if err != nil || got != c.want {
 			t.Errorf("RequestCodeUsed(%s, %v) = %v, %v; want %v", c.code, c.since, got, err, c.want)
 		}
+	}
+}
+
+// TestReserveOfflineAttempt: of many concurrent reservations exactly max
+// succeed, each told a different count before it.
+func TestReserveOfflineAttempt(t *testing.T) {
+	s := openTest(t)
+	id := addRequest(t, s, Request{Kind: request.ApprovalOffline})
+	const max = 5
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		before []int
+	)
+	for range 30 {
+		wg.Go(func() {
+			n, ok, err := s.ReserveOfflineAttempt(t.Context(), id, max)
+			if err != nil {
+				t.Error(err)
+				return
+			}
+			if ok {
+				mu.Lock()
+				before = append(before, n)
+				mu.Unlock()
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(before)
+	if diff := cmp.Diff([]int{0, 1, 2, 3, 4}, before); diff != "" {
+		t.Errorf("reservations granted (-want +got):\n%s", diff)
+	}
+	if r, err := s.GetRequest(t.Context(), id); err != nil || r.OfflineAttempts != max {
+		t.Errorf("stored attempts %d, %v; want %d", r.OfflineAttempts, err, max)
+	}
+	if _, ok, err := s.ReserveOfflineAttempt(t.Context(), 999, max); ok || err != nil {
+		t.Errorf("unknown request: ok %v, err %v", ok, err)
 	}
 }
