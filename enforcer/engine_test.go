@@ -926,3 +926,82 @@ func TestParallelOfflineGuessesAllCount(t *testing.T) {
 		t.Error("the program runs after the limit")
 	}
 }
+
+// writeStricter loads revision rev of the test policy with deny rules for
+// the justification, approval and offline programs put first.
+func (h *harness) writeStricter(rev int) {
+	h.t.Helper()
+	p := strings.ReplaceAll(fmt.Sprintf(testPolicy, rev), "DIR", h.dir)
+	p = strings.Replace(p, "rules:\n", "rules:\n  - {group: justify, action: deny}\n  - {group: approve, action: deny}\n  - {group: offline, action: deny}\n", 1)
+	tmp := filepath.Join(h.dir, "policy.yaml.tmp")
+	if err := os.WriteFile(tmp, []byte(p), 0o644); err != nil {
+		h.t.Fatal(err)
+	}
+	if err := os.Rename(tmp, filepath.Join(h.dir, "policy.yaml")); err != nil {
+		h.t.Fatal(err)
+	}
+	waitFor(h.t.(*testing.T), fmt.Sprintf("revision %d", rev), func() bool { return h.e.PolicyRevision() == int64(rev) })
+}
+
+// TestAnswersAreDecidedAgainUnderANewPolicy: a request made under revision
+// 1 and answered after revision 2 denies its program makes no grant — not
+// by a reason, an approver or a response code made for revision 1 — and is
+// closed; a revision that changes nothing for the program lets it through.
+func TestAnswersAreDecidedAgainUnderANewPolicy(t *testing.T) {
+	h := newHarness(t, nil)
+	sec, err := offline.LoadSecret(filepath.Join(h.dir, "db", "offline.key"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	just := h.file("just/tool", "#!/bin/sh\necho just\n")
+	appr := h.file("appr/tool", "#!/bin/sh\necho appr\n")
+	off := h.file("offline/tool", "#!/bin/sh\necho off\n")
+	warn := h.file("warn/tool", "#!/bin/sh\necho warn\n")
+	for _, p := range []string{just, appr, off, warn} {
+		if h.exec(p, execOpt{uid: 1000}) {
+			t.Fatalf("%s allowed under revision 1", p)
+		}
+	}
+	jr, ar, or, wr := h.waitRequest(1000, just), h.waitRequest(1000, appr), h.waitRequest(1000, off), h.waitRequest(1000, warn)
+	if c := h.call(1000, "POST", fmt.Sprintf("/requests/%d/answer", ar.ID), localapi.Answer{Reason: "to install it"}, nil); c != 200 {
+		t.Fatalf("submit: %d", c)
+	}
+	code, err := offline.Respond(sec, offline.Challenge{Machine: or.Machine, Revision: or.PolicyRevision,
+		RequestCode: or.RequestCode, Day: offline.DayOf(time.Now())})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	h.writeStricter(2)
+	answers := []struct {
+		what string
+		uid  uint32
+		path string
+		body any
+		id   int64
+		prog string
+	}{
+		{"a justification", 1000, fmt.Sprintf("/requests/%d/answer", jr.ID), localapi.Answer{Reason: "quarterly report"}, jr.ID, just},
+		{"root's approval", 0, fmt.Sprintf("/requests/%d/approve", ar.ID), localapi.Decide{}, ar.ID, appr},
+		{"a response code for revision 1", 1000, fmt.Sprintf("/requests/%d/offline", or.ID), localapi.OfflineResponse{Code: code}, or.ID, off},
+	}
+	for _, a := range answers {
+		var res localapi.AnswerResult
+		if c := h.call(a.uid, "POST", a.path, a.body, &res); c != http.StatusBadRequest {
+			t.Errorf("%s after revision 2 denies the program: status %d, want 400", a.what, c)
+		}
+		var got localapi.Request
+		h.call(0, "GET", fmt.Sprintf("/requests/%d", a.id), nil, &got)
+		if got.State != request.Denied || !strings.Contains(got.DecidedBy, "revision 2") {
+			t.Errorf("%s: the request is %s (%q), want denied naming revision 2", a.what, got.State, got.DecidedBy)
+		}
+		if h.exec(a.prog, execOpt{uid: 1000}) {
+			t.Errorf("%s: the program runs under a policy that denies it", a.what)
+		}
+	}
+	// The warning's program is still a warning under revision 2: Continue works.
+	var res localapi.AnswerResult
+	if c := h.call(1000, "POST", fmt.Sprintf("/requests/%d/answer", wr.ID), localapi.Answer{}, &res); c != 200 || res.Grant == nil {
+		t.Errorf("Continue on a warning revision 2 still warns about: %d %+v", c, res)
+	}
+}

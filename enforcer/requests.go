@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/offline"
 	"github.com/gatehouse/gatehouse/policy"
 	"github.com/gatehouse/gatehouse/request"
@@ -230,6 +231,9 @@ func (e *Engine) Answer(ctx context.Context, a Actor, id int64, ans Answer) (Ans
 	if len(reason) > 4000 {
 		return AnswerResult{}, invalid("the reason is longer than 4000 bytes; shorten it")
 	}
+	if err := e.redecide(ctx, r); err != nil {
+		return AnswerResult{}, err
+	}
 	switch {
 	case r.Kind.GoesOnWithAnswer():
 		nr, err := e.store.Transition(ctx, id, []request.State{request.Pending}, request.Answered, func(x *store.Request) { x.Reason = reason })
@@ -290,6 +294,17 @@ func (e *Engine) Decide(ctx context.Context, a Actor, id int64, approve bool, no
 	}
 	if note != "" {
 		by += ": " + note
+	}
+	if approve {
+		r, err := e.store.GetRequest(ctx, id)
+		if err != nil {
+			return AnswerResult{}, stateErr(err)
+		}
+		if r.State == request.Submitted {
+			if err := e.redecide(ctx, r); err != nil {
+				return AnswerResult{}, err
+			}
+		}
 	}
 	nr, err := e.store.Transition(ctx, id, []request.State{request.Submitted}, to, func(x *store.Request) { x.DecidedBy = by })
 	if err != nil {
@@ -387,7 +402,7 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 		return AnswerResult{}, invalid("%s", err)
 	}
 	if err := offline.Check(now, st, lim); err != nil {
-		e.closeOffline(ctx, r, err.Error())
+		e.closeRequest(ctx, r, err.Error())
 		return AnswerResult{}, conflict("%s", err)
 	}
 	// Every code that is compared is counted first, in the store, so codes
@@ -397,7 +412,7 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 		return AnswerResult{}, err
 	}
 	if !ok {
-		e.closeOffline(ctx, r, offline.ErrTooManyAttempts.Error())
+		e.closeRequest(ctx, r, offline.ErrTooManyAttempts.Error())
 		return AnswerResult{}, conflict("%s", offline.ErrTooManyAttempts)
 	}
 	st.Attempts = before
@@ -412,14 +427,17 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
 			Detail: fmt.Sprintf("wrong offline response code (%d of %d)", next.Attempts, e.cfg.OfflineAttempts)})
 		if wrong.Left == 0 {
-			e.closeOffline(ctx, r, "too many wrong offline response codes")
+			e.closeRequest(ctx, r, "too many wrong offline response codes")
 		}
 		return AnswerResult{}, invalid("%s", err)
 	case errors.Is(err, offline.ErrExpired), errors.Is(err, offline.ErrTooManyAttempts):
-		e.closeOffline(ctx, r, err.Error())
+		e.closeRequest(ctx, r, err.Error())
 		return AnswerResult{}, conflict("%s", err)
 	default:
 		return AnswerResult{}, invalid("%s", err)
+	}
+	if err := e.redecide(ctx, r); err != nil {
+		return AnswerResult{}, err
 	}
 	nr, err := e.store.Transition(ctx, id, request.OpenStates(), request.Approved, func(x *store.Request) {
 		x.DecidedBy = "offline response code"
@@ -438,9 +456,10 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 	return AnswerResult{Request: nr, Grant: &g}, nil
 }
 
-// closeOffline denies an offline request that takes no more codes, so the
-// next run of the program makes a new request code.
-func (e *Engine) closeOffline(ctx context.Context, r store.Request, why string) {
+// closeRequest denies an open request that can no longer be answered (an
+// offline request that takes no more codes, a request the policy no longer
+// makes), so the next run of the program makes a new one.
+func (e *Engine) closeRequest(ctx context.Context, r store.Request, why string) {
 	nr, err := e.store.Transition(ctx, r.ID, request.OpenStates(), request.Denied,
 		func(x *store.Request) { x.DecidedBy = why })
 	if err != nil {
@@ -449,6 +468,40 @@ func (e *Engine) closeOffline(ctx context.Context, r store.Request, why string) 
 	e.requests.closed(nr)
 	e.changed()
 	e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID, Detail: "closed: " + why})
+}
+
+// redecide checks that the policy in force still makes r's kind of
+// request for its program, before an answer, an approval or a response
+// code lets it run. A request made under the same policy (id and revision)
+// stands. One made under another is decided again: on the program's facts
+// now (its file must still have the hash the request named) and the
+// arguments it was started with — its parents are not kept, so rules on
+// the parent chain do not match. If the new decision allows the program,
+// the answer goes on (it grants nothing the policy forbids); any other
+// decision than r's kind closes the request and refuses the answer, so the
+// user runs the program again and meets the policy as it is now.
+func (e *Engine) redecide(ctx context.Context, r store.Request) error {
+	lp := e.pol.Load()
+	if lp.eng.ID() == r.PolicyID && lp.eng.Revision() == r.PolicyRevision {
+		return nil
+	}
+	subj, err := facts.Program(r.Path)
+	if err != nil || subj.SHA256 != r.SHA256 {
+		why := "the program changed after it was blocked, and the policy changed too"
+		e.closeRequest(ctx, r, why)
+		return conflict("request %d: %s; run the program again", r.ID, why)
+	}
+	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: r.UID, User: r.User,
+		Groups: e.users.groupNames(groupIDs(r.UID)), Machine: e.machine}
+	f.Args = r.Args
+	d := lp.eng.Evaluate(f)
+	if d.Action.Allows() || requestKind(d.Action) == r.Kind {
+		return nil
+	}
+	why := fmt.Sprintf("policy %s revision %d (the request was made under revision %d) now decides %s for this program (rule %d)",
+		d.PolicyID, d.Revision, r.PolicyRevision, d.Action, d.Rule)
+	e.closeRequest(ctx, r, why)
+	return conflict("request %d cannot be answered: %s; run the program again", r.ID, why)
 }
 
 // freshRequestCode draws a request code that no request of the last days
