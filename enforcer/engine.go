@@ -574,10 +574,18 @@ func (e *Engine) observe(start time.Time) {
 // about to read them back); the hot path never waits for it.
 func (e *Engine) FlushAudit(ctx context.Context) error { return e.audit.Flush(ctx) }
 
-// record queues an audit event; it never blocks.
+// record queues an audit event; it never blocks. An event that no rule
+// decided (a timeout, an internal error, a request's later life, the
+// daemon's own) names the policy in force when it happened; its rule is 0
+// and its detail says what happened instead.
 func (e *Engine) record(ev store.Event) {
 	if ev.Time.IsZero() {
 		ev.Time = e.now()
+	}
+	if ev.PolicyID == "" {
+		if lp := e.pol.Load(); lp != nil {
+			ev.PolicyID, ev.PolicyRevision = lp.eng.ID(), lp.eng.Revision()
+		}
 	}
 	if !e.audit.Enqueue(ev) {
 		e.counters.auditDropped.Add(1)

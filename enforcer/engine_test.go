@@ -1005,3 +1005,40 @@ func TestAnswersAreDecidedAgainUnderANewPolicy(t *testing.T) {
 		t.Errorf("Continue on a warning revision 2 still warns about: %d %+v", c, res)
 	}
 }
+
+// TestEveryEventNamesAPolicy: decisions, timeouts, internal errors,
+// requests, their answers and grants, and the daemon's own events each name
+// the policy (id and revision) that decided them or was in force.
+func TestEveryEventNamesAPolicy(t *testing.T) {
+	h := newHarness(t, func(c *enforcer.Config) { c.DecisionBudget = enforcer.Duration(50 * time.Millisecond) })
+	h.exec(h.file("deny/x", "x"), execOpt{uid: 1000})
+	slow := h.file("bin/slow", "slow")
+	h.exec(slow, execOpt{uid: 1000})
+	h.exec(slow, execOpt{uid: 1000, slow: time.Second}) // a timeout
+	f, _ := os.Open(slow)
+	x := enforcertest.NewExec(f, 424242) // an internal error: no such task
+	h.src.Execs <- x
+	<-x.Answer
+	warn := h.file("warn/tool", "#!/bin/sh\n")
+	h.exec(warn, execOpt{uid: 1000})
+	r := h.waitRequest(1000, warn)
+	if c := h.call(1000, "POST", fmt.Sprintf("/requests/%d/answer", r.ID), localapi.Answer{}, nil); c != 200 {
+		t.Fatalf("Continue: %d", c)
+	}
+	h.exec(warn, execOpt{uid: 1000}) // allowed by the grant
+	waitFor(t, "timeout and internal error counted", func() bool {
+		return h.e.Counter("budget_timeouts") == 1 && h.e.Counter("internal_errors") == 1
+	})
+	kinds := map[string]int{}
+	for _, ev := range h.events(store.Filter{}) {
+		kinds[ev.Kind]++
+		if ev.PolicyID != "engine-test" || ev.PolicyRevision != 1 {
+			t.Errorf("event %d (%s: %s) names policy %q revision %d", ev.ID, ev.Kind, ev.Detail, ev.PolicyID, ev.PolicyRevision)
+		}
+	}
+	for _, k := range []string{"exec", "daemon", "request", "grant"} {
+		if kinds[k] == 0 {
+			t.Errorf("no %s event among %v: the test proves less than it says", k, kinds)
+		}
+	}
+}

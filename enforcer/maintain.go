@@ -34,8 +34,7 @@ func (e *Engine) maintainOnce(ctx context.Context) {
 		}
 		for _, r := range expired {
 			e.requests.closed(r)
-			e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID,
-				Detail: "expired unanswered after " + ttl.String()})
+			e.record(requestEvent(r, store.Event{Detail: "expired unanswered after " + ttl.String()}))
 		}
 	}
 	if keep := e.cfg.Retention.D(); keep > 0 {

@@ -101,6 +101,8 @@ func (q *requestQueue) enqueue(p pendingRequest) {
 		q.mu.Unlock()
 		q.e.counters.requestsDropped.Add(1)
 		q.e.record(store.Event{Kind: "request", Action: string(p.kind), UID: p.uid, User: p.user, Path: p.path,
+			Rule: p.decision.Rule, RuleName: p.decision.RuleName, Group: p.decision.Group,
+			PolicyID: p.decision.PolicyID, PolicyRevision: p.decision.Revision,
 			Detail: "request queue full; the request was not created (the user can run the program again)"})
 	}
 }
@@ -222,7 +224,7 @@ func (e *Engine) Answer(ctx context.Context, a Actor, id int64, ans Answer) (Ans
 		}
 		e.requests.closed(nr)
 		e.changed()
-		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Detail: "cancelled by the user"})
+		e.record(requestEvent(r, store.Event{Detail: "cancelled by the user"}))
 		return AnswerResult{Request: nr}, nil
 	}
 	if n := utf8.RuneCountInString(reason); r.Kind != request.Warning && n < r.MinJustification {
@@ -266,7 +268,7 @@ func (e *Engine) Answer(ctx context.Context, a Actor, id int64, ans Answer) (Ans
 			return AnswerResult{}, stateErr(err)
 		}
 		e.changed()
-		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id, Reason: reason, Detail: "submitted for approval"})
+		e.record(requestEvent(r, store.Event{Reason: reason, Detail: "submitted for approval"}))
 		return AnswerResult{Request: nr}, nil
 	}
 	return AnswerResult{}, invalid("request %d is a %s request and cannot be answered", id, r.Kind)
@@ -316,7 +318,7 @@ func (e *Engine) Decide(ctx context.Context, a Actor, id int64, approve bool, no
 	defer e.changed()
 	res := AnswerResult{Request: nr}
 	if !approve {
-		e.record(store.Event{Kind: "request", Action: string(nr.Kind), UID: nr.UID, User: nr.User, Path: nr.Path, RequestID: id, Detail: "denied by " + by})
+		e.record(requestEvent(nr, store.Event{Detail: "denied by " + by}))
 		return res, nil
 	}
 	start, end := nr.WindowStart, nr.WindowEnd
@@ -345,6 +347,7 @@ func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expir
 	sg.ID = id
 	e.grants.add(grantFromStore(sg))
 	e.record(store.Event{Kind: "grant", UID: r.UID, User: r.User, Path: r.Path, SHA256: r.SHA256, GrantID: id, RequestID: r.ID,
+		Rule: r.Rule, RuleName: r.RuleName, Group: r.Group, PolicyID: r.PolicyID, PolicyRevision: r.PolicyRevision,
 		Reason: r.Reason, Detail: fmt.Sprintf("%s grant until %s", origin, expires.Format(time.RFC3339))})
 	return sg, nil
 }
@@ -424,8 +427,7 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 	case errors.As(err, &malformed):
 		return AnswerResult{}, invalid("%s", err)
 	case errors.As(err, &wrong):
-		e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
-			Detail: fmt.Sprintf("wrong offline response code (%d of %d)", next.Attempts, e.cfg.OfflineAttempts)})
+		e.record(requestEvent(r, store.Event{Detail: fmt.Sprintf("wrong offline response code (%d of %d)", next.Attempts, e.cfg.OfflineAttempts)}))
 		if wrong.Left == 0 {
 			e.closeRequest(ctx, r, "too many wrong offline response codes")
 		}
@@ -447,8 +449,7 @@ func (e *Engine) OfflineCode(ctx context.Context, a Actor, id int64, typed strin
 	}
 	e.requests.closed(nr)
 	defer e.changed()
-	e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: id,
-		Detail: "approved with an offline response code"})
+	e.record(requestEvent(r, store.Event{Detail: "approved with an offline response code"}))
 	g, err := e.addGrant(ctx, nr, now, now.Add(e.cfg.ApprovalTTL.D()), -1, request.FromOffline)
 	if err != nil {
 		return AnswerResult{}, err
@@ -467,7 +468,7 @@ func (e *Engine) closeRequest(ctx context.Context, r store.Request, why string) 
 	}
 	e.requests.closed(nr)
 	e.changed()
-	e.record(store.Event{Kind: "request", Action: string(r.Kind), UID: r.UID, User: r.User, Path: r.Path, RequestID: r.ID, Detail: "closed: " + why})
+	e.record(requestEvent(r, store.Event{Detail: "closed: " + why}))
 }
 
 // redecide checks that the policy in force still makes r's kind of
@@ -519,4 +520,13 @@ func (q *requestQueue) freshRequestCode(ctx context.Context, now time.Time) stri
 		code = offline.NewRequestCode()
 	}
 	return code
+}
+
+// requestEvent is ev, an audit event about request r's life, with what
+// names the request: its user, program, kind, and the rule and policy
+// that made it.
+func requestEvent(r store.Request, ev store.Event) store.Event {
+	ev.Kind, ev.Action, ev.UID, ev.User, ev.Path, ev.RequestID = "request", string(r.Kind), r.UID, r.User, r.Path, r.ID
+	ev.Rule, ev.RuleName, ev.Group, ev.PolicyID, ev.PolicyRevision = r.Rule, r.RuleName, r.Group, r.PolicyID, r.PolicyRevision
+	return ev
 }
