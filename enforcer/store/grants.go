@@ -88,21 +88,24 @@ func (s *Store) AddGrant(ctx context.Context, g Grant) (int64, error) {
 }
 
 func (s *Store) queryGrants(ctx context.Context, what, query string, args ...any) ([]Grant, error) {
+	fail := func(err error) ([]Grant, error) {
+		return nil, fmt.Errorf("%s from %s: %w%s", what, s.path, err, corruptHint(err))
+	}
 	rows, err := s.r.QueryContext(ctx, query, args...)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return fail(err)
 	}
 	defer rows.Close()
 	var out []Grant
 	for rows.Next() {
 		g, err := scanGrant(rows)
 		if err != nil {
-			return nil, fmt.Errorf("%s: %w", what, err)
+			return fail(err)
 		}
 		out = append(out, g)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("%s: %w", what, err)
+		return fail(err)
 	}
 	return out, nil
 }

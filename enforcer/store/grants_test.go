@@ -1,8 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"errors"
 	"math"
+	"os"
+	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -170,5 +174,50 @@ func TestRevokeGrant(t *testing.T) {
 	}
 	if err := s.RevokeGrant(ctx, 999); !errors.Is(err, ErrNotFound) {
 		t.Errorf("unknown grant: err = %v, want ErrNotFound", err)
+	}
+}
+
+// TestCorruptGrantsSayWhatToDo: damaged grant pages are reported with the
+// file and the fix (move it aside, or restore it), not as a bare SQLite
+// error.
+func TestCorruptGrantsSayWhatToDo(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := addRequest(t, s, Request{Kind: request.Justification, State: request.Answered})
+	for range 300 {
+		if _, err := s.AddGrant(t.Context(), Grant{Path: strings.Repeat("/opt/tool", 20), SHA256: "beef", RequestID: req,
+			Expires: t0.Add(time.Hour), UsesLeft: -1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var root, pageSize int64
+	if err := s.r.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'grants'`).Scan(&root); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xA5}, int(pageSize)), (root-1)*pageSize); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err = Open(path)
+	if err != nil {
+		t.Fatalf("open: %v (the damage is in the grants table, not the header)", err)
+	}
+	defer s.Close()
+	_, err = s.ActiveGrants(t.Context(), t0)
+	if err == nil || !strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), path) {
+		t.Errorf("damaged grants: %v; want the file and the fix", err)
 	}
 }
