@@ -117,6 +117,12 @@ func Open(path string) (*Store, error) {
 	w.SetConnMaxIdleTime(0)
 	if err := setup(w); err != nil {
 		w.Close()
+		if derr := dirWritable(filepath.Dir(abs)); derr != nil {
+			// SQLite reports a directory it cannot create its -wal and
+			// -shm files in as "unable to open database file: no such
+			// file or directory"; say what is wrong instead.
+			return nil, fmt.Errorf("open database %s: %w", path, derr)
+		}
 		return nil, fmt.Errorf("open database %s: %w%s", path, err, corruptHint(err))
 	}
 	r, err := sql.Open("sqlite3", dsn(abs, "_query_only=1"))
@@ -302,4 +308,17 @@ func columns(list string) int { return strings.Count(list, ",") + 1 }
 // placeholders returns "?, ?, ?" for n values.
 func placeholders(n int) string {
 	return strings.TrimSuffix(strings.Repeat("?, ", n), ", ")
+}
+
+// dirWritable reports why files cannot be created in dir (nil if they
+// can), by creating and removing one.
+func dirWritable(dir string) error {
+	f, err := os.CreateTemp(dir, ".gatehouse-probe-*")
+	if err != nil {
+		return fmt.Errorf("files cannot be created in %s (%v), and SQLite needs its journal files (-wal, -shm) next to the database: check the directory's owner, mode and attributes (lsattr -d %s shows an immutable i flag; chattr -i removes it)", dir, errors.Unwrap(err), dir)
+	}
+	name := f.Name()
+	f.Close()
+	os.Remove(name)
+	return nil
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -346,5 +347,35 @@ func TestMigrateFromVersion1(t *testing.T) {
 	}
 	if len(rs) != 1 || rs[0].Path != "/opt/old" || rs[0].UID != 1000 || rs[0].RequestCode != "" || rs[0].OfflineAttempts != 0 {
 		t.Fatalf("requests after the upgrade = %+v; want the one old request with empty new fields", rs)
+	}
+}
+
+// TestImmutableDirectorySaysSo: a database whose directory no longer takes
+// new files (chattr +i) is reported as such, not as "no such file or
+// directory".
+func TestImmutableDirectorySaysSo(t *testing.T) {
+	if os.Geteuid() != 0 {
+		if os.Getenv("CI") != "" {
+			t.Fatal("this test needs root, and CI runs as root")
+		}
+		t.Skip("needs root: chattr +i")
+	}
+	if _, err := exec.LookPath("chattr"); err != nil {
+		t.Skip("no chattr here")
+	}
+	dir := filepath.Join(t.TempDir(), "db")
+	path := filepath.Join(dir, "gatehouse.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	if out, err := exec.Command("chattr", "+i", dir).CombinedOutput(); err != nil {
+		t.Skipf("chattr +i on this filesystem: %v %s", err, out)
+	}
+	defer exec.Command("chattr", "-i", dir).Run()
+	_, err = Open(path)
+	if err == nil || strings.Contains(err.Error(), "no such file") || !strings.Contains(err.Error(), "chattr -i") || !strings.Contains(err.Error(), dir) {
+		t.Errorf("open in an immutable directory: %v", err)
 	}
 }
