@@ -147,14 +147,8 @@ func (h *harness) writePolicy(rev int) {
 
 // file creates an executable file under the harness dir.
 func (h *harness) file(rel, content string) string {
-	p := filepath.Join(h.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-		h.t.Fatal(err)
-	}
-	return p
+	h.t.Helper()
+	return enforcertest.Program(h.t, h.dir, rel, content)
 }
 
 type execOpt struct {
@@ -182,14 +176,7 @@ func (h *harness) exec(path string, o execOpt) bool {
 	h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: o.uid, GIDs: []uint32{o.uid}}, Args: args, Ancestors: o.ancestors, Slow: o.slow, ArgsBlock: o.argsBlock})
 	x := enforcertest.NewExec(f, pid)
 	x.Due = o.deadline
-	h.src.Execs <- x
-	select {
-	case allow := <-x.Answer:
-		return allow
-	case <-time.After(15 * time.Second):
-		h.t.Fatalf("exec of %s not answered within 15s", path)
-	}
-	return false
+	return h.src.Send(h.t, x)
 }
 
 // as is the caller the kernel would report for a process of uid.

@@ -4,7 +4,6 @@ import (
 	"os"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
@@ -31,14 +30,7 @@ func (h *harness) execKnown(xf enforcer.ExecFacts) bool {
 	h.nextID++
 	x := enforcertest.NewExec(nil, h.nextID)
 	x.Known = &xf
-	h.src.Execs <- x
-	select {
-	case allow := <-x.Answer:
-		return allow
-	case <-time.After(15 * time.Second):
-		h.t.Fatalf("exec of %s not answered within 15s", xf.Path)
-	}
-	return false
+	return h.src.Send(h.t, x)
 }
 
 // TestSourceWithoutDescriptor: a source that reports path, stat, process

@@ -96,16 +96,7 @@ func newEnv(t *testing.T, mod func(*enforcer.Config)) *env {
 	return e
 }
 
-func (e *env) file(rel, content string) string {
-	p := filepath.Join(e.dir, rel)
-	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
-		e.t.Fatal(err)
-	}
-	return p
-}
+func (e *env) file(rel, content string) string { return enforcertest.Program(e.t, e.dir, rel, content) }
 
 // exec runs a fake exec of path by uid and returns the answer.
 func (e *env) exec(path string, uid uint32) bool {
@@ -116,15 +107,7 @@ func (e *env) exec(path string, uid uint32) bool {
 	}
 	e.pid++
 	e.tasks.Set(e.pid, enforcertest.Task{Task: enforcer.Task{UID: uid, GIDs: []uint32{uid}}, Args: []string{filepath.Base(path), "--flag"}})
-	x := enforcertest.NewExec(f, e.pid)
-	e.src.Execs <- x
-	select {
-	case allow := <-x.Answer:
-		return allow
-	case <-time.After(10 * time.Second):
-		e.t.Fatalf("exec of %s not answered", path)
-	}
-	return false
+	return e.src.Send(e.t, enforcertest.NewExec(f, e.pid))
 }
 
 func (e *env) waitRequest(path string) localapi.Request {

@@ -9,7 +9,9 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sync"
+	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
@@ -181,3 +183,35 @@ func (t *Tasks) OpenExe(pid int32) (*os.File, error) {
 
 // Cwd implements enforcer.Tasks.
 func (t *Tasks) Cwd(pid int32) string { return "/" }
+
+// Send hands x to the engine running s and returns its answer, failing t
+// if none comes within 15 seconds.
+func (s *Source) Send(t testing.TB, x *Exec) bool {
+	t.Helper()
+	s.Execs <- x
+	select {
+	case allow := <-x.Answer:
+		return allow
+	case <-time.After(15 * time.Second):
+		name := "an exec without a descriptor"
+		if x.Fd != nil {
+			name = x.Fd.Name()
+		}
+		t.Fatalf("exec of %s (task %d) not answered within 15s", name, x.TID)
+	}
+	return false
+}
+
+// Program writes an executable file dir/rel (making its directories) and
+// returns its path.
+func Program(t testing.TB, dir, rel, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, rel)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(content), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
