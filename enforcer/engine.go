@@ -195,31 +195,10 @@ func (e *Engine) handle(ex Exec) {
 	e.counters.execs.Add(1)
 	v := &verdictOnce{ex: ex}
 	xf := ex.Facts()
-	var st fileStat
-	switch {
-	case xf.Stat != nil:
-		st = statFromKernel(*xf.Stat)
-	case xf.File != nil:
-		var err error
-		if st, err = stat(xf.File); err != nil {
-			e.internalError(v, "stat", err)
-			return
-		}
-	default:
-		e.internalError(v, "exec event", errors.New("the source gave neither a descriptor nor a stat"))
+	st, path, err := fileOf(&xf)
+	if err != nil {
+		e.internalError(v, "exec event", err)
 		return
-	}
-	path := xf.Path
-	if path == "" {
-		if xf.File == nil {
-			e.internalError(v, "exec event", errors.New("the source gave neither a descriptor nor a path"))
-			return
-		}
-		var err error
-		if path, err = fdPath(xf.File); err != nil {
-			e.internalError(v, "path of exec fd", err)
-			return
-		}
 	}
 	// One policy for the whole decision: the facts gathered must be the
 	// ones it needs (SHA-1 only if it has a SHA-1 criterion), even when a
@@ -254,6 +233,31 @@ func (e *Engine) handle(ex Exec) {
 		}
 		e.decide(v, lp, &xf, path, st, subj, start)
 	}(xf)
+}
+
+// fileOf is the executed file's identity and path: what the source
+// reported, the rest read from its descriptor.
+func fileOf(xf *ExecFacts) (fileStat, string, error) {
+	if xf.File == nil && (xf.Stat == nil || xf.Path == "") {
+		return fileStat{}, "", errors.New("the source gave no descriptor, and not both a path and a stat")
+	}
+	var st fileStat
+	if xf.Stat != nil {
+		st = statFromKernel(*xf.Stat)
+	} else {
+		var err error
+		if st, err = stat(xf.File); err != nil {
+			return st, "", fmt.Errorf("stat: %w", err)
+		}
+	}
+	if xf.Path != "" {
+		return st, xf.Path, nil
+	}
+	path, err := fdPath(xf.File)
+	if err != nil {
+		return st, "", fmt.Errorf("path of exec fd: %w", err)
+	}
+	return st, path, nil
 }
 
 // execFileFacts gathers the facts of the file being executed: from the

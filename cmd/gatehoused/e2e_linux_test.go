@@ -121,7 +121,7 @@ rules:
 `
 
 func newEnv(t testing.TB) *env {
-	scratch.NeedRoot(t)
+	scratch.NeedRoot(t, "runs gatehoused, which marks a scratch tmpfs with fanotify permission events")
 	buildBinaries(t)
 	// Not t.TempDir: its parent is 0700, and other uids must reach the
 	// programs and the socket in here.

@@ -13,6 +13,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/localapi"
 )
 
@@ -42,12 +43,7 @@ func TestMain(m *testing.M) {
 // acting for uid 1000 only when its executable is in sudo_paths, and plain
 // root otherwise.
 func TestKernelPeersAndSudo(t *testing.T) {
-	if os.Geteuid() != 0 {
-		if os.Getenv("CI") != "" {
-			t.Fatal("this test needs root, and CI runs as root")
-		}
-		t.Skip("needs root: the child process takes other uids (runs in CI as root)")
-	}
+	scratch.NeedRoot(t, "the child process takes other uids")
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)

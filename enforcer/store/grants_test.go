@@ -177,10 +177,10 @@ func TestRevokeGrant(t *testing.T) {
 	}
 }
 
-// TestCorruptGrantsSayWhatToDo: damaged grant pages are reported with the
-// file and the fix (move it aside, or restore it), not as a bare SQLite
+// TestCorruptGrantsNameTheFileAndTheFix: damaged grant pages are reported
+// with the file and the fix (move it aside, or restore it), not as a bare SQLite
 // error.
-func TestCorruptGrantsSayWhatToDo(t *testing.T) {
+func TestCorruptGrantsNameTheFileAndTheFix(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
 	s, err := Open(path)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // path (symlinks resolved, as the kernel reports paths). See Mount.
 func Tmpfs(t testing.TB) string {
 	t.Helper()
-	NeedRoot(t)
+	NeedRoot(t, "mounts a scratch tmpfs and marks it with fanotify permission events")
 	dir, err := filepath.EvalSymlinks(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
@@ -28,7 +28,7 @@ func Tmpfs(t testing.TB) string {
 // Outside root the test is skipped with the reason.
 func Mount(t testing.TB, dir string) {
 	t.Helper()
-	NeedRoot(t)
+	NeedRoot(t, "mounts a scratch tmpfs and marks it with fanotify permission events")
 	if err := unix.Mount("gatehouse-test", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=0755"); err != nil {
 		t.Fatalf("mount scratch tmpfs on %s: %v", dir, err)
 	}
@@ -60,15 +60,6 @@ func check(dir string) error {
 		return fmt.Errorf("refusing to use %s: it is not the root of the scratch tmpfs just mounted", dir)
 	}
 	return nil
-}
-
-// NeedRoot skips the test, saying why, unless it runs as root. CI runs as
-// root, so these tests run there for real.
-func NeedRoot(t testing.TB) {
-	t.Helper()
-	if os.Geteuid() != 0 {
-		t.Skip("needs root: mounts a scratch tmpfs and marks it with fanotify permission events")
-	}
 }
 
 // CopyFile copies src to dst with mode.
