@@ -34,6 +34,7 @@
 package facts
 
 import (
+	"context"
 	"crypto/sha1"
 	"crypto/sha256"
 	"encoding/hex"
@@ -64,29 +65,16 @@ const (
 // path. A relative path is made absolute against the working directory, and
 // symbolic links are resolved, because the kernel executes the link's
 // target; the resulting path is the subject's Path. path is not looked up
-// on PATH.
+// on PATH. The files are opened as Open does, never blocking on a named
+// pipe or device.
 func Program(path string) (policy.Subject, error) {
-	if path == "" {
-		return policy.Subject{}, errors.New("no program given: pass the path of a program, script, package or app bundle")
-	}
-	abs, err := filepath.Abs(path)
+	fs, err := Open(path)
 	if err != nil {
-		return policy.Subject{}, fmt.Errorf("make %s absolute: %w", path, err)
+		return policy.Subject{}, err
 	}
-	resolved, err := filepath.EvalSymlinks(abs)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) && !strings.ContainsRune(path, filepath.Separator) {
-			return policy.Subject{}, fmt.Errorf("%s not found in the working directory: for a command on PATH, give its full path, as printed by `command -v %s`: %w",
-				path, path, errno(err))
-		}
-		return policy.Subject{}, openError(abs, err)
-	}
-	f, err := os.Open(resolved)
-	if err != nil {
-		return policy.Subject{}, openError(resolved, err)
-	}
-	defer f.Close()
-	return File(f, resolved)
+	defer fs.Close()
+	s, _, err := FromFiles(context.Background(), fs.List, fs.Path, 0)
+	return s, err
 }
 
 // File gathers the facts of the open file f, whose path is path. path is
@@ -97,35 +85,85 @@ func Program(path string) (policy.Subject, error) {
 // Info.plist and main executable are then opened below path, never outside
 // it; the kernel never executes a directory, so this case comes from the CLI,
 // not from the enforcer.
-func File(f *os.File, path string) (policy.Subject, error) { return file(f, path, true) }
+func File(f *os.File, path string) (policy.Subject, error) {
+	return gather{ctx: context.Background(), sha1: true}.open(f, path)
+}
 
 // FileSHA256 is File without SHA-1 (Subject.SHA1 stays empty): for a policy
 // with no SHA-1 criterion, it spares a third of the hashing.
-func FileSHA256(f *os.File, path string) (policy.Subject, error) { return file(f, path, false) }
+func FileSHA256(f *os.File, path string) (policy.Subject, error) {
+	return gather{ctx: context.Background()}.open(f, path)
+}
 
-func file(f *os.File, path string, withSHA1 bool) (policy.Subject, error) {
+// gather is how one gathering goes: whether SHA-1 is wanted, when to stop,
+// and the largest file it hashes (0: no limit).
+type gather struct {
+	ctx     context.Context
+	sha1    bool
+	maxSize int64
+}
+
+// open gathers the facts of f: a file, or a bundle directory whose other
+// files are opened below path.
+func (g gather) open(f *os.File, path string) (policy.Subject, error) {
 	fi, err := f.Stat()
 	if err != nil {
 		return policy.Subject{}, fmt.Errorf("stat %s: %w", path, err)
 	}
+	if !fi.IsDir() {
+		return g.file(f, fi, path)
+	}
+	info, exe, err := openBundle(path)
+	if err != nil {
+		return policy.Subject{}, err
+	}
+	defer info.Close()
+	defer exe.Close()
+	return g.bundle(f, info, exe, path)
+}
+
+// file gathers the facts of the regular file f (stat fi) at path.
+func (g gather) file(f *os.File, fi os.FileInfo, path string) (policy.Subject, error) {
 	name := filepath.Base(path)
 	if fi.IsDir() {
-		return bundle(f, path, name, withSHA1)
+		return policy.Subject{}, notBundle(path)
 	}
 	if !fi.Mode().IsRegular() {
 		return policy.Subject{}, fmt.Errorf("%s is %s, not a program file: give the path of a program, script, package or app bundle",
 			path, fileKind(fi.Mode()))
+	}
+	if err := g.sizeOK(path, fi.Size()); err != nil {
+		return policy.Subject{}, err
 	}
 	header, err := readHeader(f, fi.Size())
 	if err != nil {
 		return policy.Subject{}, readError(path, err)
 	}
 	s := policy.Subject{Type: detectType(header, name, false), Path: path}
-	if s.SHA1, s.SHA256, err = hashFile(f, fi.Size(), withSHA1); err != nil {
+	if s.SHA1, s.SHA256, err = hashFile(g.reader(f), fi.Size(), g.sha1); err != nil {
 		return policy.Subject{}, fmt.Errorf("hash %s: %w", path, err)
 	}
 	s.Source = source(f)
 	return s, nil
+}
+
+// sizeOK refuses a file over the gathering's size limit.
+func (g gather) sizeOK(path string, size int64) error {
+	if g.maxSize > 0 && size > g.maxSize {
+		return fmt.Errorf("%s is %d bytes, larger than the %d this check reads: %w", path, size, g.maxSize, ErrTooLarge)
+	}
+	return nil
+}
+
+// ErrTooLarge is a file over the size limit of a gathering.
+var ErrTooLarge = errors.New("file too large to check")
+
+// reader reads r until the gathering's context is done.
+func (g gather) reader(r io.ReaderAt) io.ReaderAt {
+	if g.ctx.Done() == nil {
+		return r
+	}
+	return limitedReaderAt{ctx: g.ctx, r: r}
 }
 
 // Hash returns the lowercase hex SHA-1 and SHA-256 of the first size bytes
@@ -179,50 +217,45 @@ func readHeader(f *os.File, size int64) ([]byte, error) {
 	return buf[:n], nil
 }
 
-// bundle gathers the facts of the bundle directory dir at path.
-func bundle(dir *os.File, path, name string, withSHA1 bool) (policy.Subject, error) {
+// bundle gathers the facts of the bundle directory dir at path from dir,
+// its Info.plist info and its main executable exe, after making sure those
+// are the bundle's own (the same files as its Contents/Info.plist and the
+// Contents/MacOS file Info.plist names).
+func (g gather) bundle(dir, info, exe *os.File, path string) (policy.Subject, error) {
+	name := filepath.Base(path)
 	t := detectType(nil, name, true)
 	if t == policy.TypeUnknown {
-		return policy.Subject{}, fmt.Errorf("%s is a directory, not an app bundle (.app) or preference pane (.prefPane): give the path of a program file", path)
+		return policy.Subject{}, notBundle(path)
 	}
-	// os.Root keeps every open below the bundle, whatever Info.plist names
-	// and wherever the bundle's symbolic links point.
-	root, err := os.OpenRoot(path)
-	if err != nil {
-		return policy.Subject{}, openError(path, err)
+	if err := regularFile(info, infoPlistName); err != nil {
+		return policy.Subject{}, fmt.Errorf("bundle %s: %w", path, err)
 	}
-	defer root.Close()
-
-	info, err := readInfoPlist(root)
+	d, err := readInfoPlist(info)
 	if err != nil {
 		return policy.Subject{}, fmt.Errorf("bundle %s: %w", path, err)
 	}
-	s := policy.Subject{Type: t, Path: path}
-	s.BundleID, _ = info["CFBundleIdentifier"].(string)
-	s.Version, _ = info["CFBundleShortVersionString"].(string)
-	if s.Version == "" {
-		s.Version, _ = info["CFBundleVersion"].(string)
-	}
-
-	// Without CFBundleExecutable, CFBundle falls back to the bundle's name
-	// without its extension; do the same.
-	exeName, _ := info["CFBundleExecutable"].(string)
-	if exeName == "" {
-		exeName = strings.TrimSuffix(name, filepath.Ext(name))
-	}
-	if exeName == "." || exeName == ".." || strings.ContainsAny(exeName, `/\`) || strings.ContainsRune(exeName, 0) {
-		return policy.Subject{}, fmt.Errorf("bundle %s: Info.plist names main executable %q, which is not a file name: the bundle is malformed", path, exeName)
-	}
-	exePath := "Contents/MacOS/" + exeName
-	exe, err := root.Open(exePath)
+	exePath, err := mainExecutable(d, path)
 	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return policy.Subject{}, fmt.Errorf("bundle %s: main executable %s (CFBundleExecutable) is missing: the bundle is damaged; reinstall it: %w",
-				path, exePath, errno(err))
-		}
-		return policy.Subject{}, fmt.Errorf("bundle %s: main executable %s cannot be opened inside the bundle: %w", path, exePath, err)
+		return policy.Subject{}, err
 	}
-	defer exe.Close()
+	for _, x := range []struct {
+		f    *os.File
+		name string
+	}{{info, infoPlistName}, {exe, exePath}} {
+		same, err := sameFileAt(dir, x.name, x.f)
+		if err != nil {
+			return policy.Subject{}, fmt.Errorf("bundle %s: %s: %w", path, x.name, err)
+		}
+		if !same {
+			return policy.Subject{}, fmt.Errorf("bundle %s: the file given as %s is not the bundle's (it was replaced, or the caller sent another): try again", path, x.name)
+		}
+	}
+	s := policy.Subject{Type: t, Path: path}
+	s.BundleID, _ = d["CFBundleIdentifier"].(string)
+	s.Version, _ = d["CFBundleShortVersionString"].(string)
+	if s.Version == "" {
+		s.Version, _ = d["CFBundleVersion"].(string)
+	}
 	fi, err := exe.Stat()
 	if err != nil {
 		return policy.Subject{}, fmt.Errorf("stat %s: %w", filepath.Join(path, exePath), err)
@@ -231,7 +264,10 @@ func bundle(dir *os.File, path, name string, withSHA1 bool) (policy.Subject, err
 		return policy.Subject{}, fmt.Errorf("bundle %s: main executable %s is %s, not a file: the bundle is malformed",
 			path, exePath, fileKind(fi.Mode()))
 	}
-	if s.SHA1, s.SHA256, err = hashFile(exe, fi.Size(), withSHA1); err != nil {
+	if err := g.sizeOK(filepath.Join(path, exePath), fi.Size()); err != nil {
+		return policy.Subject{}, err
+	}
+	if s.SHA1, s.SHA256, err = hashFile(g.reader(exe), fi.Size(), g.sha1); err != nil {
 		return policy.Subject{}, fmt.Errorf("hash %s: %w", filepath.Join(path, exePath), err)
 	}
 
@@ -243,28 +279,42 @@ func bundle(dir *os.File, path, name string, withSHA1 bool) (policy.Subject, err
 	return s, nil
 }
 
-// readInfoPlist reads and parses Contents/Info.plist of the bundle at root.
-func readInfoPlist(root *os.Root) (map[string]any, error) {
-	const name = "Contents/Info.plist"
-	f, err := root.Open(name)
-	if err != nil {
-		if errors.Is(err, fs.ErrNotExist) {
-			return nil, fmt.Errorf("%s is missing: this is not a complete bundle; reinstall it, or give the path of the program file inside it: %w",
-				name, errno(err))
-		}
-		return nil, fmt.Errorf("open %s: %w", name, err)
+// infoPlistName is where a bundle keeps its Info.plist.
+const infoPlistName = "Contents/Info.plist"
+
+// notBundle is the error for a directory that is not a bundle.
+func notBundle(path string) error {
+	return fmt.Errorf("%s is a directory, not an app bundle (.app) or preference pane (.prefPane): give the path of a program file", path)
+}
+
+// mainExecutable is the path, below the bundle, of the main executable its
+// Info.plist d names. Without CFBundleExecutable, CFBundle falls back to
+// the bundle's name without its extension; so does this.
+func mainExecutable(d map[string]any, path string) (string, error) {
+	exeName, _ := d["CFBundleExecutable"].(string)
+	if exeName == "" {
+		name := filepath.Base(path)
+		exeName = strings.TrimSuffix(name, filepath.Ext(name))
 	}
-	defer f.Close()
-	data, err := io.ReadAll(io.LimitReader(f, maxInfoPlist+1))
+	if exeName == "." || exeName == ".." || strings.ContainsAny(exeName, `/\`) || strings.ContainsRune(exeName, 0) {
+		return "", fmt.Errorf("bundle %s: Info.plist names main executable %q, which is not a file name: the bundle is malformed", path, exeName)
+	}
+	return "Contents/MacOS/" + exeName, nil
+}
+
+// readInfoPlist reads and parses the open Info.plist f (from its start,
+// wherever its offset is).
+func readInfoPlist(f *os.File) (map[string]any, error) {
+	data, err := io.ReadAll(io.NewSectionReader(f, 0, maxInfoPlist+1))
 	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", name, err)
+		return nil, fmt.Errorf("read %s: %w", infoPlistName, err)
 	}
 	if len(data) > maxInfoPlist {
-		return nil, fmt.Errorf("%s is larger than %d bytes: the bundle is malformed", name, maxInfoPlist)
+		return nil, fmt.Errorf("%s is larger than %d bytes: the bundle is malformed", infoPlistName, maxInfoPlist)
 	}
 	info, err := plist.Dict(data)
 	if err != nil {
-		return nil, fmt.Errorf("%s: %w", name, err)
+		return nil, fmt.Errorf("%s: %w", infoPlistName, err)
 	}
 	return info, nil
 }

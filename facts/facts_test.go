@@ -16,8 +16,9 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/policy"
 	"github.com/google/go-cmp/cmp"
+
+	"github.com/gatehouse/gatehouse/policy"
 )
 
 func sums(b []byte) (string, string) {
