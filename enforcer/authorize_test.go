@@ -105,6 +105,11 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 
 	ctx := context.Background()
 	uid1000 := uint32(1000)
+	progFile, err := os.Open(prog)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer progFile.Close()
 	ops := []struct {
 		name string
 		call func(enforcer.Actor) error
@@ -123,11 +128,11 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 		{"read uid 1000's request", func(a enforcer.Actor) error { _, err := h.e.Request(ctx, a, wr.ID); return err }, "+-+++-+"},
 		{"list grants", func(a enforcer.Actor) error { _, err := h.e.Grants(ctx, a); return err }, "+++++++"},
 		{"check a program", func(a enforcer.Actor) error {
-			_, err := h.e.Check(ctx, a, enforcer.CheckQuery{Path: prog})
+			_, err := h.e.Check(ctx, a, enforcer.CheckQuery{Files: []*os.File{progFile}})
 			return err
 		}, "+++++++"},
 		{"check as another user", func(a enforcer.Actor) error {
-			_, err := h.e.Check(ctx, a, enforcer.CheckQuery{Path: prog, User: "nobody"})
+			_, err := h.e.Check(ctx, a, enforcer.CheckQuery{Files: []*os.File{progFile}, User: "nobody"})
 			if a.User == "nobody" {
 				// Checking as oneself is plain OpCheck.
 				return errors.New("not this case")

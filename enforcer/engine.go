@@ -51,6 +51,7 @@ type Engine struct {
 	users   *userCache
 	hashes  chan struct{} // semaphore: concurrent hashing of new files
 	argsSem chan struct{} // semaphore: argv reads in flight
+	checks  *checkSlots   // bounds the work of Check
 
 	requests *requestQueue
 	changes  *changeFeed
@@ -89,6 +90,7 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		cache:   newFactCache(cfg.CacheEntries),
 		grants:  newGrantTable(),
 		hashes:  make(chan struct{}, cfg.HashWorkers),
+		checks:  newCheckSlots(),
 		argsSem: make(chan struct{}, argsReaders),
 		tty:     make(chan ttyMessage, 256),
 		uses:    make(chan int64, 4096),
@@ -268,7 +270,7 @@ func fileOf(xf *ExecFacts) (fileStat, string, error) {
 func (e *Engine) execFileFacts(f *os.File, path string, st fileStat, sha1 bool) (policy.Subject, error) {
 	if f == nil {
 		var err error
-		if f, err = os.Open(path); err != nil {
+		if f, err = facts.OpenRead(path); err != nil {
 			return policy.Subject{}, err
 		}
 		defer f.Close()

@@ -507,8 +507,11 @@ func TestAPIRejectsBadInput(t *testing.T) {
 		{"GET", "/events?limit=zero", ``, 400},
 		{"GET", "/events?uid=0", ``, 403},
 		{"GET", "/requests?state=nonsense", ``, 400},
-		{"POST", "/check", `{"path":"relative/x"}`, 400},
+		{"POST", "/check", `{"path":"relative/x"}`, 403},
 		{"POST", "/check", `{"path":"/etc/shadow"}`, 403},
+		{"POST", "/check", `{"files":1}`, 400},
+		{"POST", "/check", `{"files":-1}`, 400},
+		{"POST", "/check", `{"files":1000}`, 400},
 		{"GET", "/nope", ``, 404},
 	}
 	for _, c := range cases {
@@ -837,13 +840,14 @@ func TestCheckWithRelativeParents(t *testing.T) {
 	}
 	for _, parents := range [][]string{{""}, {"sh"}, {"./bin/sh"}, {"/bin/sh", "../x"}} {
 		body := localapi.Check{Path: prog, Parents: parents}
-		for _, uid := range []uint32{1000, 0} {
+		// Only root may check by path; anyone else is refused first.
+		for uid, want := range map[uint32]int{1000: http.StatusForbidden, 0: http.StatusBadRequest} {
 			done := make(chan int, 1)
 			go func() { done <- h.call(uid, "POST", "/check", body, nil) }()
 			select {
 			case code := <-done:
-				if code != http.StatusBadRequest {
-					t.Errorf("check with parents %q as uid %d: status %d, want 400", parents, uid, code)
+				if code != want {
+					t.Errorf("check with parents %q as uid %d: status %d, want %d", parents, uid, code, want)
 				}
 			case <-time.After(5 * time.Second):
 				t.Fatalf("check with parents %q as uid %d: no answer within 5s", parents, uid)

@@ -42,7 +42,7 @@ func Open(path string) (Files, error) {
 	if err != nil {
 		return Files{}, err
 	}
-	f, err := openRead(resolved)
+	f, err := OpenRead(resolved)
 	if err != nil {
 		return Files{}, err
 	}
@@ -110,9 +110,10 @@ func resolve(path string) (string, error) {
 	return resolved, nil
 }
 
-// openRead opens path for reading without blocking and refuses anything
-// but a regular file or a directory.
-func openRead(path string) (*os.File, error) {
+// OpenRead opens path for reading without blocking and refuses anything
+// but a regular file or a directory: a named pipe swapped in under a path
+// cannot hold the opener.
+func OpenRead(path string) (*os.File, error) {
 	f, err := os.OpenFile(path, readFlags, 0)
 	if err != nil {
 		return nil, openError(path, err)

@@ -1,6 +1,7 @@
 package localapi
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -10,6 +11,8 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
+	"runtime"
 	"strconv"
 	"syscall"
 	"time"
@@ -100,14 +103,24 @@ func (c *Client) doWith(hc *http.Client, ctx context.Context, method, path strin
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
-			return &NotRunningError{Socket: c.Socket, Err: err}
-		}
-		if errors.Is(err, syscall.EACCES) {
-			return fmt.Errorf("cannot open %s: permission denied", c.Socket)
-		}
-		return fmt.Errorf("talk to gatehoused: %w", err)
+		return c.talkError(err)
 	}
+	return decodeAnswer(resp, out)
+}
+
+// talkError describes a failure to reach the daemon.
+func (c *Client) talkError(err error) error {
+	if errors.Is(err, syscall.ENOENT) || errors.Is(err, syscall.ECONNREFUSED) {
+		return &NotRunningError{Socket: c.Socket, Err: err}
+	}
+	if errors.Is(err, syscall.EACCES) {
+		return fmt.Errorf("cannot open %s: permission denied", c.Socket)
+	}
+	return fmt.Errorf("talk to gatehoused: %w", err)
+}
+
+// decodeAnswer reads resp into out, or returns the daemon's error.
+func decodeAnswer(resp *http.Response, out any) error {
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
@@ -216,11 +229,79 @@ func (c *Client) Grants(ctx context.Context) ([]Grant, error) {
 	return out, err
 }
 
-// Check asks the daemon what it would decide for a program.
-func (c *Client) Check(ctx context.Context, ch Check) (CheckResult, error) {
+// CheckWait is how long a client waits for a check: the daemon stops one
+// after 30 seconds.
+const CheckWait = 45 * time.Second
+
+// Check asks the daemon what it would decide for a program. files are the
+// program's and its parents' open files (see Check), sent over the socket;
+// ch.Files is set from them. Without files, ch names them by path, which
+// only root may do.
+func (c *Client) Check(ctx context.Context, ch Check, files []*os.File) (CheckResult, error) {
 	var out CheckResult
-	err := c.do(ctx, "POST", "/check", nil, ch, &out)
+	if len(files) == 0 {
+		err := c.do(ctx, "POST", "/check", nil, ch, &out)
+		return out, err
+	}
+	ch.Files = len(files)
+	err := c.withFiles(ctx, "/check", ch, files, &out)
 	return out, err
+}
+
+// withFiles POSTs in to path on a connection of its own, with files'
+// descriptors attached to the request's first byte, and reads the answer
+// into out.
+func (c *Client) withFiles(ctx context.Context, path string, in any, files []*os.File, out any) error {
+	ctx, cancel := context.WithTimeout(ctx, CheckWait)
+	defer cancel()
+	b, err := json.Marshal(in)
+	if err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", "http://gatehoused/"+Version+path, bytes.NewReader(b))
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Close = true
+	var msg bytes.Buffer
+	if err := req.Write(&msg); err != nil {
+		return fmt.Errorf("encode request: %w", err)
+	}
+	var d net.Dialer
+	nc, err := d.DialContext(ctx, "unix", c.Socket)
+	if err != nil {
+		return c.talkError(err)
+	}
+	defer nc.Close()
+	uc := nc.(*net.UnixConn)
+	if dl, ok := ctx.Deadline(); ok {
+		uc.SetDeadline(dl)
+	}
+	stop := context.AfterFunc(ctx, func() { uc.SetDeadline(time.Unix(1, 0)) })
+	defer stop()
+	fds := make([]int, len(files))
+	for i, f := range files {
+		fds[i] = int(f.Fd())
+	}
+	n, _, err := uc.WriteMsgUnix(msg.Bytes(), syscall.UnixRights(fds...), nil)
+	for _, f := range files {
+		runtime.KeepAlive(f)
+	}
+	if err == nil && n < msg.Len() {
+		_, err = uc.Write(msg.Bytes()[n:])
+	}
+	if err != nil {
+		return c.talkError(err)
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(uc), req)
+	if err != nil {
+		if ctx.Err() != nil {
+			err = ctx.Err()
+		}
+		return c.talkError(err)
+	}
+	return decodeAnswer(resp, out)
 }
 
 // Reload makes the daemon reload its policy (root only).

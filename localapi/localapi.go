@@ -190,8 +190,19 @@ type AnswerResult struct {
 }
 
 // Check is POST /v1/check: evaluate a program as the daemon would.
+//
+// The program and its parents are sent as open descriptors the client
+// opened with its own rights, passed over the socket with the request
+// (SCM_RIGHTS, attached to its first byte): first the program's — one, or
+// for an app bundle three: the directory, its Contents/Info.plist and its
+// main executable — then one per parent, direct parent first. Files says
+// how many; Path and Parents are then left empty, the daemon names each
+// file by the kernel's path of the descriptor. A connection that carries
+// descriptors serves that one request. Only root may instead name the
+// files by Path and Parents (the daemon could read any file for it).
 type Check struct {
-	Path    string   `json:"path"`
+	Files   int      `json:"files,omitempty"`
+	Path    string   `json:"path,omitempty"`
 	Args    []string `json:"args,omitempty"`
 	Parents []string `json:"parents,omitempty"`
 	// User evaluates as another user; only root may set it.

@@ -6,12 +6,14 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
 
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
@@ -174,23 +176,34 @@ func cmdCheck(args []string, stdout, stderr io.Writer) int {
 		fs.Usage()
 		return exitUsage
 	}
-	prog, err := resolveProgram(pos[0])
-	if err != nil {
-		fmt.Fprintf(stderr, "gatehouse check: %v\n", err)
-		return exitFail
-	}
-	var ps []string
-	for _, p := range parents {
-		rp, err := resolveProgram(p)
+	// The files are opened here, with the caller's rights, and their
+	// descriptors sent: the daemon reads nothing the caller could not.
+	var files []*os.File
+	defer func() {
+		for _, f := range files {
+			f.Close()
+		}
+	}()
+	for i, p := range append([]string{pos[0]}, parents...) {
+		what := ""
+		if i > 0 {
+			what = "parent: "
+		}
+		path, err := resolveProgram(p)
+		if err == nil {
+			var fs facts.Files
+			if fs, err = facts.Open(path); err == nil {
+				files = append(files, fs.List...)
+			}
+		}
 		if err != nil {
-			fmt.Fprintf(stderr, "gatehouse check: parent: %v\n", err)
+			fmt.Fprintf(stderr, "gatehouse check: %s%v\n", what, err)
 			return exitFail
 		}
-		ps = append(ps, rp)
 	}
-	ctx, cancel := apiCtx()
+	ctx, cancel := context.WithTimeout(context.Background(), localapi.CheckWait)
 	defer cancel()
-	res, err := localapi.NewClient(*sock).Check(ctx, localapi.Check{Path: prog, Args: argv, Parents: ps, User: *user})
+	res, err := localapi.NewClient(*sock).Check(ctx, localapi.Check{Args: argv, User: *user}, files)
 	if err != nil {
 		return apiFail(stderr, "gatehouse check", err)
 	}

@@ -19,8 +19,6 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
@@ -28,10 +26,6 @@ import (
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
-
-// maxConns bounds concurrent local API connections, so a local user cannot
-// exhaust the daemon's descriptors.
-const maxConns = 128
 
 // Engine is what the server serves: the operations of enforcer.Engine.
 type Engine interface {
@@ -87,7 +81,7 @@ func Listen(path string) (net.Listener, error) {
 		l.Close()
 		return nil, fmt.Errorf("chmod socket: %w", err)
 	}
-	return &limitListener{Listener: l, sem: make(chan struct{}, maxConns)}, nil
+	return l, nil
 }
 
 type actorKey struct{}
@@ -112,13 +106,12 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		MaxHeaderBytes:    16 << 10,
 		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
-			p, err := peerOf(c)
-			if err != nil {
-				s.log.Warn("local API: no peer credentials; closing", "err", err)
-				c.Close()
-				return ctx
+			// The gate identified the caller when it admitted the
+			// connection.
+			if gc, ok := c.(*conn); ok {
+				return context.WithValue(WithActor(ctx, gc.actor), filesKey{}, fileSource(gc))
 			}
-			return WithActor(ctx, s.eng.Identify(p))
+			return ctx
 		},
 	}
 	done := make(chan struct{})
@@ -132,24 +125,12 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 		defer cancel()
 		srv.Shutdown(sctx)
 	}()
-	err := srv.Serve(l)
+	err := srv.Serve(newGate(l, s))
 	close(done)
 	if errors.Is(err, http.ErrServerClosed) {
 		return nil
 	}
 	return err
-}
-
-// peerOf reads the caller's identity from the socket.
-func peerOf(c net.Conn) (enforcer.Peer, error) {
-	if lc, ok := c.(*limitConn); ok {
-		c = lc.Conn
-	}
-	uc, ok := c.(*net.UnixConn)
-	if !ok {
-		return enforcer.Peer{}, fmt.Errorf("not a unix socket: %T", c)
-	}
-	return peerCred(uc)
 }
 
 // Handler is the local API. Every request must carry a caller in its
@@ -165,6 +146,9 @@ func (s *Server) Handler() http.Handler {
 				return
 			}
 			r.Body = http.MaxBytesReader(w, r.Body, localapi.MaxRequestBody)
+			if fs, ok := r.Context().Value(filesKey{}).(fileSource); ok {
+				defer fs.drop() // descriptors the request did not take
+			}
 			out, err := f(r, a)
 			if err != nil {
 				s.writeErr(w, r, a, err)
@@ -451,50 +435,29 @@ func (s *Server) check(r *http.Request, a enforcer.Actor) (any, error) {
 	if err := decodeBody(r, &ch); err != nil {
 		return nil, err
 	}
-	res, err := s.eng.Check(r.Context(), a, enforcer.CheckQuery{Path: ch.Path, Args: ch.Args, Parents: ch.Parents, User: ch.User})
+	q := enforcer.CheckQuery{Path: ch.Path, Args: ch.Args, Parents: ch.Parents, User: ch.User}
+	if ch.Files < 0 || ch.Files > maxFiles {
+		return nil, badf("files=%d: a request carries from 1 to %d descriptors", ch.Files, maxFiles)
+	}
+	if ch.Files > 0 {
+		fs, ok := r.Context().Value(filesKey{}).(fileSource)
+		if !ok {
+			return nil, badf("the request says %d descriptors and this connection cannot carry any", ch.Files)
+		}
+		files, err := fs.take(ch.Files)
+		if err != nil {
+			return nil, err
+		}
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		q.Files = files
+	}
+	res, err := s.eng.Check(r.Context(), a, q)
 	if err != nil {
 		return nil, err
 	}
 	return checkToWire(res), nil
-}
-
-// limitListener refuses connections beyond its capacity rather than
-// letting them pile up.
-type limitListener struct {
-	net.Listener
-	sem     chan struct{}
-	refused atomic.Uint64
-	warned  atomic.Int64 // unix seconds of the last warning
-}
-
-func (l *limitListener) Accept() (net.Conn, error) {
-	for {
-		c, err := l.Listener.Accept()
-		if err != nil {
-			return nil, err
-		}
-		select {
-		case l.sem <- struct{}{}:
-			return &limitConn{Conn: c, release: func() { <-l.sem }}, nil
-		default:
-			c.Close()
-			n := l.refused.Add(1)
-			if now := time.Now().Unix(); now-l.warned.Load() >= 10 {
-				l.warned.Store(now)
-				slog.Warn("local API: too many connections; refusing new ones", "max", maxConns, "refused_total", n)
-			}
-		}
-	}
-}
-
-type limitConn struct {
-	net.Conn
-	once    sync.Once
-	release func()
-}
-
-func (c *limitConn) Close() error {
-	err := c.Conn.Close()
-	c.once.Do(c.release)
-	return err
 }

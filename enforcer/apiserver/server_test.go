@@ -13,6 +13,7 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer/apiserver"
 	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
@@ -151,15 +152,24 @@ func TestClientServerRoundTrip(t *testing.T) {
 
 	// Check: the decision and the trace of the rules before it.
 	bad := e.file("deny/tool", "#!/bin/sh\n")
-	cr, err := e.client.Check(ctx, localapi.Check{Path: bad, Args: []string{"a"}})
+	badFiles, err := facts.Open(bad)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer badFiles.Close()
+	cr, err := e.client.Check(ctx, localapi.Check{Args: []string{"a"}}, badFiles.List)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if cr.Action != "deny" || cr.Allowed || cr.Rule != 1 || cr.Group != "denied" || cr.SHA256 == "" || cr.AppType != "script" || len(cr.Trace) != 1 || !strings.Contains(cr.Trace[0], "matched") {
 		t.Errorf("check = %+v", cr)
 	}
-	if _, err := e.client.Check(ctx, localapi.Check{Path: "relative"}); !isStatus(err, 400) || !strings.Contains(err.Error(), "not absolute") {
-		t.Errorf("check of a relative path: %v", err)
+	if me == 0 {
+		if _, err := e.client.Check(ctx, localapi.Check{Path: "relative"}, nil); !isStatus(err, 400) || !strings.Contains(err.Error(), "not absolute") {
+			t.Errorf("check of a relative path: %v", err)
+		}
+	} else if _, err := e.client.Check(ctx, localapi.Check{Path: bad}, nil); !isStatus(err, 403) || !strings.Contains(err.Error(), "only root") {
+		t.Errorf("check by path as uid %d: %v, want 403", me, err)
 	}
 
 	// A warning: the change feed wakes, the request arrives with its facts.
