@@ -36,7 +36,7 @@ rules:
 `
 
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	sock   string
 	eng    *enforcer.Engine
@@ -46,7 +46,7 @@ type env struct {
 	pid    int32
 }
 
-func newEnv(t *testing.T, mod func(*enforcer.Config)) *env {
+func newEnv(t testing.TB, mod func(*enforcer.Config)) *env {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, "policy.yaml"), []byte(strings.ReplaceAll(testPolicy, "DIR", dir)), 0o644); err != nil {
