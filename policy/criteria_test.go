@@ -551,6 +551,44 @@ func TestEventCriteria(t *testing.T) {
 		{"delete/false/exec/expect_match", deleteFalseDef, Exec, "", true, ""},
 		{"delete/false/delete_event/expect_no_match", deleteFalseDef, Delete, "", false, "event is delete"},
 	}
+	// A package matches in the request to install it.
+	pkg := Subject{Type: Package, Path: "/Users/u/Downloads/Tool.pkg", SHA256: strings.Repeat("a", 64)}
+	pkgDef := Definition{Type: []string{"package"}, SHA256: &HashMatch{Value: strings.Repeat("a", 64)}}
+	anyDef := Definition{SHA256: &HashMatch{Value: strings.Repeat("a", 64)}}
+	pkgTests := []struct {
+		name  string
+		def   Definition
+		ev    Event
+		uri   string
+		want  bool
+		trace string
+	}{
+		{"package/install_right/expect_match", pkgDef, AuthRequest, InstallSoftwareRight, true, ""},
+		{"package/any_type_definition/install_right/expect_match", anyDef, AuthRequest, InstallSoftwareRight, true, ""},
+		{"package/other_right/expect_no_match", pkgDef, AuthRequest, "system.privilege.admin", false, "event is auth_request, the definition matches exec, and for a package its system.install.software request"},
+		{"package/exec/expect_match", pkgDef, Exec, "", true, ""},
+		{"package/install_event/expect_no_match", pkgDef, Install, "", false, "event is install"},
+	}
+	for _, tt := range pkgTests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := compileOK(t, oneRule(tt.def))
+			f := &Facts{Subject: pkg, Event: tt.ev, AuthURI: tt.uri}
+			if got := ruleMatched(t, e, f); got != tt.want {
+				t.Fatalf("matched = %v, want %v", got, tt.want)
+			}
+			if !tt.want {
+				_, trace := e.Explain(f)
+				if !strings.Contains(fmt.Sprint(trace), tt.trace) {
+					t.Errorf("trace %v lacks %q", trace, tt.trace)
+				}
+			}
+		})
+	}
+	// A binary is never matched by the install right.
+	bin := Subject{Type: Binary, Path: "/usr/bin/x", SHA256: strings.Repeat("a", 64)}
+	if e := compileOK(t, oneRule(anyDef)); ruleMatched(t, e, &Facts{Subject: bin, Event: AuthRequest, AuthURI: InstallSoftwareRight}) {
+		t.Error("a binary matched a definition without auth_uri in an install-right request")
+	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			e := compileOK(t, oneRule(tt.def))

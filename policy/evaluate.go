@@ -190,7 +190,7 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 // matchesExcept is matches with the argument and parent criteria not yet
 // loaded skipped (taken as matching).
 func (d *definition) matchesExcept(s *Subject, ev Event, authURI string, l *lineage, loaded Needs) bool {
-	if !d.types.has(s.Type) || d.event != ev {
+	if !d.types.has(s.Type) || !d.handles(s.Type, ev, authURI) {
 		return false
 	}
 	for k := range d.crit {
@@ -325,8 +325,20 @@ func (l *lineage) groupMatchesAt(g *group, j int) bool {
 	return matched
 }
 
+// InstallSoftwareRight is the authorization right macOS asks for to install
+// a package (Installer.app, installer(8)).
+const InstallSoftwareRight = "system.install.software"
+
+// handles reports whether d applies to an event ev of a subject of type t.
+// A package is installed, not executed: a definition that matches program
+// starts matches a package in the request to install it, the
+// system.install.software authorization request that names it.
+func (d *definition) handles(t AppType, ev Event, authURI string) bool {
+	return d.event == ev || d.event == Exec && t == Package && ev == AuthRequest && authURI == InstallSoftwareRight
+}
+
 func (d *definition) matches(s *Subject, ev Event, authURI string, l *lineage, next int) bool {
-	if !d.types.has(s.Type) || d.event != ev {
+	if !d.types.has(s.Type) || !d.handles(s.Type, ev, authURI) {
 		return false
 	}
 	for k := range d.crit {

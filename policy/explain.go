@@ -111,8 +111,12 @@ func (d *definition) explain(s *Subject, ev Event, authURI string, l *lineage) [
 	if !d.types.has(s.Type) {
 		failed = append(failed, fmt.Sprintf("type is %s, the definition wants %s", s.Type, d.types.names()))
 	}
-	if d.event != ev {
-		failed = append(failed, fmt.Sprintf("event is %s, the definition matches %s", ev, d.event))
+	if !d.handles(s.Type, ev, authURI) {
+		what := d.event.String()
+		if d.event == Exec && d.types.has(Package) {
+			what = "exec, and for a package its " + InstallSoftwareRight + " request"
+		}
+		failed = append(failed, fmt.Sprintf("event is %s, the definition matches %s", ev, what))
 	}
 	for k := range d.crit {
 		c := &d.crit[k]
