@@ -148,7 +148,7 @@ func genDefinition(r *rand.Rand, k genKind, n int) Definition {
 		return Definition{Path: &StringMatch{Wildcard: genStr("/usr/local/Cellar/tool" + id + "/*/bin/tool" + id)}}
 	case genNegation:
 		return Definition{Type: []string{"bundle"}, Path: &StringMatch{StartsWith: genStr("/Applications/Vendor" + id + "/")},
-			Publisher: &StringMatch{Contains: genStr("Vendor" + id), Not: true}}
+			Publisher: &SubstringMatch{Contains: genStr("Vendor" + id), Not: true}}
 	case genSudoArgs:
 		return Definition{Type: []string{"sudo"}, Path: &StringMatch{Exact: genStr("/usr/bin/tool" + id)},
 			Args: &StringMatch{StartsWith: genStr("restart ")}}
@@ -156,7 +156,7 @@ func genDefinition(r *rand.Rand, k genKind, n int) Definition {
 		return Definition{Type: []string{"binary", "script"}, Path: &StringMatch{Exact: genStr("/usr/local/bin/script" + id)},
 			Parent: &ParentMatch{Group: genParentGroups[n%len(genParentGroups)].name, AnyAncestor: n%4 != 0}}
 	case genScanPublisher:
-		return Definition{Type: []string{"binary", "bundle"}, Publisher: &StringMatch{Contains: genStr("Vendor" + id)}}
+		return Definition{Type: []string{"binary", "bundle"}, Publisher: &SubstringMatch{Contains: genStr("Vendor" + id)}}
 	case genScanTeamID:
 		return Definition{Type: []string{"bundle"}, TeamID: &StringMatch{Exact: genStr("Q" + id + "TEAM")}}
 	case genScanRegex:
@@ -303,10 +303,10 @@ func genPolicy(nDefs int, seed uint64) (*Document, []Facts) {
 	// Broad catch-alls sit near the end, where a real policy keeps them:
 	// anything in a shared folder not signed by whom it should be.
 	broad := []Definition{
-		{Type: []string{"bundle"}, Path: &StringMatch{StartsWith: genStr("/Applications/")}, Publisher: &StringMatch{Contains: genStr("Apple"), Not: true}},
+		{Type: []string{"bundle"}, Path: &StringMatch{StartsWith: genStr("/Applications/")}, Publisher: &SubstringMatch{Contains: genStr("Apple"), Not: true}},
 		{Type: []string{"binary"}, Path: &StringMatch{StartsWith: genStr("/Users/")}, SigningID: &StringMatch{StartsWith: genStr("com.apple."), Not: true}},
 		{Type: []string{"binary", "package"}, Path: &StringMatch{StartsWith: genStr("/private/tmp/")}, TeamID: &StringMatch{Exact: genStr("ABCDE12345"), Not: true}},
-		{Type: []string{"bundle", "package"}, Path: &StringMatch{StartsWith: genStr("/Volumes/")}, Publisher: &StringMatch{Contains: genStr("Developer ID"), Not: true}},
+		{Type: []string{"bundle", "package"}, Path: &StringMatch{StartsWith: genStr("/Volumes/")}, Publisher: &SubstringMatch{Contains: genStr("Developer ID"), Not: true}},
 	}
 	for i, d := range broad {
 		gi := nGroups - 1 - len(broad) + i
@@ -320,7 +320,7 @@ func genPolicy(nDefs int, seed uint64) (*Document, []Facts) {
 	*def(last, 0) = genDefinition(r, genExactBin, n)
 	n++
 	slots[last][perGroup-1] = slot{}
-	*def(last, perGroup-1) = Definition{Type: []string{"binary"}, Publisher: &StringMatch{Contains: genStr("Last Vendor Inc")}}
+	*def(last, perGroup-1) = Definition{Type: []string{"binary"}, Publisher: &SubstringMatch{Contains: genStr("Last Vendor Inc")}}
 	doc.Rules[last].Users, doc.Rules[last].UserGroups, doc.Rules[last].ExcludeGroups = nil, nil, nil
 
 	// find returns the first in-scope rule from rule index `from` whose

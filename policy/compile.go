@@ -348,8 +348,9 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		}
 		e.rules = append(e.rules, *r)
 	}
+	c.checkPublisherTrust(e)
 
-	c.checkUnused(e)
+	c.checkUnused()
 	for _, g := range c.groups {
 		for _, d := range g.defs {
 			for _, cr := range d.crit {
@@ -549,10 +550,10 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 			ok = false
 		}
 	}
-	addStr(fieldPublisher, d.Publisher)
+	addStr(fieldPublisher, (*StringMatch)(d.Publisher))
 	addStr(fieldTeamID, d.TeamID)
 	addStr(fieldSigningID, d.SigningID)
-	addStr(fieldSource, d.Source)
+	addStr(fieldSource, (*StringMatch)(d.Source))
 	if p := d.Parent; p != nil {
 		pg := c.groups[p.Group]
 		switch {
@@ -707,18 +708,51 @@ func (c *compiler) parentPos(g *group, d *definition) Pos {
 	return c.doc.Pos
 }
 
-// checkUnused warns about groups that no rule and no parent criterion
-// refers to: they cost nothing but are usually a forgotten rule.
-func (c *compiler) checkUnused(e *Engine) {
-	used := map[*group]bool{}
+// checkPublisherTrust warns about a rule that lets programs run on a
+// publisher matched by "contains" (what a plain string means) without a
+// team id in the same definition: anyone can buy a certificate whose name
+// contains "Google".
+func (c *compiler) checkPublisherTrust(e *Engine) {
+	warned := map[*definition]bool{}
 	for _, r := range e.rules {
-		used[r.group] = true
-	}
-	for _, g := range c.groups {
-		for _, d := range g.defs {
+		if !r.action.Allows() {
+			continue
+		}
+		for _, d := range r.group.defs {
+			var byContains, team bool
 			for _, cr := range d.crit {
-				if cr.parent != nil {
-					used[cr.parent] = true
+				switch {
+				case cr.field == fieldPublisher && !cr.not && cr.str.op == OpContains:
+					byContains = true
+				case cr.field == fieldTeamID && !cr.not:
+					team = true
+				}
+			}
+			if byContains && !team && !warned[d] {
+				warned[d] = true
+				c.warnf(d.pos, fmt.Sprintf("group %q definition %d: publisher", r.group.name, d.index),
+					"rule %d lets programs run whose publisher merely contains a text (a plain string means contains); anyone can get a certificate whose name contains it: add the publisher's team_id to this definition, or match the publisher exactly", r.index)
+			}
+		}
+	}
+}
+
+// checkUnused warns about groups that no rule and no parent criterion
+// refers to: they cost nothing but are usually a forgotten rule. A rule or
+// criterion with errors still names its group: the group is not unused,
+// the rule is wrong, and that has its own error.
+func (c *compiler) checkUnused() {
+	used := map[*group]bool{}
+	for _, r := range c.doc.Rules {
+		if g := c.groups[r.Group]; g != nil {
+			used[g] = true
+		}
+	}
+	for i := range c.doc.Groups {
+		for _, d := range c.doc.Groups[i].Definitions {
+			if d.Parent != nil {
+				if g := c.groups[d.Parent.Group]; g != nil {
+					used[g] = true
 				}
 			}
 		}

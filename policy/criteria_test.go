@@ -146,7 +146,7 @@ var stringFields = []stringField{
 	},
 	{
 		name: "publisher", types: []string{"binary"}, ftype: Binary, base: "Developer ID Application: Example Corp",
-		set:  func(d *Definition, m *StringMatch) { d.Publisher = m },
+		set:  func(d *Definition, m *StringMatch) { d.Publisher = (*SubstringMatch)(m) },
 		fact: func(f *Facts, v string) { f.Publisher = v },
 	},
 	{
@@ -161,7 +161,7 @@ var stringFields = []stringField{
 	},
 	{
 		name: "source", types: []string{"bundle"}, ftype: Bundle, base: "https://downloads.example.com/Setup.dmg",
-		set:  func(d *Definition, m *StringMatch) { d.Source = m },
+		set:  func(d *Definition, m *StringMatch) { d.Source = (*SubstringMatch)(m) },
 		fact: func(f *Facts, v string) { f.Source = v },
 	},
 	{
@@ -272,19 +272,19 @@ func TestStringCriteriaExamples(t *testing.T) {
 	}{
 		{
 			name:  "publisher/contains/plain/unsigned_program/expect_no_match",
-			def:   Definition{Type: []string{"binary"}, Publisher: strCrit(OpContains, "Apple", false)},
+			def:   Definition{Type: []string{"binary"}, Publisher: (*SubstringMatch)(strCrit(OpContains, "Apple", false))},
 			facts: Facts{Subject: Subject{Type: Binary, Path: "/tmp/unsigned", Publisher: ""}},
 			want:  false,
 		},
 		{
 			name:  "publisher/contains/negated/unsigned_program/expect_match",
-			def:   Definition{Type: []string{"binary"}, Publisher: strCrit(OpContains, "Apple", true)},
+			def:   Definition{Type: []string{"binary"}, Publisher: (*SubstringMatch)(strCrit(OpContains, "Apple", true))},
 			facts: Facts{Subject: Subject{Type: Binary, Path: "/tmp/unsigned", Publisher: ""}},
 			want:  true,
 		},
 		{
 			name:  "publisher/contains/plain/lower_case_value/expect_no_match",
-			def:   Definition{Type: []string{"binary"}, Publisher: strCrit(OpContains, "Apple", false)},
+			def:   Definition{Type: []string{"binary"}, Publisher: (*SubstringMatch)(strCrit(OpContains, "Apple", false))},
 			facts: Facts{Subject: Subject{Type: Binary, Publisher: "apple inc."}},
 			want:  false,
 		},
@@ -377,7 +377,7 @@ func TestStringCriteriaExamples(t *testing.T) {
 			def: Definition{
 				Type:      []string{"bundle"},
 				Path:      strCrit(OpStartsWith, "/Applications/", false),
-				Publisher: strCrit(OpExact, "Software Signing", false),
+				Publisher: (*SubstringMatch)(strCrit(OpExact, "Software Signing", false)),
 			},
 			facts: Facts{Subject: Subject{Type: Bundle, Path: "/Applications/Mail.app", Publisher: "Software Signing"}},
 			want:  true,
@@ -387,7 +387,7 @@ func TestStringCriteriaExamples(t *testing.T) {
 			def: Definition{
 				Type:      []string{"bundle"},
 				Path:      strCrit(OpStartsWith, "/Applications/", false),
-				Publisher: strCrit(OpExact, "Software Signing", false),
+				Publisher: (*SubstringMatch)(strCrit(OpExact, "Software Signing", false)),
 			},
 			facts: Facts{Subject: Subject{Type: Bundle, Path: "/Applications/Mail.app", Publisher: "Developer ID Application: X"}},
 			want:  false,

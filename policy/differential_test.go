@@ -278,7 +278,7 @@ func diffDefinition(c chooser, p *diffPools, gi int) Definition {
 			}
 		case 9:
 			if d.Publisher == nil && restrict(fieldPublisher) {
-				d.Publisher = diffString(c, p.publishers)
+				d.Publisher = (*SubstringMatch)(diffString(c, p.publishers))
 			}
 		case 10:
 			if d.TeamID == nil && restrict(fieldTeamID) {
@@ -286,7 +286,7 @@ func diffDefinition(c chooser, p *diffPools, gi int) Definition {
 			}
 		case 11:
 			if d.Source == nil && restrict(fieldSource) {
-				d.Source = diffString(c, p.sources)
+				d.Source = (*SubstringMatch)(diffString(c, p.sources))
 			}
 		default:
 			if d.Parent == nil && gi > 0 && restrict(fieldParent) {
@@ -512,9 +512,9 @@ func dumpDoc(doc *Document) string {
 			sm("path", d.Path)
 			sm("args", d.Args)
 			sm("bundle_id", d.BundleID)
-			sm("publisher", d.Publisher)
+			sm("publisher", (*StringMatch)(d.Publisher))
 			sm("team_id", d.TeamID)
-			sm("source", d.Source)
+			sm("source", (*StringMatch)(d.Source))
 			sm("auth_uri", d.AuthURI)
 			if d.SHA1 != nil {
 				fmt.Fprintf(&b, " sha1{%s not=%v}", d.SHA1.Value, d.SHA1.Not)

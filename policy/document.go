@@ -45,31 +45,48 @@ type Definition struct {
 	Pos         Pos    `yaml:"-"`
 	Description string `yaml:"description"`
 	// Type restricts the definition to application types; empty means every type.
-	Type      []string      `yaml:"type" doc:"Application type(s): binary, bundle, script, package, sudo, system_preference. Omitted means every type." enum:"type"`
-	Path      *StringMatch  `yaml:"path" doc:"File or folder path (for a bundle, the bundle directory)."`
-	Args      *StringMatch  `yaml:"args" doc:"Command-line arguments without argv[0], joined by single spaces."`
-	SHA1      *HashMatch    `yaml:"sha1" doc:"SHA-1 of the file (40 hex digits)."`
-	SHA256    *HashMatch    `yaml:"sha256" doc:"SHA-256 of the file (64 hex digits)."`
-	BundleID  *StringMatch  `yaml:"bundle_id" doc:"Bundle identifier (URI), for example com.apple.Safari."`
-	Version   *VersionRange `yaml:"version" doc:"Bundle version range (inclusive)."`
-	Publisher *StringMatch  `yaml:"publisher" doc:"Code-signing authority (leaf certificate common name)."`
-	TeamID    *StringMatch  `yaml:"team_id" doc:"Code-signing team identifier."`
-	SigningID *StringMatch  `yaml:"signing_id" doc:"Code-signing identifier."`
-	Source    *StringMatch  `yaml:"source" doc:"URL the file was downloaded from."`
-	Parent    *ParentMatch  `yaml:"parent" doc:"Parent process matches an application group."`
-	AuthURI   *StringMatch  `yaml:"auth_uri" doc:"Authorization right requested; the definition then matches only authorization requests."`
-	Install   *bool         `yaml:"install" doc:"true: match only the install of a bundle into /Applications."`
-	Delete    *bool         `yaml:"delete" doc:"true: match only the deletion of a bundle from /Applications."`
+	Type      []string        `yaml:"type" doc:"Application type(s): binary, bundle, script, package, sudo, system_preference. Omitted means every type." enum:"type"`
+	Path      *StringMatch    `yaml:"path" doc:"File or folder path (for a bundle, the bundle directory)."`
+	Args      *StringMatch    `yaml:"args" doc:"Command-line arguments without argv[0], joined by single spaces."`
+	SHA1      *HashMatch      `yaml:"sha1" doc:"SHA-1 of the file (40 hex digits)."`
+	SHA256    *HashMatch      `yaml:"sha256" doc:"SHA-256 of the file (64 hex digits)."`
+	BundleID  *StringMatch    `yaml:"bundle_id" doc:"Bundle identifier (URI), for example com.apple.Safari."`
+	Version   *VersionRange   `yaml:"version" doc:"Bundle version range (inclusive)."`
+	Publisher *SubstringMatch `yaml:"publisher" doc:"Code-signing authority (leaf certificate common name); a plain string matches any authority containing it."`
+	TeamID    *StringMatch    `yaml:"team_id" doc:"Code-signing team identifier."`
+	SigningID *StringMatch    `yaml:"signing_id" doc:"Code-signing identifier."`
+	Source    *SubstringMatch `yaml:"source" doc:"URL the file was downloaded from; a plain string matches any URL containing it."`
+	Parent    *ParentMatch    `yaml:"parent" doc:"Parent process matches an application group."`
+	AuthURI   *StringMatch    `yaml:"auth_uri" doc:"Authorization right requested; the definition then matches only authorization requests."`
+	Install   *bool           `yaml:"install" doc:"true: match only the install of a bundle into /Applications."`
+	Delete    *bool           `yaml:"delete" doc:"true: match only the deletion of a bundle from /Applications."`
 }
 
 // StringMatch is one string criterion: exactly one operator, optionally
-// negated. Matching is case-sensitive. A plain string in the file means exact.
+// negated. Matching is case-sensitive. A plain string in the file means
+// exact (but see SubstringMatch).
 type StringMatch struct {
 	Pos        Pos     `yaml:"-"`
 	Exact      *string `yaml:"exact,scalar" doc:"Whole value equals."`
 	StartsWith *string `yaml:"starts_with" doc:"Value starts with."`
 	EndsWith   *string `yaml:"ends_with" doc:"Value ends with."`
 	Contains   *string `yaml:"contains" doc:"Value contains."`
+	Wildcard   *string `yaml:"wildcard" doc:"Whole value matches; ? is one character, * any run of characters, backslash escapes."`
+	Regex      *string `yaml:"regex" doc:"RE2 regular expression, unanchored: use ^ and $ to match the whole value."`
+	Not        bool    `yaml:"not" doc:"Negate: the criterion matches when the operator does not."`
+}
+
+// SubstringMatch is a StringMatch in which a plain string in the file
+// means contains, not exact: the reference documents define publisher and
+// download source so ("by default, a substring match is attempted"), and
+// an authority is written "Developer ID Application: Google LLC
+// (EQHXZ8M8AV)" where a person writes "Developer ID Application: Google".
+type SubstringMatch struct {
+	Pos        Pos     `yaml:"-"`
+	Exact      *string `yaml:"exact" doc:"Whole value equals."`
+	StartsWith *string `yaml:"starts_with" doc:"Value starts with."`
+	EndsWith   *string `yaml:"ends_with" doc:"Value ends with."`
+	Contains   *string `yaml:"contains,scalar" doc:"Value contains (what a plain string means)."`
 	Wildcard   *string `yaml:"wildcard" doc:"Whole value matches; ? is one character, * any run of characters, backslash escapes."`
 	Regex      *string `yaml:"regex" doc:"RE2 regular expression, unanchored: use ^ and $ to match the whole value."`
 	Not        bool    `yaml:"not" doc:"Negate: the criterion matches when the operator does not."`

@@ -83,7 +83,7 @@ func TestFirstMatchWins(t *testing.T) {
 
 func TestDefinitionsOrAndWithin(t *testing.T) {
 	doc := oneRule(
-		Definition{Type: []string{"binary"}, Path: pathExact("/opt/a"), Publisher: strCrit(OpExact, "Vendor A", false)},
+		Definition{Type: []string{"binary"}, Path: pathExact("/opt/a"), Publisher: (*SubstringMatch)(strCrit(OpExact, "Vendor A", false))},
 		Definition{Path: pathExact("/opt/b")},
 		Definition{Type: []string{"bundle"}, BundleID: strCrit(OpExact, "com.example.c", false), TeamID: strCrit(OpExact, "TEAMC", false)},
 	)
@@ -440,7 +440,7 @@ func TestLint(t *testing.T) {
 		{"error/rule_without_group", func(d *Document) { d.Rules[0].Group = "" }, SeverityError, []string{"the rule names no group"}},
 		{"error/criterion_not_valid_for_type", func(d *Document) {
 			d.Groups[1].Definitions[0].Type = []string{"script"}
-			d.Groups[1].Definitions[0].Publisher = strCrit(OpContains, "Apple", false)
+			d.Groups[1].Definitions[0].Publisher = (*SubstringMatch)(strCrit(OpContains, "Apple", false))
 		}, SeverityError, []string{`group "tools" definition 1: publisher`, "publisher does not apply to type script"}},
 		{"error/criterion_needs_type", func(d *Document) {
 			d.Groups[1].Definitions[0].Type = nil

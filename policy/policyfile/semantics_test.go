@@ -1,0 +1,110 @@
+package policyfile
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/policy"
+)
+
+// compileText compiles a policy text and returns the engine and every
+// diagnostic as one string.
+func compileText(t *testing.T, text string) (*policy.Engine, string) {
+	t.Helper()
+	eng, _, diags := Compile("p.yaml", []byte(text))
+	var b strings.Builder
+	for _, d := range diags {
+		b.WriteString(d.String() + "\n")
+	}
+	return eng, b.String()
+}
+
+// TestPublisherAndSourceMeanContains: a plain string for publisher or
+// source is a substring, as the reference documents define them (it meant
+// exact, so "Developer ID Application: Google" never matched Google's real
+// authority); the other string fields stay exact.
+func TestPublisherAndSourceMeanContains(t *testing.T) {
+	eng, diags := compileText(t, `id: p
+revision: 1
+groups:
+  - name: google
+    definitions:
+      - {type: binary, publisher: "Developer ID Application: Google", team_id: EQHXZ8M8AV}
+  - name: from-intranet
+    definitions:
+      - {type: script, source: "intranet.example.com/"}
+  - name: exact-publisher
+    definitions:
+      - {type: binary, publisher: {exact: "Developer ID Application: Google"}}
+  - name: plain-team
+    definitions:
+      - {type: binary, team_id: EQHXZ8}
+rules:
+  - {group: google, action: allow}
+  - {group: from-intranet, action: audit}
+  - {group: exact-publisher, action: deny}
+  - {group: plain-team, action: deny}
+default: deny_notify
+`)
+	if eng == nil {
+		t.Fatalf("does not compile:\n%s", diags)
+	}
+	real := policy.Subject{Type: policy.Binary, Path: "/opt/chrome", Publisher: "Developer ID Application: Google LLC (EQHXZ8M8AV)", TeamID: "EQHXZ8M8AV"}
+	for _, c := range []struct {
+		name string
+		s    policy.Subject
+		want int // rule, 0 for the default
+	}{
+		{"publisher contains", real, 1},
+		{"source contains", policy.Subject{Type: policy.Script, Path: "/tmp/x", Source: "https://intranet.example.com/tools/x.sh"}, 2},
+		{"exact publisher stays exact", policy.Subject{Type: policy.Binary, Path: "/opt/y", Publisher: "Developer ID Application: Google"}, 3},
+		{"team_id stays exact", policy.Subject{Type: policy.Binary, Path: "/opt/z", TeamID: "EQHXZ8M8AV"}, 0},
+	} {
+		if d := eng.Evaluate(&policy.Facts{Subject: c.s}); d.Rule != c.want {
+			t.Errorf("%s: rule %d (%s), want %d", c.name, d.Rule, d.Action, c.want)
+		}
+	}
+}
+
+// TestLintPublisherTrust: an allow rule that trusts a publisher by
+// "contains" without a team id is warned about; with a team id, an exact
+// publisher, or a deny rule, it is not.
+func TestLintPublisherTrust(t *testing.T) {
+	_, diags := compileText(t, `id: p
+revision: 1
+groups:
+  - {name: loose, definitions: [{type: binary, publisher: "Developer ID Application: Google"}]}
+  - {name: with-team, definitions: [{type: binary, publisher: "Developer ID Application: Google", team_id: EQHXZ8M8AV}]}
+  - {name: exact, definitions: [{type: binary, publisher: {exact: "Developer ID Application: Google LLC (EQHXZ8M8AV)"}}]}
+  - {name: denied, definitions: [{type: binary, publisher: "Bad Vendor"}]}
+rules:
+  - {group: loose, action: allow}
+  - {group: with-team, action: allow}
+  - {group: exact, action: audit}
+  - {group: denied, action: deny}
+`)
+	if n := strings.Count(diags, "merely contains"); n != 1 || !strings.Contains(diags, `group "loose" definition 1: publisher`) || !strings.Contains(diags, "team_id") {
+		t.Errorf("want one warning, for group loose, naming team_id; got:\n%s", diags)
+	}
+}
+
+// TestRuleWithErrorsStillUsesItsGroup: a rule with a wrong action is an
+// error, and its group is not also reported as used by no rule.
+func TestRuleWithErrorsStillUsesItsGroup(t *testing.T) {
+	_, diags := compileText(t, `id: p
+revision: 1
+groups:
+  - {name: g, definitions: [{path: /usr/bin/x}]}
+  - {name: p, definitions: [{path: /usr/bin/sh}]}
+  - {name: child, definitions: [{path: /usr/bin/y, parent: {group: p}, sha256: nothex}]}
+rules:
+  - {group: g, action: denny}
+  - {group: child, action: deny}
+`)
+	if !strings.Contains(diags, `unknown action "denny"`) {
+		t.Fatalf("no error for the action:\n%s", diags)
+	}
+	if strings.Contains(diags, "no rule and no parent criterion uses this group") {
+		t.Errorf("a group named by a rule or a parent criterion with errors is reported unused:\n%s", diags)
+	}
+}
