@@ -6,8 +6,58 @@ package policy
 // as numbers (10.2 < 10.10), letter runs compare case-insensitively (alpha <
 // beta < rc), and a letter run sorts before a digit run at the same place,
 // so a pre-release sorts before its release: 1.0b2 < 1.0 < 1.0.1. Missing
-// trailing parts count as zero (1.0 == 1.0.0). It does not allocate.
+// trailing parts count as zero (1.0 == 1.0.0).
+//
+// Two forms macOS bundles use are understood: a leading "v" before a digit
+// is not part of the version (v1.2 == 1.2), and a build number in
+// parentheses at the end ("1.0 (123)", as CFBundleVersion often reads) is
+// compared only when both versions have one: 1.0 (123) == 1.0, so a range
+// up to 1.0 takes every build of 1.0, and 1.0 (99) < 1.0 (123).
+// It does not allocate.
 func CompareVersions(a, b string) int {
+	a, ab := splitBuild(trimV(a))
+	b, bb := splitBuild(trimV(b))
+	if c := compareVersionParts(a, b); c != 0 || ab == "" || bb == "" {
+		return c
+	}
+	return compareVersionParts(ab, bb)
+}
+
+// trimV drops a leading v or V that comes before a digit.
+func trimV(s string) string {
+	if len(s) > 1 && (s[0] == 'v' || s[0] == 'V') && isDigit(s[1]) {
+		return s[1:]
+	}
+	return s
+}
+
+// splitBuild splits "1.0 (123)" into "1.0" and "123"; a version without a
+// parenthesised build at its end is returned whole.
+func splitBuild(s string) (version, build string) {
+	end := len(s)
+	for end > 0 && s[end-1] == ' ' {
+		end--
+	}
+	if end == 0 || s[end-1] != ')' {
+		return s, ""
+	}
+	open := -1
+	for k := end - 2; k >= 0; k-- {
+		if s[k] == '(' {
+			open = k
+			break
+		}
+		if s[k] == ')' {
+			return s, ""
+		}
+	}
+	if open <= 0 {
+		return s, ""
+	}
+	return s[:open], s[open+1 : end-1]
+}
+
+func compareVersionParts(a, b string) int {
 	i, j := 0, 0
 	for {
 		sa, na, ka := nextVersionPart(a, i)

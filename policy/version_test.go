@@ -30,6 +30,21 @@ func TestCompareVersions(t *testing.T) {
 		a, b string
 		want int
 	}{
+		// macOS forms: a leading v, and a build number in parentheses,
+		// compared only when both sides have one.
+		{"v1.2", "1.2", 0},
+		{"V1.2", "1.10", -1},
+		{"v1.2", "v1.10", -1},
+		{"1.0 (123)", "1.0", 0},
+		{"1.0", "1.0 (123)", 0},
+		{"1.0 (123)", "1.0 (99)", 1},
+		{"1.0 (123)", "1.0.1", -1},
+		{"1.2 (1)", "1.10 (0)", -1},
+		{"1.0(123)", "1.0", 0},
+		{"1.0 (123) ", "1.0", 0},
+		{"1.0b2 (5)", "1.0", -1},
+		{"v1.0 (123)", "1.0 (124)", -1},
+		{"vim", "vim", 0},
 		// Digit runs compare as numbers.
 		{"10.2", "10.10", -1},
 		{"10.10", "10.9", 1},
