@@ -117,9 +117,11 @@ type explanation struct {
 	Program  factsView              `json:"program"`
 	Parents  []factsView            `json:"parents,omitempty"`
 	User     string                 `json:"user"`
+	UID      uint32                 `json:"uid"`
 	Groups   []string               `json:"user_groups"`
 	Machine  string                 `json:"machine"`
 	Event    string                 `json:"event"`
+	AuthURI  string                 `json:"auth_uri,omitempty"`
 	Decision policy.Decision        `json:"decision"`
 	Allowed  bool                   `json:"allowed_now"`
 	Message  policy.RenderedMessage `json:"message"`
@@ -149,8 +151,11 @@ func viewOf(s policy.Subject) factsView {
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs := newFlagSet("gatehouse policy explain",
 		"gatehouse policy explain FILE [--user U] [--arg A]... [--parent PATH]... [--json] PROGRAM\n"+
+			"gatehouse policy explain FILE --facts FACTS.json [--json]\n"+
 			"  FILE may be - for the bundled example policy; PROGRAM is a path or a command name found in PATH.\n"+
-			"  --parent is repeated nearest first: --parent /bin/bash --parent /usr/sbin/sshd", stderr)
+			"  --parent is repeated nearest first: --parent /bin/bash --parent /usr/sbin/sshd\n"+
+			"  --facts takes the facts from a JSON file (- for standard input) in the form of explain --json's\n"+
+			"  program, parents, user, uid, user_groups, machine, event and auth_uri: any decision, reproduced anywhere", stderr)
 	var req explainRequest
 	var argList, parentList listFlag
 	fs.StringVar(&req.user, "user", "", "evaluate as this user (default: the current user)")
@@ -160,15 +165,27 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&req.install, "install", false, "evaluate the install of a bundle instead of an exec")
 	fs.BoolVar(&req.delete, "delete", false, "evaluate the deletion of a bundle instead of an exec")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
+	factsPath := fs.String("facts", "", "read the facts from this JSON file instead of the machine")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagErr(err)
+	}
+	req.args, req.parents = argList, parentList
+	if *factsPath != "" {
+		if len(pos) != 1 {
+			fmt.Fprintln(stderr, "gatehouse policy explain: with --facts, give only the policy FILE: the facts name the program")
+			return exitUsage
+		}
+		if req.user != "" || len(req.args) > 0 || len(req.parents) > 0 || req.authURI != "" || req.install || req.delete {
+			fmt.Fprintln(stderr, "gatehouse policy explain: --facts gives every fact; put user, arguments, parents and the event in the file instead of --user, --arg, --parent, --auth-uri, --install or --delete")
+			return exitUsage
+		}
+		pos = append(pos, "")
 	}
 	if len(pos) != 2 {
 		fs.Usage()
 		return exitUsage
 	}
-	req.args, req.parents = argList, parentList
 	file, program := pos[0], pos[1]
 
 	var (
@@ -189,7 +206,12 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatehouse: %s has errors; run `gatehouse policy lint %s` after fixing them\n", file, file)
 		return exitFail
 	}
-	f, err := gatherFacts(program, req)
+	var f *policy.Facts
+	if *factsPath != "" {
+		f, err = loadFacts(*factsPath)
+	} else {
+		f, err = gatherFacts(program, req)
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse: %v\n", err)
 		return exitFail
@@ -197,8 +219,8 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	d, trace := eng.Explain(f)
 	out := explanation{
 		Policy:  fmt.Sprintf("%s (id %s, revision %d)", name, eng.ID(), eng.Revision()),
-		Program: viewOf(f.Subject), User: f.User, Groups: f.Groups, Machine: f.Machine,
-		Event: f.Event.String(), Decision: d, Allowed: d.Action.Allows(),
+		Program: viewOf(f.Subject), User: f.User, UID: f.UID, Groups: f.Groups, Machine: f.Machine,
+		Event: f.Event.String(), AuthURI: f.AuthURI, Decision: d, Allowed: d.Action.Allows(),
 		Message: d.Message.Render(&d, f), Trace: trace,
 	}
 	for _, p := range f.Parents {
@@ -291,7 +313,7 @@ func printExplanation(w io.Writer, x *explanation) {
 	}
 	fmt.Fprintf(w, "User       %s (groups: %s) on %s\n", x.User, strings.Join(x.Groups, ", "), x.Machine)
 	if x.Event != "exec" {
-		fmt.Fprintf(w, "Event      %s\n", x.Event)
+		fmt.Fprintf(w, "Event      %s\n", strings.TrimSpace(x.Event+" "+x.AuthURI))
 	}
 	fmt.Fprintf(w, "Policy     %s\n\n", x.Policy)
 
