@@ -15,9 +15,10 @@ import (
 )
 
 func cmdLint(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("gatehouse policy lint", "gatehouse policy lint [--json] [--strict] FILE...", stderr)
+	fs := newFlagSet("gatehouse policy lint", "gatehouse policy lint [--json] [--strict] [--portable] FILE...", stderr)
 	asJSON := fs.Bool("json", false, "print diagnostics as JSON")
 	strict := fs.Bool("strict", false, "fail on warnings too")
+	portable := fs.Bool("portable", false, "skip the checks against this machine (path criteria through symbolic links)")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return flagErr(err)
@@ -36,6 +37,10 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 	code := exitOK
 	for _, f := range files {
 		_, doc, diags := policyfile.Load(f)
+		if !*portable {
+			diags = append(diags, machineDiagnostics(doc)...)
+			diags.Sort()
+		}
 		ok := !diags.HasErrors() && !(*strict && len(diags) > 0)
 		if !ok {
 			code = exitFail
@@ -193,11 +198,17 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 		diags policy.Diagnostics
 		name  = file
 	)
+	var doc *policy.Document
 	if file == "-" {
 		name = examples.PolicyName
-		eng, _, diags = policyfile.Compile(name, examples.Policy)
+		eng, doc, diags = policyfile.Compile(name, examples.Policy)
 	} else {
-		eng, _, diags = policyfile.Load(file)
+		eng, doc, diags = policyfile.Load(file)
+	}
+	if eng != nil {
+		for _, d := range machineDiagnostics(doc) {
+			fmt.Fprintln(stderr, d)
+		}
 	}
 	if eng == nil {
 		for _, d := range diags {
