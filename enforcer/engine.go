@@ -112,7 +112,8 @@ func New(cfg Config, opt Options) (*Engine, error) {
 	if err := e.loadPolicy(); err != nil {
 		return nil, err
 	}
-	e.audit = store.NewAuditWriter(e.store, cfg.AuditQueue, 200*time.Millisecond)
+	e.audit = store.NewAuditWriter(e.store, store.AuditConfig{Queue: cfg.AuditQueue, FlushEvery: 200 * time.Millisecond,
+		Policy: e.policyInForce, Logger: e.log})
 	e.requests = newRequestQueue(e)
 	e.changes = newChangeFeed()
 	grants, err := e.store.ActiveGrants(context.Background(), e.now())
@@ -589,13 +590,20 @@ func (e *Engine) record(ev store.Event) {
 		ev.Time = e.now()
 	}
 	if ev.PolicyID == "" {
-		if lp := e.pol.Load(); lp != nil {
-			ev.PolicyID, ev.PolicyRevision = lp.eng.ID(), lp.eng.Revision()
-		}
+		ev.PolicyID, ev.PolicyRevision = e.policyInForce()
 	}
 	if !e.audit.Enqueue(ev) {
 		e.counters.auditDropped.Add(1)
 	}
+}
+
+// policyInForce is the id and revision of the policy in force ("" and 0
+// before the first load).
+func (e *Engine) policyInForce() (string, int64) {
+	if lp := e.pol.Load(); lp != nil {
+		return lp.eng.ID(), lp.eng.Revision()
+	}
+	return "", 0
 }
 
 // fileStat is what one fstat tells about the exec'd file.

@@ -14,25 +14,52 @@ const (
 	// writeSoon is how many waiting events make the writer write at once
 	// instead of waiting out flushEvery for more.
 	writeSoon = 256
-	// Backoff between attempts after a failed write.
+	// Backoff between attempts after a failed write, and between rounds
+	// while writes keep failing.
 	minBackoff = 50 * time.Millisecond
 	maxBackoff = 5 * time.Second
+	// maxAttempts bounds the tries of one transaction whose error may pass
+	// by waiting (another process holds the lock, an error SQLite does not
+	// class). An error that waiting does not mend (a damaged file, a full
+	// disk, a read-only or failing device) gets one try. Then the
+	// transaction's events are given up and counted: holding them for a
+	// database that may never work again would only move the loss to the
+	// stop, where nobody sees it.
+	maxAttempts = 5
+	// failLogEvery spaces the Error logs while writes keep failing.
+	failLogEvery = time.Minute
 )
 
 // AuditWriter takes audit events from the hot path and writes them to the
 // store in batches from one goroutine.
 //
-// Enqueue never blocks and never does I/O: when the queue is full the event
-// is dropped, counted, and the count is itself written as a "dropped"
-// event (timed at the first loss it counts), so no loss is silent. The
-// queue bound covers every event not yet committed, including a batch being
-// written or retried after an error, so memory stays bounded while the
-// database is failing. Events commit in the order Enqueue accepted them.
+// Enqueue never blocks and never does I/O. No event is lost without being
+// counted, and each count is itself written as an event once the database
+// takes writes again:
+//
+//   - an event refused because the queue is full is dropped: counted
+//     (Dropped) and recorded as a "dropped" event;
+//   - an accepted event whose transaction failed maxAttempts times (once,
+//     for an error that waiting does not mend) is given up: counted
+//     (Unwritten) and recorded as an "unwritten" event. The writer goes on
+//     with the events that follow, no sooner than a backoff (50 ms doubling
+//     to 5 s) after the failure, so while the database fails events wait in
+//     the queue and are written if it works again in time.
+//
+// While writes fail the writer says so: Stats carries the error and since
+// when, and it logs at Error level (at most once a minute, and once more
+// when writes work again). The queue bound covers every event neither
+// committed nor given up, including a batch being written, so memory stays
+// bounded while the database is failing. Events commit in the order
+// Enqueue accepted them.
 type AuditWriter struct {
 	s          *Store
 	limit      int
 	soon       int // this many waiting events are written at once
 	flushEvery time.Duration
+	attempts   int
+	policy     func() (string, int64)
+	log        *slog.Logger
 
 	kick   chan struct{} // capacity 1: wakes the writer
 	ctx    context.Context
@@ -42,44 +69,91 @@ type AuditWriter struct {
 	mu        sync.Mutex
 	queue     []Event // accepted, not yet taken by the writer
 	spare     []Event // the writer's last batch, emptied, for reuse
-	inflight  int     // events taken by the writer, not yet committed
-	drops     uint64  // dropped since the last "dropped" event was taken
-	firstDrop time.Time
-	accepted  uint64 // events ever accepted; they commit in this order
-	written   uint64 // of those, committed
+	inflight  int     // events taken by the writer, not yet committed or given up
+	accepted  uint64  // events ever accepted; they commit in this order
+	written   uint64  // of those, committed
+	unwritten uint64  // of those, given up after write errors
 	dropped   uint64
 	batches   uint64
 	flushing  int           // Flush calls waiting: write without waiting for more
 	closed    bool          // Enqueue refuses; the writer drains and returns
-	progress  chan struct{} // closed and replaced after each commit
-	lastErr   error         // of the last write, nil once one succeeds
+	progress  chan struct{} // closed and replaced after each commit or give-up
+
+	// Losses whose record is not committed yet. The writer takes them
+	// into a transaction and puts them back if it fails.
+	drops     uint64 // dropped since the last "dropped" record
+	firstDrop time.Time
+	lost      uint64 // given up since the last "unwritten" record
+	firstLost time.Time
+	lostErr   error // why the last of them were given up
+
+	// Health: lastErr is the error of the last attempt, nil once one
+	// commits; failingSince is when the failures began.
+	lastErr      error
+	failingSince time.Time
+
+	// The writer goroutine's own.
+	retryAt     time.Time     // while failing: no new round before this
+	backoff     time.Duration // between rounds while failing
+	lastFailLog time.Time
+	failLost    uint64 // unwritten+dropped when the failures began, for the log
 }
 
-// AuditStats are an AuditWriter's counters.
+// AuditStats are an AuditWriter's counters and health.
 type AuditStats struct {
-	Queued  uint64 // events waiting now, including a batch being written
-	Written uint64 // events committed (not counting "dropped" records)
-	Dropped uint64 // events refused because the queue was full (not after Close)
-	Batches uint64 // transactions committed
+	Queued    uint64 // events waiting now, including a batch being written
+	Written   uint64 // events committed (not counting the writer's own records)
+	Unwritten uint64 // accepted events given up after write errors
+	Dropped   uint64 // events refused because the queue was full (not after Close)
+	Batches   uint64 // transactions committed
+	// Err is the error of the last write while writes fail, since
+	// FailingSince; nil (and zero) once a write commits.
+	Err          error
+	FailingSince time.Time
 }
 
-// NewAuditWriter starts a writer of at most queue waiting events (at least
-// 1) to s. A few waiting events are written after at most about flushEvery,
-// to share a transaction with those that follow; many are written at once.
-// flushEvery <= 0 writes every event as soon as it comes. Close the writer
-// before s.
-func NewAuditWriter(s *Store, queue int, flushEvery time.Duration) *AuditWriter {
+// AuditConfig says how an AuditWriter writes.
+type AuditConfig struct {
+	// Queue bounds the events waiting (at least 1), a batch being written
+	// included.
+	Queue int
+	// FlushEvery: a few waiting events are written after at most about
+	// this long, to share a transaction with those that follow; many are
+	// written at once. <= 0 writes every event as soon as it comes.
+	FlushEvery time.Duration
+	// Policy names the policy in force, for the records the writer makes
+	// itself ("dropped", "unwritten"): no rule decided them. Nil leaves
+	// them without a policy.
+	Policy func() (id string, revision int64)
+	// Logger is for write failures; nil means slog.Default().
+	Logger *slog.Logger
+
+	attempts int // tests: tries of a transaction instead of maxAttempts
+}
+
+// NewAuditWriter starts a writer to s. Close the writer before s.
+func NewAuditWriter(s *Store, cfg AuditConfig) *AuditWriter {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &AuditWriter{
 		s:          s,
-		limit:      max(queue, 1),
-		soon:       min(writeSoon, max(queue, 1)),
-		flushEvery: flushEvery,
+		limit:      max(cfg.Queue, 1),
+		soon:       min(writeSoon, max(cfg.Queue, 1)),
+		flushEvery: cfg.FlushEvery,
+		attempts:   cfg.attempts,
+		policy:     cfg.Policy,
+		log:        cfg.Logger,
 		kick:       make(chan struct{}, 1),
 		ctx:        ctx,
 		cancel:     cancel,
 		done:       make(chan struct{}),
 		progress:   make(chan struct{}),
+		backoff:    minBackoff,
+	}
+	if w.attempts <= 0 {
+		w.attempts = maxAttempts
+	}
+	if w.log == nil {
+		w.log = slog.Default()
 	}
 	go w.run()
 	return w
@@ -127,10 +201,11 @@ func (w *AuditWriter) wake() {
 }
 
 // Flush returns once every event Enqueue accepted before the call is
-// committed, or with an error when ctx is done first or the writer stopped.
+// committed or given up. It returns an error if events were given up
+// meanwhile, if ctx is done first, or if the writer stopped.
 func (w *AuditWriter) Flush(ctx context.Context) error {
 	w.mu.Lock()
-	target := w.accepted
+	target, unwritten0 := w.accepted, w.unwritten
 	w.flushing++
 	w.mu.Unlock()
 	defer func() {
@@ -141,21 +216,24 @@ func (w *AuditWriter) Flush(ctx context.Context) error {
 	w.wake()
 	for {
 		w.mu.Lock()
-		written, progress, lastErr := w.written, w.progress, w.lastErr
+		settled, unwritten, progress, lastErr := w.written+w.unwritten, w.unwritten, w.progress, w.lastErr
 		w.mu.Unlock()
-		if written >= target {
+		if settled >= target {
+			if unwritten > unwritten0 {
+				return fmt.Errorf("flush audit events: %d not written (counted as unwritten): %w", unwritten-unwritten0, w.lostError())
+			}
 			return nil
 		}
 		select {
 		case <-progress:
 		case <-w.done:
 			w.mu.Lock()
-			written = w.written
+			settled = w.written + w.unwritten
 			w.mu.Unlock()
-			if written >= target {
-				return nil
+			if settled >= target {
+				continue // say whether some were given up
 			}
-			return fmt.Errorf("flush audit events: the writer stopped with %d of them unwritten", target-written)
+			return fmt.Errorf("flush audit events: the writer stopped with %d of them unwritten", target-settled)
 		case <-ctx.Done():
 			if lastErr != nil {
 				return fmt.Errorf("flush audit events: %w (last write error: %v)", ctx.Err(), lastErr)
@@ -165,8 +243,20 @@ func (w *AuditWriter) Flush(ctx context.Context) error {
 	}
 }
 
+func (w *AuditWriter) lostError() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.lostErr != nil {
+		return w.lostErr
+	}
+	return w.lastErr
+}
+
 // Close refuses further events, writes those queued and stops the writer.
-// If ctx is done first it gives up, and says how many events were lost.
+// Writes that fail are not waited for: the events left are given up at
+// once. If ctx is done first, the writer is aborted. Close returns an error
+// saying how many events were lost without a record of the loss in the
+// database.
 func (w *AuditWriter) Close(ctx context.Context) error {
 	w.mu.Lock()
 	w.closed = true
@@ -182,26 +272,31 @@ func (w *AuditWriter) Close(ctx context.Context) error {
 	}
 	w.cancel()
 	w.mu.Lock()
-	lost, drops, lastErr := w.accepted-w.written, w.drops, w.lastErr
-	w.mu.Unlock()
-	if lost == 0 && drops == 0 {
+	defer w.mu.Unlock()
+	pending := w.accepted - w.written - w.unwritten // queued or in flight when aborted
+	if pending == 0 && w.lost == 0 && w.drops == 0 {
 		return nil
 	}
-	if lastErr == nil {
-		lastErr = ctx.Err()
+	err := w.lastErr
+	if err == nil {
+		err = ctx.Err()
 	}
-	return fmt.Errorf("close audit writer: %d audit events not written (and %d dropped not recorded): %w", lost, drops, lastErr)
+	return fmt.Errorf("close audit writer: %d audit events not written and %d dropped, with no record of the loss in the database: %w",
+		pending+w.lost, w.drops, err)
 }
 
-// Stats returns the writer's counters.
+// Stats returns the writer's counters and health.
 func (w *AuditWriter) Stats() AuditStats {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	return AuditStats{
-		Queued:  uint64(len(w.queue) + w.inflight),
-		Written: w.written,
-		Dropped: w.dropped,
-		Batches: w.batches,
+		Queued:       uint64(len(w.queue) + w.inflight),
+		Written:      w.written,
+		Unwritten:    w.unwritten,
+		Dropped:      w.dropped,
+		Batches:      w.batches,
+		Err:          w.lastErr,
+		FailingSince: w.failingSince,
 	}
 }
 
@@ -213,10 +308,12 @@ func (w *AuditWriter) run() {
 	var since time.Time // when the writer first saw the events now waiting
 	for {
 		w.mu.Lock()
-		n, drops, closed := len(w.queue), w.drops, w.closed
-		urgent := closed || w.flushing > 0 || n >= w.soon || drops > 0
+		n, closed := len(w.queue), w.closed
+		notes := w.drops > 0 || w.lost > 0
+		urgent := closed || w.flushing > 0 || n >= w.soon || w.drops > 0
+		failing := w.lastErr != nil
 		w.mu.Unlock()
-		if n == 0 && drops == 0 {
+		if n == 0 && !notes {
 			if closed {
 				return
 			}
@@ -231,8 +328,15 @@ func (w *AuditWriter) run() {
 		if since.IsZero() {
 			since = time.Now()
 		}
-		if wait := w.flushEvery - time.Since(since); !urgent && wait > 0 {
-			// Few events: wait a little for more to share the transaction.
+		wait := w.flushEvery - time.Since(since)
+		if urgent {
+			wait = 0
+		}
+		if failing && !closed {
+			// Writes fail: give the database a rest, whatever waits.
+			wait = time.Until(w.retryAt)
+		}
+		if wait > 0 {
 			timer.Reset(wait)
 			select {
 			case <-w.kick:
@@ -244,77 +348,218 @@ func (w *AuditWriter) run() {
 			}
 		}
 		since = time.Time{}
-		if !w.writeQueued() {
+		ok, gaveUp := w.writeQueued()
+		if !ok {
+			return
+		}
+		if gaveUp && closed {
+			// Closing, and writes fail: do not wait for the database.
+			w.giveUpQueued()
 			return
 		}
 	}
 }
 
-// writeQueued takes everything queued (and a "dropped" record if events
-// were dropped) and writes it in transactions of at most maxBatch events,
-// retrying each until it commits. It returns false if the writer was
-// aborted.
-func (w *AuditWriter) writeQueued() bool {
+// takenNotes are the records of losses a transaction carries.
+type takenNotes struct {
+	drops     uint64
+	firstDrop time.Time
+	lost      uint64
+	firstLost time.Time
+	lostErr   error
+}
+
+// takeNotes takes the losses not yet recorded; the caller holds mu.
+func (w *AuditWriter) takeNotes() takenNotes {
+	n := takenNotes{drops: w.drops, firstDrop: w.firstDrop, lost: w.lost, firstLost: w.firstLost, lostErr: w.lostErr}
+	w.drops, w.lost, w.lostErr = 0, 0, nil
+	return n
+}
+
+// putBack returns notes whose transaction failed; the caller holds mu.
+func (w *AuditWriter) putBack(n takenNotes) {
+	if n.drops > 0 {
+		w.drops += n.drops
+		w.firstDrop = n.firstDrop // earlier than any drop since
+	}
+	if n.lost > 0 {
+		w.lost += n.lost
+		w.firstLost = n.firstLost
+		if w.lostErr == nil {
+			w.lostErr = n.lostErr
+		}
+	}
+}
+
+// records are the events that record n's losses.
+func (w *AuditWriter) records(n takenNotes) []Event {
+	var out []Event
+	if n.drops > 0 {
+		out = append(out, w.own(Event{Time: n.firstDrop, Kind: "dropped", Count: int64(n.drops),
+			Detail: fmt.Sprintf("%d audit events dropped: the audit queue was full", n.drops)}))
+	}
+	if n.lost > 0 {
+		out = append(out, w.own(Event{Time: n.firstLost, Kind: "unwritten", Count: int64(n.lost),
+			Detail: fmt.Sprintf("%d audit events not written: %v", n.lost, n.lostErr)}))
+	}
+	return out
+}
+
+// own names the policy in force on a record the writer makes.
+func (w *AuditWriter) own(ev Event) Event {
+	if w.policy != nil {
+		ev.PolicyID, ev.PolicyRevision = w.policy()
+	}
+	return ev
+}
+
+// writeQueued takes everything queued and writes it in transactions of at
+// most maxBatch events, the first also carrying the records of losses not
+// yet recorded. A transaction that fails (after its attempts) is given up:
+// its events are counted as unwritten, and the rest go back to the head of
+// the queue for the next round — or, for an error that waiting does not
+// mend, are given up with it. ok is false if the writer was aborted.
+func (w *AuditWriter) writeQueued() (ok, gaveUp bool) {
 	w.mu.Lock()
 	batch := w.queue
 	w.queue, w.spare = w.spare[:0], nil
-	real := len(batch) // accepted events; a "dropped" record may follow
-	w.inflight = real
-	if w.drops > 0 {
-		batch = append(batch, Event{
-			Time:   w.firstDrop,
-			Kind:   "dropped",
-			Count:  int64(w.drops),
-			Detail: fmt.Sprintf("%d audit events dropped: the audit queue was full", w.drops),
-		})
-		w.drops = 0
-	}
+	w.inflight = len(batch)
 	w.mu.Unlock()
 
-	for i := 0; i < len(batch); i += maxBatch {
-		j := min(i+maxBatch, len(batch))
-		if !w.write(batch[i:j]) {
-			return false
+	for i := 0; i == 0 || i < len(batch); i += maxBatch {
+		chunk := batch[i:min(i+maxBatch, len(batch))]
+		var notes takenNotes
+		if i == 0 {
+			w.mu.Lock()
+			notes = w.takeNotes()
+			w.mu.Unlock()
 		}
-		n := min(j, real) - min(i, real)
+		recs := w.records(notes)
+		if len(chunk) == 0 && len(recs) == 0 {
+			break
+		}
+		err := w.write(chunk, recs)
 		w.mu.Lock()
-		w.inflight -= n
-		w.written += uint64(n)
-		w.batches++
-		w.lastErr = nil
+		switch {
+		case err == nil:
+			w.inflight -= len(chunk)
+			w.written += uint64(len(chunk))
+			w.batches++
+			w.recovered()
+		case w.ctx.Err() != nil: // aborted: Close counts what is left
+			w.putBack(notes)
+			w.mu.Unlock()
+			return false, false
+		case lasting(err):
+			// The rest of the batch would fail alike: give it all up.
+			w.putBack(notes)
+			w.inflight -= len(batch) - i
+			w.giveUp(batch[i:], err)
+			gaveUp = true
+		default:
+			w.putBack(notes)
+			w.inflight -= len(chunk)
+			w.giveUp(chunk, err)
+			// The rest waits for the next round, first in line.
+			rest := batch[i+len(chunk):]
+			w.inflight -= len(rest)
+			w.queue = append(append(make([]Event, 0, len(rest)+len(w.queue)), rest...), w.queue...)
+			gaveUp = true
+		}
 		close(w.progress)
 		w.progress = make(chan struct{})
 		w.mu.Unlock()
+		if gaveUp {
+			break
+		}
 	}
 	clear(batch) // drop references to the events' strings
 	w.mu.Lock()
 	w.spare = batch[:0]
 	w.mu.Unlock()
-	return true
+	return true, gaveUp
 }
 
-// write stores evs, retrying with backoff until it succeeds or the writer
-// is aborted (false).
-func (w *AuditWriter) write(evs []Event) bool {
+// giveUp counts evs as lost to err; the caller holds mu.
+func (w *AuditWriter) giveUp(evs []Event, err error) {
+	n := uint64(len(evs))
+	w.unwritten += n
+	if n > 0 {
+		if w.lost == 0 {
+			w.firstLost = evs[0].Time
+		}
+		w.lost += n
+		w.lostErr = err
+	}
+	w.retryAt = time.Now().Add(w.backoff)
+	w.backoff = min(2*w.backoff, maxBackoff)
+}
+
+// giveUpQueued gives up what is still queued (Close, with writes failing).
+func (w *AuditWriter) giveUpQueued() {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.giveUp(w.queue, w.lastErr)
+	clear(w.queue)
+	w.queue = w.queue[:0]
+	close(w.progress)
+	w.progress = make(chan struct{})
+}
+
+// recovered notes a commit; the caller holds mu.
+func (w *AuditWriter) recovered() {
+	if w.lastErr == nil {
+		return
+	}
+	w.log.Warn("audit events are written again", "failing_since", w.failingSince,
+		"lost_meanwhile", w.unwritten+w.dropped-w.failLost)
+	w.lastErr, w.failingSince, w.backoff = nil, time.Time{}, minBackoff
+}
+
+// failed notes a failed attempt, and logs it at Error level at most every
+// failLogEvery.
+func (w *AuditWriter) failed(err error) {
+	w.mu.Lock()
+	if w.lastErr == nil {
+		w.failingSince = time.Now()
+		w.failLost = w.unwritten + w.dropped
+	}
+	w.lastErr = err
+	since, lost, queued := w.failingSince, w.unwritten+w.dropped-w.failLost, len(w.queue)+w.inflight
+	w.mu.Unlock()
+	if time.Since(w.lastFailLog) < failLogEvery {
+		return
+	}
+	w.lastFailLog = time.Now()
+	w.log.Error("audit events are not being written; each one given up is counted (audit_unwritten) and recorded once writes work again",
+		"failing_since", since, "lost_so_far", lost, "queued", queued, "err", err)
+}
+
+// write commits evs and recs in one transaction, trying again after
+// minBackoff, then twice as long, up to w.attempts tries (one for an error
+// that waiting does not mend). It returns nil, the last error, or the
+// writer's context's error if it was aborted.
+func (w *AuditWriter) write(evs, recs []Event) error {
 	backoff := minBackoff
-	for {
-		err := w.s.AddEvents(w.ctx, evs)
+	for attempt := 1; ; attempt++ {
+		err := w.s.addEvents(w.ctx, evs, recs)
 		if err == nil {
-			return true
+			return nil
 		}
 		if w.ctx.Err() != nil {
-			return false
+			return w.ctx.Err()
 		}
-		w.mu.Lock()
-		w.lastErr = err
-		w.mu.Unlock()
-		slog.Warn("audit events not written; retrying", "events", len(evs), "retry_in", backoff, "err", err)
+		err = fmt.Errorf("write audit events to %s: %w%s", w.s.path, err, writeHint(err))
+		w.failed(err)
+		if attempt >= w.attempts || lasting(err) {
+			return err
+		}
 		t := time.NewTimer(backoff)
 		select {
 		case <-t.C:
 		case <-w.ctx.Done():
 			t.Stop()
-			return false
+			return w.ctx.Err()
 		}
 		backoff = min(2*backoff, maxBackoff)
 	}

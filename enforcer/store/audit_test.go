@@ -1,9 +1,12 @@
 package store
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -46,7 +49,7 @@ func closeWriter(t *testing.T, w *AuditWriter) {
 
 func TestAuditWriterConcurrent(t *testing.T) {
 	s := openTest(t)
-	w := NewAuditWriter(s, 1024, 5*time.Millisecond)
+	w := NewAuditWriter(s, AuditConfig{Queue: 1024, FlushEvery: 5 * time.Millisecond})
 	const goroutines, each = 8, 5000
 	accepted := make([][]int64, goroutines)
 	var refused [goroutines]uint64
@@ -123,7 +126,7 @@ func holdWriteLock(t *testing.T, s *Store) (release func()) {
 func TestAuditWriterDropsWhenBlocked(t *testing.T) {
 	s := openTest(t)
 	const queue = 4
-	w := NewAuditWriter(s, queue, 0)
+	w := NewAuditWriter(s, AuditConfig{Queue: queue})
 	release := holdWriteLock(t, s)
 
 	if !w.Enqueue(Event{Kind: "exec", RequestID: 0}) {
@@ -174,7 +177,7 @@ func TestAuditWriterDropsWhenBlocked(t *testing.T) {
 func TestAuditWriterFlush(t *testing.T) {
 	s := openTest(t)
 	// An hour between writes: only Flush makes the writer write these now.
-	w := NewAuditWriter(s, 1000, time.Hour)
+	w := NewAuditWriter(s, AuditConfig{Queue: 1000, FlushEvery: time.Hour})
 	defer closeWriter(t, w)
 	for i := range 10 {
 		w.Enqueue(Event{Kind: "exec", RequestID: int64(i)})
@@ -195,7 +198,7 @@ func TestAuditWriterWritesManyAtOnce(t *testing.T) {
 	s := openTest(t)
 	// An hour between writes, but writeSoon waiting events are written
 	// without waiting for it, and without a Flush.
-	w := NewAuditWriter(s, 10000, time.Hour)
+	w := NewAuditWriter(s, AuditConfig{Queue: 10000, FlushEvery: time.Hour})
 	defer closeWriter(t, w)
 	for i := range writeSoon {
 		w.Enqueue(Event{Kind: "exec", RequestID: int64(i)})
@@ -205,7 +208,7 @@ func TestAuditWriterWritesManyAtOnce(t *testing.T) {
 
 func TestAuditWriterTimeDefaultsToNow(t *testing.T) {
 	s := openTest(t)
-	w := NewAuditWriter(s, 10, 0)
+	w := NewAuditWriter(s, AuditConfig{Queue: 10})
 	before := time.Now()
 	w.Enqueue(Event{Kind: "exec"})
 	closeWriter(t, w)
@@ -236,9 +239,11 @@ func lastErr(w *AuditWriter) error {
 	return w.lastErr
 }
 
+// TestAuditWriterRetries: an error that may pass is tried again, and the
+// events are written once it does (here the attempts do not run out).
 func TestAuditWriterRetries(t *testing.T) {
 	s := openTest(t)
-	w := NewAuditWriter(s, 100, 0)
+	w := NewAuditWriter(s, AuditConfig{Queue: 100, attempts: 1 << 30})
 	defer closeWriter(t, w)
 	stop := failWrites(t, s)
 	for i := range 5 {
@@ -272,7 +277,7 @@ func TestAuditWriterRetries(t *testing.T) {
 
 func TestAuditWriterCloseGivesUp(t *testing.T) {
 	s := openTest(t)
-	w := NewAuditWriter(s, 100, 0)
+	w := NewAuditWriter(s, AuditConfig{Queue: 100, attempts: 1 << 30})
 	failWrites(t, s)
 	for range 3 {
 		w.Enqueue(Event{Kind: "exec"})
@@ -290,5 +295,154 @@ func TestAuditWriterCloseGivesUp(t *testing.T) {
 	// A second Close does not hang.
 	if err := w.Close(ctx); err == nil {
 		t.Error("second Close forgot the lost events")
+	}
+}
+
+// storedWithoutIDs returns the stored events with their IDs and times
+// zeroed, for comparing.
+func storedWithoutIDs(t *testing.T, s *Store) []Event {
+	t.Helper()
+	got := allEvents(t, s)
+	for i := range got {
+		got[i].ID, got[i].Time = 0, time.Time{}
+	}
+	return got
+}
+
+// TestAuditWriterGivesUpAfterItsAttempts: a transaction that keeps failing
+// with an error that might pass is tried a bounded number of times; then
+// its events are counted as unwritten and the writer says it is failing.
+// Once writes work again the loss is recorded (naming the policy in force),
+// and the writer is healthy again.
+func TestAuditWriterGivesUpAfterItsAttempts(t *testing.T) {
+	s := openTest(t)
+	w := NewAuditWriter(s, AuditConfig{Queue: 100, attempts: 2, Policy: func() (string, int64) { return "corp", 7 }})
+	defer closeWriter(t, w)
+	stop := failWrites(t, s)
+	for i := range 5 {
+		w.Enqueue(Event{Kind: "exec", RequestID: int64(i)})
+	}
+	err := w.Flush(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "5 not written") || !strings.Contains(err.Error(), "injected failure") {
+		t.Errorf("Flush of events given up: err = %v, want it to say 5 were not written, and why", err)
+	}
+	st := w.Stats()
+	if st.Unwritten != 5 || st.Queued != 0 || st.Written != 0 || st.Err == nil || st.FailingSince.IsZero() {
+		t.Errorf("after giving up: stats %+v, want 5 unwritten, none queued or written, and the error with its start", st)
+	}
+
+	stop()
+	w.Enqueue(Event{Kind: "exec", RequestID: 5})
+	if err := w.Flush(t.Context()); err != nil {
+		t.Fatal(err)
+	}
+	want := []Event{
+		{Kind: "exec", RequestID: 5},
+		{Kind: "unwritten", Count: 5, PolicyID: "corp", PolicyRevision: 7,
+			Detail: "5 audit events not written: write audit events to " + s.Path() + ": add events: injected failure"},
+	}
+	if diff := cmp.Diff(want, storedWithoutIDs(t, s)); diff != "" {
+		t.Errorf("stored events once writes work (-want +got):\n%s", diff)
+	}
+	if st := w.Stats(); st.Err != nil || !st.FailingSince.IsZero() || st.Unwritten != 5 || st.Written != 1 {
+		t.Errorf("once writes work: stats %+v, want no error, 5 unwritten and 1 written", st)
+	}
+}
+
+// damagedEvents makes a database of a few thousand events, overwrites the
+// root page of the events table with junk, and opens it again: the file
+// opens, the grants and requests work, no event can be added.
+func damagedEvents(t *testing.T) *Store {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "gatehouse.db")
+	s, err := Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	evs := make([]Event, 3000)
+	for i := range evs {
+		evs[i] = benchEvent(i)
+	}
+	if err := s.AddEvents(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	var root, pageSize int64
+	if err := s.r.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'events'`).Scan(&root); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.r.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.OpenFile(path, os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.WriteAt(bytes.Repeat([]byte{0xA5}, int(pageSize)), (root-1)*pageSize); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	s, err = Open(path)
+	if err != nil {
+		t.Fatalf("open: %v (the damage is in the events table, not the header)", err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// TestAuditWriterDamagedEvents: with the events table damaged, the events
+// are given up at once (the attempts here would never run out), counted,
+// and the error says what to do; the writer keeps taking and trying new
+// events; Close says the loss could not be recorded.
+func TestAuditWriterDamagedEvents(t *testing.T) {
+	s := damagedEvents(t)
+	w := NewAuditWriter(s, AuditConfig{Queue: 1000, attempts: 1 << 30})
+	for i := range 300 {
+		if !w.Enqueue(benchEvent(i)) {
+			t.Fatalf("Enqueue refused event %d of 300 with a queue of 1000", i)
+		}
+	}
+	err := w.Flush(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "300 not written") || !strings.Contains(err.Error(), "move it aside") {
+		t.Errorf("Flush with the events table damaged: err = %v, want it to say 300 were not written, and what to do", err)
+	}
+	st := w.Stats()
+	if st.Unwritten != 300 || st.Queued != 0 || st.Written != 0 || st.Err == nil ||
+		!strings.Contains(st.Err.Error(), "malformed") || !strings.Contains(st.Err.Error(), s.Path()) {
+		t.Errorf("stats %+v, want 300 unwritten, none queued, and the error naming the file", st)
+	}
+	for i := range 50 {
+		if !w.Enqueue(benchEvent(i)) {
+			t.Fatalf("Enqueue refused event %d after the failures", i)
+		}
+	}
+	if err := w.Flush(t.Context()); err == nil || !strings.Contains(err.Error(), "50 not written") {
+		t.Errorf("second Flush: err = %v, want it to say 50 were not written", err)
+	}
+	err = w.Close(t.Context())
+	if err == nil || !strings.Contains(err.Error(), "350 audit events not written and 0 dropped, with no record of the loss") {
+		t.Errorf("Close: err = %v, want it to say 350 events were lost without a record", err)
+	}
+}
+
+// TestAuditWriterCloseDoesNotWaitForAFailingDatabase: events still queued
+// when Close comes are tried once; when that fails they are given up and
+// counted at once, rather than waited on until Close's deadline.
+func TestAuditWriterCloseDoesNotWaitForAFailingDatabase(t *testing.T) {
+	s := damagedEvents(t)
+	// An hour between writes: the events are still queued at Close.
+	w := NewAuditWriter(s, AuditConfig{Queue: 1000, FlushEvery: time.Hour})
+	for i := range 10 {
+		w.Enqueue(benchEvent(i))
+	}
+	// No deadline: if Close waited for the database, the test would hang.
+	err := w.Close(context.Background())
+	if err == nil || !strings.Contains(err.Error(), "10 audit events not written") {
+		t.Errorf("Close: err = %v, want it to say 10 were not written", err)
+	}
+	if st := w.Stats(); st.Unwritten != 10 || st.Queued != 0 {
+		t.Errorf("after Close: stats %+v, want 10 unwritten and none queued", st)
 	}
 }

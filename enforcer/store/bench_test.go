@@ -20,7 +20,7 @@ func benchEvent(i int) Event {
 func BenchmarkAuditWriter(b *testing.B) {
 	s := openTest(b)
 	const queue = 65536
-	w := NewAuditWriter(s, queue, 200*time.Millisecond)
+	w := NewAuditWriter(s, AuditConfig{Queue: queue, FlushEvery: 200 * time.Millisecond})
 	ev := benchEvent(1)
 	n := 0
 	for b.Loop() {
@@ -47,7 +47,7 @@ func BenchmarkAuditWriter(b *testing.B) {
 func BenchmarkAuditEnqueue(b *testing.B) {
 	s := openTest(b)
 	const chunk = 4096
-	w := NewAuditWriter(s, chunk, 200*time.Millisecond)
+	w := NewAuditWriter(s, AuditConfig{Queue: chunk, FlushEvery: 200 * time.Millisecond})
 	ev := benchEvent(1)
 	n := 0
 	for b.Loop() {

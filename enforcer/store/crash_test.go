@@ -84,7 +84,7 @@ func crashChild(path string) {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(2)
 	}
-	w := NewAuditWriter(s, 4096, 0)
+	w := NewAuditWriter(s, AuditConfig{Queue: 4096})
 	var seq int64
 	for seq < 1_000_000 {
 		for range 100 {

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	ID             int64 // assigned by the store; ascending, never reused
 	Time           time.Time
-	Kind           string // "exec", "request", "grant", "daemon", "dropped"
+	Kind           string // "exec", "request", "grant", "daemon", "dropped", "unwritten"
 	Action         string
 	Allowed        bool
 	Rule           int
@@ -35,7 +35,7 @@ type Event struct {
 	Reason         string
 	GrantID        int64
 	RequestID      int64
-	Count          int64 // for "dropped": how many events were lost
+	Count          int64 // for "dropped" and "unwritten": how many events were lost
 	Detail         string
 }
 
@@ -49,6 +49,11 @@ func (s *Store) AddEvents(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
+	return s.addEvents(ctx, evs)
+}
+
+// addEvents stores the events of every part, in order, in one transaction.
+func (s *Store) addEvents(ctx context.Context, parts ...[]Event) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add events: %w", err)
@@ -63,20 +68,22 @@ func (s *Store) AddEvents(ctx context.Context, evs []Event) error {
 	// cancellable context; per row that costs more than the insert. The
 	// rows run without it and the loop checks ctx itself.
 	rowCtx := context.WithoutCancel(ctx)
-	for i := range evs {
-		if err := ctx.Err(); err != nil {
-			return fmt.Errorf("add events: %w", err)
-		}
-		e := &evs[i]
-		args, err := argsValue(e.Args)
-		if err != nil {
-			return fmt.Errorf("add events: %w", err)
-		}
-		_, err = stmt.ExecContext(rowCtx, nanos(e.Time), e.Kind, e.Action, e.Allowed, e.Rule, e.RuleName, e.Group,
-			e.PolicyID, e.PolicyRevision, int64(e.UID), e.User, e.PID, e.Path, e.SHA256, args, e.Parent,
-			e.AppType, e.Source, e.Reason, e.GrantID, e.RequestID, e.Count, e.Detail)
-		if err != nil {
-			return fmt.Errorf("add events: %w", err)
+	for _, evs := range parts {
+		for i := range evs {
+			if err := ctx.Err(); err != nil {
+				return fmt.Errorf("add events: %w", err)
+			}
+			e := &evs[i]
+			args, err := argsValue(e.Args)
+			if err != nil {
+				return fmt.Errorf("add events: %w", err)
+			}
+			_, err = stmt.ExecContext(rowCtx, nanos(e.Time), e.Kind, e.Action, e.Allowed, e.Rule, e.RuleName, e.Group,
+				e.PolicyID, e.PolicyRevision, int64(e.UID), e.User, e.PID, e.Path, e.SHA256, args, e.Parent,
+				e.AppType, e.Source, e.Reason, e.GrantID, e.RequestID, e.Count, e.Detail)
+			if err != nil {
+				return fmt.Errorf("add events: %w", err)
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

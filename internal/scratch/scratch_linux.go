@@ -29,7 +29,15 @@ func Tmpfs(t testing.TB) string {
 func Mount(t testing.TB, dir string) {
 	t.Helper()
 	NeedRoot(t, "mounts a scratch tmpfs and marks it with fanotify permission events")
-	if err := unix.Mount("gatehouse-test", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=0755"); err != nil {
+	MountSize(t, dir, "64m")
+}
+
+// MountSize is Mount with another size (as tmpfs takes it: 512k, 4m), for
+// a test that fills the file system.
+func MountSize(t testing.TB, dir, size string) {
+	t.Helper()
+	NeedRoot(t, "mounts a scratch tmpfs")
+	if err := unix.Mount("gatehouse-test", dir, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size="+size+",mode=0755"); err != nil {
 		t.Fatalf("mount scratch tmpfs on %s: %v", dir, err)
 	}
 	t.Cleanup(func() {
