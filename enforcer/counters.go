@@ -52,6 +52,7 @@ func (r *latencyRing) quantiles() (p50, p99 time.Duration) {
 func (e *Engine) counterMap() map[string]uint64 {
 	c := &e.counters
 	p50, p99 := c.latency.quantiles()
+	audit := e.audit.Stats()
 	m := map[string]uint64{
 		"execs":                  c.execs.Load(),
 		"cache_hits":             c.cacheHits.Load(),
@@ -66,6 +67,9 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"grants_active":          uint64(e.grants.len()),
 		"budget_timeouts":        c.timeouts.Load(),
 		"internal_errors":        c.internalErrors.Load(),
+		"audit_queued":           audit.Queued,
+		"audit_written":          audit.Written,
+		"audit_unwritten":        audit.Unwritten,
 		"audit_dropped":          c.auditDropped.Load(),
 		"requests_created":       c.requestsCreated.Load(),
 		"requests_coalesced":     c.requestsCoalesced.Load(),

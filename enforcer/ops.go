@@ -30,8 +30,21 @@ type Status struct {
 	Marks      []string
 	FailClosed bool
 	Counters   map[string]uint64
+	// Audit says whether audit events are being written.
+	Audit AuditHealth
 	// Caller is who the engine took the caller for.
 	Caller Actor
+}
+
+// AuditHealth says whether the audit log is being written. While it is not,
+// the daemon goes on deciding; the events it cannot write are counted
+// (audit_unwritten, audit_dropped) and recorded once writes work again.
+type AuditHealth struct {
+	// OK is false while writes fail: since FailingSince, Error the last
+	// failure (what was wrong, and what to do).
+	OK           bool
+	Error        string
+	FailingSince time.Time
 }
 
 // Status returns the daemon's status.
@@ -51,8 +64,16 @@ func (e *Engine) status(a Actor) Status {
 	return Status{
 		Started: e.started, PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision(), PolicyPath: lp.path,
 		PolicyLoaded: lp.loaded, PolicyError: e.PolicyError(), Source: name, Marks: marks,
-		FailClosed: e.cfg.FailClosed, Counters: e.counterMap(), Caller: a,
+		FailClosed: e.cfg.FailClosed, Counters: e.counterMap(), Audit: e.auditHealth(), Caller: a,
 	}
+}
+
+func (e *Engine) auditHealth() AuditHealth {
+	st := e.audit.Stats()
+	if st.Err == nil {
+		return AuditHealth{OK: true}
+	}
+	return AuditHealth{Error: st.Err.Error(), FailingSince: st.FailingSince}
 }
 
 // ReloadAs loads the policy file again for a, and returns the status after.

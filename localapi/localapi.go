@@ -37,7 +37,22 @@ type Status struct {
 	FailClosed     bool              `json:"fail_closed"`
 	Marks          []string          `json:"marks"`
 	Counters       map[string]uint64 `json:"counters"`
-	You            Identity          `json:"you"`
+	// Audit says whether the audit log is being written; nil from a
+	// gatehoused older than this field.
+	Audit *AuditHealth `json:"audit,omitempty"`
+	You   Identity     `json:"you"`
+}
+
+// AuditHealth says whether the daemon's audit log is being written. While
+// it is not, the daemon goes on enforcing; the events it cannot write are
+// counted (counters audit_unwritten and audit_dropped) and recorded once
+// writes work again. `gatehouse status` exits 3 while OK is false.
+type AuditHealth struct {
+	OK bool `json:"ok"`
+	// Error is the last write error while writes fail (what was wrong and
+	// what to do), FailingSince when they began to fail.
+	Error        string    `json:"error,omitempty"`
+	FailingSince time.Time `json:"failing_since,omitzero"`
 }
 
 // Identity is who the daemon believes the caller is (from the kernel).

@@ -17,6 +17,7 @@ func statusToWire(s enforcer.Status) localapi.Status {
 		Version: localapi.Version, Started: s.Started, PolicyID: s.PolicyID, PolicyRevision: s.PolicyRevision,
 		PolicyPath: s.PolicyPath, PolicyLoaded: s.PolicyLoaded, PolicyError: s.PolicyError, Source: s.Source,
 		FailClosed: s.FailClosed, Marks: s.Marks, Counters: s.Counters,
+		Audit: &localapi.AuditHealth{OK: s.Audit.OK, Error: s.Audit.Error, FailingSince: s.Audit.FailingSince},
 		You: localapi.Identity{UID: s.Caller.UID, PID: s.Caller.Peer.PID, User: s.Caller.User,
 			Root: s.Caller.Kind == enforcer.ActorRoot, Kind: s.Caller.Kind.String()},
 	}
