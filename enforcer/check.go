@@ -136,10 +136,14 @@ func (e *Engine) Check(ctx context.Context, a Actor, q CheckQuery) (CheckResult,
 		return CheckResult{}, checkError(ctx, g.err)
 	}
 	subj := g.subj
+	lp := e.pol.Load()
+	if lp.eng.Needs().Protection {
+		fi, _ := files[0].Stat()
+		subj.Protection, subj.ProtectionDetail = facts.ProtectionOf(subj.Path, fi, e.admins)
+	}
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: uid, User: user, Groups: groups, Machine: e.machine,
 		Parents: g.parents}
 	f.Args = q.Args
-	lp := e.pol.Load()
 	d, trace := lp.eng.Explain(f)
 	res := CheckResult{Subject: subj, User: user, Decision: d, Allowed: d.Action.Allows(), Trace: trace}
 	if fi, err := files[0].Stat(); err == nil {

@@ -8,10 +8,12 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/offline"
 )
 
@@ -97,6 +99,12 @@ type Config struct {
 	// agent from the user's other programs: it has the user's rights.
 	AgentTeamID    string `yaml:"agent_team_id"`
 	AgentSigningID string `yaml:"agent_signing_id"`
+
+	// AdminGroups are the groups whose members count as admins for the
+	// policy's protected criterion: a program is protected when it and
+	// every folder above it belong to root or an admin and no one else
+	// may write there. Groups missing on the machine are skipped.
+	AdminGroups []string `yaml:"admin_groups"`
 }
 
 // Duration is a time.Duration written as "90s", "10m", "720h".
@@ -137,6 +145,7 @@ func DefaultConfig() Config {
 		TTYMessages:     new(true), // one pointer each: the YAML decoder writes through them
 		KernelCache:     new(true),
 		SudoPaths:       []string{"/usr/bin/sudo"},
+		AdminGroups:     slices.Clone(facts.DefaultAdminGroups),
 	}
 }
 

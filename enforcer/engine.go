@@ -49,6 +49,7 @@ type Engine struct {
 	cache   *factCache
 	grants  *grantTable
 	users   *userCache
+	admins  *facts.Admins // for the protected criterion
 	hashes  chan struct{} // semaphore: concurrent hashing of new files
 	argsSem chan struct{} // semaphore: argv reads in flight
 	checks  *checkSlots   // bounds the work of Check
@@ -109,6 +110,7 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		e.offline = sec
 	}
 	e.users = newUserCache(e.now)
+	e.admins = facts.NewAdmins(cfg.AdminGroups)
 	if err := e.loadPolicy(); err != nil {
 		return nil, err
 	}
@@ -382,6 +384,15 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		if n.Parents && !parentsRead {
 			parentsRead = true
 			f.Parents = e.parents(pid, lp.eng.Needs().SHA1)
+		}
+		if n.Protection {
+			// Read now, for this exec: the folders above a file change
+			// without the file, so this is never cached.
+			var fi os.FileInfo
+			if xf.File != nil {
+				fi, _ = xf.File.Stat()
+			}
+			f.Protection, f.ProtectionDetail = facts.ProtectionOf(path, fi, e.admins)
 		}
 	}
 

@@ -49,6 +49,10 @@ type Needs struct {
 	// SHA1: a criterion compares SHA-1 hashes (of the program or of a
 	// parent). Without one, callers need not compute SHA-1 at all.
 	SHA1 bool
+	// Protection: a criterion looks at whether users could have put the
+	// program where it is (Subject.Protection), which is read from the
+	// folders above it for each event.
+	Protection bool
 }
 
 // Needs reports which per-exec facts the policy uses.
@@ -101,9 +105,10 @@ const (
 	fieldAuthURI
 	fieldInstall
 	fieldDelete
+	fieldProtected
 )
 
-var fieldNames = [...]string{"", "path", "args", "sha1", "sha256", "bundle_id", "version", "publisher", "team_id", "signing_id", "source", "parent", "auth_uri", "install", "delete"}
+var fieldNames = [...]string{"", "path", "args", "sha1", "sha256", "bundle_id", "version", "publisher", "team_id", "signing_id", "source", "parent", "auth_uri", "install", "delete", "protected"}
 
 func (f field) String() string { return fieldNames[f] }
 
@@ -145,6 +150,7 @@ var fieldTypes = map[field]typeSet{
 	fieldAuthURI:   typesOf(Binary, Bundle, SystemPreference),
 	fieldInstall:   typesOf(Bundle),
 	fieldDelete:    typesOf(Bundle),
+	fieldProtected: allTypes,
 }
 
 func (s typeSet) names() string {
@@ -201,6 +207,8 @@ func (c *criterion) cost() int {
 		return 2
 	case fieldParent:
 		return 4
+	case fieldProtected:
+		return 5 // a stat of every folder above the file
 	}
 	if c.str != nil && (c.str.op == OpRegex || c.str.op == OpWildcard) {
 		return 3
@@ -349,6 +357,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		e.rules = append(e.rules, *r)
 	}
 	c.checkPublisherTrust(e)
+	c.checkNameOnlyAllows(e)
 
 	c.checkUnused()
 	for _, g := range c.groups {
@@ -356,9 +365,11 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			for _, cr := range d.crit {
 				d.needs.Args = d.needs.Args || cr.field == fieldArgs
 				d.needs.Parents = d.needs.Parents || cr.field == fieldParent
+				d.needs.Protection = d.needs.Protection || cr.field == fieldProtected
 			}
 			e.needs.Args = e.needs.Args || d.needs.Args
 			e.needs.Parents = e.needs.Parents || d.needs.Parents
+			e.needs.Protection = e.needs.Protection || d.needs.Protection
 			for _, cr := range d.crit {
 				e.needs.Source = e.needs.Source || cr.field == fieldSource
 				e.needs.SHA1 = e.needs.SHA1 || cr.field == fieldSHA1
@@ -578,6 +589,9 @@ func (c *compiler) definition(e *Engine, g *group, index int, d *Definition, gro
 			out.event = AuthRequest
 		}
 	}
+	if d.Protected != nil {
+		out.crit = append(out.crit, criterion{field: fieldProtected, not: !*d.Protected})
+	}
 	install, del := d.Install != nil && *d.Install, d.Delete != nil && *d.Delete
 	for _, b := range []struct {
 		f   field
@@ -735,6 +749,58 @@ func (c *compiler) checkPublisherTrust(e *Engine) {
 			}
 		}
 	}
+}
+
+// userWritable are locations users can write to on a default system.
+var userWritable = []string{"/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/", "/home/", "/media/",
+	"/Users/", "/Volumes/", "/private/tmp/", "/private/var/tmp/", "/private/var/folders/"}
+
+// checkNameOnlyAllows warns about a rule that lets programs run by path or
+// name alone where users can put files: anyone could put another program
+// under that name (the reference documents' pre-approval protection).
+func (c *compiler) checkNameOnlyAllows(e *Engine) {
+	warned := map[*definition]bool{}
+	for _, r := range e.rules {
+		if !r.action.Allows() {
+			continue
+		}
+		for _, d := range r.group.defs {
+			if warned[d] || d.event != Exec {
+				continue
+			}
+			where := ""
+			identified := false
+			for _, cr := range d.crit {
+				switch {
+				case cr.not:
+				case cr.field == fieldSHA1, cr.field == fieldSHA256, cr.field == fieldTeamID, cr.field == fieldSigningID,
+					cr.field == fieldProtected, cr.field == fieldPublisher && cr.str.op != OpContains:
+					identified = true
+				case cr.field == fieldPath && (cr.str.op == OpEndsWith || cr.str.op == OpContains):
+					where = "anywhere, in folders users can write included"
+				case cr.field == fieldPath && (cr.str.op == OpExact || cr.str.op == OpStartsWith) && underUserWritable(cr.str.lit):
+					where = "under " + cr.str.lit + ", where users can put files"
+				}
+			}
+			if where != "" && !identified {
+				warned[d] = true
+				c.warnf(d.pos, fmt.Sprintf("group %q definition %d", r.group.name, d.index),
+					"rule %d lets a program run by its path or name alone, %s: anyone who can write there can put another program under that name; add protected: true, a sha256, or a signing identity (team_id)", r.index, where)
+			}
+		}
+	}
+}
+
+func underUserWritable(p string) bool {
+	if strings.Contains(p, "/Downloads/") || strings.HasSuffix(p, "/Downloads") {
+		return true
+	}
+	for _, w := range userWritable {
+		if strings.HasPrefix(p, w) || p+"/" == w {
+			return true
+		}
+	}
+	return false
 }
 
 // checkUnused warns about groups that no rule and no parent criterion

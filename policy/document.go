@@ -58,6 +58,7 @@ type Definition struct {
 	Source    *SubstringMatch `yaml:"source" doc:"URL the file was downloaded from; a plain string matches any URL containing it."`
 	Parent    *ParentMatch    `yaml:"parent" doc:"Parent process matches an application group."`
 	AuthURI   *StringMatch    `yaml:"auth_uri" doc:"Authorization right requested; the definition then matches only authorization requests."`
+	Protected *bool           `yaml:"protected" doc:"true: match only a file users cannot have put there — the file and every folder above it owned by root or an admin and writable by no one else; false: only a file they could have. Applies to every type."`
 	Install   *bool           `yaml:"install" doc:"true: match only the install of a bundle into /Applications."`
 	Delete    *bool           `yaml:"delete" doc:"true: match only the deletion of a bundle from /Applications."`
 }

@@ -80,6 +80,7 @@ func (e *Engine) EvaluateLazy(f *Facts, load func(f *Facts, n Needs)) (d Decisio
 		return e.evaluateDep(f, nil)
 	}
 	f.Args, f.Parents = nil, nil
+	f.Protection, f.ProtectionDetail = ProtectionUnknown, ""
 	return e.evaluateDep(f, load)
 }
 
@@ -162,17 +163,21 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 			dep = true
 			continue
 		}
-		if d.needs.Args && !loaded.Args || d.needs.Parents && !loaded.Parents {
+		if d.needs.Args && !loaded.Args || d.needs.Parents && !loaded.Parents || d.needs.Protection && !loaded.Protection {
 			dep = true
-			want := Needs{Args: d.needs.Args && !loaded.Args, Parents: d.needs.Parents && !loaded.Parents}
+			want := Needs{Args: d.needs.Args && !loaded.Args, Parents: d.needs.Parents && !loaded.Parents,
+				Protection: d.needs.Protection && !loaded.Protection}
 			load(f, want)
 			loaded.Args = loaded.Args || want.Args
 			loaded.Parents = loaded.Parents || want.Parents
+			loaded.Protection = loaded.Protection || want.Protection
 			if want.Parents {
 				lin = lineage{chain: clampParents(f.Parents)}
 			}
 		}
-		if d.needs.Args || d.needs.Parents {
+		if d.needs.Args || d.needs.Parents || d.needs.Protection {
+			// The folders above a file can change without the file:
+			// a decision on its protection is never the kernel's to keep.
 			dep = true
 		}
 		if d.matches(s, ev, f.AuthURI, &lin, 0) {
@@ -195,7 +200,7 @@ func (d *definition) matchesExcept(s *Subject, ev Event, authURI string, l *line
 	}
 	for k := range d.crit {
 		c := &d.crit[k]
-		if c.field == fieldArgs && !loaded.Args || c.field == fieldParent && !loaded.Parents {
+		if c.field == fieldArgs && !loaded.Args || c.field == fieldParent && !loaded.Parents || c.field == fieldProtected && !loaded.Protection {
 			continue
 		}
 		if !c.eval(s, authURI, l, 0) {
@@ -376,6 +381,8 @@ func (c *criterion) eval(s *Subject, authURI string, l *lineage, next int) bool 
 		ok = c.str.match(s.Source)
 	case fieldAuthURI:
 		ok = c.str.match(authURI)
+	case fieldProtected:
+		ok = s.Protection == Protected
 	case fieldParent:
 		if c.anyAncestor {
 			for j := next; j < len(l.chain); j++ {

@@ -143,6 +143,8 @@ func (c *criterion) describe() string {
 			scope = "any ancestor"
 		}
 		return fmt.Sprintf("%s %sin group %q", scope, not, c.parent.name)
+	case fieldProtected:
+		return fmt.Sprintf("protected: %v", !c.not)
 	}
 	return fmt.Sprintf("%s %s%s %q", c.field, not, c.str.op, c.str.lit)
 }
@@ -179,6 +181,14 @@ func (c *criterion) describeFailure(s *Subject, authURI string, parents []Subjec
 		have = s.Source
 	case fieldAuthURI:
 		have = authURI
+	case fieldProtected:
+		switch {
+		case s.ProtectionDetail != "":
+			return fmt.Sprintf("%s: %s", c.describe(), s.ProtectionDetail)
+		case s.Protection == Protected:
+			return fmt.Sprintf("%s: only root and admins can write where it is", c.describe())
+		}
+		return fmt.Sprintf("%s: whether users could have put it there is not known", c.describe())
 	case fieldParent:
 		var names []string
 		for _, p := range parents {

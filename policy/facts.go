@@ -24,6 +24,38 @@ type Subject struct {
 
 	// Source is the URL the file was downloaded from, if the OS recorded it.
 	Source string
+
+	// Protection says whether users could have put the file where it is
+	// (see Protection); ProtectionDetail says why not, for explain. It
+	// depends on the folders above the file, not on the file, so it is
+	// gathered for each event that needs it (Needs.Protection), never
+	// cached with the file's facts.
+	Protection       Protection
+	ProtectionDetail string
+}
+
+// Protection is whether a file sits where only root and admins could have
+// put it: the file and every directory above it owned by root or an admin,
+// and writable by no group but root's and the admin groups, and by no one
+// else.
+type Protection uint8
+
+const (
+	// ProtectionUnknown: not gathered (or not readable); a protected
+	// criterion fails on it, so `protected: false` matches it.
+	ProtectionUnknown Protection = iota
+	Protected
+	Unprotected
+)
+
+func (p Protection) String() string {
+	switch p {
+	case Protected:
+		return "protected"
+	case Unprotected:
+		return "unprotected"
+	}
+	return "unknown"
 }
 
 // Facts describe one event for evaluation. The caller gathers them (once per

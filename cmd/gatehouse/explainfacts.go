@@ -131,9 +131,19 @@ func subjectOf(v factsView) (policy.Subject, error) {
 	if v.Path == "" {
 		return policy.Subject{}, errors.New("no path")
 	}
-	return policy.Subject{Type: t, Path: v.Path, Args: v.Args, SHA1: strings.ToLower(v.SHA1), SHA256: strings.ToLower(v.SHA256),
+	s := policy.Subject{Type: t, Path: v.Path, Args: v.Args, SHA1: strings.ToLower(v.SHA1), SHA256: strings.ToLower(v.SHA256),
 		BundleID: v.BundleID, Version: v.Version, Publisher: v.Publisher, TeamID: v.TeamID,
-		SigningID: v.SigningID, Source: v.Source}, nil
+		SigningID: v.SigningID, Source: v.Source, ProtectionDetail: v.ProtectionDetail}
+	switch v.Protection {
+	case "", "unknown":
+	case "protected":
+		s.Protection = policy.Protected
+	case "unprotected":
+		s.Protection = policy.Unprotected
+	default:
+		return policy.Subject{}, fmt.Errorf("unknown protection %q; use protected or unprotected (or leave it out)", v.Protection)
+	}
+	return s, nil
 }
 
 // jsonError gives a JSON error with the line and column it is at.

@@ -145,12 +145,23 @@ type factsView struct {
 	TeamID    string   `json:"team_id,omitempty"`
 	SigningID string   `json:"signing_id,omitempty"`
 	Source    string   `json:"source,omitempty"`
+	// Protection is protected or unprotected when known (omitted when
+	// not), with why not in ProtectionDetail.
+	Protection       string `json:"protection,omitempty"`
+	ProtectionDetail string `json:"protection_detail,omitempty"`
 }
 
 func viewOf(s policy.Subject) factsView {
 	return factsView{Type: s.Type.String(), Path: s.Path, Args: s.Args, SHA1: s.SHA1, SHA256: s.SHA256,
 		BundleID: s.BundleID, Version: s.Version, Publisher: s.Publisher, TeamID: s.TeamID,
-		SigningID: s.SigningID, Source: s.Source}
+		SigningID: s.SigningID, Source: s.Source, Protection: protectionName(s.Protection), ProtectionDetail: s.ProtectionDetail}
+}
+
+func protectionName(p policy.Protection) string {
+	if p == policy.ProtectionUnknown {
+		return ""
+	}
+	return p.String()
 }
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {
@@ -273,6 +284,8 @@ func gatherFacts(program string, req explainRequest) (*policy.Facts, error) {
 		return nil, err
 	}
 	subj.Args = req.args
+	// The daemon's admin_groups may differ; explain uses the defaults.
+	subj.Protection, subj.ProtectionDetail = facts.ProtectionOf(subj.Path, nil, facts.NewAdmins(facts.DefaultAdminGroups))
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, Machine: facts.Machine()}
 	switch {
 	case req.authURI != "" && (req.install || req.delete), req.install && req.delete:
@@ -318,6 +331,9 @@ func printExplanation(w io.Writer, x *explanation) {
 		if kv[1] != "" {
 			fmt.Fprintf(w, "%-10s %s\n", kv[0], kv[1])
 		}
+	}
+	if p.Protection != "" {
+		fmt.Fprintf(w, "Location   %s\n", strings.TrimSuffix(p.Protection+": "+p.ProtectionDetail, ": "))
 	}
 	for i, pa := range x.Parents {
 		fmt.Fprintf(w, "Parent %-3d %s (%s)\n", i+1, pa.Path, pa.Type)

@@ -108,3 +108,40 @@ rules:
 		t.Errorf("a group named by a rule or a parent criterion with errors is reported unused:\n%s", diags)
 	}
 }
+
+// TestLintNameOnlyAllows: an allow by path or name alone where users can
+// put files is warned about; with protected, a hash or a team id, in a
+// root-only folder, or for a deny, it is not.
+func TestLintNameOnlyAllows(t *testing.T) {
+	_, diags := compileText(t, `id: p
+revision: 1
+groups:
+  - name: g
+    definitions:
+      - {path: {starts_with: /Users/}}
+      - {path: {ends_with: /zoom}}
+      - {path: /home/ana/Downloads/tool}
+      - {path: {starts_with: /Users/}, protected: true}
+      - {path: {ends_with: /zoom}, sha256: 0000000000000000000000000000000000000000000000000000000000000000}
+      - {type: binary, path: {ends_with: /zoom}, team_id: BJ4HAAB9B3}
+      - {path: /usr/bin/zoom}
+  - name: denied
+    definitions:
+      - {path: {starts_with: /tmp/}}
+rules:
+  - {group: g, action: allow}
+  - {group: denied, action: deny}
+`)
+	for i, want := range []string{
+		`group "g" definition 1: rule 1 lets a program run by its path or name alone, under /Users/`,
+		`group "g" definition 2: rule 1 lets a program run by its path or name alone, anywhere`,
+		`group "g" definition 3: rule 1 lets a program run by its path or name alone, under /home/ana/Downloads/tool`,
+	} {
+		if !strings.Contains(diags, want) {
+			t.Errorf("warning %d missing: %q in\n%s", i+1, want, diags)
+		}
+	}
+	if n := strings.Count(diags, "by its path or name alone"); n != 3 {
+		t.Errorf("%d name-only warnings, want 3:\n%s", n, diags)
+	}
+}
