@@ -7,9 +7,10 @@ import (
 	"path/filepath"
 	"text/tabwriter"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gatehouse/gatehouse/examples"
 	"github.com/gatehouse/gatehouse/policy/policyfile"
-	"golang.org/x/sys/unix"
 )
 
 // demoCase is one evaluation the demo shows.
