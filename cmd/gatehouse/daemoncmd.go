@@ -50,8 +50,18 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		return apiFail(stderr, "gatehouse status", err)
 	}
+	// The whole status is printed either way; a failing audit log is also
+	// said on stderr and in the exit code, for scripts and monitoring.
+	code := exitOK
+	if st.Audit != nil && !st.Audit.OK {
+		code = exitAuditFailing
+		fmt.Fprintf(stderr, "gatehouse status: the audit log is failing since %s: %s\n", st.Audit.FailingSince.Local().Format(time.RFC3339), st.Audit.Error)
+	}
 	if *asJSON {
-		return writeJSON(stdout, st)
+		if c := writeJSON(stdout, st); c != exitOK {
+			return c
+		}
+		return code
 	}
 	fmt.Fprintf(stdout, "gatehoused running since %s (%s ago)\n", st.Started.Format(time.RFC3339), time.Since(st.Started).Round(time.Second))
 	fmt.Fprintf(stdout, "policy:  %s revision %d from %s (loaded %s)\n", st.PolicyID, st.PolicyRevision, st.PolicyPath, st.PolicyLoaded.Format(time.RFC3339))
@@ -64,6 +74,14 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "source:  %s, %s, %d marks: %s\n", st.Source, mode, len(st.Marks), strings.Join(st.Marks, " "))
 	fmt.Fprintf(stdout, "you:     %s (uid %d)%s\n", st.You.User, st.You.UID, map[bool]string{true: ", root", false: ""}[st.You.Root])
+	switch {
+	case st.Audit == nil: // a gatehoused older than the field
+	case st.Audit.OK:
+		fmt.Fprintf(stdout, "audit:   ok\n")
+	default:
+		fmt.Fprintf(stdout, "audit:   FAILING since %s (%s ago); still enforcing, events not written are counted (audit_unwritten, audit_dropped):\n  %s\n",
+			st.Audit.FailingSince.Local().Format(time.RFC3339), time.Since(st.Audit.FailingSince).Round(time.Second), st.Audit.Error)
+	}
 	keys := make([]string, 0, len(st.Counters))
 	for k := range st.Counters {
 		keys = append(keys, k)
@@ -78,7 +96,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(tw, "  %s\t%s\n", k, v)
 	}
 	tw.Flush()
-	return exitOK
+	return code
 }
 
 func cmdEvents(args []string, stdout, stderr io.Writer) int {

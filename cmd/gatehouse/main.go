@@ -26,7 +26,7 @@ commands:
   policy example               print the bundled example policy
   demo                         run explain on programs of this machine with the example policy
 
-  status                       what the running gatehoused is doing
+  status                       what the running gatehoused is doing (exit 3: its audit log fails)
   events [--json] [--follow]   audit events (your own; root sees all); JSON lines for a SIEM
   check PROGRAM                ask the running gatehoused what it would decide for PROGRAM
   requests                     list requests (your own; root sees all)
@@ -43,11 +43,13 @@ Run "gatehouse <command> -h" for a command's flags.
 `
 
 // exitUsage is returned for bad command lines, exitFail when the command ran
-// and found a problem (lint errors, missing program).
+// and found a problem (lint errors, missing program), exitAuditFailing by
+// status when the daemon runs and enforces but cannot write its audit log.
 const (
-	exitOK    = 0
-	exitFail  = 1
-	exitUsage = 2
+	exitOK           = 0
+	exitFail         = 1
+	exitUsage        = 2
+	exitAuditFailing = 3
 )
 
 func run(args []string, stdout, stderr io.Writer) int {
