@@ -76,3 +76,22 @@ func TestExplainFactsErrors(t *testing.T) {
 		t.Errorf("replaying explain --json's output changed it:\n%s\n%s%s", out, again, errOut)
 	}
 }
+
+// FuzzParseFacts: any bytes as a --facts file give facts or an error,
+// never a panic.
+func FuzzParseFacts(f *testing.F) {
+	for _, s := range []string{
+		`{"program": {"type": "binary", "path": "/x"}}`,
+		`{"program": {"type": "package", "path": "/p.pkg"}, "event": "auth_request", "auth_uri": "system.install.software"}`,
+		`{"program": {"type": "bundle", "path": "/A.app", "protection": "protected"}, "parents": [{"type": "binary", "path": "/sh"}]}`,
+		"{\n \"program\": {\"type\": \"binary\",, }}",
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		fs, err := parseFacts("f.json", data)
+		if err == nil && (fs == nil || fs.Path == "") {
+			t.Fatalf("no error and no program: %+v", fs)
+		}
+	})
+}
