@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"sync"
 	"time"
 )
@@ -52,6 +54,15 @@ const (
 // committed nor given up, including a batch being written, so memory stays
 // bounded while the database is failing. Events commit in the order
 // Enqueue accepted them.
+//
+// With a run file (AuditConfig.RunFile; runfile.go) a kill leaves a trace:
+// Enqueue counts what it accepts and refuses in the mapped file, every
+// transaction records in the database how many of those are accounted
+// for, and Close marks the run clean. The next writer on the database
+// compares the two and records an "unclean_stop" event whose Count is the
+// gap (or an "unwritten" one, for a run that stopped while the database
+// failed). Without a run file an unclean stop is recorded too, its gap
+// unknown.
 type AuditWriter struct {
 	s          *Store
 	limit      int
@@ -60,6 +71,7 @@ type AuditWriter struct {
 	attempts   int
 	policy     func() (string, int64)
 	log        *slog.Logger
+	rfile      *runFile // nil: none
 
 	kick   chan struct{} // capacity 1: wakes the writer
 	ctx    context.Context
@@ -77,6 +89,8 @@ type AuditWriter struct {
 	batches   uint64
 	flushing  int           // Flush calls waiting: write without waiting for more
 	closed    bool          // Enqueue refuses; the writer drains and returns
+	finished  bool          // Close has ended the run
+	closeErr  error         // what the first Close returned
 	progress  chan struct{} // closed and replaced after each commit or give-up
 
 	// Losses whose record is not committed yet. The writer takes them
@@ -85,14 +99,16 @@ type AuditWriter struct {
 	firstDrop time.Time
 	lost      uint64 // given up since the last "unwritten" record
 	firstLost time.Time
-	lostErr   error // why the last of them were given up
+	lostErr   error  // why the last of them were given up
+	marker    *Event // what the previous run left without a record
 
 	// Health: lastErr is the error of the last attempt, nil once one
 	// commits; failingSince is when the failures began.
 	lastErr      error
 	failingSince time.Time
 
-	// The writer goroutine's own.
+	// The writer goroutine's own (and Close's, once it has returned).
+	row         runRow        // the audit_run row as last committed
 	retryAt     time.Time     // while failing: no new round before this
 	backoff     time.Duration // between rounds while failing
 	lastFailLog time.Time
@@ -127,11 +143,16 @@ type AuditConfig struct {
 	Policy func() (id string, revision int64)
 	// Logger is for write failures; nil means slog.Default().
 	Logger *slog.Logger
+	// RunFile is where the counts of this run are kept for the next start
+	// (runfile.go): on a tmpfs, never on a disk. "" keeps none.
+	RunFile string
 
 	attempts int // tests: tries of a transaction instead of maxAttempts
 }
 
-// NewAuditWriter starts a writer to s. Close the writer before s.
+// NewAuditWriter starts a writer to s, first working out what the previous
+// run on s left without a record (written before any new event). Close the
+// writer before s.
 func NewAuditWriter(s *Store, cfg AuditConfig) *AuditWriter {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &AuditWriter{
@@ -155,8 +176,45 @@ func NewAuditWriter(s *Store, cfg AuditConfig) *AuditWriter {
 	if w.log == nil {
 		w.log = slog.Default()
 	}
+	w.start(cfg.RunFile)
 	go w.run()
 	return w
+}
+
+// start begins the run: a new run file, and the record of what the
+// previous run left, if anything. Failures here cost the accounting, not
+// the audit log: they are logged and the writer runs on.
+func (w *AuditWriter) start(path string) {
+	w.row = runRow{RunID: rand.Uint64() | 1, Started: time.Now()}
+	var (
+		prev    runRecord
+		prevErr = errNoRunFile
+	)
+	if path != "" {
+		rf, p, perr, err := openRunFile(path, runRecord{RunID: w.row.RunID, Started: w.row.Started, State: runRunning})
+		switch {
+		case errors.Is(err, errRunFileBusy):
+			// Another writer runs on this file: its run is not over.
+			w.log.Error("audit run file in use by another audit writer; this one keeps none", "err", err)
+			return
+		case err != nil:
+			w.log.Error("no audit run file: a kill of the daemon will be recorded without the number of events it lost", "err", err)
+		default:
+			w.rfile, w.row.RunFile = rf, true
+			prev, prevErr = p, perr
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
+	defer cancel()
+	row, haveRow, rowErr := w.s.lastRun(ctx)
+	if rowErr != nil {
+		w.log.Error("audit writer: the previous run's account cannot be read", "err", rowErr)
+	}
+	if ev, ok := judgeRun(prev, prevErr, row, haveRow, rowErr, path, time.Now()); ok {
+		ev = w.own(ev)
+		w.marker = &ev
+		w.log.Warn("audit: "+ev.Detail, "kind", ev.Kind, "count", ev.Count)
+	}
 }
 
 // Enqueue queues ev (a zero Time is set to now). It never blocks; it
@@ -176,6 +234,7 @@ func (w *AuditWriter) Enqueue(ev Event) bool {
 		}
 		w.drops++
 		w.dropped++
+		w.rfile.setDropped(w.dropped)
 		first := w.drops == 1
 		w.mu.Unlock()
 		if first {
@@ -186,6 +245,7 @@ func (w *AuditWriter) Enqueue(ev Event) bool {
 	w.queue = append(w.queue, ev)
 	n := len(w.queue)
 	w.accepted++
+	w.rfile.setAccepted(w.accepted) // an atomic store into the mapping: no system call
 	w.mu.Unlock()
 	if n == 1 || n == w.soon {
 		w.wake()
@@ -272,17 +332,41 @@ func (w *AuditWriter) Close(ctx context.Context) error {
 	}
 	w.cancel()
 	w.mu.Lock()
-	defer w.mu.Unlock()
+	if w.finished {
+		defer w.mu.Unlock()
+		return w.closeErr
+	}
+	w.finished = true
 	pending := w.accepted - w.written - w.unwritten // queued or in flight when aborted
-	if pending == 0 && w.lost == 0 && w.drops == 0 {
+	lost, drops, marker, lastErr := w.lost, w.drops, w.marker, w.lastErr
+	w.mu.Unlock()
+	// The writer has returned: the row and the run file are Close's now,
+	// and no lock is held over the database write below.
+	if pending == 0 && lost == 0 && drops == 0 && marker == nil {
+		// Every event is written or its loss recorded: the run is clean.
+		if err := w.s.markClean(ctx, w.row); err != nil {
+			// The next start finds nothing unrecorded, and says nothing.
+			w.log.Warn("audit writer: the clean stop could not be recorded", "err", err)
+			w.rfile.finish(runLossy)
+		} else {
+			w.rfile.finish(runClean)
+		}
 		return nil
 	}
-	err := w.lastErr
-	if err == nil {
-		err = ctx.Err()
+	w.rfile.finish(runLossy)
+	if lastErr == nil {
+		lastErr = ctx.Err()
 	}
-	return fmt.Errorf("close audit writer: %d audit events not written and %d dropped, with no record of the loss in the database: %w",
-		pending+w.lost, w.drops, err)
+	unrecorded := ""
+	if marker != nil {
+		unrecorded = " (nor the record of the previous run's: " + marker.Detail + ")"
+	}
+	err := fmt.Errorf("close audit writer: %d audit events not written and %d dropped, with no record of the loss in the database%s; the next start records it: %w",
+		pending+lost, drops, unrecorded, lastErr)
+	w.mu.Lock()
+	w.closeErr = err
+	w.mu.Unlock()
+	return err
 }
 
 // Stats returns the writer's counters and health.
@@ -309,8 +393,8 @@ func (w *AuditWriter) run() {
 	for {
 		w.mu.Lock()
 		n, closed := len(w.queue), w.closed
-		notes := w.drops > 0 || w.lost > 0
-		urgent := closed || w.flushing > 0 || n >= w.soon || w.drops > 0
+		notes := w.drops > 0 || w.lost > 0 || w.marker != nil
+		urgent := closed || w.flushing > 0 || n >= w.soon || w.drops > 0 || w.marker != nil
 		failing := w.lastErr != nil
 		w.mu.Unlock()
 		if n == 0 && !notes {
@@ -367,12 +451,13 @@ type takenNotes struct {
 	lost      uint64
 	firstLost time.Time
 	lostErr   error
+	marker    *Event
 }
 
 // takeNotes takes the losses not yet recorded; the caller holds mu.
 func (w *AuditWriter) takeNotes() takenNotes {
-	n := takenNotes{drops: w.drops, firstDrop: w.firstDrop, lost: w.lost, firstLost: w.firstLost, lostErr: w.lostErr}
-	w.drops, w.lost, w.lostErr = 0, 0, nil
+	n := takenNotes{drops: w.drops, firstDrop: w.firstDrop, lost: w.lost, firstLost: w.firstLost, lostErr: w.lostErr, marker: w.marker}
+	w.drops, w.lost, w.lostErr, w.marker = 0, 0, nil, nil
 	return n
 }
 
@@ -389,11 +474,17 @@ func (w *AuditWriter) putBack(n takenNotes) {
 			w.lostErr = n.lostErr
 		}
 	}
+	if n.marker != nil {
+		w.marker = n.marker
+	}
 }
 
 // records are the events that record n's losses.
 func (w *AuditWriter) records(n takenNotes) []Event {
 	var out []Event
+	if n.marker != nil {
+		out = append(out, *n.marker)
+	}
 	if n.drops > 0 {
 		out = append(out, w.own(Event{Time: n.firstDrop, Kind: "dropped", Count: int64(n.drops),
 			Detail: fmt.Sprintf("%d audit events dropped: the audit queue was full", n.drops)}))
@@ -438,10 +529,15 @@ func (w *AuditWriter) writeQueued() (ok, gaveUp bool) {
 		if len(chunk) == 0 && len(recs) == 0 {
 			break
 		}
-		err := w.write(chunk, recs)
+		// The row as it will be once this commits.
+		row := w.row
+		row.Accounted += uint64(len(chunk)) + notes.lost
+		row.Dropped += notes.drops
+		err := w.write(chunk, recs, &row)
 		w.mu.Lock()
 		switch {
 		case err == nil:
+			w.row = row
 			w.inflight -= len(chunk)
 			w.written += uint64(len(chunk))
 			w.batches++
@@ -535,14 +631,14 @@ func (w *AuditWriter) failed(err error) {
 		"failing_since", since, "lost_so_far", lost, "queued", queued, "err", err)
 }
 
-// write commits evs and recs in one transaction, trying again after
-// minBackoff, then twice as long, up to w.attempts tries (one for an error
-// that waiting does not mend). It returns nil, the last error, or the
+// write commits evs, recs and the audit_run row in one transaction,
+// trying again after minBackoff, then twice as long, up to w.attempts
+// tries (one for an error that waiting does not mend). It returns nil, the last error, or the
 // writer's context's error if it was aborted.
-func (w *AuditWriter) write(evs, recs []Event) error {
+func (w *AuditWriter) write(evs, recs []Event, row *runRow) error {
 	backoff := minBackoff
 	for attempt := 1; ; attempt++ {
-		err := w.s.addEvents(w.ctx, evs, recs)
+		err := w.s.addEvents(w.ctx, row, evs, recs)
 		if err == nil {
 			return nil
 		}

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	ID             int64 // assigned by the store; ascending, never reused
 	Time           time.Time
-	Kind           string // "exec", "request", "grant", "daemon", "dropped", "unwritten"
+	Kind           string // "exec", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop"
 	Action         string
 	Allowed        bool
 	Rule           int
@@ -35,7 +35,7 @@ type Event struct {
 	Reason         string
 	GrantID        int64
 	RequestID      int64
-	Count          int64 // for "dropped" and "unwritten": how many events were lost
+	Count          int64 // for "dropped", "unwritten", "unclean_stop": how many events were lost
 	Detail         string
 }
 
@@ -49,11 +49,12 @@ func (s *Store) AddEvents(ctx context.Context, evs []Event) error {
 	if len(evs) == 0 {
 		return nil
 	}
-	return s.addEvents(ctx, evs)
+	return s.addEvents(ctx, nil, evs)
 }
 
-// addEvents stores the events of every part, in order, in one transaction.
-func (s *Store) addEvents(ctx context.Context, parts ...[]Event) error {
+// addEvents stores the events of every part, in order, and the audit_run
+// row if run is not nil, in one transaction.
+func (s *Store) addEvents(ctx context.Context, run *runRow, parts ...[]Event) error {
 	tx, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("add events: %w", err)
@@ -84,6 +85,11 @@ func (s *Store) addEvents(ctx context.Context, parts ...[]Event) error {
 			if err != nil {
 				return fmt.Errorf("add events: %w", err)
 			}
+		}
+	}
+	if run != nil {
+		if err := putRun(ctx, tx, *run); err != nil {
+			return fmt.Errorf("add events: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
