@@ -60,6 +60,7 @@ type Engine struct {
 	uses     chan int64 // grant ids whose use count must be written
 
 	counters counters
+	deciding atomic.Int64 // execs taken and not yet recorded
 	wg       sync.WaitGroup
 }
 
@@ -198,11 +199,13 @@ func (v *verdictOnce) respond(allow, cache bool) bool {
 func (e *Engine) handle(ex Exec) {
 	start := time.Now()
 	e.counters.execs.Add(1)
+	e.deciding.Add(1) // until the decision is recorded (FlushAudit waits)
 	v := &verdictOnce{ex: ex}
 	xf := ex.Facts()
 	st, path, err := fileOf(&xf)
 	if err != nil {
 		e.internalError(v, "exec event", err)
+		e.deciding.Add(-1)
 		return
 	}
 	// One policy for the whole decision: the facts gathered must be the
@@ -214,6 +217,7 @@ func (e *Engine) handle(ex Exec) {
 		e.counters.cacheHits.Add(1)
 		// Decided on the reader loop: everything that could block
 		// (argv, the parents' files) is bounded in time.
+		defer e.deciding.Add(-1)
 		defer e.watchdog(v, ex.Deadline())()
 		e.decide(v, lp, &xf, path, st, subj, start)
 		return
@@ -225,6 +229,7 @@ func (e *Engine) handle(ex Exec) {
 	// xf goes by value: captured, it would move to the heap on every exec,
 	// cache hits included.
 	go func(xf ExecFacts) {
+		defer e.deciding.Add(-1)
 		defer stop()
 		e.hashes <- struct{}{}
 		subj, err := e.execFileFacts(xf.File, path, st, sha1)
@@ -590,7 +595,22 @@ func (e *Engine) observe(start time.Time) {
 
 // FlushAudit writes the queued audit events now (for a test, or a caller
 // about to read them back); the hot path never waits for it.
-func (e *Engine) FlushAudit(ctx context.Context) error { return e.audit.Flush(ctx) }
+//
+// It first waits for the decisions under way to be recorded (the kernel is
+// answered before the event is queued), for at most flushWaitDecisions:
+// so once it returns, the events of every exec answered before the call
+// are written, unless execs never stop coming.
+func (e *Engine) FlushAudit(ctx context.Context) error {
+	deadline := time.Now().Add(flushWaitDecisions)
+	for e.deciding.Load() > 0 && time.Now().Before(deadline) && ctx.Err() == nil {
+		time.Sleep(time.Millisecond)
+	}
+	return e.audit.Flush(ctx)
+}
+
+// flushWaitDecisions bounds how long FlushAudit waits for decisions under
+// way.
+const flushWaitDecisions = 2 * time.Second
 
 // record queues an audit event; it never blocks. An event that no rule
 // decided (a timeout, an internal error, a request's later life, the
