@@ -71,6 +71,11 @@ type Config struct {
 
 	// AuditQueue bounds the audit events waiting to be written.
 	AuditQueue int `yaml:"audit_queue"`
+	// AuditRunFile is where the running daemon keeps the counts of the
+	// audit events it accepts, for its next start to find after a kill
+	// (docs/enforcer.md, "Audit"). It belongs on a tmpfs; "" means
+	// audit-run next to the socket (/run/gatehouse/audit-run).
+	AuditRunFile string `yaml:"audit_run_file"`
 	// Retention deletes audit events older than this (0 keeps them).
 	Retention Duration `yaml:"retention"`
 	// ReloadInterval is how often the policy file is checked for changes.
@@ -210,6 +215,14 @@ func (c *Config) validate() error {
 
 func (c *Config) offlineLimits() offline.Limits {
 	return offline.Limits{MaxAttempts: c.OfflineAttempts, Lifetime: c.OfflineLifetime.D()}
+}
+
+// auditRunPath is where the audit run file lives.
+func (c *Config) auditRunPath() string {
+	if c.AuditRunFile != "" {
+		return c.AuditRunFile
+	}
+	return filepath.Join(filepath.Dir(c.Socket), "audit-run")
 }
 
 // offlineSecretPath is where the offline secret lives.

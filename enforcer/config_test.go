@@ -56,3 +56,19 @@ func TestConfigSwitchesIndependent(t *testing.T) {
 		t.Error("loading a file changed the defaults")
 	}
 }
+
+// The audit run file sits next to the socket, on /run's tmpfs, unless set.
+func TestAuditRunFileNextToTheSocket(t *testing.T) {
+	cfg := DefaultConfig()
+	if got := cfg.auditRunPath(); got != "/run/gatehouse/audit-run" {
+		t.Errorf("default audit run file %s, want /run/gatehouse/audit-run", got)
+	}
+	cfg.Socket = "/tmp/x/gatehoused.sock"
+	if got := cfg.auditRunPath(); got != "/tmp/x/audit-run" {
+		t.Errorf("with socket %s: audit run file %s, want /tmp/x/audit-run", cfg.Socket, got)
+	}
+	cfg.AuditRunFile = "/dev/shm/gatehouse-run"
+	if got := cfg.auditRunPath(); got != cfg.AuditRunFile {
+		t.Errorf("set to %s: audit run file %s", cfg.AuditRunFile, got)
+	}
+}

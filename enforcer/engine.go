@@ -115,8 +115,8 @@ func New(cfg Config, opt Options) (*Engine, error) {
 	if err := e.loadPolicy(); err != nil {
 		return nil, err
 	}
-	e.audit = store.NewAuditWriter(e.store, store.AuditConfig{Queue: cfg.AuditQueue, FlushEvery: 200 * time.Millisecond,
-		Policy: e.policyInForce, Logger: e.log})
+	e.audit = store.NewAuditWriter(e.store, store.AuditConfig{Queue: cfg.AuditQueue, FlushEvery: store.AuditFlushEvery,
+		Policy: e.policyInForce, Logger: e.log, RunFile: cfg.auditRunPath()})
 	e.requests = newRequestQueue(e)
 	e.changes = newChangeFeed()
 	grants, err := e.store.ActiveGrants(context.Background(), e.now())
