@@ -103,7 +103,7 @@ func cmdEvents(args []string, stdout, stderr io.Writer) int {
 	fs, sock := clientFlags("gatehouse events", "gatehouse events [--json] [--follow] [--kind K] [--action A] [--path TEXT] [--uid N] [--since DURATION|TIME] [--limit N]", stderr)
 	asJSON := fs.Bool("json", false, "print one JSON object per line (for a SIEM)")
 	follow := fs.Bool("follow", false, "keep printing new events")
-	kind := fs.String("kind", "", "only events of this kind (exec, request, grant, policy, daemon, dropped)")
+	kind := fs.String("kind", "", "only events of this kind (exec, request, grant, policy, daemon; dropped, unwritten, unclean_stop: audit events lost, and how many)")
 	action := fs.String("action", "", "only events with this action (allow, audit, deny, ...)")
 	path := fs.String("path", "", "only events whose path contains this text")
 	uid := fs.Int("uid", -1, "only this user's events (root)")

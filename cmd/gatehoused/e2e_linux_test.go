@@ -536,7 +536,19 @@ func TestE2EKill9(t *testing.T) {
 			t.Errorf("event %d (%s %s) committed before the kill is gone", ev.ID, ev.Kind, ev.Path)
 		}
 	}
-	t.Logf("%d execs across the kill; %d events committed before it, %d after restart", runs.Load(), len(committed), len(after))
+	// The restart records the kill, with the number of events it lost.
+	var unclean []localapi.Event
+	for _, ev := range after {
+		if ev.Kind == "unclean_stop" {
+			unclean = append(unclean, ev)
+		}
+	}
+	if len(unclean) != 1 || unclean[0].PolicyID == "" || !strings.Contains(unclean[0].Detail, "did not stop cleanly") ||
+		!strings.Contains(unclean[0].Detail, "audit events lost without a record") {
+		t.Fatalf("after the restart: unclean_stop events %+v, want one, naming the policy and counting what was lost", unclean)
+	}
+	t.Logf("%d execs across the kill; %d events committed before it, %d after restart; the restart says: %s",
+		runs.Load(), len(committed), len(after), unclean[0].Detail)
 }
 
 // openPTY opens a pseudo-terminal pair.
