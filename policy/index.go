@@ -184,6 +184,13 @@ func (e *Engine) buildIndexes() {
 				if bestRank == 6 && len(substrLiteral(c)) <= len(bestLit) {
 					continue
 				}
+				if bestRank == 6 {
+					// A longer literal of another field: file the entry
+					// under this field, with this literal (the two must
+					// go together, or the lookup misses it).
+					best, bestLit = c, substrLiteral(c)
+					continue
+				}
 				bestLit = substrLiteral(c)
 			}
 			if rank < bestRank || (rank == bestRank && rank == 4 && len(c.str.prefix()) > len(best.str.prefix())) {
