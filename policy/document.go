@@ -8,9 +8,9 @@ package policy
 // Pos is a position in a policy file. Line and Col start at 1; zero means
 // unknown.
 type Pos struct {
-	File string
-	Line int
-	Col  int
+	File string `json:"file"`
+	Line int    `json:"line"`
+	Col  int    `json:"col"`
 }
 
 // Document is one policy file.
