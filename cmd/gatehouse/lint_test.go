@@ -45,3 +45,12 @@ func TestLintJSONKeysAreLowerCase(t *testing.T) {
 		}
 	}
 }
+
+// TestLintJSONIsStrict: a .json policy with a trailing comma is an error at
+// the comma (it linted ok: JSON went through the YAML parser).
+func TestLintJSONIsStrict(t *testing.T) {
+	code, out, _ := runCLI(t, "policy", "lint", "--portable", "../../policy/policyfile/testdata/lint/json-trailing-comma.json")
+	if code != exitFail || !strings.Contains(out, "json-trailing-comma.json:5:58: error: syntax: a comma before ']'") {
+		t.Errorf("code %d:\n%s", code, out)
+	}
+}

@@ -1,6 +1,6 @@
-// Package policyfile reads policy files — YAML, or JSON, which is read as
-// the YAML subset it is — into policy.Document values with source positions,
-// and publishes the file format as a JSON Schema.
+// Package policyfile reads policy files — YAML, or strict JSON for a file
+// named .json — into policy.Document values with source positions, and
+// publishes the file format as a JSON Schema.
 //
 // Every problem is reported with file, line and column, and all of them at
 // once: unknown keys (with a did-you-mean), values of the wrong kind,
@@ -8,10 +8,12 @@
 package policyfile
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"sort"
@@ -19,8 +21,9 @@ import (
 	"strings"
 	"sync"
 
-	"github.com/gatehouse/gatehouse/policy"
 	"go.yaml.in/yaml/v3"
+
+	"github.com/gatehouse/gatehouse/policy"
 )
 
 // MaxSize is the largest policy file Load reads. A 10,000-definition policy
@@ -79,18 +82,37 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
 // Parse turns the text of a policy file into a Document. It does not
 // compile it: call policy.Compile (or use Compile) for the semantic checks.
+// A name ending in .json is read as strict JSON, anything else as YAML.
 func Parse(name string, data []byte) (*policy.Document, policy.Diagnostics) {
 	d := &decoder{file: name}
 	doc := &policy.Document{Pos: policy.Pos{File: name, Line: 1, Col: 1}}
-	dec := yaml.NewDecoder(strings.NewReader(string(data)))
+	var n *yaml.Node
+	if isJSON(name) {
+		n = d.parseJSON(data)
+	} else {
+		n = d.parseYAML(data)
+	}
+	if n != nil {
+		d.decode(n, reflect.ValueOf(doc).Elem(), "")
+	}
+	d.diags.Sort()
+	return doc, d.diags
+}
+
+func isJSON(name string) bool { return strings.EqualFold(filepath.Ext(name), ".json") }
+
+// parseYAML parses data as one YAML document. On a syntax error it reports
+// it and returns nil.
+func (d *decoder) parseYAML(data []byte) *yaml.Node {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var root yaml.Node
 	if err := dec.Decode(&root); err != nil {
 		if errors.Is(err, io.EOF) {
 			d.errorf(nil, "", "the file is empty; a policy needs at least id, revision, groups and rules")
-			return doc, d.diags
+			return nil
 		}
 		d.syntax(err)
-		return doc, d.diags
+		return nil
 	}
 	var second yaml.Node
 	if err := dec.Decode(&second); err == nil {
@@ -102,9 +124,7 @@ func Parse(name string, data []byte) (*policy.Document, policy.Diagnostics) {
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
 		n = n.Content[0]
 	}
-	d.decode(n, reflect.ValueOf(doc).Elem(), "")
-	d.diags.Sort()
-	return doc, d.diags
+	return n
 }
 
 type decoder struct {
