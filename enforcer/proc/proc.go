@@ -3,6 +3,7 @@ package proc
 import (
 	"errors"
 	"fmt"
+	"time"
 )
 
 // TaskInfo is what the process table says about one task.
@@ -49,11 +50,12 @@ type notInExecError struct {
 	tid     int32
 	nr      int64
 	running bool
+	waited  time.Duration // for running: how long it was watched
 }
 
 func (e *notInExecError) Error() string {
 	if e.running {
-		return fmt.Sprintf("task %d is running, not held in execve", e.tid)
+		return fmt.Sprintf("task %d is running, not held in execve (still running after %v)", e.tid, e.waited.Round(time.Microsecond))
 	}
 	return fmt.Sprintf("task %d is not in execve (syscall %d)", e.tid, e.nr)
 }

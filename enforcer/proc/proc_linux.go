@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -84,10 +85,15 @@ func TTYPath(ttyNr uint32) string {
 // (interpreter, script path, args) is being built in the new image and is
 // not readable yet.
 //
+// The event reaches the listener a moment before the task is asleep in
+// execve; ExecArgs looks again until it is (parkWait, 250 ms at most),
+// sleeping its thread in between.
+//
 // Errors, with which the caller should evaluate the exec without its
 // arguments:
 //   - ErrNotInExec: the task is in another syscall (uselib(2) also opens
-//     for exec), running, or in none — programs started by the kernel
+//     for exec), still running after parkWait (killed while held), or in
+//     none — programs started by the kernel
 //     itself (usermode helpers such as modprobe or a core_pattern pipe),
 //     and 32-bit (compat) tasks, whose syscall numbers differ;
 //   - ErrTruncated, with the complete arguments before the cut, when argv
@@ -109,24 +115,92 @@ func TTYPath(ttyNr uint32) string {
 // answer, any task sharing the memory (another thread, a CLONE_VM child)
 // or allowed to write it (ptrace, process_vm_writev) can change it.
 func ExecArgs(tid int32) ([]string, error) {
+	args, _, err := execArgs(tid, parkWait)
+	return args, err
+}
+
+// parkWait bounds how long ExecArgs waits for a held task to be parked.
+//
+// The kernel queues the permission event, wakes the listener and only then
+// puts the task to sleep; until it sleeps, /proc/TID/syscall says
+// "running". Every answer to the group also wakes every task waiting on
+// it, to look whether the answer is theirs. On a busy machine such a task
+// then waits for a CPU: with four exec loops on two CPUs a fifth of the
+// first looks found the task running, and it parked after about 1 ms
+// (median), 10–40 ms (p99), at worst 180 ms (issue 13; an 80 ms bound
+// still missed up to 12 in 8,000). Waiting costs the task nothing — it
+// cannot run before it has a CPU either. The bound is for a task that
+// never parks: one killed while held runs on to its exit. It stays inside
+// the engine's wait for the whole read.
+const parkWait = 250 * time.Millisecond
+
+// execArgs is ExecArgs, waiting at most wait for the task to be parked;
+// waited is how long it waited (0 when the first look found it parked).
+func execArgs(tid int32, wait time.Duration) (args []string, waited time.Duration, err error) {
 	if !archSupported {
-		return nil, fmt.Errorf("argv of task %d: unsupported architecture %s", tid, runtime.GOARCH)
+		return nil, 0, fmt.Errorf("argv of task %d: unsupported architecture %s", tid, runtime.GOARCH)
 	}
-	buf := bufs.Get().(*[4096]byte)
-	b, err := readProc(tid, "syscall", buf[:])
+	sc, waited, err := parkedSyscall(tid, wait)
 	if err != nil {
+		return nil, waited, err
+	}
+	args, err = readExecArgv(tid, sc)
+	return args, waited, err
+}
+
+// parkedSyscall reads /proc/TID/syscall until it names the system call the
+// task sleeps in, for at most wait. Between looks it gives the CPU away —
+// the task may be waiting for this very CPU — first with sched_yield, then
+// with sleeps doubling from 10 µs to 500 µs (so a task that parks is seen
+// within half a millisecond; a look at a running task costs a few µs).
+func parkedSyscall(tid int32, wait time.Duration) (syscallState, time.Duration, error) {
+	var start time.Time
+	pause := 10 * time.Microsecond
+	for try := 0; ; try++ {
+		buf := bufs.Get().(*[4096]byte)
+		b, err := readProc(tid, "syscall", buf[:])
+		if err != nil {
+			bufs.Put(buf)
+			return syscallState{}, since(start), err
+		}
+		sc, err := parseSyscall(string(b))
 		bufs.Put(buf)
-		return nil, err
+		if err != nil {
+			return syscallState{}, since(start), fmt.Errorf("task %d: %w", tid, err)
+		}
+		if !sc.running {
+			return sc, since(start), nil
+		}
+		switch {
+		case try == 0:
+			start = time.Now()
+		case time.Since(start) >= wait:
+			return sc, since(start), &notInExecError{tid: tid, running: true, waited: time.Since(start)}
+		}
+		if try < 3 {
+			unix.Syscall(unix.SYS_SCHED_YIELD, 0, 0, 0)
+			continue
+		}
+		// Nanosleep, not time.Sleep: the runtime's timers sleep at least
+		// about a millisecond.
+		ts := unix.NsecToTimespec(pause.Nanoseconds())
+		unix.Nanosleep(&ts, nil)
+		pause = min(2*pause, 500*time.Microsecond)
 	}
-	sc, err := parseSyscall(string(b))
-	bufs.Put(buf)
-	if err != nil {
-		return nil, fmt.Errorf("task %d: %w", tid, err)
+}
+
+// since is the time since start, 0 for a zero start.
+func since(start time.Time) time.Duration {
+	if start.IsZero() {
+		return 0
 	}
+	return time.Since(start)
+}
+
+// readExecArgv reads the argv of task tid, parked in the system call sc.
+func readExecArgv(tid int32, sc syscallState) ([]string, error) {
 	var argv uint64
 	switch {
-	case sc.running:
-		return nil, &notInExecError{tid: tid, running: true}
 	case sc.nr == sysExecve: // execve(path, argv, envp)
 		argv = sc.args[1]
 	case sc.nr == sysExecveat: // execveat(dirfd, path, argv, envp, flags)
