@@ -36,10 +36,11 @@ type Config struct {
 	// Socket is the local API's Unix socket.
 	Socket string `yaml:"socket"`
 
-	// Mounts lists paths whose mounts are watched. Empty means every local
-	// filesystem (see Exclude).
+	// Mounts lists paths whose filesystems are watched, each through every
+	// mount of it. Empty means every local filesystem (see Exclude).
 	Mounts []string `yaml:"mounts"`
-	// Exclude lists mount points not to watch when Mounts is empty.
+	// Exclude lists mount points not to watch when Mounts is empty: a
+	// filesystem is left out when every mount of it is excluded.
 	Exclude []string `yaml:"exclude"`
 
 	// FailClosed denies, instead of allowing, when a decision cannot be

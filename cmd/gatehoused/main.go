@@ -31,7 +31,7 @@ func run(args []string) int {
 	db := fs.String("db", "", "SQLite `file` (overrides the configuration)")
 	sock := fs.String("socket", "", "local API socket `path` (overrides the configuration)")
 	var mounts multiFlag
-	fs.Var(&mounts, "mount", "watch only the mount holding `path` (repeatable; overrides the configuration)")
+	fs.Var(&mounts, "mount", "watch only the filesystem holding `path` (repeatable; overrides the configuration)")
 	debugLog := fs.Bool("debug", false, "log debug messages")
 	jsonLog := fs.Bool("json-log", false, "log JSON lines instead of text")
 	if err := fs.Parse(args); err != nil {

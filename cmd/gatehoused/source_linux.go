@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -20,41 +21,55 @@ import (
 // newTasks returns the reader of what an exec event does not carry.
 func newTasks() enforcer.Tasks { return procTasks{} }
 
-// newSource returns the event source, with the configured mounts marked.
+// newSource returns the event source, with the configured filesystems
+// marked.
 func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
 	return newFanotifySource(cfg.Mounts, cfg.Exclude, log)
 }
 
 // fanotifySource is the Linux event source: FAN_OPEN_EXEC_PERM on the
-// chosen mounts, and FAN_CLOSE_WRITE on the same mounts to drop cached
-// facts of files written.
+// chosen filesystems, and FAN_CLOSE_WRITE on the same filesystems to drop
+// cached facts of files written.
 type fanotifySource struct {
 	perm   *fanotify.Listener
 	writes *fanotify.WriteWatch
 	once   sync.Once
-	// exclude is set when the mounts were discovered (not configured):
-	// new local mounts are then marked as they appear.
+	// discover is set when the filesystems were discovered (not
+	// configured): new local filesystems are then marked as they appear.
 	discover bool
 	exclude  []string
 	log      *slog.Logger
+
+	// marked is what is marked, by the filesystem's device ("major:minor"
+	// in mountinfo): a filesystem is marked once, through one of its
+	// mounts. A device that leaves mountinfo is dropped, so a new
+	// filesystem that reuses its number is marked in turn.
+	mu     sync.Mutex
+	marked map[string]string // device -> the path it was marked through
 }
 
-// mountRescan is how often /proc/self/mountinfo is read for new mounts.
+// mountRescan is how often /proc/self/mountinfo is read for new
+// filesystems.
 const mountRescan = 2 * time.Second
 
-// newFanotifySource marks mounts (all local filesystems minus exclude when
-// mounts is empty), for execs and for files closed after writing.
+// newFanotifySource marks filesystems (all local ones, less those whose
+// every mount is excluded, when mounts is empty), for execs and for files
+// closed after writing.
 func newFanotifySource(mounts, exclude []string, log *slog.Logger) (*fanotifySource, error) {
 	discover := len(mounts) == 0
+	marked := make(map[string]string)
 	if discover {
-		m, err := fanotify.LocalMounts(exclude)
+		fss, err := fanotify.LocalFilesystems(exclude)
 		if err != nil {
 			return nil, fmt.Errorf("find local filesystems: %w", err)
 		}
-		mounts = m
+		for _, fs := range fss {
+			mounts = append(mounts, fs.Point)
+			marked[fs.Dev] = fs.Point
+		}
 	}
 	if len(mounts) == 0 {
-		return nil, errors.New("no mounts to watch; check mounts and exclude in the configuration")
+		return nil, errors.New("no filesystems to watch; check mounts and exclude in the configuration")
 	}
 	l, err := fanotify.Open(fanotify.Config{Mounts: mounts})
 	if err != nil {
@@ -65,7 +80,12 @@ func newFanotifySource(mounts, exclude []string, log *slog.Logger) (*fanotifySou
 		l.Close()
 		return nil, fmt.Errorf("watch writes: %w", err)
 	}
-	return &fanotifySource{perm: l, writes: w, discover: discover, exclude: exclude, log: log}, nil
+	if !discover {
+		for _, m := range mounts {
+			marked[m] = m // configured: named by path, never dropped
+		}
+	}
+	return &fanotifySource{perm: l, writes: w, discover: discover, exclude: exclude, log: log, marked: marked}, nil
 }
 
 // Run implements enforcer.Source.
@@ -75,11 +95,7 @@ func (s *fanotifySource) Run(ctx context.Context, h enforcer.Handler) error {
 	var wg sync.WaitGroup
 	wg.Go(func() { s.writes.Run(ctx, h.FileWritten) })
 	if s.discover {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			s.watchMounts(ctx)
-		}()
+		wg.Go(func() { s.watchMounts(ctx) })
 	}
 	err := s.perm.Run(ctx, func(ev *fanotify.Event) { h.Exec(fanExec{ev}) })
 	cancel()
@@ -89,7 +105,9 @@ func (s *fanotifySource) Run(ctx context.Context, h enforcer.Handler) error {
 }
 
 // watchMounts marks local filesystems mounted after start (a USB stick, a
-// new tmpfs, a bind mount). Unmounted ones lose their marks by themselves.
+// new tmpfs). A filesystem marked once stays marked through all its
+// mounts, including those made later; unmounted ones lose their marks by
+// themselves.
 func (s *fanotifySource) watchMounts(ctx context.Context) {
 	t := time.NewTicker(mountRescan)
 	defer t.Stop()
@@ -99,17 +117,46 @@ func (s *fanotifySource) watchMounts(ctx context.Context) {
 			return
 		case <-t.C:
 		}
-		mounts, err := fanotify.LocalMounts(s.exclude)
+		fss, err := fanotify.LocalFilesystems(s.exclude)
 		if err != nil {
 			continue
 		}
-		added, err := s.perm.AddMounts(mounts)
-		if len(added) > 0 {
-			s.log.Info("new mounts marked", "mounts", added)
-			s.writes.AddMounts(added)
+		s.markNew(fss)
+	}
+}
+
+// markNew marks those of fss not marked yet, and forgets devices no
+// longer mounted.
+func (s *fanotifySource) markNew(fss []fanotify.Filesystem) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	present := make(map[string]bool, len(fss))
+	var points []string
+	for _, fs := range fss {
+		present[fs.Dev] = true
+		if _, ok := s.marked[fs.Dev]; !ok {
+			points = append(points, fs.Point)
 		}
-		if err != nil {
-			s.log.Warn("mark new mount", "err", err)
+	}
+	for dev := range s.marked {
+		if !present[dev] {
+			delete(s.marked, dev)
+		}
+	}
+	if len(points) == 0 {
+		return
+	}
+	added, err := s.perm.AddMounts(points)
+	if len(added) > 0 {
+		s.log.Info("new filesystems marked", "paths", added)
+		s.writes.AddMounts(added)
+	}
+	if err != nil {
+		s.log.Warn("mark new filesystem", "err", err)
+	}
+	for _, fs := range fss {
+		if slices.Contains(added, fs.Point) {
+			s.marked[fs.Dev] = fs.Point
 		}
 	}
 }
@@ -125,9 +172,16 @@ func (s *fanotifySource) Close() error {
 	return err
 }
 
-// Describe implements enforcer.Source.
+// Describe implements enforcer.Source: one path per marked filesystem.
 func (s *fanotifySource) Describe() (string, []string) {
-	return "fanotify", s.perm.Marks()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	paths := make([]string, 0, len(s.marked))
+	for _, p := range s.marked {
+		paths = append(paths, p)
+	}
+	slices.Sort(paths)
+	return "fanotify", paths
 }
 
 // fanExec is a held exec: fanotify reports the descriptor and the thread;

@@ -82,42 +82,49 @@ func initError(err error, flags uint) error {
 	return fmt.Errorf("fanotify_init: %w", err)
 }
 
-// mark adds a mount mark for mask on each mount point.
-func (g *group) mark(mounts []string, mask uint64) ([]string, error) {
-	if len(mounts) == 0 {
-		return nil, errors.New("fanotify: no mounts to mark")
+// markFlags marks a filesystem: the superblock of the path's filesystem,
+// so the mark holds every mount of it — bind mounts, and the copies of its
+// mounts in other mount namespaces, an unprivileged user's own included
+// (unshare -Urm). A mount mark (FAN_MARK_MOUNT) held only the one mount,
+// and a user's new namespace got unmarked copies of every mount.
+const markFlags = unix.FAN_MARK_ADD | unix.FAN_MARK_FILESYSTEM
+
+// mark marks the filesystem of each path for mask.
+func (g *group) mark(paths []string, mask uint64) ([]string, error) {
+	if len(paths) == 0 {
+		return nil, errors.New("fanotify: no filesystems to mark")
 	}
-	marked := make([]string, 0, len(mounts))
-	for _, m := range mounts {
-		if err := unix.FanotifyMark(g.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, mask, unix.AT_FDCWD, m); err != nil {
-			return nil, markError(m, mask, err)
+	marked := make([]string, 0, len(paths))
+	for _, p := range paths {
+		if err := unix.FanotifyMark(g.fd, markFlags, mask, unix.AT_FDCWD, p); err != nil {
+			return nil, markError(p, mask, err)
 		}
-		marked = append(marked, m)
+		marked = append(marked, p)
 	}
 	return marked, nil
 }
 
-// addMarks marks each of mounts not in have; it returns those it marked,
-// and the first error (after trying the rest).
-func (g *group) addMarks(have, mounts []string, mask uint64) ([]string, error) {
+// addMarks marks the filesystem of each of paths; it returns those it
+// marked, and the first error (after trying the rest).
+func (g *group) addMarks(paths []string, mask uint64) ([]string, error) {
 	var added []string
 	var first error
-	for _, m := range mounts {
-		if slices.Contains(have, m) || slices.Contains(added, m) {
+	for _, p := range paths {
+		if slices.Contains(added, p) {
 			continue
 		}
-		if err := unix.FanotifyMark(g.fd, unix.FAN_MARK_ADD|unix.FAN_MARK_MOUNT, mask, unix.AT_FDCWD, m); err != nil {
+		if err := unix.FanotifyMark(g.fd, markFlags, mask, unix.AT_FDCWD, p); err != nil {
 			if first == nil {
-				first = markError(m, mask, err)
+				first = markError(p, mask, err)
 			}
 			continue
 		}
-		added = append(added, m)
+		added = append(added, p)
 	}
 	return added, first
 }
 
-// markError says which mount failed and what to do about it.
+// markError says which filesystem failed and what to do about it.
 //
 // EINVAL for a permission mask has two causes that errno cannot tell
 // apart, but by the time we mark, fanotify_init with FAN_CLASS_CONTENT has
@@ -125,15 +132,15 @@ func (g *group) addMarks(have, mounts []string, mask uint64) ([]string, error) {
 // So the filesystem refusing permission events (proc and others flagged
 // FS_DISALLOW_NOTIFY_PERM, internal SB_NOUSER mounts) or a kernel without
 // FAN_OPEN_EXEC_PERM (before 5.0) are left.
-func markError(mount string, mask uint64, err error) error {
-	what := "fanotify mark " + mount
+func markError(path string, mask uint64, err error) error {
+	what := "fanotify mark of the filesystem of " + path
 	switch {
 	case errors.Is(err, unix.EPERM):
 		return fmt.Errorf("%s: %w: needs root (CAP_SYS_ADMIN)", what, err)
 	case errors.Is(err, unix.EINVAL) && mask&unix.FAN_OPEN_EXEC_PERM != 0:
-		return fmt.Errorf("%s for FAN_OPEN_EXEC_PERM: %w: this filesystem refuses permission events (e.g. proc) or the kernel lacks FAN_OPEN_EXEC_PERM (Linux 5.0, CONFIG_FANOTIFY_ACCESS_PERMISSIONS); leave this mount out", what, err)
+		return fmt.Errorf("%s for FAN_OPEN_EXEC_PERM: %w: this filesystem refuses permission events (e.g. proc) or the kernel lacks FAN_OPEN_EXEC_PERM (Linux 5.0, CONFIG_FANOTIFY_ACCESS_PERMISSIONS); leave this filesystem out", what, err)
 	case errors.Is(err, unix.ENOENT), errors.Is(err, unix.ENOTDIR):
-		return fmt.Errorf("%s: %w: no such mount point", what, err)
+		return fmt.Errorf("%s: %w: check the path (mounts in the configuration)", what, err)
 	case errors.Is(err, unix.EACCES):
 		return fmt.Errorf("%s: %w: root cannot reach this path (a FUSE mount without allow_other?); leave this mount out", what, err)
 	case errors.Is(err, unix.ENOSPC):
@@ -274,7 +281,7 @@ const releaseQuiet = 10 * time.Millisecond
 // only once its execve succeeds. If that execve is the one being held,
 // nothing would ever answer it.
 func (g *group) release() {
-	unix.FanotifyMark(g.fd, unix.FAN_MARK_FLUSH|unix.FAN_MARK_MOUNT, 0, unix.AT_FDCWD, "")
+	unix.FanotifyMark(g.fd, unix.FAN_MARK_FLUSH|unix.FAN_MARK_FILESYSTEM, 0, unix.AT_FDCWD, "")
 	g.pmu.Lock()
 	for fd := range g.pending {
 		unix.Write(g.fd, response(fd, true)) // the handler's copy of fd stays open until its Respond

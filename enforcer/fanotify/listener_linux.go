@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -14,13 +15,14 @@ import (
 
 // Config says what to watch.
 type Config struct {
-	// Mounts are mount points to mark (FAN_MARK_ADD|FAN_MARK_MOUNT) for
-	// FAN_OPEN_EXEC_PERM. A path that is not itself a mount point marks the
-	// mount it lives on; callers pass points from LocalMounts.
+	// Mounts are paths whose filesystems are marked (FAN_MARK_ADD|
+	// FAN_MARK_FILESYSTEM) for FAN_OPEN_EXEC_PERM: the whole filesystem a
+	// path lives on, through every mount of it in every mount namespace.
+	// Callers pass points from LocalFilesystems.
 	Mounts []string
 }
 
-// Listener holds execs on its mounts until each is answered.
+// Listener holds execs on its filesystems until each is answered.
 type Listener struct {
 	g       *group
 	marksMu sync.Mutex
@@ -48,8 +50,8 @@ type Stats struct {
 	Responses uint64
 }
 
-// Open creates a permission group and marks cfg.Mounts for
-// FAN_OPEN_EXEC_PERM. On error nothing stays marked.
+// Open creates a permission group and marks the filesystems of cfg.Mounts
+// for FAN_OPEN_EXEC_PERM. On error nothing stays marked.
 //
 // The descriptors the kernel opens for events are O_RDONLY|O_LARGEFILE, so
 // a file of any size can be read through Event.File.
@@ -67,20 +69,26 @@ func Open(cfg Config) (*Listener, error) {
 	return &Listener{g: g, marks: marks, pid: os.Getpid()}, nil
 }
 
-// Marks returns the marked mount points.
+// Marks returns the paths whose filesystems are marked.
 func (l *Listener) Marks() []string {
 	l.marksMu.Lock()
 	defer l.marksMu.Unlock()
 	return append([]string(nil), l.marks...)
 }
 
-// AddMounts marks more mount points (mounts made after Open). Points
-// already marked are skipped; it returns the ones it added.
-func (l *Listener) AddMounts(mounts []string) ([]string, error) {
+// AddMounts marks the filesystems of more paths (filesystems mounted after
+// Open) and returns those it marked. A path marked before is marked again:
+// what is mounted there now may be another filesystem. Marking a
+// filesystem already marked changes nothing.
+func (l *Listener) AddMounts(paths []string) ([]string, error) {
 	l.marksMu.Lock()
 	defer l.marksMu.Unlock()
-	added, err := l.g.addMarks(l.marks, mounts, unix.FAN_OPEN_EXEC_PERM)
-	l.marks = append(l.marks, added...)
+	added, err := l.g.addMarks(paths, unix.FAN_OPEN_EXEC_PERM)
+	for _, p := range added {
+		if !slices.Contains(l.marks, p) {
+			l.marks = append(l.marks, p)
+		}
+	}
 	return added, err
 }
 

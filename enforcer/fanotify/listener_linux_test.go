@@ -464,7 +464,7 @@ func TestMarkError(t *testing.T) {
 		{unix.EPERM, unix.FAN_OPEN_EXEC_PERM, "needs root"},
 		{unix.EINVAL, unix.FAN_OPEN_EXEC_PERM, "refuses permission events"},
 		{unix.EINVAL, unix.FAN_CLOSE_WRITE, "/mnt/x: invalid argument"},
-		{unix.ENOENT, unix.FAN_OPEN_EXEC_PERM, "no such mount point"},
+		{unix.ENOENT, unix.FAN_OPEN_EXEC_PERM, "check the path"},
 		{unix.EACCES, unix.FAN_OPEN_EXEC_PERM, "allow_other"},
 	}
 	for _, tt := range tests {
@@ -536,7 +536,7 @@ func TestAddMounts(t *testing.T) {
 	if errno := execErrno(t, helper(prog, "prog")); errno != 0 || held.Load() != 0 {
 		t.Fatalf("before AddMounts: errno %v, held %d times (want 0: not marked yet)", errno, held.Load())
 	}
-	added, err := l.AddMounts([]string{first, later})
+	added, err := l.AddMounts([]string{later})
 	if err != nil || len(added) != 1 || added[0] != later {
 		t.Fatalf("AddMounts = %v, %v; want [%s]", added, err, later)
 	}
@@ -545,5 +545,27 @@ func TestAddMounts(t *testing.T) {
 	}
 	if m := l.Marks(); len(m) != 2 {
 		t.Errorf("Marks() = %v, want both mounts", m)
+	}
+	// A new filesystem mounted where a marked one was: marking the same
+	// path again marks it.
+	// (scratch.Tmpfs's cleanup unmounts the second one.)
+	if err := unix.Unmount(later, unix.MNT_DETACH); err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Mount("gatehouse-test", later, "tmpfs", unix.MS_NOSUID|unix.MS_NODEV, "size=64m,mode=0755"); err != nil {
+		t.Fatal(err)
+	}
+	scratch.CopyFile(t, "/bin/true", prog, 0o755)
+	if errno := execErrno(t, helper(prog, "prog")); errno != 0 || held.Load() != 1 {
+		t.Fatalf("a new filesystem at the old point before marking: errno %v, held %d times (want 1: not marked yet)", errno, held.Load())
+	}
+	if added, err := l.AddMounts([]string{later}); err != nil || len(added) != 1 {
+		t.Fatalf("AddMounts of the old point = %v, %v; want it marked again", added, err)
+	}
+	if errno := execErrno(t, helper(prog, "prog")); errno != 0 || held.Load() != 2 {
+		t.Errorf("a new filesystem at the old point after marking: errno %v, held %d times, want 2", errno, held.Load())
+	}
+	if m := l.Marks(); len(m) != 2 {
+		t.Errorf("Marks() = %v, want each path once", m)
 	}
 }

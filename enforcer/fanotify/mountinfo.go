@@ -14,6 +14,7 @@ import (
 type Mount struct {
 	ID     int
 	Parent int    // ID of the mount this one is mounted on
+	Dev    string // "major:minor" of the filesystem: mounts of one filesystem share it
 	Point  string // mount point, unescaped
 	FSType string // e.g. "ext4", "fuse.sshfs"
 	Source string // e.g. "/dev/sda1", "tmpfs"
@@ -75,6 +76,7 @@ func parseMountinfoLine(line string) (Mount, error) {
 	return Mount{
 		ID:     id,
 		Parent: parent,
+		Dev:    f[2],
 		Point:  unescapeOctal(f[4]),
 		FSType: unescapeOctal(f[sep+1]),
 		Source: unescapeOctal(f[sep+2]),
@@ -123,6 +125,43 @@ var skipFSTypes = map[string]bool{
 	"nfs": true, "nfs4": true, "cifs": true, "smb3": true, "smbfs": true,
 	"9p": true, "fuse.sshfs": true, "ceph": true, "glusterfs": true,
 	"fuse.glusterfs": true, "afs": true, "lustre": true,
+}
+
+// localFilesystems keeps one mount point of each filesystem localMounts
+// would keep (the first in mountinfo order): a filesystem mark covers every
+// mount of it. A filesystem stays out only when every mount of it that
+// could be marked is excluded or skipped.
+func localFilesystems(ms []Mount, exclude []string) []Filesystem {
+	// The device of the mount on top at each point (see localMounts).
+	type at struct {
+		point string
+		id    int
+	}
+	covered := make(map[at]bool, len(ms))
+	for _, m := range ms {
+		covered[at{m.Point, m.Parent}] = true
+	}
+	top := make(map[string]string, len(ms))
+	for _, m := range ms {
+		if _, ok := top[m.Point]; !ok && !covered[at{m.Point, m.ID}] {
+			top[m.Point] = m.Dev
+		}
+	}
+	var fss []Filesystem
+	seen := make(map[string]bool, len(ms))
+	for _, p := range localMounts(ms, exclude) {
+		if d := top[p]; !seen[d] {
+			seen[d] = true
+			fss = append(fss, Filesystem{Point: p, Dev: d})
+		}
+	}
+	return fss
+}
+
+// Filesystem is one filesystem to mark, by one of its mount points.
+type Filesystem struct {
+	Point string
+	Dev   string // "major:minor", from mountinfo
 }
 
 // localMounts keeps the mount points of ms that are not of a skipped type

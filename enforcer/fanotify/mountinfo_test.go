@@ -21,25 +21,25 @@ func TestParseMountinfo(t *testing.T) {
 				"23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n" +
 				"24 22 0:22 / /sys rw,nosuid shared:7 master:2 - sysfs sysfs rw\n",
 			want: []Mount{
-				{ID: 22, Parent: 1, Point: "/", FSType: "ext4", Source: "/dev/sda1"},
-				{ID: 23, Parent: 22, Point: "/proc", FSType: "proc", Source: "proc"},
-				{ID: 24, Parent: 22, Point: "/sys", FSType: "sysfs", Source: "sysfs"},
+				{ID: 22, Parent: 1, Dev: "8:1", Point: "/", FSType: "ext4", Source: "/dev/sda1"},
+				{ID: 23, Parent: 22, Dev: "0:21", Point: "/proc", FSType: "proc", Source: "proc"},
+				{ID: 24, Parent: 22, Dev: "0:22", Point: "/sys", FSType: "sysfs", Source: "sysfs"},
 			},
 		},
 		{
 			name: "no optional fields, no trailing newline",
 			in:   "30 22 0:40 / /run rw - tmpfs tmpfs rw,size=100k",
-			want: []Mount{{ID: 30, Parent: 22, Point: "/run", FSType: "tmpfs", Source: "tmpfs"}},
+			want: []Mount{{ID: 30, Parent: 22, Dev: "0:40", Point: "/run", FSType: "tmpfs", Source: "tmpfs"}},
 		},
 		{
 			name: "escaped space tab newline backslash",
 			in:   `31 22 0:41 / /mnt/my\040disk\011x\012y\134z rw - fuse.sshfs me@host:/a\040b rw` + "\n",
-			want: []Mount{{ID: 31, Parent: 22, Point: "/mnt/my disk\tx\ny\\z", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
+			want: []Mount{{ID: 31, Parent: 22, Dev: "0:41", Point: "/mnt/my disk\tx\ny\\z", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
 		},
 		{
 			name: "lone backslash kept",
 			in:   `32 22 0:42 / /mnt/a\b\04 rw - tmpfs t rw` + "\n",
-			want: []Mount{{ID: 32, Parent: 22, Point: `/mnt/a\b\04`, FSType: "tmpfs", Source: "t"}},
+			want: []Mount{{ID: 32, Parent: 22, Dev: "0:42", Point: `/mnt/a\b\04`, FSType: "tmpfs", Source: "t"}},
 		},
 		{name: "no separator", in: "22 1 8:1 / / rw shared:1 ext4 /dev/sda1 rw\n", wantErr: true},
 		{name: "separator too early", in: "22 1 - ext4 /dev/sda1 rw x y\n", wantErr: true},
@@ -118,4 +118,33 @@ func FuzzParseMountinfo(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestLocalFilesystems(t *testing.T) {
+	ms := []Mount{
+		{ID: 1, Parent: 0, Point: "/", FSType: "ext4", Dev: "8:1"},
+		{ID: 2, Parent: 1, Point: "/proc", FSType: "proc", Dev: "0:20"},
+		{ID: 3, Parent: 1, Point: "/home", FSType: "xfs", Dev: "8:2"},
+		{ID: 4, Parent: 1, Point: "/srv/home", FSType: "xfs", Dev: "8:2"}, // a bind mount of /home's filesystem
+		{ID: 5, Parent: 1, Point: "/data", FSType: "ext4", Dev: "8:3"},
+		{ID: 6, Parent: 1, Point: "/mnt/data", FSType: "ext4", Dev: "8:3"},
+		{ID: 8, Parent: 7, Point: "/opt", FSType: "tmpfs", Dev: "0:40"}, // on top of 7
+		{ID: 7, Parent: 1, Point: "/opt", FSType: "ext4", Dev: "8:4"},
+	}
+	tests := []struct {
+		name    string
+		exclude []string
+		want    []Filesystem
+	}{
+		{name: "one point per filesystem", want: []Filesystem{{"/", "8:1"}, {"/home", "8:2"}, {"/data", "8:3"}, {"/opt", "0:40"}}},
+		{name: "a filesystem excluded at one point is marked through another", exclude: []string{"/home", "/data", "/mnt"},
+			want: []Filesystem{{"/", "8:1"}, {"/srv/home", "8:2"}, {"/opt", "0:40"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if diff := cmp.Diff(tt.want, localFilesystems(ms, tt.exclude)); diff != "" {
+				t.Errorf("local filesystems (-want +got):\n%s", diff)
+			}
+		})
+	}
 }

@@ -3,6 +3,7 @@ package fanotify
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 
 	"golang.org/x/sys/unix"
@@ -16,16 +17,15 @@ import (
 //
 // What it does not see: writes through a mapping with no close yet, a file
 // still open for writing (exec then fails with ETXTBSY anyway), truncate(2)
-// by path, and writes through other mounts of the same filesystem. A cache
-// should also validate size, mtime and ctime.
+// by path. A cache should also validate size, mtime and ctime.
 type WriteWatch struct {
 	g       *group
 	marksMu sync.Mutex
 	marks   []string
 }
 
-// OpenWriteWatch marks cfg.Mounts for FAN_CLOSE_WRITE in a FAN_CLASS_NOTIF
-// group.
+// OpenWriteWatch marks the filesystems of cfg.Mounts for FAN_CLOSE_WRITE
+// in a FAN_CLASS_NOTIF group, so writes through any mount of them count.
 func OpenWriteWatch(cfg Config) (*WriteWatch, error) {
 	g, err := newGroup(unix.FAN_CLASS_NOTIF | unix.FAN_CLOEXEC | unix.FAN_UNLIMITED_QUEUE | unix.FAN_UNLIMITED_MARKS)
 	if err != nil {
@@ -39,19 +39,23 @@ func OpenWriteWatch(cfg Config) (*WriteWatch, error) {
 	return &WriteWatch{g: g, marks: marks}, nil
 }
 
-// Marks returns the marked mount points.
+// Marks returns the paths whose filesystems are marked.
 func (w *WriteWatch) Marks() []string {
 	w.marksMu.Lock()
 	defer w.marksMu.Unlock()
 	return append([]string(nil), w.marks...)
 }
 
-// AddMounts marks more mount points; see Listener.AddMounts.
+// AddMounts marks the filesystems of more paths; see Listener.AddMounts.
 func (w *WriteWatch) AddMounts(mounts []string) ([]string, error) {
 	w.marksMu.Lock()
 	defer w.marksMu.Unlock()
-	added, err := w.g.addMarks(w.marks, mounts, unix.FAN_CLOSE_WRITE)
-	w.marks = append(w.marks, added...)
+	added, err := w.g.addMarks(mounts, unix.FAN_CLOSE_WRITE)
+	for _, p := range added {
+		if !slices.Contains(w.marks, p) {
+			w.marks = append(w.marks, p)
+		}
+	}
 	return added, err
 }
 
