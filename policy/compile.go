@@ -53,6 +53,10 @@ type Needs struct {
 	// program where it is (Subject.Protection), which is read from the
 	// folders above it for each event.
 	Protection bool
+	// ParentFacts: a group used by a parent criterion looks at more of a
+	// parent than its path (a hash, a signature, a type other than
+	// binary), so a chain known by its paths alone cannot decide it.
+	ParentFacts bool
 }
 
 // Needs reports which per-exec facts the policy uses.
@@ -360,12 +364,16 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	c.checkNameOnlyAllows(e)
 
 	c.checkUnused()
+	parentGroups := map[*group]bool{}
 	for _, g := range c.groups {
 		for _, d := range g.defs {
 			for _, cr := range d.crit {
 				d.needs.Args = d.needs.Args || cr.field == fieldArgs
 				d.needs.Parents = d.needs.Parents || cr.field == fieldParent
 				d.needs.Protection = d.needs.Protection || cr.field == fieldProtected
+				if cr.field == fieldParent {
+					parentGroups[cr.parent] = true
+				}
 			}
 			e.needs.Args = e.needs.Args || d.needs.Args
 			e.needs.Parents = e.needs.Parents || d.needs.Parents
@@ -374,6 +382,16 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 				e.needs.Source = e.needs.Source || cr.field == fieldSource
 				e.needs.SHA1 = e.needs.SHA1 || cr.field == fieldSHA1
 			}
+		}
+	}
+	for g := range parentGroups {
+		for _, d := range g.defs {
+			// A parent's protection is never read (its criterion fails
+			// on every parent), so paths alone lose nothing there.
+			e.needs.ParentFacts = e.needs.ParentFacts || !d.types.has(Binary) ||
+				slices.ContainsFunc(d.crit, func(cr criterion) bool {
+					return cr.field != fieldPath && cr.field != fieldParent && cr.field != fieldProtected
+				})
 		}
 	}
 

@@ -27,6 +27,11 @@ type Decision struct {
 	Message          *MessageTemplate `json:"-"`
 	PolicyID         string           `json:"policy_id"`
 	Revision         int64            `json:"policy_revision"`
+	// Unavailable is what EvaluateLazy decided without (of the facts load
+	// could not gather, Facts.Unavailable): a definition that needed it
+	// and whose other criteria matched was taken to match, if its rule
+	// does not allow, or skipped, if it does.
+	Unavailable Needs `json:"-"`
 }
 
 // MarshalText makes actions readable in JSON.
@@ -66,9 +71,19 @@ func (e *Engine) Evaluate(f *Facts) Decision { return e.evaluate(f, nil) }
 // per-event facts (f.Args and f.Parents are taken as unknown). Before the
 // first definition that looks at them and whose other criteria all match,
 // it calls load once with what is needed; load fills f.Args and/or
-// f.Parents (leaving them empty when they cannot be had). Its decision is
-// the one Evaluate would give on the completed facts; most events never
-// need load at all.
+// f.Parents. Its decision is the one Evaluate would give on the completed
+// facts; most events never need load at all.
+//
+// When a fact cannot be had, load says so in f.Unavailable instead (and
+// may leave a partial value, for the record). A definition that needs it
+// is then not matched on an empty value — which would let an exec run
+// because its arguments could not be read — but by its rule's action:
+// whatever else the definition asks must match, and then it matches if
+// the rule does not allow (deny, a notice, a request) and is skipped if
+// the rule allows (allow, audit, elevate). So the decision never allows
+// what the complete facts would deny; it may deny what they would allow,
+// or make another kind of denial. d.Unavailable says which facts it was
+// made without.
 //
 // cacheable reports that the decision is a plain allow (action allow, not
 // audited) that no other user, argument list or parent chain could have
@@ -79,7 +94,7 @@ func (e *Engine) EvaluateLazy(f *Facts, load func(f *Facts, n Needs)) (d Decisio
 	if load == nil {
 		return e.evaluateDep(f, nil)
 	}
-	f.Args, f.Parents = nil, nil
+	f.Args, f.Parents, f.Unavailable = nil, nil, Needs{}
 	f.Protection, f.ProtectionDetail = ProtectionUnknown, ""
 	return e.evaluateDep(f, load)
 }
@@ -124,7 +139,8 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 
 	lin := lineage{chain: clampParents(f.Parents)}
 	var loaded Needs
-	dep := false // the outcome depended on the user, arguments or parents
+	var without Needs // unavailable facts a definition needed (Decision.Unavailable)
+	dep := false      // the outcome depended on the user, arguments or parents
 	// Merge the sorted candidates with the scan list; the first entry that
 	// fully matches is the answer.
 	i, j := 0, 0
@@ -156,7 +172,7 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 		}
 		// The file's own facts first: a definition they rule out does not
 		// make the outcome depend on the user or the process.
-		if !d.matchesExcept(s, ev, f.AuthURI, &lin, loaded) {
+		if !d.matchesExcept(s, ev, f.AuthURI, &lin, known(loaded, f.Unavailable)) {
 			continue
 		}
 		if !en.rule.inScope(f) {
@@ -180,8 +196,24 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 			// a decision on its protection is never the kernel's to keep.
 			dep = true
 		}
+		if miss := (Needs{Args: d.needs.Args && f.Unavailable.Args, Parents: d.needs.Parents && f.Unavailable.Parents}); miss.Args || miss.Parents {
+			// Fail closed, per rule: what is known must match, and then
+			// the rule's action decides in place of what is not.
+			if !d.matchesExcept(s, ev, f.AuthURI, &lin, known(loaded, f.Unavailable)) {
+				continue
+			}
+			without.Args = without.Args || miss.Args
+			without.Parents = without.Parents || miss.Parents
+			if en.rule.action.Allows() {
+				continue
+			}
+			out := e.decision(en.rule, d)
+			out.Unavailable = without
+			return out, false
+		}
 		if d.matches(s, ev, f.AuthURI, &lin, 0) {
 			out := e.decision(en.rule, d)
+			out.Unavailable = without
 			return out, !dep && en.rule.scope == nil && out.Action == Allow && !out.Audit
 		}
 	}
@@ -189,7 +221,16 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 		return e.decision(&e.fallback, nil), false
 	}
 	out := e.decision(&e.fallback, nil)
+	out.Unavailable = without
 	return out, !dep && out.Action == Allow && !out.Audit
+}
+
+// known is what of the loaded facts criteria can be matched on: not what
+// load could not gather.
+func known(loaded, unavailable Needs) Needs {
+	loaded.Args = loaded.Args && !unavailable.Args
+	loaded.Parents = loaded.Parents && !unavailable.Parents
+	return loaded
 }
 
 // matchesExcept is matches with the argument and parent criteria not yet

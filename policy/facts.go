@@ -74,4 +74,12 @@ type Facts struct {
 
 	// Parents is the parent chain, nearest first, up to init/launchd.
 	Parents []Subject
+
+	// Unavailable names the per-event facts that EvaluateLazy's load
+	// could not gather (Args: the arguments; Parents: the parent chain, or
+	// the facts of its programs beyond their paths when the policy's
+	// parent criteria look at more — Needs.ParentFacts). A definition that
+	// needs one is decided by its rule's action instead of on an empty
+	// value; see EvaluateLazy. Evaluate ignores it.
+	Unavailable Needs
 }
