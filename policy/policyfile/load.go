@@ -15,13 +15,12 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
-	"regexp"
 	"sort"
 	"strconv"
 	"strings"
 	"sync"
 
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
 
 	"github.com/gatehouse/gatehouse/policy"
 )
@@ -78,8 +77,6 @@ func readFile(path string) ([]byte, error) {
 	return data, nil
 }
 
-var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
 // Parse turns the text of a policy file into a Document. It does not
 // compile it: call policy.Compile (or use Compile) for the semantic checks.
 // A name ending in .json is read as strict JSON, anything else as YAML.
@@ -111,14 +108,14 @@ func (d *decoder) parseYAML(data []byte) *yaml.Node {
 			d.errorf(nil, "", "the file is empty; a policy needs at least id, revision, groups and rules")
 			return nil
 		}
-		d.syntax(err)
+		d.syntax(data, err)
 		return nil
 	}
 	var second yaml.Node
 	if err := dec.Decode(&second); err == nil {
 		d.errorf(&second, "", "the file holds more than one YAML document (---); put one policy in each file")
 	} else if !errors.Is(err, io.EOF) {
-		d.syntax(err)
+		d.syntax(data, err)
 	}
 	n := &root
 	if n.Kind == yaml.DocumentNode && len(n.Content) == 1 {
@@ -142,18 +139,6 @@ func (d *decoder) pos(n *yaml.Node) policy.Pos {
 
 func (d *decoder) errorf(n *yaml.Node, where, format string, args ...any) {
 	d.diags = append(d.diags, policy.Diagnostic{Pos: d.pos(n), Severity: policy.SeverityError, Where: where, Message: fmt.Sprintf(format, args...)})
-}
-
-func (d *decoder) syntax(err error) {
-	msg := err.Error()
-	pos := policy.Pos{File: d.file}
-	if m := yamlLine.FindStringSubmatch(msg); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-		msg = m[2]
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
-	}
-	d.diags = append(d.diags, policy.Diagnostic{Pos: pos, Severity: policy.SeverityError, Message: "syntax: " + msg + "; fix the YAML/JSON syntax here"})
 }
 
 func kindName(n *yaml.Node) string {

@@ -9,11 +9,12 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/gatehouse/gatehouse/examples"
-	"github.com/gatehouse/gatehouse/policy"
 	"github.com/google/go-cmp/cmp"
 	"github.com/santhosh-tekuri/jsonschema/v6"
-	"go.yaml.in/yaml/v3"
+	"go.yaml.in/yaml/v4"
+
+	"github.com/gatehouse/gatehouse/examples"
+	"github.com/gatehouse/gatehouse/policy"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files and docs/policy.schema.json")
@@ -255,6 +256,9 @@ func FuzzLoad(f *testing.F) {
 		for _, d := range diags {
 			if d.Message == "" {
 				t.Fatalf("empty diagnostic message: %+v", d)
+			}
+			if strings.HasPrefix(d.Message, "syntax:") && (d.Pos.Line == 0 || d.Pos.Col == 0) {
+				t.Errorf("syntax error without line and column: %v", d)
 			}
 		}
 		if eng != nil {
