@@ -1,0 +1,415 @@
+package backstop
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+
+	"github.com/gatehouse/gatehouse/enforcer/fanotify"
+	"github.com/gatehouse/gatehouse/internal/scratch"
+)
+
+// Safety: every backstop these tests load is scoped to a cgroup the test
+// creates and into which only its own helper processes go; it is detached
+// by t.Cleanup and, whatever happens, when the test binary exits (nothing
+// is pinned). The filesystem it treats as decided is a scratch tmpfs the
+// test marks with a listener that allows everything. The test process
+// itself starts programs only from the unmarked build directory, never
+// from the marked tmpfs (see the fanotify package doc).
+
+// The helper's environment: join a cgroup and exec the next stage; or do
+// one of the ways in and report how it ended.
+const (
+	envJoin = "GATEHOUSE_BACKSTOP_JOIN" // cgroup directory to join before exec'ing envNext
+	envNext = "GATEHOUSE_BACKSTOP_NEXT"
+	envDo   = "GATEHOUSE_BACKSTOP_DO" // memfd | run:PATH | userns:DIR | fresh:DIR
+
+	exitExecFailed = 3
+	exitSignaled   = 100 // + the signal that ended a child
+)
+
+func init() {
+	if os.Getenv(envJoin) != "" || os.Getenv(envDo) != "" {
+		runtime.LockOSThread() // the exec'ing thread is the main one
+	}
+}
+
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(envJoin); dir != "" {
+		os.Exit(joinAndExec(dir, os.Getenv(envNext)))
+	}
+	if do := os.Getenv(envDo); do != "" {
+		os.Exit(doWayIn(do))
+	}
+	os.Exit(m.Run())
+}
+
+func env(drop ...string) []string {
+	return slices.DeleteFunc(os.Environ(), func(kv string) bool {
+		k, _, _ := strings.Cut(kv, "=")
+		return slices.Contains(drop, k)
+	})
+}
+
+func joinAndExec(cgroup, next string) int {
+	if err := os.WriteFile(filepath.Join(cgroup, "cgroup.procs"), []byte("0"), 0); err != nil {
+		fmt.Fprintln(os.Stderr, "join cgroup:", err)
+		return 2
+	}
+	err := syscall.Exec(next, []string{next}, env(envJoin, envNext))
+	fmt.Fprintln(os.Stderr, "exec next stage:", err)
+	return 2
+}
+
+// doWayIn runs in the scope, from the marked tmpfs.
+func doWayIn(do string) int {
+	what, arg, _ := strings.Cut(do, ":")
+	switch what {
+	case "memfd": // an anonymous file: memfd_create + fexecve
+		fd, err := unix.MemfdCreate("prog", 0)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "memfd_create:", err)
+			return 2
+		}
+		b, _ := os.ReadFile("/bin/true")
+		unix.Write(fd, b)
+		return execFailed(fexecve(fd, []string{"prog"}))
+	case "run":
+		return execFailed(syscall.Exec(arg, []string{arg}, nil))
+	case "userns": // as nobody: a child in its own user and mount namespace
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(env(envDo), envDo+"=fresh:"+arg)
+		cmd.Stderr = os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{
+			Cloneflags:  syscall.CLONE_NEWUSER | syscall.CLONE_NEWNS,
+			UidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getuid(), Size: 1}},
+			GidMappings: []syscall.SysProcIDMap{{ContainerID: 0, HostID: os.Getgid(), Size: 1}},
+		}
+		return waitChild(cmd)
+	case "nobody":
+		cmd := exec.Command(os.Args[0])
+		cmd.Env = append(env(envDo), envDo+"=userns:"+arg)
+		cmd.Stderr = os.Stderr
+		cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+		return waitChild(cmd)
+	case "fresh": // inside the new namespaces: a tmpfs nobody marked
+		if err := unix.Mount("fresh", arg, "tmpfs", 0, "mode=0755"); err != nil {
+			fmt.Fprintln(os.Stderr, "mount tmpfs in the user namespace:", err)
+			return 2
+		}
+		b, _ := os.ReadFile("/bin/true")
+		p := filepath.Join(arg, "prog")
+		if err := os.WriteFile(p, b, 0o755); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 2
+		}
+		return execFailed(syscall.Exec(p, []string{p}, nil))
+	}
+	return 2
+}
+
+// fexecve is execveat(fd, "", argv, {}, AT_EMPTY_PATH), as glibc's
+// fexecve does it.
+func fexecve(fd int, argv []string) error {
+	empty, _ := unix.BytePtrFromString("")
+	args := make([]*byte, 0, len(argv)+1)
+	for _, a := range argv {
+		p, err := unix.BytePtrFromString(a)
+		if err != nil {
+			return err
+		}
+		args = append(args, p)
+	}
+	args = append(args, nil)
+	envp := []*byte{nil}
+	_, _, errno := unix.Syscall6(unix.SYS_EXECVEAT, uintptr(fd), uintptr(unsafe.Pointer(empty)),
+		uintptr(unsafe.Pointer(&args[0])), uintptr(unsafe.Pointer(&envp[0])), unix.AT_EMPTY_PATH, 0)
+	return errno
+}
+
+func execFailed(err error) int {
+	var errno syscall.Errno
+	errors.As(err, &errno)
+	fmt.Fprintf(os.Stderr, "errno %d: %v\n", int(errno), err)
+	return exitExecFailed
+}
+
+func waitChild(cmd *exec.Cmd) int {
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if errors.As(err, &ee) {
+		if ws, ok := ee.Sys().(syscall.WaitStatus); ok && ws.Signaled() {
+			return exitSignaled + int(ws.Signal())
+		}
+		return ee.ExitCode()
+	}
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 2
+	}
+	return 0
+}
+
+// scope is a test's cgroup, its marked tmpfs and the helper copied there.
+type scope struct {
+	cgroup string
+	mnt    string // marked, allowed: the decided filesystem
+	helper string // this test binary, on mnt
+	fresh  string // an empty directory for a user namespace's own tmpfs
+}
+
+func newScope(t *testing.T) *scope {
+	t.Helper()
+	scratch.NeedRoot(t, "loads a BPF program and marks a scratch tmpfs with fanotify")
+	ms, err := fanotify.Mounts()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(ms, func(m fanotify.Mount) bool { return m.FSType == "cgroup2" })
+	if i < 0 {
+		t.Skip("no cgroup v2 hierarchy mounted: the backstop's test scope needs one")
+	}
+	cg, err := os.MkdirTemp(ms[i].Point, "gatehouse-backstop-test-")
+	if err != nil {
+		t.Fatalf("create a test cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		for range 50 { // the last helpers may still be leaving
+			if err := os.Remove(cg); err == nil || errors.Is(err, os.ErrNotExist) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("remove test cgroup %s", cg)
+	})
+
+	base, err := os.MkdirTemp("", "gatehouse-backstop-")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(base) })
+	os.Chmod(base, 0o755)
+	s := &scope{cgroup: cg, mnt: filepath.Join(base, "mnt"), fresh: filepath.Join(base, "fresh")}
+	os.Mkdir(s.mnt, 0o755)
+	os.Mkdir(s.fresh, 0o755)
+	scratch.Mount(t, s.mnt)
+	s.helper = filepath.Join(s.mnt, "helper")
+	scratch.CopyFile(t, os.Args[0], s.helper, 0o755)
+
+	l, err := fanotify.Open(fanotify.Config{Mounts: []string{s.mnt}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		l.Run(ctx, func(ev *fanotify.Event) { ev.Respond(true) })
+	}()
+	t.Cleanup(func() { cancel(); l.Close(); <-done })
+	return s
+}
+
+// open loads a backstop scoped to s's cgroup and collects its reports.
+func (s *scope) open(t *testing.T, m Mode) (*Backstop, <-chan Report) {
+	t.Helper()
+	b, err := Open(Config{Mode: m, Cgroup: s.cgroup})
+	if err != nil {
+		t.Fatalf("load the backstop: %v", err)
+	}
+	reports := make(chan Report, 64)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(ctx, func(r Report) { reports <- r })
+	}()
+	t.Cleanup(func() { cancel(); b.Close(); <-done })
+	return b, reports
+}
+
+// run starts the helper outside the scope; it joins the cgroup, execs its
+// copy on the marked tmpfs, which does do. It returns how that ended: the
+// exit code, or exitSignaled+N when killed by signal N.
+func (s *scope) run(t *testing.T, do string) int {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0])
+	cmd.Env = append(os.Environ(), envJoin+"="+s.cgroup, envNext+"="+s.helper, envDo+"="+do)
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	code := waitChild(cmd)
+	if ctx.Err() != nil {
+		t.Fatalf("%s did not finish within 20s", do)
+	}
+	if code != 0 && code != exitSignaled+int(syscall.SIGKILL) {
+		t.Logf("%s: exit %d, stderr %q", do, code, stderr.String())
+	}
+	return code
+}
+
+func userNamespacesAllowed() bool {
+	out, err := exec.Command("setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups", "unshare", "-Urm", "true").CombinedOutput()
+	_ = out
+	return err == nil
+}
+
+func memfdExecAllowed() bool {
+	b, err := os.ReadFile("/proc/sys/vm/memfd_noexec")
+	return err != nil || strings.TrimSpace(string(b)) != "2"
+}
+
+// TestDenyKillsUndecidedExecs: in deny mode, a program from an anonymous
+// file and one from a tmpfs mounted in an unprivileged user's own
+// namespace are killed before they run, and reported; a program on a
+// marked filesystem runs. Without the backstop both run: the test shows
+// the way in first.
+func TestDenyKillsUndecidedExecs(t *testing.T) {
+	s := newScope(t)
+	killed := exitSignaled + int(syscall.SIGKILL)
+	if !memfdExecAllowed() {
+		t.Log("vm.memfd_noexec = 2 closes memfd execs here; that case is skipped")
+	}
+	userns := userNamespacesAllowed()
+
+	t.Run("without the backstop the ways in are open", func(t *testing.T) {
+		if memfdExecAllowed() {
+			if code := s.run(t, "memfd"); code != 0 {
+				t.Errorf("memfd exec without the backstop: exit %d, want 0 (it runs)", code)
+			}
+		}
+		if userns {
+			if code := s.run(t, "nobody:"+s.fresh); code != 0 {
+				t.Errorf("fresh tmpfs exec without the backstop: exit %d, want 0 (it runs)", code)
+			}
+		}
+	})
+
+	b, reports := s.open(t, Deny)
+	drain := func() []Report {
+		var got []Report
+		for {
+			select {
+			case r := <-reports:
+				got = append(got, r)
+			case <-time.After(200 * time.Millisecond):
+				return got
+			}
+		}
+	}
+	t.Run("a marked filesystem's program runs", func(t *testing.T) {
+		prog := filepath.Join(s.mnt, "true")
+		scratch.CopyFile(t, "/bin/true", prog, 0o755)
+		if code := s.run(t, "run:"+prog); code != 0 {
+			t.Errorf("exec on the marked tmpfs: exit %d, want 0", code)
+		}
+		if got := drain(); len(got) != 0 {
+			t.Errorf("reports for decided execs: %+v", got)
+		}
+	})
+	t.Run("memfd", func(t *testing.T) {
+		if !memfdExecAllowed() {
+			t.Skip("vm.memfd_noexec = 2")
+		}
+		if code := s.run(t, "memfd"); code != killed {
+			t.Errorf("memfd exec under the deny backstop: exit %d, want killed by SIGKILL", code)
+		}
+		got := drain()
+		if len(got) != 1 || !got[0].Killed || got[0].FSType != 0x01021994 || !strings.HasPrefix(got[0].Filename, "/dev/fd/") {
+			t.Errorf("reports %+v, want one: killed, tmpfs, /dev/fd/N", got)
+		}
+	})
+	t.Run("a tmpfs in an unprivileged user's own namespace", func(t *testing.T) {
+		if !userns {
+			t.Skip("unprivileged user namespaces are off here, which closes this way in")
+		}
+		if code := s.run(t, "nobody:"+s.fresh); code != killed {
+			t.Errorf("fresh tmpfs exec under the deny backstop: exit %d, want the child killed by SIGKILL", code)
+		}
+		got := drain()
+		if len(got) != 1 || !got[0].Killed || got[0].UID != 65534 || got[0].Filename != filepath.Join(s.fresh, "prog") {
+			t.Errorf("reports %+v, want one: killed, uid 65534, %s/prog", got, s.fresh)
+		}
+	})
+	st, err := b.Stats()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Undecided == 0 || st.Killed != st.Undecided || st.Lost != 0 || st.Seen < st.Undecided {
+		t.Errorf("Stats() = %+v", st)
+	}
+}
+
+// TestAuditReportsAndAllows: audit mode lets the undecided exec run and
+// reports it.
+func TestAuditReportsAndAllows(t *testing.T) {
+	if !memfdExecAllowed() {
+		t.Skip("vm.memfd_noexec = 2 closes memfd execs here")
+	}
+	s := newScope(t)
+	b, reports := s.open(t, Audit)
+	if code := s.run(t, "memfd"); code != 0 {
+		t.Errorf("memfd exec under the audit backstop: exit %d, want 0", code)
+	}
+	select {
+	case r := <-reports:
+		if r.Killed || r.Comm == "" {
+			t.Errorf("report %+v, want not killed, with the program's name", r)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("no report for an undecided exec")
+	}
+	// Switching to deny takes effect without reloading.
+	if err := b.SetMode(Deny); err != nil {
+		t.Fatal(err)
+	}
+	if code := s.run(t, "memfd"); code != exitSignaled+int(syscall.SIGKILL) {
+		t.Errorf("after SetMode(Deny): exit %d, want killed", code)
+	}
+}
+
+// TestScopeLeavesOthersAlone: a deny backstop scoped to a cgroup does not
+// touch an undecided exec outside it.
+func TestScopeLeavesOthersAlone(t *testing.T) {
+	if !memfdExecAllowed() {
+		t.Skip("vm.memfd_noexec = 2 closes memfd execs here")
+	}
+	s := newScope(t)
+	s.open(t, Deny)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, os.Args[0]) // not in the cgroup
+	cmd.Env = append(os.Environ(), envDo+"=memfd")
+	if code := waitChild(cmd); code != 0 {
+		t.Errorf("memfd exec outside the scope: exit %d, want 0", code)
+	}
+}
+
+func TestReportLayout(t *testing.T) {
+	if n := binary.Size(execReport{}); n != reportSize {
+		t.Errorf("struct report is %d bytes, reportSize says %d", n, reportSize)
+	}
+	if n := binary.Size(execConfig{}); n != 24 {
+		t.Errorf("struct config is %d bytes, want 24", n)
+	}
+}
+
+func TestCgroupScopeRefusesOtherDirectories(t *testing.T) {
+	if _, _, err := cgroupScope(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a cgroup v2") {
+		t.Errorf("cgroupScope of a plain directory: %v", err)
+	}
+}
