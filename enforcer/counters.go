@@ -16,6 +16,8 @@ type counters struct {
 	policyReloads, policyReloadFailures atomic.Uint64
 	cacheEvictions, argsUnavailable     atomic.Uint64
 	parentsPathsOnly                    atomic.Uint64
+	decidedWithoutArgs                  atomic.Uint64
+	decidedWithoutParents               atomic.Uint64
 	latency                             latencyRing
 }
 
@@ -54,30 +56,32 @@ func (e *Engine) counterMap() map[string]uint64 {
 	p50, p99 := c.latency.quantiles()
 	audit := e.audit.Stats()
 	m := map[string]uint64{
-		"execs":                  c.execs.Load(),
-		"cache_hits":             c.cacheHits.Load(),
-		"cache_misses":           c.cacheMisses.Load(),
-		"cache_entries":          uint64(e.cache.len()),
-		"cache_evictions":        c.cacheEvictions.Load(),
-		"args_unavailable":       c.argsUnavailable.Load(),
-		"parents_paths_only":     c.parentsPathsOnly.Load(),
-		"allowed":                c.allowed.Load(),
-		"denied":                 c.denied.Load(),
-		"grants_used":            c.grantsUsed.Load(),
-		"grants_active":          uint64(e.grants.len()),
-		"budget_timeouts":        c.timeouts.Load(),
-		"internal_errors":        c.internalErrors.Load(),
-		"audit_queued":           audit.Queued,
-		"audit_written":          audit.Written,
-		"audit_unwritten":        audit.Unwritten,
-		"audit_dropped":          c.auditDropped.Load(),
-		"requests_created":       c.requestsCreated.Load(),
-		"requests_coalesced":     c.requestsCoalesced.Load(),
-		"requests_dropped":       c.requestsDropped.Load(),
-		"policy_reloads":         c.policyReloads.Load(),
-		"policy_reload_failures": c.policyReloadFailures.Load(),
-		"decision_p50_ns":        uint64(p50),
-		"decision_p99_ns":        uint64(p99),
+		"execs":                   c.execs.Load(),
+		"cache_hits":              c.cacheHits.Load(),
+		"cache_misses":            c.cacheMisses.Load(),
+		"cache_entries":           uint64(e.cache.len()),
+		"cache_evictions":         c.cacheEvictions.Load(),
+		"args_unavailable":        c.argsUnavailable.Load(),
+		"parents_paths_only":      c.parentsPathsOnly.Load(),
+		"decided_without_args":    c.decidedWithoutArgs.Load(),
+		"decided_without_parents": c.decidedWithoutParents.Load(),
+		"allowed":                 c.allowed.Load(),
+		"denied":                  c.denied.Load(),
+		"grants_used":             c.grantsUsed.Load(),
+		"grants_active":           uint64(e.grants.len()),
+		"budget_timeouts":         c.timeouts.Load(),
+		"internal_errors":         c.internalErrors.Load(),
+		"audit_queued":            audit.Queued,
+		"audit_written":           audit.Written,
+		"audit_unwritten":         audit.Unwritten,
+		"audit_dropped":           c.auditDropped.Load(),
+		"requests_created":        c.requestsCreated.Load(),
+		"requests_coalesced":      c.requestsCoalesced.Load(),
+		"requests_dropped":        c.requestsDropped.Load(),
+		"policy_reloads":          c.policyReloads.Load(),
+		"policy_reload_failures":  c.policyReloadFailures.Load(),
+		"decision_p50_ns":         uint64(p50),
+		"decision_p99_ns":         uint64(p99),
 	}
 	return m
 }

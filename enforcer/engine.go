@@ -59,9 +59,10 @@ type Engine struct {
 	tty      chan ttyMessage
 	uses     chan int64 // grant ids whose use count must be written
 
-	counters counters
-	deciding atomic.Int64 // execs taken and not yet recorded
-	wg       sync.WaitGroup
+	counters   counters
+	withoutLog everyMinute  // decisions made without facts a rule needed
+	deciding   atomic.Int64 // execs taken and not yet recorded
+	wg         sync.WaitGroup
 }
 
 // Options are what New needs besides the configuration.
@@ -364,6 +365,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	f.User = e.users.userName(task.UID)
 	f.Groups = e.users.groupNames(task.GIDs)
 	argsRead := false
+	var argsWhy, parentsWhy string // why they could not be had; "" when they were
 	readArgs := func() {
 		if argsRead {
 			return
@@ -371,7 +373,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		argsRead = true
 		argv := xf.Args
 		if !xf.HaveArgs {
-			argv = e.execArgs(pid)
+			argv, argsWhy = e.execArgs(pid)
 		}
 		if len(argv) > 0 {
 			f.Args = argv[1:]
@@ -380,15 +382,19 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	// Arguments and the parent chain cost tens to hundreds of microseconds
 	// to read; they are gathered only when a definition that could match
 	// looks at them (EvaluateLazy), and the arguments again for the record
-	// of a deny.
+	// of a deny. What cannot be had is said so (f.Unavailable), and the
+	// policy decides it by the rule's action: never an allow for want of
+	// it.
 	parentsRead := false
 	load := func(_ *policy.Facts, n policy.Needs) {
 		if n.Args {
 			readArgs()
+			f.Unavailable.Args = argsWhy != ""
 		}
 		if n.Parents && !parentsRead {
 			parentsRead = true
-			f.Parents = e.parents(pid, lp.eng.Needs().SHA1)
+			f.Parents, parentsWhy = e.parents(pid, lp.eng.Needs())
+			f.Unavailable.Parents = parentsWhy != ""
 		}
 		if n.Protection {
 			// Read now, for this exec: the folders above a file change
@@ -447,11 +453,15 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	} else {
 		e.counters.denied.Add(1)
 	}
+	var without string // for the record: what the decision was made without
+	if d.Unavailable.Args || d.Unavailable.Parents {
+		without = e.decidedWithout(d, pid, path, argsWhy, parentsWhy)
+	}
 
-	if d.Audit || !allow {
+	if d.Audit || !allow || without != "" {
 		ev := store.Event{Kind: "exec", Action: d.Action.String(), Allowed: allow, Rule: d.Rule, RuleName: d.RuleName,
 			Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision, UID: task.UID, User: f.User, PID: pid,
-			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args}
+			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args, Detail: without}
 		if len(f.Parents) > 0 {
 			ev.Parent = f.Parents[0].Path
 		} else if anc, err := e.tasks.Ancestors(pid, 1); err == nil && len(anc) > 0 {
@@ -484,8 +494,8 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 }
 
 // argsWait bounds the wait for a blocked task's arguments. The task's
-// owner decides where argv points: memory backed by a FUSE file whose server
-// never answers makes the read block. The read then runs on in its
+// owner decides where argv points: memory backed by a FUSE file whose
+// server never answers makes the read block. The read then runs on in its
 // goroutine (at most argsReaders of them) and the exec is decided without
 // arguments.
 const (
@@ -493,34 +503,37 @@ const (
 	argsReaders = 16
 )
 
-func (e *Engine) execArgs(pid int32) []string {
+// execArgs reads the argv of the task held in execve; when it cannot,
+// why says so (and argv is what was read, for the record).
+func (e *Engine) execArgs(pid int32) (argv []string, why string) {
 	select {
 	case e.argsSem <- struct{}{}:
 	default:
 		e.counters.argsUnavailable.Add(1)
-		return nil
+		return nil, fmt.Sprintf("%d argument reads already in flight", argsReaders)
 	}
-	ch := make(chan []string, 1)
+	type result struct {
+		argv []string
+		err  error
+	}
+	ch := make(chan result, 1)
 	go func() {
 		defer func() { <-e.argsSem }()
 		argv, err := e.tasks.ExecArgs(pid)
-		if err != nil {
-			argv = nil
-		}
-		ch <- argv
+		ch <- result{argv, err}
 	}()
 	t := time.NewTimer(argsWait)
 	defer t.Stop()
 	select {
-	case argv := <-ch:
-		if argv == nil {
+	case r := <-ch:
+		if r.err != nil {
 			e.counters.argsUnavailable.Add(1)
+			return r.argv, r.err.Error()
 		}
-		return argv
+		return r.argv, ""
 	case <-t.C:
 		e.counters.argsUnavailable.Add(1)
-		e.log.Warn("arguments of a held exec not readable in time; deciding without them", "pid", pid, "waited", argsWait)
-		return nil
+		return nil, fmt.Sprintf("not read within %v", argsWait)
 	}
 }
 
@@ -531,62 +544,127 @@ func (e *Engine) execArgs(pid int32) []string {
 // argsReaders at once, sharing the argv readers' budget); after
 // parentsWait the chain is used with paths only, and the goroutine goes on
 // to fill the facts cache for next time.
+//
+// why says what is missing when the chain cannot decide the policy's
+// parent criteria: it could not be read whole, or it has only paths and
+// the policy looks at more of a parent (Needs.ParentFacts).
 const parentsWait = 100 * time.Millisecond
 
-func (e *Engine) parents(pid int32, sha1 bool) []policy.Subject {
+func (e *Engine) parents(pid int32, needs policy.Needs) (chain []policy.Subject, why string) {
 	anc, err := e.tasks.Ancestors(pid, maxAncestors)
-	if err != nil && len(anc) == 0 {
-		return nil
+	if err != nil {
+		why = fmt.Sprintf("parent chain read %d of its processes: %v", len(anc), err)
+		if len(anc) == 0 {
+			return nil, why
+		}
 	}
-	pathsOnly := func() []policy.Subject {
+	pathsOnly := func(what string) ([]policy.Subject, string) {
+		e.counters.parentsPathsOnly.Add(1)
 		out := make([]policy.Subject, 0, len(anc))
 		for _, a := range anc {
 			out = append(out, policy.Subject{Path: a.Exe, Type: policy.Binary})
 		}
-		return out
+		if why == "" && needs.ParentFacts {
+			why = "only the paths of the parent chain: its programs' facts were " + what
+		}
+		return out, why
 	}
 	select {
 	case e.argsSem <- struct{}{}:
 	default:
-		e.counters.parentsPathsOnly.Add(1)
-		return pathsOnly()
+		return pathsOnly(fmt.Sprintf("not read, %d reads already in flight", argsReaders))
 	}
-	ch := make(chan []policy.Subject, 1)
+	type result struct {
+		chain    []policy.Subject
+		complete bool
+	}
+	ch := make(chan result, 1)
 	go func() {
 		defer func() { <-e.argsSem }()
-		ch <- e.parentFacts(anc, sha1)
+		chain, complete := e.parentFacts(anc, needs.SHA1)
+		ch <- result{chain, complete}
 	}()
 	t := time.NewTimer(parentsWait)
 	defer t.Stop()
 	select {
-	case out := <-ch:
-		return out
+	case r := <-ch:
+		if why == "" && !r.complete && needs.ParentFacts {
+			why = "the facts of a program of the parent chain could not be read"
+		}
+		return r.chain, why
 	case <-t.C:
-		e.counters.parentsPathsOnly.Add(1)
 		e.log.Warn("facts of the parent chain not gathered in time; deciding on their paths", "pid", pid, "waited", parentsWait)
-		return pathsOnly()
+		return pathsOnly(fmt.Sprintf("not gathered within %v", parentsWait))
 	}
 }
 
-func (e *Engine) parentFacts(anc []Ancestor, sha1 bool) []policy.Subject {
-	out := make([]policy.Subject, 0, len(anc))
+// parentFacts gathers the facts of each ancestor's program; complete is
+// false when one (other than a kernel thread's, which has none) could not
+// be read, and it then has its path only.
+func (e *Engine) parentFacts(anc []Ancestor, sha1 bool) (out []policy.Subject, complete bool) {
+	out = make([]policy.Subject, 0, len(anc))
+	complete = true
 	for _, a := range anc {
 		s := policy.Subject{Path: a.Exe, Type: policy.Binary}
+		read := false
 		if f, err := e.tasks.OpenExe(a.PID); err == nil {
 			if st, err := stat(f); err == nil {
 				if c, ok := e.cache.get(st.key, st.stamp); ok && (c.SHA1 != "" || !sha1) {
-					s = c
+					s, read = c, true
 				} else if c, err := e.fileFacts(f, a.Exe, sha1); err == nil {
 					e.cache.put(st.key, st.stamp, c)
-					s = c
+					s, read = c, true
 				}
 			}
 			f.Close()
 		}
+		complete = complete && (read || a.Exe == "")
 		s.Path = a.Exe
 		out = append(out, s)
 	}
-	return out
+	return out, complete
+}
+
+// decidedWithout counts and logs a decision made without the arguments or
+// the parent chain (d.Unavailable), and returns what the audit event says
+// of it.
+func (e *Engine) decidedWithout(d policy.Decision, pid int32, path, argsWhy, parentsWhy string) string {
+	var what []string
+	if d.Unavailable.Args {
+		e.counters.decidedWithoutArgs.Add(1)
+		what = append(what, "arguments not read ("+argsWhy+")")
+	}
+	if d.Unavailable.Parents {
+		e.counters.decidedWithoutParents.Add(1)
+		what = append(what, "parent chain not read ("+parentsWhy+")")
+	}
+	detail := strings.Join(what, "; ") + "; decided without them: a rule that needs them matches if it denies, is skipped if it allows"
+	if n, ok := e.withoutLog.take(e.now()); ok {
+		e.log.Warn("exec decided without facts a rule needs", "pid", pid, "path", path, "action", d.Action.String(), "rule", d.Rule,
+			"detail", detail, "also_since_last", n)
+	}
+	return detail
+}
+
+// everyMinute lets a message through at once, then at most once a minute,
+// counting the ones it holds back.
+type everyMinute struct {
+	mu   sync.Mutex
+	last time.Time
+	held int
+}
+
+// take reports whether to log now, and how many were held back since the
+// last time.
+func (r *everyMinute) take(now time.Time) (held int, ok bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if !r.last.IsZero() && now.Sub(r.last) < time.Minute {
+		r.held++
+		return 0, false
+	}
+	held, r.held, r.last = r.held, 0, now
+	return held, true
 }
 
 func (e *Engine) observe(start time.Time) {

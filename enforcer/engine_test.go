@@ -42,7 +42,7 @@ type harness struct {
 	tasks  *enforcertest.Tasks
 	cancel context.CancelFunc
 	done   chan error
-	nextID int32
+	nextID atomic.Int32 // pids of fake execs
 }
 
 const testPolicy = `id: engine-test
@@ -71,6 +71,10 @@ groups:
     definitions: [{path: {starts_with: DIR/notify/}}]
   - name: offline
     definitions: [{path: {starts_with: DIR/offline/}}]
+  - name: safe-tool
+    definitions: [{type: [binary, script], path: {exact: DIR/safe/tool}, args: {exact: --safe}}]
+  - name: safe-dir
+    definitions: [{path: {starts_with: DIR/safe/}}]
 rules:
   - {group: denied, action: deny, message: {title: "{name} is blocked"}}
   - {group: justify, action: justification, min_justification: 5}
@@ -82,12 +86,15 @@ rules:
   - {group: denied-message, action: deny_message, message: {title: "{name} is not allowed", body: "Ask IT."}}
   - {group: denied-notify, action: deny_notify}
   - {group: offline, action: approval_offline}
+  - {group: safe-tool, action: allow}
+  - {group: safe-dir, action: deny}
 `
 
 func newHarness(t testing.TB, mod func(*enforcer.Config)) *harness {
 	t.Helper()
 	dir := t.TempDir()
-	h := &harness{t: t, dir: dir, src: enforcertest.NewSource(), tasks: &enforcertest.Tasks{}, nextID: 1000}
+	h := &harness{t: t, dir: dir, src: enforcertest.NewSource(), tasks: &enforcertest.Tasks{}}
+	h.nextID.Store(1000)
 	h.writePolicy(1)
 	cfg := enforcer.DefaultConfig()
 	cfg.Policy = filepath.Join(dir, "policy.yaml")
@@ -152,12 +159,14 @@ func (h *harness) file(rel, content string) string {
 }
 
 type execOpt struct {
-	uid       uint32
-	args      []string
-	ancestors []enforcer.Ancestor
-	deadline  time.Time
-	slow      time.Duration
-	argsBlock chan struct{}
+	uid          uint32
+	args         []string
+	ancestors    []enforcer.Ancestor
+	deadline     time.Time
+	slow         time.Duration
+	argsBlock    chan struct{}
+	argsErr      error // the arguments cannot be read
+	ancestorsErr error // the parent chain cannot be read
 }
 
 // exec runs one fake exec of path and returns the answer.
@@ -167,13 +176,13 @@ func (h *harness) exec(path string, o execOpt) bool {
 	if err != nil {
 		h.t.Fatal(err)
 	}
-	h.nextID++
-	pid := h.nextID
+	pid := h.nextID.Add(1)
 	args := o.args
 	if args == nil {
 		args = []string{filepath.Base(path)}
 	}
-	h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: o.uid, GIDs: []uint32{o.uid}}, Args: args, Ancestors: o.ancestors, Slow: o.slow, ArgsBlock: o.argsBlock})
+	h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: o.uid, GIDs: []uint32{o.uid}}, Args: args, Ancestors: o.ancestors, Slow: o.slow, ArgsBlock: o.argsBlock,
+		ArgsErr: o.argsErr, AncestorsErr: o.ancestorsErr})
 	x := enforcertest.NewExec(f, pid)
 	x.Due = o.deadline
 	return h.src.Send(h.t, x)
@@ -587,9 +596,9 @@ func TestLargeFileDoesNotHoldUpOthers(t *testing.T) {
 	}
 	bf.Close()
 	f, _ := os.Open(big)
-	h.nextID++
-	h.tasks.Set(h.nextID, enforcertest.Task{Task: enforcer.Task{UID: 1000}})
-	bx := enforcertest.NewExec(f, h.nextID)
+	pid := h.nextID.Add(1)
+	h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: 1000}})
+	bx := enforcertest.NewExec(f, pid)
 	h.src.Execs <- bx
 	if !h.exec(small, execOpt{uid: 1000}) {
 		t.Fatal("cached program denied")
@@ -610,21 +619,36 @@ func TestLargeFileDoesNotHoldUpOthers(t *testing.T) {
 }
 
 // TestBlockedArgvRead: a task whose argv cannot be read (it points at
-// memory whose reads never return) is decided without arguments, at once,
-// and nothing else waits.
+// memory whose reads never return) is decided without arguments, after
+// argsWait, and nothing else waits: the deny rule on its arguments
+// matches, as it does for the exec that finds every reader taken.
 func TestBlockedArgvRead(t *testing.T) {
 	h := newHarness(t, nil)
 	tool := h.file("args/tool", "#!/bin/sh\necho tool\n")
 	block := make(chan struct{})
 	defer close(block)
-	// Fill every argv reader and one more.
-	for i := 0; i < enforcer.ArgsReaders+1; i++ {
-		if !h.exec(tool, execOpt{uid: 1000, args: []string{"tool", "--evil"}, argsBlock: block}) {
-			t.Fatal("decided with arguments it could not have read")
-		}
+	// Fill every argv reader, at once, and then one more.
+	var wg sync.WaitGroup
+	var allowed atomic.Int64
+	for range enforcer.ArgsReaders {
+		wg.Go(func() {
+			if h.exec(tool, execOpt{uid: 1000, args: []string{"tool", "--fine"}, argsBlock: block}) {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if h.exec(tool, execOpt{uid: 1000, args: []string{"tool", "--fine"}}) {
+		allowed.Add(1)
+	}
+	if n := allowed.Load(); n != 0 {
+		t.Errorf("%d execs allowed without the arguments the deny rule needs", n)
 	}
 	if n := h.e.Counter("args_unavailable"); n != enforcer.ArgsReaders+1 {
 		t.Errorf("args_unavailable = %d, want %d", n, enforcer.ArgsReaders+1)
+	}
+	if n := h.e.Counter("decided_without_args"); n != enforcer.ArgsReaders+1 {
+		t.Errorf("decided_without_args = %d, want %d", n, enforcer.ArgsReaders+1)
 	}
 	// Programs without argument rules are unaffected.
 	if !h.exec(h.file("bin/ok", "#!/bin/sh\n"), execOpt{uid: 1000}) {

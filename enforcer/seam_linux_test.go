@@ -27,8 +27,7 @@ func kernelStat(t *testing.T, path string) *enforcer.FileStat {
 // needs must come from the event) and returns the answer.
 func (h *harness) execKnown(xf enforcer.ExecFacts) bool {
 	h.t.Helper()
-	h.nextID++
-	x := enforcertest.NewExec(nil, h.nextID)
+	x := enforcertest.NewExec(nil, h.nextID.Add(1))
 	x.Known = &xf
 	return h.src.Send(h.t, x)
 }

@@ -109,6 +109,10 @@ type Task struct {
 	// (an argv in memory backed by a stuck FUSE file).
 	Slow      time.Duration
 	ArgsBlock chan struct{}
+	// ArgsErr and AncestorsErr, when set, are what ExecArgs and Ancestors
+	// fail with (a task that could not be read), returning Args and
+	// Ancestors as the part read.
+	ArgsErr, AncestorsErr error
 }
 
 // Tasks is an in-memory process table.
@@ -155,12 +159,18 @@ func (t *Tasks) ExecArgs(pid int32) ([]string, error) {
 	if ft.ArgsBlock != nil {
 		<-ft.ArgsBlock
 	}
+	if err == nil {
+		err = ft.ArgsErr
+	}
 	return ft.Args, err
 }
 
 // Ancestors implements enforcer.Tasks.
 func (t *Tasks) Ancestors(pid int32, max int) ([]enforcer.Ancestor, error) {
 	ft, err := t.get(pid)
+	if err == nil {
+		err = ft.AncestorsErr
+	}
 	return ft.Ancestors, err
 }
 
