@@ -42,6 +42,13 @@ type Config struct {
 	// Exclude lists mount points not to watch when Mounts is empty: a
 	// filesystem is left out when every mount of it is excluded.
 	Exclude []string `yaml:"exclude"`
+	// ExecBackstop is what the Linux exec backstop does with an exec that
+	// no mark held (docs/enforcer.md): "off" loads nothing, "audit"
+	// records it, "deny" records it and kills the program before it runs.
+	ExecBackstop string `yaml:"exec_backstop"`
+	// ExecBackstopCgroup limits the backstop to the tasks of one cgroup v2
+	// directory and below (e.g. /sys/fs/cgroup/user.slice); "" is all.
+	ExecBackstopCgroup string `yaml:"exec_backstop_cgroup"`
 
 	// FailClosed denies, instead of allowing, when a decision cannot be
 	// made within DecisionBudget or fails internally.
@@ -136,6 +143,7 @@ func DefaultConfig() Config {
 		Database:        "/var/lib/gatehouse/gatehouse.db",
 		Socket:          DefaultSocket,
 		Exclude:         []string{},
+		ExecBackstop:    "off",
 		DecisionBudget:  Duration(5 * time.Second),
 		HashWorkers:     2,
 		CacheEntries:    100_000,
@@ -204,6 +212,14 @@ func (c *Config) validate() error {
 	}
 	if (c.AgentTeamID == "") != (c.AgentSigningID == "") {
 		errs = append(errs, errors.New("agent_team_id and agent_signing_id go together; set both or neither"))
+	}
+	switch c.ExecBackstop {
+	case "off", "audit", "deny":
+	default:
+		errs = append(errs, fmt.Errorf("exec_backstop %q: want off, audit or deny", c.ExecBackstop))
+	}
+	if c.ExecBackstopCgroup != "" && !filepath.IsAbs(c.ExecBackstopCgroup) {
+		errs = append(errs, fmt.Errorf("exec_backstop_cgroup %q is not an absolute path; name a cgroup v2 directory like /sys/fs/cgroup/user.slice", c.ExecBackstopCgroup))
 	}
 	if c.Database == "" {
 		errs = append(errs, errors.New("database is empty; give the path of the SQLite file"))

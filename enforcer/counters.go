@@ -16,6 +16,7 @@ type counters struct {
 	policyReloads, policyReloadFailures atomic.Uint64
 	cacheEvictions, argsUnavailable     atomic.Uint64
 	parentsPathsOnly                    atomic.Uint64
+	undecided, undecidedKilled          atomic.Uint64 // execs no mark held, seen by the backstop
 	decidedWithoutArgs                  atomic.Uint64
 	decidedWithoutParents               atomic.Uint64
 	latency                             latencyRing
@@ -80,6 +81,8 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"requests_dropped":        c.requestsDropped.Load(),
 		"policy_reloads":          c.policyReloads.Load(),
 		"policy_reload_failures":  c.policyReloadFailures.Load(),
+		"undecided_execs":         c.undecided.Load(),
+		"undecided_killed":        c.undecidedKilled.Load(),
 		"decision_p50_ns":         uint64(p50),
 		"decision_p99_ns":         uint64(p99),
 	}

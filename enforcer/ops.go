@@ -32,6 +32,9 @@ type Status struct {
 	Counters   map[string]uint64
 	// Audit says whether audit events are being written.
 	Audit AuditHealth
+	// Gaps are the ways a program could start here without a decision,
+	// open or closed, as the source reports them (none before it runs).
+	Gaps []Gap
 	// Caller is who the engine took the caller for.
 	Caller Actor
 }
@@ -64,7 +67,7 @@ func (e *Engine) status(a Actor) Status {
 	return Status{
 		Started: e.started, PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision(), PolicyPath: lp.path,
 		PolicyLoaded: lp.loaded, PolicyError: e.PolicyError(), Source: name, Marks: marks,
-		FailClosed: e.cfg.FailClosed, Counters: e.counterMap(), Audit: e.auditHealth(), Caller: a,
+		FailClosed: e.cfg.FailClosed, Counters: e.counterMap(), Audit: e.auditHealth(), Gaps: e.gaps(), Caller: a,
 	}
 }
 

@@ -78,6 +78,41 @@ type Handler struct {
 	// FileWritten is called for a file closed after writing (dev 0 and
 	// ino 0: such events were lost), so cached facts of it are dropped.
 	FileWritten func(dev, ino uint64)
+	// Undecided is called for an exec the source saw run without a
+	// decision (the Linux exec backstop), after the fact: it is recorded,
+	// and says whether the task was killed.
+	Undecided func(UndecidedExec)
+}
+
+// UndecidedExec is a program start that no held exec decided: a file on a
+// filesystem the source could not hold, or an anonymous file.
+type UndecidedExec struct {
+	PID  int32
+	UID  uint32
+	Comm string
+	// Filename is the path the task gave execve (relative, or /dev/fd/N
+	// for fexecve), not a path the daemon resolved.
+	Filename string
+	// Dev ("major:minor") and Ino name the file; FS names its filesystem.
+	Dev    string
+	Ino    uint64
+	FS     string
+	Killed bool
+}
+
+// Gap is a way a program could start on this machine without a decision,
+// as the source finds the kernel and its own configuration, and what
+// closes it. Status lists them; a closed one says what closed it.
+type Gap struct {
+	Name   string // stable: exec_backstop, memfd_exec, user_namespaces, mapped_code, interpreters
+	Open   bool
+	Detail string // what is open, or what closes it here
+	Fix    string // the setting that closes it ("" when closed)
+}
+
+// GapReporter is a Source that can say what it does not hold.
+type GapReporter interface {
+	Gaps() []Gap
 }
 
 // Source delivers held executions.

@@ -40,7 +40,21 @@ type Status struct {
 	// Audit says whether the audit log is being written; nil from a
 	// gatehoused older than this field.
 	Audit *AuditHealth `json:"audit,omitempty"`
-	You   Identity     `json:"you"`
+	// Gaps are the ways a program could start on this machine without a
+	// decision, open or closed, with the setting that closes each; absent
+	// from a gatehoused older than this field.
+	Gaps []Gap    `json:"gaps,omitempty"`
+	You  Identity `json:"you"`
+}
+
+// Gap is one way around the enforcer on this machine (docs/enforcer.md,
+// "Ways around the marks"). Name is stable: exec_backstop, memfd_exec,
+// user_namespaces, mapped_code, interpreters; others may be added.
+type Gap struct {
+	Name   string `json:"name"`
+	Open   bool   `json:"open"`
+	Detail string `json:"detail"`
+	Fix    string `json:"fix,omitempty"`
 }
 
 // AuditHealth says whether the daemon's audit log is being written. While

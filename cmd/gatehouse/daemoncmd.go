@@ -82,6 +82,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stdout, "audit:   FAILING since %s (%s ago); still enforcing, events not written are counted (audit_unwritten, audit_dropped):\n  %s\n",
 			st.Audit.FailingSince.Local().Format(time.RFC3339), time.Since(st.Audit.FailingSince).Round(time.Second), st.Audit.Error)
 	}
+	printGaps(stdout, st.Gaps)
 	keys := make([]string, 0, len(st.Counters))
 	for k := range st.Counters {
 		keys = append(keys, k)
@@ -97,6 +98,25 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	tw.Flush()
 	return code
+}
+
+// printGaps says which ways around the enforcer are open on the daemon's
+// machine and what closes each; the closed ones in one line.
+func printGaps(w io.Writer, gaps []localapi.Gap) {
+	var closed []string
+	for _, g := range gaps {
+		if !g.Open {
+			closed = append(closed, g.Name)
+			continue
+		}
+		fmt.Fprintf(w, "gap:     %s: %s\n", g.Name, g.Detail)
+		if g.Fix != "" {
+			fmt.Fprintf(w, "         closes it: %s\n", g.Fix)
+		}
+	}
+	if len(closed) > 0 {
+		fmt.Fprintf(w, "closed:  %s\n", strings.Join(closed, ", "))
+	}
 }
 
 func cmdEvents(args []string, stdout, stderr io.Writer) int {

@@ -85,6 +85,8 @@ type env struct {
 	cmd    *exec.Cmd
 	log    *testbus.Log
 	waited chan error
+	// config is added to the configuration start writes.
+	config string
 }
 
 const e2ePolicy = `id: e2e
@@ -163,7 +165,7 @@ func (e *env) start() {
 	e.t.Helper()
 	cfg := filepath.Join(e.dir, "gatehoused.yaml")
 	os.WriteFile(cfg, []byte(fmt.Sprintf("policy: %s\ndatabase: %s\nsocket: %s\nmounts: [%s]\nreload_interval: 100ms\n",
-		filepath.Join(e.dir, "policy.yaml"), filepath.Join(e.dir, "db", "gatehouse.db"), e.socket(), e.mnt)), 0o644)
+		filepath.Join(e.dir, "policy.yaml"), filepath.Join(e.dir, "db", "gatehouse.db"), e.socket(), e.mnt)+e.config), 0o644)
 	e.cmd = exec.Command(bins.daemon, "--config", cfg)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {

@@ -7,10 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/backstop"
 	"github.com/gatehouse/gatehouse/enforcer/fanotify"
 	"github.com/gatehouse/gatehouse/enforcer/proc"
 )
@@ -22,9 +25,32 @@ import (
 func newTasks() enforcer.Tasks { return procTasks{} }
 
 // newSource returns the event source, with the configured filesystems
-// marked.
+// marked and the exec backstop loaded when configured. A backstop that
+// cannot load does not stop the daemon — the marks still hold what they
+// hold —; it is logged as an error and shown as an open gap in status.
+// Every open gap is logged at start, with what closes it.
 func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
-	return newFanotifySource(cfg.Mounts, cfg.Exclude, log)
+	s, err := newFanotifySource(cfg.Mounts, cfg.Exclude, log)
+	if err != nil {
+		return nil, err
+	}
+	s.backstopMode = cfg.ExecBackstop
+	if mode, _ := backstop.ParseMode(cfg.ExecBackstop); mode != backstop.Off {
+		b, err := backstop.Open(backstop.Config{Mode: mode, Cgroup: cfg.ExecBackstopCgroup})
+		if err != nil {
+			log.Error("exec backstop not loaded; execs no mark holds run undecided", "exec_backstop", cfg.ExecBackstop, "err", err)
+			s.backstopErr = err.Error()
+		} else {
+			s.backstop = b
+			log.Info("exec backstop loaded", "exec_backstop", cfg.ExecBackstop, "cgroup", cfg.ExecBackstopCgroup)
+		}
+	}
+	for _, g := range s.Gaps() {
+		if g.Open {
+			log.Warn("a way around the enforcer is open", "gap", g.Name, "detail", g.Detail, "fix", g.Fix)
+		}
+	}
+	return s, nil
 }
 
 // fanotifySource is the Linux event source: FAN_OPEN_EXEC_PERM on the
@@ -46,6 +72,12 @@ type fanotifySource struct {
 	// filesystem that reuses its number is marked in turn.
 	mu     sync.Mutex
 	marked map[string]string // device -> the path it was marked through
+
+	// backstop, when loaded, reports (and in deny mode kills) execs no
+	// mark held; backstopErr says why it is not loaded though configured.
+	backstop     *backstop.Backstop
+	backstopMode string
+	backstopErr  string
 }
 
 // mountRescan is how often /proc/self/mountinfo is read for new
@@ -96,6 +128,18 @@ func (s *fanotifySource) Run(ctx context.Context, h enforcer.Handler) error {
 	wg.Go(func() { s.writes.Run(ctx, h.FileWritten) })
 	if s.discover {
 		wg.Go(func() { s.watchMounts(ctx) })
+	}
+	if s.backstop != nil {
+		wg.Go(func() {
+			err := s.backstop.Run(ctx, func(r backstop.Report) {
+				if h.Undecided != nil {
+					h.Undecided(undecidedExec(r))
+				}
+			})
+			if err != nil && ctx.Err() == nil {
+				s.log.Error("exec backstop reports", "err", err)
+			}
+		})
 	}
 	err := s.perm.Run(ctx, func(ev *fanotify.Event) { h.Exec(fanExec{ev}) })
 	cancel()
@@ -168,6 +212,9 @@ func (s *fanotifySource) Close() error {
 	s.once.Do(func() {
 		err = s.perm.Close()
 		s.writes.Close()
+		if s.backstop != nil {
+			s.backstop.Close() // detached first: nothing is killed after this
+		}
 	})
 	return err
 }
@@ -182,6 +229,58 @@ func (s *fanotifySource) Describe() (string, []string) {
 	}
 	slices.Sort(paths)
 	return "fanotify", paths
+}
+
+// undecidedExec maps a backstop report to the engine's value.
+func undecidedExec(r backstop.Report) enforcer.UndecidedExec {
+	return enforcer.UndecidedExec{PID: r.TGID, UID: r.UID, Comm: r.Comm, Filename: r.Filename,
+		Dev: fmt.Sprintf("%d:%d", r.Major, r.Minor), Ino: r.Ino, FS: backstop.FSName(r.FSType), Killed: r.Killed}
+}
+
+// Gaps implements enforcer.GapReporter: it reads the kernel's settings
+// now (a few files in /proc/sys and /proc/self/mountinfo, nothing that can
+// block on a filesystem).
+func (s *fanotifySource) Gaps() []enforcer.Gap {
+	return gaps(readKernelFacts(s.backstopMode, s.backstopErr))
+}
+
+// readKernelFacts reads what gaps judges.
+func readKernelFacts(mode, backstopErr string) kernelFacts {
+	k := kernelFacts{MemfdNoexec: -1, Backstop: mode, BackstopErr: backstopErr}
+	if v, ok := sysctl("vm/memfd_noexec"); ok {
+		k.MemfdNoexec = v
+	}
+	k.UserNS, k.UserNSBy = true, "user.max_user_namespaces"
+	if v, ok := sysctl("user/max_user_namespaces"); ok {
+		k.UserNSBy = fmt.Sprintf("user.max_user_namespaces = %d", v)
+		k.UserNS = v > 0
+	}
+	if v, ok := sysctl("kernel/unprivileged_userns_clone"); ok && v == 0 && k.UserNS {
+		k.UserNS, k.UserNSBy = false, "kernel.unprivileged_userns_clone = 0"
+	}
+	if v, ok := sysctl("kernel/apparmor_restrict_unprivileged_userns"); ok && v != 0 && k.UserNS {
+		k.UserNS, k.UserNSBy = false, "kernel.apparmor_restrict_unprivileged_userns = 1: only programs AppArmor allows"
+	}
+	var places []string
+	for _, p := range userWritable {
+		if _, err := os.Lstat(p); err == nil {
+			places = append(places, p)
+		}
+	}
+	if ms, err := fanotify.Mounts(); err == nil {
+		k.ExecWritable = execWritable(ms, places)
+	}
+	return k
+}
+
+// sysctl reads one integer from /proc/sys.
+func sysctl(name string) (int, bool) {
+	b, err := os.ReadFile("/proc/sys/" + name)
+	if err != nil {
+		return 0, false
+	}
+	v, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	return v, err == nil
 }
 
 // fanExec is a held exec: fanotify reports the descriptor and the thread;

@@ -18,9 +18,18 @@ func statusToWire(s enforcer.Status) localapi.Status {
 		PolicyPath: s.PolicyPath, PolicyLoaded: s.PolicyLoaded, PolicyError: s.PolicyError, Source: s.Source,
 		FailClosed: s.FailClosed, Marks: s.Marks, Counters: s.Counters,
 		Audit: &localapi.AuditHealth{OK: s.Audit.OK, Error: s.Audit.Error, FailingSince: s.Audit.FailingSince},
+		Gaps:  gapsToWire(s.Gaps),
 		You: localapi.Identity{UID: s.Caller.UID, PID: s.Caller.Peer.PID, User: s.Caller.User,
 			Root: s.Caller.Kind == enforcer.ActorRoot, Kind: s.Caller.Kind.String()},
 	}
+}
+
+func gapsToWire(gs []enforcer.Gap) []localapi.Gap {
+	out := make([]localapi.Gap, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, localapi.Gap{Name: g.Name, Open: g.Open, Detail: g.Detail, Fix: g.Fix})
+	}
+	return out
 }
 
 func eventToWire(ev store.Event) localapi.Event {

@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -17,6 +18,8 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/cilium/ebpf"
 
 	"github.com/gatehouse/gatehouse/enforcer/fanotify"
 	"github.com/gatehouse/gatehouse/internal/scratch"
@@ -89,6 +92,16 @@ func doWayIn(do string) int {
 		return execFailed(fexecve(fd, []string{"prog"}))
 	case "run":
 		return execFailed(syscall.Exec(arg, []string{arg}, nil))
+	case "loop": // N:PATH — start PATH N times, one after the other
+		ns, path, _ := strings.Cut(arg, ":")
+		n, _ := strconv.Atoi(ns)
+		for range n {
+			if err := exec.Command(path).Run(); err != nil {
+				fmt.Fprintln(os.Stderr, err)
+				return 2
+			}
+		}
+		return 0
 	case "userns": // as nobody: a child in its own user and mount namespace
 		cmd := exec.Command(os.Args[0])
 		cmd.Env = append(env(envDo), envDo+"=fresh:"+arg)
@@ -171,7 +184,7 @@ type scope struct {
 	fresh  string // an empty directory for a user namespace's own tmpfs
 }
 
-func newScope(t *testing.T) *scope {
+func newScope(t testing.TB) *scope {
 	t.Helper()
 	scratch.NeedRoot(t, "loads a BPF program and marks a scratch tmpfs with fanotify")
 	ms, err := fanotify.Mounts()
@@ -224,18 +237,23 @@ func newScope(t *testing.T) *scope {
 }
 
 // open loads a backstop scoped to s's cgroup and collects its reports.
-func (s *scope) open(t *testing.T, m Mode) (*Backstop, <-chan Report) {
+func (s *scope) open(t testing.TB, m Mode) (*Backstop, <-chan Report) {
 	t.Helper()
 	b, err := Open(Config{Mode: m, Cgroup: s.cgroup})
 	if err != nil {
 		t.Fatalf("load the backstop: %v", err)
 	}
-	reports := make(chan Report, 64)
+	reports := make(chan Report, 1<<16)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.Run(ctx, func(r Report) { reports <- r })
+		b.Run(ctx, func(r Report) {
+			select {
+			case reports <- r:
+			default: // a benchmark's flood
+			}
+		})
 	}()
 	t.Cleanup(func() { cancel(); b.Close(); <-done })
 	return b, reports
@@ -244,9 +262,9 @@ func (s *scope) open(t *testing.T, m Mode) (*Backstop, <-chan Report) {
 // run starts the helper outside the scope; it joins the cgroup, execs its
 // copy on the marked tmpfs, which does do. It returns how that ended: the
 // exit code, or exitSignaled+N when killed by signal N.
-func (s *scope) run(t *testing.T, do string) int {
+func (s *scope) run(t testing.TB, do string) int {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, os.Args[0])
 	cmd.Env = append(os.Environ(), envJoin+"="+s.cgroup, envNext+"="+s.helper, envDo+"="+do)
@@ -411,5 +429,53 @@ func TestReportLayout(t *testing.T) {
 func TestCgroupScopeRefusesOtherDirectories(t *testing.T) {
 	if _, _, err := cgroupScope(t.TempDir()); err == nil || !strings.Contains(err.Error(), "not a cgroup v2") {
 		t.Errorf("cgroupScope of a plain directory: %v", err)
+	}
+}
+
+// BenchmarkBackstopExec measures what the backstop adds to a program
+// start: fork+exec+wait of /bin/true from a helper in the scope, without
+// the backstop and with it in audit mode, for a program on a marked
+// filesystem (decided: the program returns after reading the superblock's
+// mask) and one on an unmarked one (undecided: it also writes a report).
+// bpf-ns/exec is the program's own run time per exec, from the kernel's
+// BPF statistics (kernel.bpf_stats_enabled while it runs).
+func BenchmarkBackstopExec(b *testing.B) {
+	s := newScope(b)
+	marked := filepath.Join(s.mnt, "true")
+	scratch.CopyFile(b, "/bin/true", marked, 0o755)
+	for _, with := range []bool{false, true} {
+		for _, where := range []string{"decided", "undecided"} {
+			name := map[bool]string{false: "without", true: "audit"}[with] + "/" + where
+			b.Run(name, func(b *testing.B) {
+				prog := "/bin/true"
+				if where == "decided" {
+					prog = marked
+				}
+				var bs *Backstop
+				if with {
+					stats, err := ebpf.EnableStats(uint32(unix.BPF_STATS_RUN_TIME))
+					if err != nil {
+						b.Fatalf("enable BPF statistics: %v", err)
+					}
+					defer stats.Close()
+					bs, _ = s.open(b, Audit)
+				}
+				b.ResetTimer()
+				if code := s.run(b, fmt.Sprintf("loop:%d:%s", b.N, prog)); code != 0 {
+					b.Fatalf("exec loop: exit %d", code)
+				}
+				b.StopTimer()
+				if bs != nil {
+					ps, err := bs.objs.OnExec.Stats()
+					if err != nil {
+						b.Fatal(err)
+					}
+					if ps.RunCount > 0 {
+						b.ReportMetric(float64(ps.Runtime.Nanoseconds())/float64(ps.RunCount), "bpf-ns/exec")
+					}
+					bs.Close()
+				}
+			})
+		}
 	}
 }

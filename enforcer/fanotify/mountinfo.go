@@ -16,8 +16,10 @@ type Mount struct {
 	Parent int    // ID of the mount this one is mounted on
 	Dev    string // "major:minor" of the filesystem: mounts of one filesystem share it
 	Point  string // mount point, unescaped
-	FSType string // e.g. "ext4", "fuse.sshfs"
-	Source string // e.g. "/dev/sda1", "tmpfs"
+	// Options are the per-mount options, e.g. "rw,nosuid,nodev,noexec".
+	Options string
+	FSType  string // e.g. "ext4", "fuse.sshfs"
+	Source  string // e.g. "/dev/sda1", "tmpfs"
 }
 
 // parseMountinfo parses the format of proc(5) /proc/PID/mountinfo:
@@ -74,12 +76,13 @@ func parseMountinfoLine(line string) (Mount, error) {
 		return Mount{}, fmt.Errorf("empty mount point or filesystem type in %q", line)
 	}
 	return Mount{
-		ID:     id,
-		Parent: parent,
-		Dev:    f[2],
-		Point:  unescapeOctal(f[4]),
-		FSType: unescapeOctal(f[sep+1]),
-		Source: unescapeOctal(f[sep+2]),
+		ID:      id,
+		Parent:  parent,
+		Dev:     f[2],
+		Point:   unescapeOctal(f[4]),
+		Options: f[5],
+		FSType:  unescapeOctal(f[sep+1]),
+		Source:  unescapeOctal(f[sep+2]),
 	}, nil
 }
 

@@ -21,25 +21,25 @@ func TestParseMountinfo(t *testing.T) {
 				"23 22 0:21 / /proc rw,nosuid,nodev,noexec,relatime shared:12 - proc proc rw\n" +
 				"24 22 0:22 / /sys rw,nosuid shared:7 master:2 - sysfs sysfs rw\n",
 			want: []Mount{
-				{ID: 22, Parent: 1, Dev: "8:1", Point: "/", FSType: "ext4", Source: "/dev/sda1"},
-				{ID: 23, Parent: 22, Dev: "0:21", Point: "/proc", FSType: "proc", Source: "proc"},
-				{ID: 24, Parent: 22, Dev: "0:22", Point: "/sys", FSType: "sysfs", Source: "sysfs"},
+				{ID: 22, Parent: 1, Dev: "8:1", Point: "/", Options: "rw,relatime", FSType: "ext4", Source: "/dev/sda1"},
+				{ID: 23, Parent: 22, Dev: "0:21", Point: "/proc", Options: "rw,nosuid,nodev,noexec,relatime", FSType: "proc", Source: "proc"},
+				{ID: 24, Parent: 22, Dev: "0:22", Point: "/sys", Options: "rw,nosuid", FSType: "sysfs", Source: "sysfs"},
 			},
 		},
 		{
 			name: "no optional fields, no trailing newline",
 			in:   "30 22 0:40 / /run rw - tmpfs tmpfs rw,size=100k",
-			want: []Mount{{ID: 30, Parent: 22, Dev: "0:40", Point: "/run", FSType: "tmpfs", Source: "tmpfs"}},
+			want: []Mount{{ID: 30, Parent: 22, Dev: "0:40", Point: "/run", Options: "rw", FSType: "tmpfs", Source: "tmpfs"}},
 		},
 		{
 			name: "escaped space tab newline backslash",
 			in:   `31 22 0:41 / /mnt/my\040disk\011x\012y\134z rw - fuse.sshfs me@host:/a\040b rw` + "\n",
-			want: []Mount{{ID: 31, Parent: 22, Dev: "0:41", Point: "/mnt/my disk\tx\ny\\z", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
+			want: []Mount{{ID: 31, Parent: 22, Dev: "0:41", Point: "/mnt/my disk\tx\ny\\z", Options: "rw", FSType: "fuse.sshfs", Source: "me@host:/a b"}},
 		},
 		{
 			name: "lone backslash kept",
 			in:   `32 22 0:42 / /mnt/a\b\04 rw - tmpfs t rw` + "\n",
-			want: []Mount{{ID: 32, Parent: 22, Dev: "0:42", Point: `/mnt/a\b\04`, FSType: "tmpfs", Source: "t"}},
+			want: []Mount{{ID: 32, Parent: 22, Dev: "0:42", Point: `/mnt/a\b\04`, Options: "rw", FSType: "tmpfs", Source: "t"}},
 		},
 		{name: "no separator", in: "22 1 8:1 / / rw shared:1 ext4 /dev/sda1 rw\n", wantErr: true},
 		{name: "separator too early", in: "22 1 - ext4 /dev/sda1 rw x y\n", wantErr: true},
