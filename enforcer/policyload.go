@@ -51,8 +51,13 @@ func (e *Engine) readPolicy(running bool) (*loadedPolicy, error) {
 			return nil, fmt.Errorf("policy file %s: %w", path, err)
 		}
 		mtime = fi.ModTime()
-		if data, err = os.ReadFile(path); err != nil {
-			return nil, fmt.Errorf("read policy file: %w", err)
+		// Within the limits lint has (policyfile.Limits): a file too
+		// large is refused before it is read.
+		if data, err = (policyfile.Limits{}).ReadFile(path); err != nil {
+			if running {
+				return nil, fmt.Errorf("%w; the previous policy stays in force", err)
+			}
+			return nil, err
 		}
 	}
 	eng, _, diags := policyfile.Compile(name, data)

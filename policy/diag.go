@@ -38,6 +38,93 @@ type Diagnostic struct {
 	// Where names the element, for example `group "dev" definition 2: path`.
 	Where   string `json:"where,omitempty"`
 	Message string `json:"message"`
+	// OmittedErrors and OmittedWarnings are set only on the diagnostic
+	// that ends a list cut short (Limit): how many findings were left
+	// out. Its message says so; its severity is the worst of them.
+	OmittedErrors   int `json:"omitted_errors,omitempty"`
+	OmittedWarnings int `json:"omitted_warnings,omitempty"`
+}
+
+// Omitted reports whether d stands for findings left out of a list.
+func (d Diagnostic) Omitted() bool { return d.OmittedErrors+d.OmittedWarnings > 0 }
+
+// OmittedSummary is the diagnostic that ends a list cut short, for file,
+// with its counts; more is said after the counts ("" for nothing).
+func OmittedSummary(file string, errors, warnings int, more string) Diagnostic {
+	var parts []string
+	if errors > 0 {
+		parts = append(parts, plural(errors, "more error"))
+	}
+	if warnings > 0 {
+		parts = append(parts, plural(warnings, "more warning"))
+	}
+	sev := SeverityWarning
+	if errors > 0 {
+		sev = SeverityError
+	}
+	return Diagnostic{Pos: Pos{File: file}, Severity: sev, OmittedErrors: errors, OmittedWarnings: warnings,
+		Message: "and " + strings.Join(parts, " and ") + " not shown" + more}
+}
+
+func plural(n int, what string) string {
+	if n == 1 {
+		return "1 " + what
+	}
+	return thousands(n) + " " + what + "s"
+}
+
+// thousands formats n with commas: 2,800,000.
+func thousands(n int) string {
+	if n < 0 {
+		return "-" + thousands(-n)
+	}
+	s := fmt.Sprint(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
+}
+
+// Limit returns at most n diagnostics, errors before warnings, in file
+// order, and then one that counts the rest (with the counts of any such
+// diagnostic already in ds). A negative n keeps them all. ds is reordered.
+func (ds Diagnostics) Limit(n int) Diagnostics {
+	if n < 0 {
+		return ds
+	}
+	var kept Diagnostics
+	var prev *Diagnostic
+	for i := range ds {
+		if ds[i].Omitted() {
+			prev = &ds[i]
+			continue
+		}
+		kept = append(kept, ds[i])
+	}
+	if len(kept) <= n {
+		return ds
+	}
+	sort.SliceStable(kept, func(i, j int) bool {
+		return kept[i].Severity == SeverityError && kept[j].Severity != SeverityError
+	})
+	errs, warns := 0, 0
+	if prev != nil {
+		errs, warns = prev.OmittedErrors, prev.OmittedWarnings
+	}
+	for _, d := range kept[n:] {
+		if d.Severity == SeverityError {
+			errs++
+		} else {
+			warns++
+		}
+	}
+	out := append(Diagnostics(nil), kept[:n]...)
+	out.Sort()
+	file := ""
+	if len(ds) > 0 {
+		file = ds[0].Pos.File
+	}
+	return append(out, OmittedSummary(file, errs, warns, ""))
 }
 
 func (p Pos) String() string {
@@ -92,9 +179,13 @@ func (ds Diagnostics) Error() string {
 }
 
 // Sort orders diagnostics by file, line and column, keeping the order of
-// findings at the same place.
+// findings at the same place; one that stands for findings left out comes
+// last.
 func (ds Diagnostics) Sort() {
 	sort.SliceStable(ds, func(i, j int) bool {
+		if oi, oj := ds[i].Omitted(), ds[j].Omitted(); oi != oj {
+			return oj
+		}
 		a, b := ds[i].Pos, ds[j].Pos
 		if a.File != b.File {
 			return a.File < b.File
@@ -109,6 +200,9 @@ func (ds Diagnostics) Sort() {
 // Suggest returns the option closest to s when it is close enough to be a
 // likely typo, else "".
 func Suggest(s string, options []string) string {
+	if len(s) > 64 {
+		return "" // no typo of a keyword is that long
+	}
 	best, bestDist := "", len(s)/3+2
 	for _, o := range options {
 		if d := editDistance(s, o); d < bestDist {

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"github.com/gatehouse/gatehouse/examples"
@@ -15,10 +16,13 @@ import (
 )
 
 func cmdLint(args []string, stdout, stderr io.Writer) int {
-	fs := newFlagSet("gatehouse policy lint", "gatehouse policy lint [--json] [--strict] [--portable] FILE...", stderr)
+	fs := newFlagSet("gatehouse policy lint", "gatehouse policy lint [--json] [--strict] [--portable] [--max-size SIZE] [--max-diagnostics N] FILE...", stderr)
 	asJSON := fs.Bool("json", false, "print diagnostics as JSON")
 	strict := fs.Bool("strict", false, "fail on warnings too")
 	portable := fs.Bool("portable", false, "skip the checks against this machine (path criteria through symbolic links)")
+	maxSize := sizeFlag(policyfile.DefaultMaxSize)
+	fs.Var(&maxSize, "max-size", "refuse files larger than this (bytes, or with KiB, MiB or GiB)")
+	maxDiags := fs.Int("max-diagnostics", policyfile.DefaultMaxDiagnostics, "show at most this many diagnostics per file, then count the rest (0: all)")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return flagErr(err)
@@ -26,6 +30,14 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 	if len(files) == 0 {
 		fs.Usage()
 		return exitUsage
+	}
+	if *maxDiags < 0 {
+		fmt.Fprintln(stderr, "gatehouse policy lint: --max-diagnostics must be 0 (all) or more")
+		return exitUsage
+	}
+	limits := policyfile.Limits{MaxSize: int64(maxSize), MaxDiagnostics: *maxDiags, Raise: "with --max-size"}
+	if *maxDiags == 0 {
+		limits.MaxDiagnostics = -1
 	}
 	type result struct {
 		File        string             `json:"file"`
@@ -36,10 +48,11 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 	var results []result
 	code := exitOK
 	for _, f := range files {
-		_, doc, diags := policyfile.Load(f)
+		_, doc, diags := limits.Load(f)
 		if !*portable {
 			diags = append(diags, machineDiagnostics(doc)...)
 			diags.Sort()
+			diags = diags.Limit(limits.MaxDiagnostics)
 		}
 		ok := !diags.HasErrors() && !(*strict && len(diags) > 0)
 		if !ok {
@@ -60,9 +73,13 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 		errs, warns := 0, 0
 		for _, d := range r.Diagnostics {
 			fmt.Fprintln(stdout, d)
-			if d.Severity == policy.SeverityError {
+			switch {
+			case d.Omitted():
+				errs += d.OmittedErrors
+				warns += d.OmittedWarnings
+			case d.Severity == policy.SeverityError:
 				errs++
-			} else {
+			default:
 				warns++
 			}
 		}
@@ -80,11 +97,51 @@ func cmdLint(args []string, stdout, stderr io.Writer) int {
 	return code
 }
 
+// sizeFlag is a size in bytes, given as a number with an optional KiB,
+// MiB or GiB.
+type sizeFlag int64
+
+func (s *sizeFlag) String() string {
+	switch n := int64(*s); {
+	case n > 0 && n%(1<<30) == 0:
+		return strconv.FormatInt(n>>30, 10) + "GiB"
+	case n > 0 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + "MiB"
+	case n > 0 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + "KiB"
+	default:
+		return strconv.FormatInt(n, 10)
+	}
+}
+
+func (s *sizeFlag) Set(v string) error {
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		mult   int64
+	}{{"KiB", 1 << 10}, {"MiB", 1 << 20}, {"GiB", 1 << 30}} {
+		if n, ok := strings.CutSuffix(v, u.suffix); ok {
+			v, mult = n, u.mult
+			break
+		}
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil || n <= 0 || n > (1<<62)/mult {
+		return fmt.Errorf("give a size in bytes, or with KiB, MiB or GiB (4MiB)")
+	}
+	*s = sizeFlag(n * mult)
+	return nil
+}
+
 func plural(n int, word string) string {
 	if n == 1 {
 		return "1 " + word
 	}
-	return fmt.Sprintf("%d %ss", n, word)
+	s := strconv.Itoa(n)
+	for i := len(s) - 3; i > 0; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s + " " + word + "s"
 }
 
 func cmdSchema(args []string, stdout, stderr io.Writer) int {

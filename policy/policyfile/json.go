@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
@@ -91,6 +92,8 @@ func (d *decoder) jsonSyntax(lc *lineCounter, se *json.SyntaxError) {
 		msg = "syntax: " + se.Error() + "; JSON has no comments: remove it, or write the policy in YAML (a .yaml file), which has them"
 	case c == '\'':
 		msg = "syntax: " + se.Error() + "; JSON strings take double quotes"
+	case strings.Contains(se.Error(), "exceeded max depth"):
+		msg = "syntax: " + se.Error() + "; a policy nests a few levels deep, this far more"
 	}
 	line, col := lc.at(at)
 	d.diags = append(d.diags, policy.Diagnostic{Pos: policy.Pos{File: d.file, Line: line, Col: col}, Severity: policy.SeverityError, Message: msg})

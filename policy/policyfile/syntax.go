@@ -67,6 +67,8 @@ func syntaxHint(problem string) string {
 		return "a line here must be a key (key: value) lined up with the keys above it"
 	case strings.Contains(problem, "did not find expected node content"):
 		return "a value is missing here"
+	case strings.Contains(problem, "max depth"):
+		return "a policy nests a few levels deep, this far more"
 	case strings.Contains(problem, "did not find expected '-' indicator"):
 		return "a line here must be a list item (- value) lined up with the items above it"
 	}
