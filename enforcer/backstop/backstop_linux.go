@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"time"
 
 	"github.com/cilium/ebpf"
 	"github.com/cilium/ebpf/link"
@@ -114,23 +115,33 @@ func cgroupScope(dir string) (id uint64, level uint32, err error) {
 	return 0, 0, fmt.Errorf("backstop: scope cgroup %s: no cgroup v2 root above it", dir)
 }
 
+// pollEvery is how often Run looks for reports the program did not wake
+// it for (it wakes the reader only when 64 are waiting).
+const pollEvery = 100 * time.Millisecond
+
 // Run reads reports until ctx is done or Close, and calls handle for each
-// on the reading goroutine. It returns nil after Close, ctx.Err() when
-// ctx is done. Run may be called once; it does not close the Backstop.
+// on the reading goroutine, at most pollEvery after the exec. It returns
+// nil after Close, ctx.Err() when ctx is done. Run may be called once; it
+// does not close the Backstop.
 func (b *Backstop) Run(ctx context.Context, handle func(Report)) error {
 	stop := context.AfterFunc(ctx, func() { b.rd.Close() })
 	defer stop()
 	var rec ringbuf.Record
+	b.rd.SetDeadline(time.Now().Add(pollEvery))
 	for {
-		if err := b.rd.ReadInto(&rec); err != nil {
-			if errors.Is(err, ringbuf.ErrClosed) || errors.Is(err, os.ErrClosed) {
-				return ctx.Err()
-			}
+		err := b.rd.ReadInto(&rec)
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			b.rd.SetDeadline(time.Now().Add(pollEvery))
+			continue
+		case errors.Is(err, ringbuf.ErrClosed), errors.Is(err, os.ErrClosed):
+			return ctx.Err()
+		case err != nil:
 			return fmt.Errorf("backstop: read report: %w", err)
 		}
 		r, err := decodeReport(rec.RawSample)
 		if err != nil {
-			continue // a build whose layout differs; counted nowhere, cannot happen with the embedded object
+			continue // a build whose layout differs; cannot happen with the embedded object
 		}
 		handle(r)
 	}
