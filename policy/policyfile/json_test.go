@@ -107,6 +107,7 @@ func FuzzLoadJSON(f *testing.F) {
 	}
 	f.Add([]byte(`{"id": "x", "rules": [1,]}`))
 	f.Add([]byte("{\"a\": \"\\ud83d\\ude00\"}"))
+	f.Add([]byte("\xef\xbb\xbf"))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		eng, _, diags := Compile("fuzz.json", data)
 		if (eng == nil) != diags.HasErrors() {
@@ -121,8 +122,9 @@ func FuzzLoadJSON(f *testing.F) {
 				}
 			}
 		}
-		valid := json.Valid(bytes.TrimPrefix(data, utf8BOM))
-		if valid && syntax > 0 || !valid && syntax != 1 && len(bytes.TrimLeft(data, " \t\r\n")) > 0 {
+		body := bytes.TrimPrefix(data, utf8BOM)
+		valid := json.Valid(body)
+		if valid && syntax > 0 || !valid && syntax != 1 && len(bytes.TrimLeft(body, " \t\r\n")) > 0 {
 			t.Errorf("json.Valid = %v, %d syntax errors: %v", valid, syntax, diags)
 		}
 	})

@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v4"
 
@@ -30,7 +31,16 @@ var yamlLine = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 // syntax reports the YAML syntax error err in data.
 func (d *decoder) syntax(data []byte, err error) {
 	var le *yaml.LoadError
-	if !errors.As(err, &le) || le.Mark.Line == 0 {
+	if errors.As(err, &le) && le.Stage == yaml.ReaderStage {
+		// The reader checks the characters of the whole input before
+		// anything is parsed, and says where in none of its errors.
+		if off, what, ok := badCharacter(data); ok {
+			line, col := (&lineCounter{data: data, line: 1, col: 1}).at(off)
+			d.diags = append(d.diags, policy.Diagnostic{Pos: policy.Pos{File: d.file, Line: line, Col: col}, Severity: policy.SeverityError, Message: "syntax: " + what})
+			return
+		}
+	}
+	if le == nil || le.Mark.Line == 0 {
 		d.syntaxWithoutMark(err)
 		return
 	}
@@ -75,10 +85,11 @@ func syntaxHint(problem string) string {
 	return "fix the YAML syntax here"
 }
 
-// syntaxWithoutMark reports an error the parser gave no position for.
+// syntaxWithoutMark reports an error the parser gave no position for, at
+// the line it names or else at the start of the file.
 func (d *decoder) syntaxWithoutMark(err error) {
 	msg := err.Error()
-	pos := policy.Pos{File: d.file}
+	pos := policy.Pos{File: d.file, Line: 1, Col: 1}
 	if m := yamlLine.FindStringSubmatch(msg); m != nil {
 		pos.Line, _ = strconv.Atoi(m[1])
 		msg = m[2]
@@ -86,6 +97,28 @@ func (d *decoder) syntaxWithoutMark(err error) {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
 	d.diags = append(d.diags, policy.Diagnostic{Pos: pos, Severity: policy.SeverityError, Message: "syntax: " + msg + "; fix the YAML syntax"})
+}
+
+// badCharacter finds the first character YAML does not allow in a file:
+// bytes that are not UTF-8, and control characters other than tab and
+// line breaks (YAML 1.2, 5.1). A file with a UTF-16 byte order mark is
+// left to the parser.
+func badCharacter(data []byte) (off int, what string, ok bool) {
+	if bytes.HasPrefix(data, []byte{0xFE, 0xFF}) || bytes.HasPrefix(data, []byte{0xFF, 0xFE}) {
+		return 0, "", false
+	}
+	for off < len(data) {
+		r, n := utf8.DecodeRune(data[off:])
+		switch {
+		case r == utf8.RuneError && n <= 1:
+			return off, fmt.Sprintf("byte 0x%02X is not UTF-8; save the policy as UTF-8 text", data[off]), true
+		case r == '\t' || r == '\n' || r == '\r' || r == 0x85:
+		case r < 0x20 || r >= 0x7F && r < 0xA0 || r >= 0xD800 && r < 0xE000 || r == 0xFFFE || r == 0xFFFF:
+			return off, fmt.Sprintf("control character %U is not allowed in YAML (only tabs and line breaks are); remove it, or write it as an escape in double quotes", r), true
+		}
+		off += n
+	}
+	return 0, "", false
 }
 
 func closer(open byte) byte {
@@ -185,9 +218,20 @@ func openAtEnd(data []byte, lines []textLine, errLine int) (bracket, bool) {
 }
 
 // passes reports whether every document in data parses, or the first
-// error is after line.
+// error is after line. Only the text up to two lines after line is
+// parsed: getting past line is enough, and a failure at the cut is after
+// it.
 func passes(data []byte, line int) bool {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
+	end := 0
+	for range line + 2 {
+		i := bytes.IndexByte(data[end:], '\n')
+		if i < 0 {
+			end = len(data)
+			break
+		}
+		end += i + 1
+	}
+	dec := yaml.NewDecoder(bytes.NewReader(data[:end]))
 	for {
 		var n yaml.Node
 		err := dec.Decode(&n)

@@ -27,6 +27,9 @@ func TestSyntaxErrorsAtTheMistake(t *testing.T) {
 		{"missing comma in a flow list", "rules: [a, \"b\" c]\n", "1:16", "did not find expected ',' or ']'"},
 		{"unknown alias", "id: x\nrevision: *r\n", "2:11", "unknown anchor 'r'"},
 		{"bad escape", "id: \"a\\qb\"\n", "1:7", "unknown escape"},
+		{"control character", "id: x\nrevision: 1\ndescription: a\abc\n", "3:15", "control character U+0007 is not allowed"},
+		{"not UTF-8", "id: x\ndescription: caf\xe9\n", "2:17", "byte 0xE9 is not UTF-8"},
+		{"not UTF-8 after multi-byte characters", "id: x\ndescription: é—\xff\n", "2:16", "byte 0xFF is not UTF-8"},
 		{"error in the second document", "id: a\n---\nid: [\n", "3:5", "this '[' is never closed, before the end of the file"},
 		{"file cut short", "id: x\ngroups: [{name: g,\n  definitions: [\n", "3:16", "this '[' is never closed, before the end of the file"},
 	} {
