@@ -216,11 +216,18 @@ func (e *Engine) handle(ex Exec) {
 	sha1 := lp.eng.Needs().SHA1
 	if subj, ok := e.cache.get(st.key, st.stamp); ok && (subj.SHA1 != "" || !sha1) {
 		e.counters.cacheHits.Add(1)
-		// Decided on the reader loop: everything that could block
-		// (argv, the parents' files) is bounded in time.
-		defer e.deciding.Add(-1)
-		defer e.watchdog(v, ex.Deadline())()
-		e.decide(v, lp, &xf, path, st, subj, start)
+		// Decided on the reader loop, unless the decision needs the
+		// arguments or the parent chain: reading them waits for the task
+		// to be parked in execve (milliseconds on a busy machine) and can
+		// block, so such a decision is made again on a goroutine of its
+		// own, and the loop goes on with the next exec.
+		stop := e.watchdog(v, ex.Deadline())
+		if !e.decide(v, lp, &xf, path, st, subj, start, true) {
+			go e.decideOffLoop(v, lp, xf, path, st, subj, start, stop)
+			return
+		}
+		stop()
+		e.deciding.Add(-1)
 		return
 	}
 	// A file seen for the first time (or changed): hash it off the reader
@@ -242,8 +249,16 @@ func (e *Engine) handle(ex Exec) {
 		if e.cache.put(st.key, st.stamp, subj) {
 			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
 		}
-		e.decide(v, lp, &xf, path, st, subj, start)
+		e.decide(v, lp, &xf, path, st, subj, start, false)
 	}(xf)
+}
+
+// decideOffLoop decides an exec the reader loop left because it needs
+// facts that take time to read; stop disarms its watchdog.
+func (e *Engine) decideOffLoop(v *verdictOnce, lp *loadedPolicy, xf ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time, stop func()) {
+	defer e.deciding.Add(-1)
+	defer stop()
+	e.decide(v, lp, &xf, path, st, subj, start, false)
 }
 
 // fileOf is the executed file's identity and path: what the source
@@ -342,7 +357,13 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 // decide evaluates grants and policy and answers.
 // start is when the event arrived; the latency recorded runs from there
 // to the answer (hashing of a new file included).
-func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time) {
+//
+// On the reader loop (onLoop) it reads nothing that waits on the task:
+// when the decision or its record needs the arguments (not in xf) or the
+// parent chain, it returns false having done nothing that counts — no
+// answer, no grant use, no record — with the task it read put in xf, to
+// be called again off the loop. Otherwise it returns true.
+func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time, onLoop bool) bool {
 	pid := v.ex.PID()
 	var task Task
 	if xf.Task != nil {
@@ -352,9 +373,18 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		if task, err = e.tasks.Task(pid); err != nil {
 			// The task is gone (killed while held) or /proc is unreadable.
 			e.internalError(v, fmt.Sprintf("read task %d", pid), err)
-			return
+			return true
 		}
 	}
+	// offLoop hands the decision over, keeping the task read.
+	offLoop := func() bool {
+		if xf.Task == nil {
+			t := task
+			xf.Task = &t
+		}
+		return false
+	}
+	slowArgs := onLoop && !xf.HaveArgs
 	subj.Path = path
 	// Signing facts the kernel verified for this exec replace what was
 	// read from the file.
@@ -386,7 +416,12 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	// policy decides it by the rule's action: never an allow for want of
 	// it.
 	parentsRead := false
+	deferred := false // on the loop: a fact is needed that must be read off it
 	load := func(_ *policy.Facts, n policy.Needs) {
+		if deferred || slowArgs && n.Args || onLoop && n.Parents {
+			deferred = true // the decision made without it is not used
+			return
+		}
 		if n.Args {
 			readArgs()
 			f.Unavailable.Args = argsWhy != ""
@@ -408,6 +443,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	}
 
 	now := e.now()
+	if slowArgs && e.grants.any() && e.grants.peek(task.UID, st.key, path, subj.SHA256, now) != nil {
+		return offLoop() // the grant's record carries the arguments
+	}
 	if g := e.grants.use(task.UID, st.key, path, subj.SHA256, now); g != nil {
 		// A grant is used rarely: its record carries the arguments (read
 		// while the task is still held in execve).
@@ -427,10 +465,14 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args,
 			GrantID: g.id, RequestID: g.requestID, Reason: g.reason, Detail: "allowed by grant (" + string(g.origin) + ")",
 			PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision()})
-		return
+		return true
 	}
 
 	d, cacheable := lp.eng.EvaluateLazy(f, load)
+	if deferred || slowArgs && !argsRead && !d.Action.Allows() {
+		// A deny's record carries the arguments too.
+		return offLoop()
+	}
 	// The kernel may remember a plain allow that nothing about the user
 	// or the process could change (and not the download source, an
 	// attribute that changes without the contents).
@@ -470,7 +512,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		e.record(ev)
 	}
 	if allow {
-		return
+		return true
 	}
 	msg := d.Message.Render(&d, f)
 	p := pendingRequest{
@@ -481,7 +523,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	case d.Action.Interactive():
 		// The request writer tells the terminal how to answer.
 		e.requests.enqueue(p)
-		return
+		return true
 	case d.Action == policy.DenyMessage || d.Action == policy.DenyNotify:
 		// A notice for the user's agent (the denied dialog or a
 		// notification); the terminal gets the deny text below.
@@ -491,15 +533,17 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	if task.TTY != "" && *e.cfg.TTYMessages {
 		e.sayOnTTY(ttyMessage{tty: task.TTY, text: denyText(path, d, msg)})
 	}
+	return true
 }
 
-// argsWait bounds the wait for a blocked task's arguments. The task's
-// owner decides where argv points: memory backed by a FUSE file whose
-// server never answers makes the read block. The read then runs on in its
-// goroutine (at most argsReaders of them) and the exec is decided without
-// arguments.
+// argsWait bounds the wait for a blocked task's arguments (off the reader
+// loop): proc.ExecArgs waits up to 250 ms for a task on a busy machine to
+// be parked in execve, and the task's owner decides where argv points —
+// memory backed by a FUSE file whose server never answers makes the read
+// block. The read then runs on in its goroutine (at most argsReaders of
+// them) and the exec is decided without arguments.
 const (
-	argsWait    = 100 * time.Millisecond
+	argsWait    = 300 * time.Millisecond
 	argsReaders = 16
 )
 

@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/request"
@@ -37,6 +38,7 @@ type grantTable struct {
 	mu    sync.Mutex
 	byKey map[grantKey][]*grant
 	byID  map[int64]*grant
+	n     atomic.Int64 // len(byID), read without the lock
 }
 
 func newGrantTable() *grantTable {
@@ -49,7 +51,11 @@ func (t *grantTable) add(g *grant) {
 	k := grantKey{g.uid, g.key, g.path}
 	t.byKey[k] = append(t.byKey[k], g)
 	t.byID[g.id] = g
+	t.n.Store(int64(len(t.byID)))
 }
+
+// any reports whether the table holds a grant at all, without the lock.
+func (t *grantTable) any() bool { return t.n.Load() > 0 }
 
 // use finds a grant that lets uid run this exact file now and consumes one
 // use. It returns nil when none applies.
@@ -78,6 +84,7 @@ func (t *grantTable) remove(id int64) {
 		return
 	}
 	delete(t.byID, id)
+	t.n.Store(int64(len(t.byID)))
 	k := grantKey{g.uid, g.key, g.path}
 	gs := t.byKey[k]
 	for i, x := range gs {

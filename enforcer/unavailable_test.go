@@ -8,8 +8,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 	"github.com/gatehouse/gatehouse/enforcer/store"
 )
 
@@ -19,6 +21,18 @@ import (
 
 // errRunning is what /proc says of a task that never parked in execve.
 var errRunning = errors.New("task 7 is running, not held in execve (still running after 250ms)")
+
+// waitCounter waits for the status counter name to reach want (counters
+// are bumped just after the answer) and fails if it is not exactly want.
+func (h *harness) waitCounter(name string, want uint64) {
+	h.t.Helper()
+	for deadline := time.Now().Add(5 * time.Second); h.e.Counter(name) < want && time.Now().Before(deadline); {
+		time.Sleep(time.Millisecond)
+	}
+	if n := h.e.Counter(name); n != want {
+		h.t.Errorf("%s = %d, want %d", name, n, want)
+	}
+}
 
 // lastExec is the last audit event of path.
 func (h *harness) lastExec(path string) store.Event {
@@ -62,15 +76,9 @@ func TestArgsUnavailableFailClosed(t *testing.T) {
 	if !h.exec(ok, execOpt{uid: 1000, argsErr: errRunning}) {
 		t.Error("a program without argument rules was denied")
 	}
-	if n := h.e.Counter("args_unavailable"); n != 2 {
-		t.Errorf("args_unavailable = %d, want 2", n)
-	}
-	if n := h.e.Counter("decided_without_args"); n != 2 {
-		t.Errorf("decided_without_args = %d, want 2", n)
-	}
-	if n := h.e.Counter("decided_without_parents"); n != 0 {
-		t.Errorf("decided_without_parents = %d, want 0", n)
-	}
+	h.waitCounter("args_unavailable", 2)
+	h.waitCounter("decided_without_args", 2)
+	h.waitCounter("decided_without_parents", 0)
 }
 
 func TestParentsUnavailableFailClosed(t *testing.T) {
@@ -88,9 +96,7 @@ func TestParentsUnavailableFailClosed(t *testing.T) {
 	if !h.exec(child, execOpt{uid: 1000, ancestors: []enforcer.Ancestor{{PID: 9, Exe: other}}}) {
 		t.Error("child of another program denied with its parent chain read")
 	}
-	if n := h.e.Counter("decided_without_parents"); n != 1 {
-		t.Errorf("decided_without_parents = %d, want 1", n)
-	}
+	h.waitCounter("decided_without_parents", 1)
 }
 
 // TestParentPathsOnly: a parent chain known by its paths alone (its
@@ -128,9 +134,7 @@ func TestParentPathsOnly(t *testing.T) {
 	if h.exec(signed, execOpt{uid: 1000, ancestors: []enforcer.Ancestor{{PID: 10, Exe: other}}}) {
 		t.Error("signed/tool allowed from a parent known by its path only: its hash was taken as not the shell's")
 	}
-	if n := h.e.Counter("decided_without_parents"); n != 1 {
-		t.Errorf("decided_without_parents = %d, want 1", n)
-	}
+	h.waitCounter("decided_without_parents", 1)
 	// child-of-shell looks at paths, but the policy at hashes too: the
 	// chain by its paths cannot tell which, and the deny rule matches.
 	if h.exec(child, execOpt{uid: 1000, ancestors: []enforcer.Ancestor{{PID: 11, Exe: other}}}) {
@@ -138,5 +142,48 @@ func TestParentPathsOnly(t *testing.T) {
 	}
 	if !strings.Contains(h.lastExec(child).Detail, "only the paths of the parent chain") {
 		t.Errorf("audit event %+v does not say the chain had its paths only", h.lastExec(child))
+	}
+}
+
+// TestSlowArgvReadDoesNotHoldTheLoop: reading a held task's arguments
+// waits for the task (to be parked in execve, or on memory that does not
+// answer), so the source's reader loop never does it: an exec whose
+// decision or record needs them is decided on a goroutine, and the execs
+// after it are answered meanwhile.
+func TestSlowArgvReadDoesNotHoldTheLoop(t *testing.T) {
+	h := newHarness(t, nil)
+	tool := h.file("args/tool", "#!/bin/sh\necho tool\n")
+	denied := h.file("deny/x", "x")
+	ok := h.file("bin/ok", "#!/bin/sh\n")
+	for _, p := range []string{tool, denied, ok} {
+		h.exec(p, execOpt{uid: 1000}) // cached: decided on the loop
+	}
+	for _, c := range []struct {
+		path, why string
+	}{{tool, "a rule on the arguments"}, {denied, "the record of a deny"}} {
+		block := make(chan struct{})
+		f, err := os.Open(c.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pid := h.nextID.Add(1)
+		h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: 1000, GIDs: []uint32{1000}}, Args: []string{"x", "--evil"}, ArgsBlock: block})
+		slow := enforcertest.NewExec(f, pid)
+		h.src.Execs <- slow
+		if !h.exec(ok, execOpt{uid: 1000}) {
+			t.Error("bin/ok denied")
+		}
+		var allowed bool
+		select {
+		case allowed = <-slow.Answer:
+			t.Errorf("%s: the exec after it waited for its arguments (%s)", c.path, c.why)
+			close(block)
+		default:
+			close(block)
+			allowed = <-slow.Answer
+		}
+		if allowed {
+			t.Errorf("%s allowed", c.path)
+		}
 	}
 }
