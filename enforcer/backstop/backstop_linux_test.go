@@ -226,7 +226,9 @@ func newScope(t testing.TB) *scope {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	// It allows everything, and ends with the test or after 10 minutes
+	// (a benchmark runs long), whichever comes first.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
@@ -272,7 +274,7 @@ func (s *scope) run(t testing.TB, do string) int {
 	cmd.Stderr = &stderr
 	code := waitChild(cmd)
 	if ctx.Err() != nil {
-		t.Fatalf("%s did not finish within 20s", do)
+		t.Fatalf("%s did not finish within 120s", do)
 	}
 	if code != 0 && code != exitSignaled+int(syscall.SIGKILL) {
 		t.Logf("%s: exit %d, stderr %q", do, code, stderr.String())
@@ -477,5 +479,47 @@ func BenchmarkBackstopExec(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkBackstopExecPaired alternates the same exec loop without and
+// with the backstop (audit), five pairs, and reports the median of the
+// per-pair ratios of execs per second (with ÷ without), so that a noisy
+// machine's drift cancels out (shared/reference/exec-benchmark.md). Run it
+// with -benchtime 1x; each leg is 2,000 execs.
+func BenchmarkBackstopExecPaired(b *testing.B) {
+	s := newScope(b)
+	marked := filepath.Join(s.mnt, "true")
+	scratch.CopyFile(b, "/bin/true", marked, 0o755)
+	const n, pairs = 2000, 5
+	for _, where := range []string{"decided", "undecided"} {
+		b.Run(where, func(b *testing.B) {
+			prog := "/bin/true"
+			if where == "decided" {
+				prog = marked
+			}
+			leg := func(with bool) float64 {
+				if with {
+					bs, _ := s.open(b, Audit)
+					defer bs.Close()
+				}
+				start := time.Now()
+				if code := s.run(b, fmt.Sprintf("loop:%d:%s", n, prog)); code != 0 {
+					b.Fatalf("exec loop: exit %d", code)
+				}
+				return n / time.Since(start).Seconds()
+			}
+			var ratios []float64
+			for range pairs {
+				without := leg(false)
+				with := leg(true)
+				ratios = append(ratios, with/without)
+				b.Logf("%s: without %.0f exec/s, with %.0f exec/s, ratio %.3f", where, without, with, with/without)
+			}
+			slices.Sort(ratios)
+			b.ReportMetric(ratios[pairs/2], "ratio-median")
+			b.ReportMetric(ratios[0], "ratio-min")
+			b.ReportMetric(ratios[pairs-1], "ratio-max")
+		})
 	}
 }
