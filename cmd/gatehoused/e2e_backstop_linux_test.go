@@ -165,4 +165,13 @@ func TestE2EBackstopKillsAMemfdProgram(t *testing.T) {
 	if err := e.run(ok, runOpt{}); err != nil {
 		t.Errorf("a program on the marked tmpfs under the backstop: %v", err)
 	}
+
+	// A daemon that dies, however it dies, kills nothing more: the kernel
+	// detaches the program with its last descriptor.
+	e.cmd.Process.Kill()
+	<-e.waited
+	e.cmd = nil
+	if killed, code := run(); killed || code != 0 {
+		t.Errorf("memfd program after gatehoused was killed: killed %v, exit %d; want it to run (backstop gone)", killed, code)
+	}
 }
