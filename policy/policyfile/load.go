@@ -35,8 +35,9 @@ import (
 // parsed tree costs about 200 bytes a value, however small the value);
 // anchors and aliases may expand to no more than twice that; at most
 // MaxDiagnostics are returned, then one that counts the rest; and once the
-// structure is hopeless (ten times that many errors) checking stops. No
-// message quotes more than a few dozen bytes of a value.
+// structure is hopeless (ten times that many errors) checking stops.
+// Messages about the structure quote a few dozen bytes of a value at most,
+// and no message is longer than 1,000 bytes.
 //
 // The zero value means the defaults.
 type Limits struct {
