@@ -72,6 +72,8 @@ type fanotifySource struct {
 	// filesystem that reuses its number is marked in turn.
 	mu     sync.Mutex
 	marked map[string]string // device -> the path it was marked through
+	// refused are devices whose mark failed, said once until they go.
+	refused map[string]bool
 
 	// backstop, when loaded, reports (and in deny mode kills) execs no
 	// mark held; backstopErr says why it is not loaded though configured.
@@ -187,6 +189,11 @@ func (s *fanotifySource) markNew(fss []fanotify.Filesystem) {
 			delete(s.marked, dev)
 		}
 	}
+	for dev := range s.refused {
+		if !present[dev] {
+			delete(s.refused, dev)
+		}
+	}
 	if len(points) == 0 {
 		return
 	}
@@ -195,13 +202,24 @@ func (s *fanotifySource) markNew(fss []fanotify.Filesystem) {
 		s.log.Info("new filesystems marked", "paths", added)
 		s.writes.AddMounts(added)
 	}
-	if err != nil {
-		s.log.Warn("mark new filesystem", "err", err)
-	}
+	// A filesystem that refuses its mark (a user's FUSE mount refuses
+	// root) is tried again at every rescan, but said once.
+	var newlyRefused []string
 	for _, fs := range fss {
-		if slices.Contains(added, fs.Point) {
+		switch {
+		case slices.Contains(added, fs.Point):
 			s.marked[fs.Dev] = fs.Point
+			delete(s.refused, fs.Dev)
+		case slices.Contains(points, fs.Point) && !s.refused[fs.Dev]:
+			if s.refused == nil {
+				s.refused = make(map[string]bool)
+			}
+			s.refused[fs.Dev] = true
+			newlyRefused = append(newlyRefused, fs.Point)
 		}
+	}
+	if err != nil && len(newlyRefused) > 0 {
+		s.log.Warn("new filesystem not marked; execs from it are not held", "paths", newlyRefused, "err", err)
 	}
 }
 

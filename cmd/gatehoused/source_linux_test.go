@@ -5,6 +5,8 @@ package main
 import (
 	"io"
 	"log/slog"
+	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/google/go-cmp/cmp"
@@ -39,4 +41,16 @@ func TestMarkNewFilesystems(t *testing.T) {
 	if got := s.perm.Marks(); !cmp.Equal(got, []string{a, b}) {
 		t.Errorf("listener marks %q, want %q", got, []string{a, b})
 	}
+
+	// A filesystem that refuses its mark is said once, not at every rescan.
+	var log strings.Builder
+	s.log = slog.New(slog.NewTextHandler(&log, nil))
+	gone := filepath.Join(t.TempDir(), "gone")
+	for range 3 {
+		s.markNew([]fanotify.Filesystem{{Point: a, Dev: "0:1"}, {Point: gone, Dev: "0:3"}})
+	}
+	if n := strings.Count(log.String(), "new filesystem not marked"); n != 1 {
+		t.Errorf("a refused mark was logged %d times over 3 rescans, want 1:\n%s", n, log.String())
+	}
+	want("b unmounted, a refused one never marked", a)
 }
