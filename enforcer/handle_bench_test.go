@@ -17,3 +17,19 @@ func BenchmarkExecCached(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkExecArgsRule is one held exec of a cached program that a rule
+// on its arguments allows: the arguments are read (from the fake /proc)
+// for every exec, off the source's reader loop.
+func BenchmarkExecArgsRule(b *testing.B) {
+	h := newHarness(b, nil)
+	p := h.file("args/tool", "#!/bin/sh\n")
+	args := []string{"tool", "--fine"}
+	h.exec(p, execOpt{uid: 1000, args: args})
+	b.ReportAllocs()
+	for b.Loop() {
+		if !h.exec(p, execOpt{uid: 1000, args: args}) {
+			b.Fatal("denied")
+		}
+	}
+}
