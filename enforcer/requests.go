@@ -476,8 +476,9 @@ func (e *Engine) closeRequest(ctx context.Context, r store.Request, why string) 
 // code lets it run. A request made under the same policy (id and revision)
 // stands. One made under another is decided again: on the program's facts
 // now (its file must still have the hash the request named) and the
-// arguments it was started with — its parents are not kept, so rules on
-// the parent chain do not match. If the new decision allows the program,
+// arguments it was started with — its parents are not kept, so a rule on
+// the parent chain is decided by its action (it matches if it denies, is
+// skipped if it allows; policy.EvaluateLazy). If the new decision allows the program,
 // the answer goes on (it grants nothing the policy forbids); any other
 // decision than r's kind closes the request and refuses the answer, so the
 // user runs the program again and meets the policy as it is now.
@@ -494,8 +495,12 @@ func (e *Engine) redecide(ctx context.Context, r store.Request) error {
 	}
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: r.UID, User: r.User,
 		Groups: e.users.groupNames(groupIDs(r.UID)), Machine: e.machine}
-	f.Args = r.Args
-	d := lp.eng.Evaluate(f)
+	d, _ := lp.eng.EvaluateLazy(f, func(f *policy.Facts, n policy.Needs) {
+		if n.Args {
+			f.Args = r.Args
+		}
+		f.Unavailable.Parents = f.Unavailable.Parents || n.Parents
+	})
 	if d.Action.Allows() || requestKind(d.Action) == r.Kind {
 		return nil
 	}

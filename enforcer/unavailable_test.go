@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"errors"
 	"fmt"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -13,6 +14,7 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/localapi"
 )
 
 // Arguments or a parent chain that cannot be read never let an exec run
@@ -185,5 +187,29 @@ func TestSlowArgvReadDoesNotHoldTheLoop(t *testing.T) {
 		if allowed {
 			t.Errorf("%s allowed", c.path)
 		}
+	}
+}
+
+// TestAnswerUnderANewParentRule: a request is decided again when the
+// policy changed before its answer, without the parent chain (a request
+// does not keep it): a new deny rule on the chain matches, and the answer
+// makes no grant.
+func TestAnswerUnderANewParentRule(t *testing.T) {
+	h := newHarness(t, nil)
+	just := h.file("just/tool", "#!/bin/sh\necho just\n")
+	if h.exec(just, execOpt{uid: 1000}) {
+		t.Fatal("just/tool allowed under revision 1")
+	}
+	r := h.waitRequest(1000, just)
+	p := strings.ReplaceAll(fmt.Sprintf(testPolicy, 2), "DIR", h.dir)
+	p = strings.Replace(p, "groups:\n", fmt.Sprintf("groups:\n  - name: just-from-shell\n    definitions: [{type: [binary, script], path: {exact: %s}, parent: {group: shells, any_ancestor: true}}]\n", just), 1)
+	p = strings.Replace(p, "rules:\n", "rules:\n  - {group: just-from-shell, action: deny}\n", 1)
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte(p), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "revision 2", func() bool { return h.e.PolicyRevision() == 2 })
+	var res localapi.AnswerResult
+	if c := h.call(1000, "POST", fmt.Sprintf("/requests/%d/answer", r.ID), localapi.Answer{Reason: "quarterly report"}, &res); c != http.StatusBadRequest {
+		t.Errorf("answer after revision 2 denies just/tool run from a shell: status %d (grant %+v), want 400", c, res.Grant)
 	}
 }
