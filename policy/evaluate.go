@@ -16,6 +16,12 @@ type Decision struct {
 	Action Action `json:"action"`
 	// Require is what an elevate action asks of the user first (Unset: nothing).
 	Require Action `json:"require,omitempty"`
+	// Unavailable is what EvaluateLazy decided without (of the facts load
+	// could not gather, Facts.Unavailable): a definition that needed it
+	// and whose other criteria matched was taken to match, if its rule
+	// does not allow, or skipped, if it does. (Here, it fills what would
+	// be padding.)
+	Unavailable Needs `json:"-"`
 	// Rule is the 1-based index of the deciding rule; 0 means the default.
 	Rule       int    `json:"rule"`
 	RuleName   string `json:"rule_name,omitempty"`
@@ -27,11 +33,6 @@ type Decision struct {
 	Message          *MessageTemplate `json:"-"`
 	PolicyID         string           `json:"policy_id"`
 	Revision         int64            `json:"policy_revision"`
-	// Unavailable is what EvaluateLazy decided without (of the facts load
-	// could not gather, Facts.Unavailable): a definition that needed it
-	// and whose other criteria matched was taken to match, if its rule
-	// does not allow, or skipped, if it does.
-	Unavailable Needs `json:"-"`
 }
 
 // MarshalText makes actions readable in JSON.
