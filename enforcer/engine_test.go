@@ -181,8 +181,11 @@ func (h *harness) exec(path string, o execOpt) bool {
 	if args == nil {
 		args = []string{filepath.Base(path)}
 	}
-	h.tasks.Set(pid, enforcertest.Task{Task: enforcer.Task{UID: o.uid, GIDs: []uint32{o.uid}}, Args: args, Ancestors: o.ancestors, Slow: o.slow, ArgsBlock: o.argsBlock,
-		ArgsErr: o.argsErr, AncestorsErr: o.ancestorsErr})
+	ft := enforcertest.Task{Task: enforcer.Task{UID: o.uid, GIDs: []uint32{o.uid}}, Args: args, Ancestors: o.ancestors, Slow: o.slow, ArgsBlock: o.argsBlock}
+	if o.argsErr != nil || o.ancestorsErr != nil {
+		ft.Fail = &enforcertest.Failure{Args: o.argsErr, Ancestors: o.ancestorsErr}
+	}
+	h.tasks.Set(pid, ft)
 	x := enforcertest.NewExec(f, pid)
 	x.Due = o.deadline
 	return h.src.Send(h.t, x)
