@@ -443,10 +443,16 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	}
 
 	now := e.now()
-	if slowArgs && e.grants.any() && e.grants.peek(task.UID, st.key, path, subj.SHA256, now) != nil {
-		return offLoop() // the grant's record carries the arguments
+	var g *grant
+	switch {
+	case !slowArgs:
+		g = e.grants.use(task.UID, st.key, path, subj.SHA256, now)
+	case e.grants.any() && e.grants.peek(task.UID, st.key, path, subj.SHA256, now) != nil:
+		// The grant's record carries the arguments. (One made after the
+		// look waits for the next exec.)
+		return offLoop()
 	}
-	if g := e.grants.use(task.UID, st.key, path, subj.SHA256, now); g != nil {
+	if g != nil {
 		// A grant is used rarely: its record carries the arguments (read
 		// while the task is still held in execve).
 		readArgs()
