@@ -19,6 +19,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/gatehouse/gatehouse/enforcer/fanotify"
+	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/localapi"
 )
 
@@ -83,9 +84,7 @@ func testCgroup(t *testing.T) string {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(ms, func(m fanotify.Mount) bool { return m.FSType == "cgroup2" })
-	if i < 0 {
-		t.Skip("no cgroup v2 hierarchy mounted: the backstop's test scope needs one")
-	}
+	scratch.Need(t, i >= 0, "a cgroup v2 hierarchy, for the backstop's test scope")
 	cg, err := os.MkdirTemp(ms[i].Point, "gatehouse-e2e-")
 	if err != nil {
 		t.Fatal(err)
@@ -108,9 +107,8 @@ func testCgroup(t *testing.T) string {
 // backstop closes as closed. Without the backstop (the default) the same
 // program runs, and status names the gap and its fix.
 func TestE2EBackstopKillsAMemfdProgram(t *testing.T) {
-	if b, err := os.ReadFile("/proc/sys/vm/memfd_noexec"); err == nil && strings.TrimSpace(string(b)) == "2" {
-		t.Skip("vm.memfd_noexec = 2 closes this way in here")
-	}
+	b, err := os.ReadFile("/proc/sys/vm/memfd_noexec")
+	scratch.Need(t, err != nil || strings.TrimSpace(string(b)) != "2", "execs of memfd files (vm.memfd_noexec < 2)")
 	cg := testCgroup(t)
 	e := newEnv(t)
 	helper := filepath.Join(e.mnt, "bin", "helper")

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/localapi"
 )
 
@@ -33,9 +34,8 @@ func (e *env) counter(name string) uint64 {
 func asUserInNamespaces(t *testing.T, uid string, argv ...string) (string, error) {
 	t.Helper()
 	for _, tool := range []string{"setpriv", "unshare"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (util-linux): %v", tool, err)
-		}
+		_, err := exec.LookPath(tool)
+		scratch.Need(t, err == nil, tool+" (util-linux)")
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
@@ -56,11 +56,10 @@ func TestE2EDeniedInAUsersOwnNamespace(t *testing.T) {
 	e := newEnv(t)
 	e.start()
 	bad := e.install("/bin/true", "blocked/bad")
-	if out, err := asUserInNamespaces(t, "1000", "true"); err != nil {
-		t.Skipf("unprivileged user namespaces are off here, which closes this way in: %v %s", err, out)
-	}
+	out, err := asUserInNamespaces(t, "1000", "true")
+	scratch.Need(t, err == nil, "unprivileged user namespaces ("+strings.TrimSpace(out)+")")
 	execs := e.counter("execs")
-	out, err := asUserInNamespaces(t, "1000", bad)
+	out, err = asUserInNamespaces(t, "1000", bad)
 	if err == nil || !strings.Contains(out, "Operation not permitted") {
 		t.Fatalf("unshare -Urm %s as uid 1000: %v %q, want it refused with EPERM (operation not permitted)", bad, err, out)
 	}

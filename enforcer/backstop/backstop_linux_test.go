@@ -198,9 +198,7 @@ func newScope(t testing.TB) *scope {
 		t.Fatal(err)
 	}
 	i := slices.IndexFunc(ms, func(m fanotify.Mount) bool { return m.FSType == "cgroup2" })
-	if i < 0 {
-		t.Skip("no cgroup v2 hierarchy mounted: the backstop's test scope needs one")
-	}
+	scratch.Need(t, i >= 0, "a cgroup v2 hierarchy, for the backstop's test scope")
 	cg, err := os.MkdirTemp(ms[i].Point, "gatehouse-backstop-test-")
 	if err != nil {
 		t.Fatalf("create a test cgroup: %v", err)
@@ -348,9 +346,7 @@ func TestDenyKillsUndecidedExecs(t *testing.T) {
 		}
 	})
 	t.Run("memfd", func(t *testing.T) {
-		if !memfdExecAllowed() {
-			t.Skip("vm.memfd_noexec = 2")
-		}
+		scratch.Need(t, memfdExecAllowed(), "execs of memfd files (vm.memfd_noexec < 2)")
 		if code := s.run(t, "memfd"); code != killed {
 			t.Errorf("memfd exec under the deny backstop: exit %d, want killed by SIGKILL", code)
 		}
@@ -360,9 +356,7 @@ func TestDenyKillsUndecidedExecs(t *testing.T) {
 		}
 	})
 	t.Run("a tmpfs in an unprivileged user's own namespace", func(t *testing.T) {
-		if !userns {
-			t.Skip("unprivileged user namespaces are off here, which closes this way in")
-		}
+		scratch.Need(t, userns, "unprivileged user namespaces")
 		if code := s.run(t, "nobody:"+s.fresh); code != killed {
 			t.Errorf("fresh tmpfs exec under the deny backstop: exit %d, want the child killed by SIGKILL", code)
 		}
@@ -383,9 +377,7 @@ func TestDenyKillsUndecidedExecs(t *testing.T) {
 // TestAuditReportsAndAllows: audit mode lets the undecided exec run and
 // reports it.
 func TestAuditReportsAndAllows(t *testing.T) {
-	if !memfdExecAllowed() {
-		t.Skip("vm.memfd_noexec = 2 closes memfd execs here")
-	}
+	scratch.Need(t, memfdExecAllowed(), "execs of memfd files (vm.memfd_noexec < 2)")
 	s := newScope(t)
 	b, reports := s.open(t, Audit)
 	if code := s.run(t, "memfd"); code != 0 {
@@ -411,9 +403,7 @@ func TestAuditReportsAndAllows(t *testing.T) {
 // TestScopeLeavesOthersAlone: a deny backstop scoped to a cgroup does not
 // touch an undecided exec outside it.
 func TestScopeLeavesOthersAlone(t *testing.T) {
-	if !memfdExecAllowed() {
-		t.Skip("vm.memfd_noexec = 2 closes memfd execs here")
-	}
+	scratch.Need(t, memfdExecAllowed(), "execs of memfd files (vm.memfd_noexec < 2)")
 	s := newScope(t)
 	s.open(t, Deny)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)

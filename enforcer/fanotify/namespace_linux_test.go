@@ -69,9 +69,8 @@ func inNamespaces(t *testing.T, helperBin, path string, uid int) *exec.Cmd {
 		argv = append(argv, "unshare", "-m", "--propagation", "private")
 	}
 	for _, tool := range argv[:1] {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed (util-linux): %v", tool, err)
-		}
+		_, err := exec.LookPath(tool)
+		scratch.Need(t, err == nil, tool+" (util-linux)")
 	}
 	argv = append(argv, helperBin, filepath.Base(path))
 	cmd := exec.Command(argv[0], argv[1:]...)
@@ -128,27 +127,20 @@ func TestMarkHoldsEveryMountOfTheFilesystem(t *testing.T) {
 	})
 
 	cases := []struct {
-		name string
-		cmd  func() *exec.Cmd
-		skip func() string
+		name       string
+		cmd        func() *exec.Cmd
+		needUserNS func() bool // nil: nothing beyond root
 	}{
 		{"marked mount", func() *exec.Cmd { return helper(denied, "denied") }, nil},
 		{"bind mount", func() *exec.Cmd { return helper(filepath.Join(bind, "denied"), "denied") }, nil},
 		{"another mount namespace", func() *exec.Cmd { return inNamespaces(t, bin, denied, 0) }, nil},
 		{"an unprivileged user's own user and mount namespace", func() *exec.Cmd { return inNamespaces(t, bin, denied, nobody) },
-			func() string {
-				if !userNamespacesAllowed(t) {
-					return "unprivileged user namespaces are off on this kernel: this way in is closed by it"
-				}
-				return ""
-			}},
+			func() bool { return userNamespacesAllowed(t) }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			if tc.skip != nil {
-				if why := tc.skip(); why != "" {
-					t.Skip(why)
-				}
+			if tc.needUserNS != nil {
+				scratch.Need(t, tc.needUserNS(), "unprivileged user namespaces")
 			}
 			before := held.Load()
 			if errno := execErrno(t, tc.cmd()); errno != syscall.EPERM {
