@@ -418,7 +418,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	parentsRead := false
 	deferred := false // on the loop: a fact is needed that must be read off it
 	load := func(_ *policy.Facts, n policy.Needs) {
-		if deferred || slowArgs && n.Args || onLoop && n.Parents {
+		// The parent chain and the folders above the file (stats, and
+		// owner lookups through NSS) may block: read off the loop.
+		if deferred || slowArgs && n.Args || onLoop && (n.Parents || n.Protection) {
 			deferred = true // the decision made without it is not used
 			return
 		}

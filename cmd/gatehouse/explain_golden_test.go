@@ -48,7 +48,7 @@ func TestExplainFactsErrors(t *testing.T) {
 	dir := t.TempDir()
 	for _, c := range []struct{ name, text, want string }{
 		{"syntax", "{\n  \"program\": {\"type\": \"binary\",, \"path\": \"/x\"}\n}", "line 2, column"},
-		{"unknown key", `{"program": {"type": "binary", "path": "/x"}, "usr": "ana"}`, `unknown key "usr"`},
+		{"unknown key", `{"program": {"type": "binary", "path": "/x"}, "usr": "ana"}`, `unknown field "usr"; facts have program`},
 		{"unknown program key", `{"program": {"type": "binary", "path": "/x", "publisher_name": "A"}}`, `unknown field "publisher_name"`},
 		{"no program", `{"user": "ana"}`, `no "program"`},
 		{"bad type", `{"program": {"type": "app", "path": "/x"}}`, `unknown type "app"`},
