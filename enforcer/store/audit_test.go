@@ -1,11 +1,9 @@
 package store
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -367,28 +365,7 @@ func damagedEvents(t *testing.T) *Store {
 	if err := s.AddEvents(t.Context(), evs); err != nil {
 		t.Fatal(err)
 	}
-	var root, pageSize int64
-	if err := s.r.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'events'`).Scan(&root); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.r.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Close(); err != nil {
-		t.Fatal(err)
-	}
-	f, err := os.OpenFile(path, os.O_WRONLY, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := f.WriteAt(bytes.Repeat([]byte{0xA5}, int(pageSize)), (root-1)*pageSize); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	s, err = Open(path)
-	if err != nil {
-		t.Fatalf("open: %v (the damage is in the events table, not the header)", err)
-	}
+	s = damageTable(t, s, path, "events")
 	t.Cleanup(func() { s.Close() })
 	return s
 }

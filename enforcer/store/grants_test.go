@@ -193,8 +193,21 @@ func TestCorruptGrantsNameTheFileAndTheFix(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	s = damageTable(t, s, path, "grants")
+	defer s.Close()
+	_, err = s.ActiveGrants(t.Context(), t0)
+	if err == nil || !strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), path) {
+		t.Errorf("damaged grants: %v; want the file and the fix", err)
+	}
+}
+
+// damageTable closes s, overwrites the root page of table in the database
+// file at path, and opens the file again: the header is intact, the
+// table's pages are not.
+func damageTable(t *testing.T, s *Store, path, table string) *Store {
+	t.Helper()
 	var root, pageSize int64
-	if err := s.r.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = 'grants'`).Scan(&root); err != nil {
+	if err := s.r.QueryRow(`SELECT rootpage FROM sqlite_master WHERE name = ?`, table).Scan(&root); err != nil {
 		t.Fatal(err)
 	}
 	if err := s.r.QueryRow(`PRAGMA page_size`).Scan(&pageSize); err != nil {
@@ -213,11 +226,7 @@ func TestCorruptGrantsNameTheFileAndTheFix(t *testing.T) {
 	f.Close()
 	s, err = Open(path)
 	if err != nil {
-		t.Fatalf("open: %v (the damage is in the grants table, not the header)", err)
+		t.Fatalf("open: %v (the damage is in the %s table, not the header)", err, table)
 	}
-	defer s.Close()
-	_, err = s.ActiveGrants(t.Context(), t0)
-	if err == nil || !strings.Contains(err.Error(), "move it aside") || !strings.Contains(err.Error(), path) {
-		t.Errorf("damaged grants: %v; want the file and the fix", err)
-	}
+	return s
 }
