@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -23,16 +24,7 @@ func TestCrashSafety(t *testing.T) {
 		return
 	}
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashSafety$")
-	cmd.Env = append(os.Environ(), crashEnv+"="+path)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startChild(t, "TestCrashSafety", crashEnv+"="+path)
 	defer cmd.Process.Kill()
 
 	// Each line is the number of events flushed so far. The child keeps
@@ -101,4 +93,21 @@ func crashChild(path string) {
 		fmt.Println(seq)
 	}
 	os.Exit(0)
+}
+
+// startChild runs this test binary as a child that runs only test, with
+// env added, and returns it and its standard output.
+func startChild(t *testing.T, test, env string) (*exec.Cmd, io.Reader) {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^"+test+"$")
+	cmd.Env = append(os.Environ(), env)
+	cmd.Stderr = os.Stderr
+	out, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, out
 }

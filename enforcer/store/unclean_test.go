@@ -5,7 +5,6 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -64,16 +63,7 @@ func uncleanChild(spec string) {
 // with SIGKILL once it says its events are queued.
 func runChild(t *testing.T, db, runFile, mode string) {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestUncleanStop$")
-	cmd.Env = append(os.Environ(), uncleanEnv+"="+db+"|"+runFile+"|"+mode)
-	cmd.Stderr = os.Stderr
-	out, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	cmd, out := startChild(t, "TestUncleanStop", uncleanEnv+"="+db+"|"+runFile+"|"+mode)
 	defer cmd.Process.Kill()
 	sc := bufio.NewScanner(out)
 	if !sc.Scan() {
@@ -88,7 +78,7 @@ func runChild(t *testing.T, db, runFile, mode string) {
 			t.Fatal(err)
 		}
 	}
-	err = cmd.Wait()
+	err := cmd.Wait()
 	if mode == "clean" && err != nil {
 		t.Fatalf("clean child: %v", err)
 	}
