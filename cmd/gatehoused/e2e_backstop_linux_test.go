@@ -18,7 +18,6 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/gatehouse/gatehouse/enforcer/fanotify"
 	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/localapi"
 )
@@ -76,31 +75,6 @@ func init() {
 	}
 }
 
-// testCgroup creates a cgroup v2 directory for the test, removed at its end.
-func testCgroup(t *testing.T) string {
-	t.Helper()
-	ms, err := fanotify.Mounts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m fanotify.Mount) bool { return m.FSType == "cgroup2" })
-	scratch.Need(t, i >= 0, "a cgroup v2 hierarchy, for the backstop's test scope")
-	cg, err := os.MkdirTemp(ms[i].Point, "gatehouse-e2e-")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		for range 50 {
-			if err := os.Remove(cg); err == nil || errors.Is(err, os.ErrNotExist) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Errorf("remove test cgroup %s", cg)
-	})
-	return cg
-}
-
 // TestE2EBackstopKillsAMemfdProgram: a program run from a memfd_create
 // file, which no mark can hold, is killed before it runs, recorded as a
 // deny with rule 0, and counted; gatehouse status shows the gaps the
@@ -109,7 +83,7 @@ func testCgroup(t *testing.T) string {
 func TestE2EBackstopKillsAMemfdProgram(t *testing.T) {
 	b, err := os.ReadFile("/proc/sys/vm/memfd_noexec")
 	scratch.Need(t, err != nil || strings.TrimSpace(string(b)) != "2", "execs of memfd files (vm.memfd_noexec < 2)")
-	cg := testCgroup(t)
+	cg := scratch.Cgroup(t, "gatehouse-e2e-")
 	e := newEnv(t)
 	helper := filepath.Join(e.mnt, "bin", "helper")
 	run := func() (killed bool, code int) {

@@ -193,25 +193,7 @@ type scope struct {
 func newScope(t testing.TB) *scope {
 	t.Helper()
 	scratch.NeedRoot(t, "loads a BPF program and marks a scratch tmpfs with fanotify")
-	ms, err := fanotify.Mounts()
-	if err != nil {
-		t.Fatal(err)
-	}
-	i := slices.IndexFunc(ms, func(m fanotify.Mount) bool { return m.FSType == "cgroup2" })
-	scratch.Need(t, i >= 0, "a cgroup v2 hierarchy, for the backstop's test scope")
-	cg, err := os.MkdirTemp(ms[i].Point, "gatehouse-backstop-test-")
-	if err != nil {
-		t.Fatalf("create a test cgroup: %v", err)
-	}
-	t.Cleanup(func() {
-		for range 50 { // the last helpers may still be leaving
-			if err := os.Remove(cg); err == nil || errors.Is(err, os.ErrNotExist) {
-				return
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		t.Errorf("remove test cgroup %s", cg)
-	})
+	cg := scratch.Cgroup(t, "gatehouse-backstop-test-")
 
 	base, err := os.MkdirTemp("", "gatehouse-backstop-")
 	if err != nil {

@@ -1,10 +1,13 @@
 package scratch
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
+	"time"
 
 	"golang.org/x/sys/unix"
 )
@@ -80,4 +83,45 @@ func CopyFile(t testing.TB, src, dst string, mode os.FileMode) {
 	if err := os.WriteFile(dst, b, mode); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// Cgroup creates a cgroup v2 directory of its own for the test, named
+// after prefix, and removes it at the end (after the processes moved into
+// it have left).
+func Cgroup(t testing.TB, prefix string) string {
+	t.Helper()
+	root := cgroup2Root()
+	Need(t, root != "", "a cgroup v2 hierarchy mounted")
+	cg, err := os.MkdirTemp(root, prefix)
+	if err != nil {
+		t.Fatalf("create a test cgroup: %v", err)
+	}
+	t.Cleanup(func() {
+		for range 50 { // the last processes may still be leaving
+			if err := os.Remove(cg); err == nil || errors.Is(err, os.ErrNotExist) {
+				return
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		t.Errorf("remove test cgroup %s", cg)
+	})
+	return cg
+}
+
+// cgroup2Root is where a cgroup v2 hierarchy is mounted ("" if none): a
+// line of /proc/self/mountinfo whose file system type, after " - ", is
+// cgroup2 (the mount point is its fifth field).
+func cgroup2Root() string {
+	data, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return ""
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		pre, post, ok := strings.Cut(line, " - ")
+		fields := strings.Fields(pre)
+		if ok && strings.HasPrefix(post, "cgroup2 ") && len(fields) >= 5 {
+			return fields[4]
+		}
+	}
+	return ""
 }
