@@ -65,3 +65,28 @@ func TestNeedsSHA1(t *testing.T) {
 		t.Error("a policy with a SHA-1 criterion in a parent group does not need SHA-1")
 	}
 }
+
+func TestNeedsContent(t *testing.T) {
+	doc := func(d Definition) *Document {
+		return &Document{ID: "n", Revision: 1,
+			Groups: []Group{{Name: "g", Definitions: []Definition{d}}},
+			Rules:  []Rule{{Group: "g", Action: "allow"}},
+		}
+	}
+	for _, tt := range []struct {
+		name string
+		def  Definition
+		want bool
+	}{
+		{"path", Definition{Path: &StringMatch{StartsWith: strPtr("/opt/")}}, false},
+		{"path, binaries and scripts", Definition{Type: []string{"binary", "script"}, Path: &StringMatch{StartsWith: strPtr("/opt/")}}, false},
+		{"sha256", Definition{SHA256: &HashMatch{Value: strings.Repeat("a", 64)}}, true},
+		{"sha1", Definition{SHA1: &HashMatch{Value: strings.Repeat("b", 40)}}, true},
+		{"binaries only", Definition{Type: []string{"binary"}, Path: &StringMatch{StartsWith: strPtr("/opt/")}}, true},
+		{"scripts only", Definition{Type: []string{"script"}, Path: &StringMatch{StartsWith: strPtr("/opt/")}}, true},
+	} {
+		if got := compileOK(t, doc(tt.def)).Needs().Content; got != tt.want {
+			t.Errorf("%s: Needs().Content = %v, want %v", tt.name, got, tt.want)
+		}
+	}
+}

@@ -57,6 +57,22 @@ type Needs struct {
 	// parent than its path (a hash, a signature, a type other than
 	// binary), so a chain known by its paths alone cannot decide it.
 	ParentFacts bool
+	// Content: a criterion looks at what the file holds — a hash, a
+	// signature or version read from it, or a type (binary, script) that
+	// not every definition allows alike — so an allow is a statement about
+	// the bytes decided, and a file its owner can rewrite must be held
+	// unchanged until the exec has them.
+	Content bool
+}
+
+// contentField reports whether a criterion on f is decided by the file's
+// contents.
+func contentField(f field) bool {
+	switch f {
+	case fieldSHA1, fieldSHA256, fieldPublisher, fieldTeamID, fieldSigningID, fieldVersion, fieldBundleID:
+		return true
+	}
+	return false
 }
 
 // Needs reports which per-exec facts the policy uses.
@@ -381,7 +397,9 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			for _, cr := range d.crit {
 				e.needs.Source = e.needs.Source || cr.field == fieldSource
 				e.needs.SHA1 = e.needs.SHA1 || cr.field == fieldSHA1
+				e.needs.Content = e.needs.Content || contentField(cr.field)
 			}
+			e.needs.Content = e.needs.Content || d.types.has(Binary) != d.types.has(Script)
 		}
 	}
 	for g := range parentGroups {
