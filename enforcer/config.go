@@ -50,6 +50,13 @@ type Config struct {
 	// directory and below (e.g. /sys/fs/cgroup/user.slice); "" is all.
 	ExecBackstopCgroup string `yaml:"exec_backstop_cgroup"`
 
+	// UnholdableFiles is what an exec gets whose allow rests on the
+	// contents of a file they cannot be held unchanged in (one its owner
+	// may write, or any on a network, FUSE or overlay filesystem;
+	// docs/enforcer.md): "deny" (the default) denies it and says why; "decide" decides on the bytes read, which a writer can
+	// change before the exec has them.
+	UnholdableFiles string `yaml:"unholdable_files"`
+
 	// FailClosed denies, instead of allowing, when a decision cannot be
 	// made within DecisionBudget or fails internally.
 	FailClosed bool `yaml:"fail_closed"`
@@ -144,6 +151,7 @@ func DefaultConfig() Config {
 		Socket:          DefaultSocket,
 		Exclude:         []string{},
 		ExecBackstop:    "off",
+		UnholdableFiles: "deny",
 		DecisionBudget:  Duration(5 * time.Second),
 		HashWorkers:     2,
 		CacheEntries:    100_000,
@@ -217,6 +225,11 @@ func (c *Config) validate() error {
 	case "off", "audit", "deny":
 	default:
 		errs = append(errs, fmt.Errorf("exec_backstop %q: want off, audit or deny", c.ExecBackstop))
+	}
+	switch c.UnholdableFiles {
+	case "deny", "decide":
+	default:
+		errs = append(errs, fmt.Errorf("unholdable_files %q: want deny or decide", c.UnholdableFiles))
 	}
 	if c.ExecBackstopCgroup != "" && !filepath.IsAbs(c.ExecBackstopCgroup) {
 		errs = append(errs, fmt.Errorf("exec_backstop_cgroup %q is not an absolute path; name a cgroup v2 directory like /sys/fs/cgroup/user.slice", c.ExecBackstopCgroup))

@@ -19,7 +19,13 @@ type counters struct {
 	undecided, undecidedKilled          atomic.Uint64 // execs no mark held, seen by the backstop
 	decidedWithoutArgs                  atomic.Uint64
 	decidedWithoutParents               atomic.Uint64
-	latency                             latencyRing
+	// Contents held for decisions on them (docs/enforcer.md): allowed
+	// under a hold, denied as open for writing or on a filesystem that
+	// cannot be held, decided as read there (unholdable_files: decide),
+	// killed to let a writer in.
+	contentHeld, contentBusy, contentUnheld atomic.Uint64
+	contentAsRead, contentKilled            atomic.Uint64
+	latency                                 latencyRing
 }
 
 // latencyRing keeps the last decision latencies for p50/p99 in status.
@@ -83,8 +89,16 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"policy_reload_failures":  c.policyReloadFailures.Load(),
 		"undecided_execs":         c.undecided.Load(),
 		"undecided_killed":        c.undecidedKilled.Load(),
+		"content_held":            c.contentHeld.Load(),
+		"content_busy":            c.contentBusy.Load(),
+		"content_unheld":          c.contentUnheld.Load(),
+		"content_as_read":         c.contentAsRead.Load(),
+		"content_killed":          c.contentKilled.Load(),
 		"decision_p50_ns":         uint64(p50),
 		"decision_p99_ns":         uint64(p99),
+	}
+	if e.content != nil {
+		m["content_files_held"] = uint64(e.content.held())
 	}
 	return m
 }

@@ -53,6 +53,7 @@ type Engine struct {
 	hashes  chan struct{} // semaphore: concurrent hashing of new files
 	argsSem chan struct{} // semaphore: argv reads in flight
 	checks  *checkSlots   // bounds the work of Check
+	content contentGuard  // holds contents decided on; nil: none
 
 	requests *requestQueue
 	changes  *changeFeed
@@ -73,6 +74,10 @@ type Options struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// HoldContents: the source's descriptors are the kernel's open files
+	// of the execs (fanotify), which the engine may hold unchanged while
+	// it decides on their contents (docs/enforcer.md).
+	HoldContents bool
 }
 
 // New builds an engine and loads the policy named in cfg. A policy that
@@ -105,6 +110,9 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		e.now = time.Now
 	}
 	e.started = e.now()
+	if opt.HoldContents {
+		e.content = newContentGuards(e.now)
+	}
 	e.boot = newBootID()
 	if sec, err := offline.LoadOrCreateSecret(cfg.offlineSecretPath()); err != nil {
 		e.log.Error("offline approval codes unavailable; approval_offline rules work as approval", "err", err)
@@ -177,6 +185,9 @@ func (e *Engine) background(ctx context.Context) {
 	run(e.writeGrantUses)
 	run(e.maintain)
 	run(e.watchPolicy)
+	if e.content != nil {
+		run(func(ctx context.Context) { e.content.run(ctx, e.contentKilled) })
+	}
 }
 
 // verdictOnce makes sure an Exec is answered exactly once, whichever of the
@@ -222,7 +233,7 @@ func (e *Engine) handle(ex Exec) {
 		// block, so such a decision is made again on a goroutine of its
 		// own, and the loop goes on with the next exec.
 		stop := e.watchdog(v, ex.Deadline())
-		if !e.decide(v, lp, &xf, path, st, subj, start, true) {
+		if !e.decide(v, lp, &xf, path, st, subj, start, true, nil) {
 			go e.decideOffLoop(v, lp, xf, path, st, subj, start, stop)
 			return
 		}
@@ -239,6 +250,11 @@ func (e *Engine) handle(ex Exec) {
 	go func(xf ExecFacts) {
 		defer e.deciding.Add(-1)
 		defer stop()
+		if lp.eng.Needs().Content && e.content != nil && xf.File != nil && e.content.mustHold(xf.File, st) {
+			// Hashed once, under the hold (decideHeld).
+			e.decide(v, lp, &xf, path, st, policy.Subject{}, start, false, nil)
+			return
+		}
 		e.hashes <- struct{}{}
 		subj, err := e.execFileFacts(xf.File, path, st, sha1)
 		<-e.hashes
@@ -249,7 +265,7 @@ func (e *Engine) handle(ex Exec) {
 		if e.cache.put(st.key, st.stamp, subj) {
 			e.log.Info("fact cache flushed", "reason", "full", "max", e.cfg.CacheEntries)
 		}
-		e.decide(v, lp, &xf, path, st, subj, start, false)
+		e.decide(v, lp, &xf, path, st, subj, start, false, nil)
 	}(xf)
 }
 
@@ -258,7 +274,7 @@ func (e *Engine) handle(ex Exec) {
 func (e *Engine) decideOffLoop(v *verdictOnce, lp *loadedPolicy, xf ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time, stop func()) {
 	defer e.deciding.Add(-1)
 	defer stop()
-	e.decide(v, lp, &xf, path, st, subj, start, false)
+	e.decide(v, lp, &xf, path, st, subj, start, false, nil)
 }
 
 // fileOf is the executed file's identity and path: what the source
@@ -302,7 +318,7 @@ func (e *Engine) execFileFacts(f *os.File, path string, st fileStat, sha1 bool) 
 		if err != nil {
 			return policy.Subject{}, err
 		}
-		if now != st {
+		if now.key != st.key || now.stamp != st.stamp {
 			return policy.Subject{}, fmt.Errorf("%s changed or was replaced between the exec and its check", path)
 		}
 	}
@@ -363,7 +379,11 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 // parent chain, it returns false having done nothing that counts — no
 // answer, no grant use, no record — with the task it read put in xf, to
 // be called again off the loop. Otherwise it returns true.
-func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time, onLoop bool) bool {
+//
+// hold is the file's contents held unchanged (subj was gathered under
+// it), nil when they are not. A decision that needs them held and has no
+// hold is made again by decideHeld.
+func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time, onLoop bool, hold contentHold) bool {
 	pid := v.ex.PID()
 	var task Task
 	if xf.Task != nil {
@@ -383,6 +403,25 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 			xf.Task = &t
 		}
 		return false
+	}
+	if hold == nil && e.needsHold(lp, xf, st, task.UID, path) {
+		// The bytes decided must be the bytes that run (a writer could
+		// change them before the exec has them): hold the file, off the
+		// loop (it may be hashed again).
+		if onLoop {
+			return offLoop()
+		}
+		return e.decideHeld(v, lp, xf, path, st, start, task)
+	}
+	if hold != nil {
+		if err := hold.admit(pid); err != nil {
+			ue, ok := errors.AsType[*unheldError](err)
+			if !ok {
+				ue = &unheldError{why: err.Error()}
+			}
+			e.denyUnheld(v, lp, task, path, start, ue)
+			return true
+		}
 	}
 	slowArgs := onLoop && !xf.HaveArgs
 	subj.Path = path
@@ -461,6 +500,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		v.respond(true, false)
 		e.counters.allowed.Add(1)
 		e.counters.grantsUsed.Add(1)
+		if heldBytes(hold) {
+			e.counters.contentHeld.Add(1)
+		}
 		e.observe(start)
 		if g.usesLeft >= 0 {
 			select {
@@ -484,7 +526,8 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	// The kernel may remember a plain allow that nothing about the user
 	// or the process could change (and not the download source, an
 	// attribute that changes without the contents).
-	cacheable = cacheable && !lp.eng.Needs().Source && *e.cfg.KernelCache
+	// Nor one on contents held for this exec alone.
+	cacheable = cacheable && hold == nil && !lp.eng.Needs().Source && *e.cfg.KernelCache
 	allow := d.Action.Allows()
 	if !allow {
 		// The arguments are gone once the exec fails: read them first.
@@ -500,6 +543,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	e.observe(start)
 	if allow {
 		e.counters.allowed.Add(1)
+		if heldBytes(hold) {
+			e.counters.contentHeld.Add(1)
+		}
 	} else {
 		e.counters.denied.Add(1)
 	}
@@ -771,7 +817,16 @@ func (e *Engine) policyInForce() (string, int64) {
 type fileStat struct {
 	key   fileKey
 	stamp fileStamp
+	// sealed: only root can write the file (owned by root, and neither
+	// its group nor others may write), so no user can change the bytes
+	// decided before the exec has them.
+	sealed bool
 }
+
+// sealedMode reports whether a file of owner uid and mode is writable by
+// root alone. With an access control list the group bits are its mask,
+// which bounds every named user and group.
+func sealedMode(uid uint32, mode uint32) bool { return uid == 0 && mode&0o022 == 0 }
 
 // statFromKernel is the engine's form of a stat a source reported.
 func statFromKernel(s FileStat) fileStat {

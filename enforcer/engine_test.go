@@ -92,6 +92,12 @@ rules:
 
 func newHarness(t testing.TB, mod func(*enforcer.Config)) *harness {
 	t.Helper()
+	return newHarnessWith(t, mod, enforcer.Options{})
+}
+
+// newHarnessWith is newHarness with engine options beyond the seams.
+func newHarnessWith(t testing.TB, mod func(*enforcer.Config), opt enforcer.Options) *harness {
+	t.Helper()
 	dir := t.TempDir()
 	h := &harness{t: t, dir: dir, src: enforcertest.NewSource(), tasks: &enforcertest.Tasks{}}
 	h.nextID.Store(1000)
@@ -109,8 +115,9 @@ func newHarness(t testing.TB, mod func(*enforcer.Config)) *harness {
 		t.Fatal(err)
 	}
 	h.st = st
-	e, err := enforcer.New(cfg, enforcer.Options{Tasks: h.tasks, Store: st,
-		Now: func() time.Time { return time.Now().Add(time.Duration(h.shift.Load())) }})
+	opt.Tasks, opt.Store = h.tasks, st
+	opt.Now = func() time.Time { return time.Now().Add(time.Duration(h.shift.Load())) }
+	e, err := enforcer.New(cfg, opt)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -122,6 +122,14 @@ func (t *grantTable) len() int {
 }
 
 // peek is use without consuming: what the engine would do now.
+// names reports whether any grant names this user, file and path,
+// whatever its hash and window.
+func (t *grantTable) names(uid uint32, key fileKey, path string) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return len(t.byKey[grantKey{uid, key, path}]) > 0
+}
+
 func (t *grantTable) peek(uid uint32, key fileKey, path, sha256 string, now time.Time) *grant {
 	t.mu.Lock()
 	defer t.mu.Unlock()
