@@ -104,7 +104,7 @@ type UndecidedExec struct {
 // as the source finds the kernel and its own configuration, and what
 // closes it. Status lists them; a closed one says what closed it.
 type Gap struct {
-	Name   string // stable: exec_backstop, memfd_exec, user_namespaces, mapped_code, interpreters
+	Name   string // stable: exec_backstop, memfd_exec, user_namespaces, file_leases, mapped_code, interpreters
 	Open   bool
 	Detail string // what is open, or what closes it here
 	Fix    string // the setting that closes it ("" when closed)

@@ -49,7 +49,8 @@ type Status struct {
 
 // Gap is one way around the enforcer on this machine (docs/enforcer.md,
 // "Ways around the marks"). Name is stable: exec_backstop, memfd_exec,
-// user_namespaces, mapped_code, interpreters; others may be added.
+// user_namespaces, file_leases, mapped_code, interpreters; others may be
+// added.
 type Gap struct {
 	Name   string `json:"name"`
 	Open   bool   `json:"open"`

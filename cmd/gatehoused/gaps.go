@@ -29,6 +29,11 @@ type kernelFacts struct {
 	// BackstopErr why it is not running although configured.
 	Backstop    string
 	BackstopErr string
+	// LeasesOff: fs.leases-enable = 0, so the contents of a file its
+	// owner can write cannot be held from the decision to the exec.
+	LeasesOff bool
+	// UnholdableFiles is the configured unholdable_files (deny, decide).
+	UnholdableFiles string
 	// ExecWritable are places users write whose mount lets code run from
 	// them (no noexec).
 	ExecWritable []string
@@ -89,6 +94,19 @@ func gaps(k kernelFacts) []enforcer.Gap {
 	}
 	out = append(out, un)
 
+	fl := enforcer.Gap{Name: "file_leases"}
+	switch {
+	case !k.LeasesOff:
+		fl.Detail = "file leases hold the contents of a program its owner can write unchanged from a decision on them (a hash rule, a grant) until the exec has them"
+	case k.UnholdableFiles == "decide":
+		fl.Open = true
+		fl.Detail = "fs.leases-enable = 0 and unholdable_files: decide: a program its owner can write, allowed by a hash rule or a grant, can be rewritten between the decision and the exec, and the new bytes run"
+		fl.Fix = "sysctl fs.leases-enable=1 (in /etc/sysctl.d/), or unholdable_files: deny"
+	default:
+		fl.Detail = "fs.leases-enable = 0: a program its owner can write is denied where a hash rule or a grant would allow it (unholdable_files: deny); sysctl fs.leases-enable=1 lets such programs run, held unchanged"
+	}
+	out = append(out, fl)
+
 	mc := enforcer.Gap{Name: "mapped_code", Detail: "code mapped rather than executed is not decided: the dynamic loader run on a file (ld.so PROGRAM), libraries loaded by LD_PRELOAD or dlopen"}
 	if len(k.ExecWritable) > 0 {
 		mc.Open = true
@@ -100,7 +118,7 @@ func gaps(k kernelFacts) []enforcer.Gap {
 	out = append(out, mc)
 
 	out = append(out, enforcer.Gap{Name: "interpreters", Open: true,
-		Detail: "code an interpreter reads (sh FILE, python3 -c CODE, a script piped to a shell) is not a program start; only the interpreter is decided",
+		Detail: "code an interpreter reads (sh FILE, python3 -c CODE, a script piped to a shell) is not a program start; only the interpreter is decided, and a script its owner rewrites once its interpreter has started is read as rewritten",
 		Fix:    "policy rules on the interpreters themselves, and on their arguments (advisory: docs/enforcer.md)"})
 	return out
 }

@@ -39,6 +39,10 @@ func TestGaps(t *testing.T) {
 			[]string{"interpreters"}, []string{"kills"}},
 		{"backstop configured but not running", kernelFacts{MemfdNoexec: 1, UserNS: true, Backstop: "deny", BackstopErr: "the kernel refused the BPF program"},
 			[]string{"exec_backstop", "memfd_exec", "user_namespaces", "interpreters"}, []string{"not running: the kernel refused"}},
+		{"file leases off, decided as read", kernelFacts{MemfdNoexec: 2, Backstop: "deny", LeasesOff: true, UnholdableFiles: "decide"},
+			[]string{"file_leases", "interpreters"}, []string{"fs.leases-enable=1", "new bytes run"}},
+		{"file leases off, denied", kernelFacts{MemfdNoexec: 2, Backstop: "deny", LeasesOff: true, UnholdableFiles: "deny"},
+			[]string{"interpreters"}, []string{"is denied where a hash rule or a grant would allow it"}},
 		{"a kernel without memfd_noexec, audit", kernelFacts{MemfdNoexec: -1, Backstop: "audit"},
 			[]string{"exec_backstop", "memfd_exec", "interpreters"}, []string{"before 6.3", "exec_backstop: deny"}},
 	} {

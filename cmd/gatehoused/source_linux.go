@@ -35,6 +35,7 @@ func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
 		return nil, err
 	}
 	s.backstopMode = cfg.ExecBackstop
+	s.unholdable = cfg.UnholdableFiles
 	if mode, _ := backstop.ParseMode(cfg.ExecBackstop); mode != backstop.Off {
 		b, err := backstop.Open(backstop.Config{Mode: mode, Cgroup: cfg.ExecBackstopCgroup})
 		if err != nil {
@@ -79,6 +80,7 @@ type fanotifySource struct {
 	// mark held; backstopErr says why it is not loaded though configured.
 	backstop     *backstop.Backstop
 	backstopMode string
+	unholdable   string // unholdable_files, for the file_leases gap
 	backstopErr  string
 }
 
@@ -259,7 +261,9 @@ func undecidedExec(r backstop.Report) enforcer.UndecidedExec {
 // now (a few files in /proc/sys and /proc/self/mountinfo, nothing that can
 // block on a filesystem).
 func (s *fanotifySource) Gaps() []enforcer.Gap {
-	return gaps(readKernelFacts(s.backstopMode, s.backstopErr))
+	k := readKernelFacts(s.backstopMode, s.backstopErr)
+	k.UnholdableFiles = s.unholdable
+	return gaps(k)
 }
 
 // readKernelFacts reads what gaps judges.
@@ -267,6 +271,9 @@ func readKernelFacts(mode, backstopErr string) kernelFacts {
 	k := kernelFacts{MemfdNoexec: -1, Backstop: mode, BackstopErr: backstopErr}
 	if v, ok := sysctl("vm/memfd_noexec"); ok {
 		k.MemfdNoexec = v
+	}
+	if v, ok := sysctl("fs/leases-enable"); ok && v == 0 {
+		k.LeasesOff = true
 	}
 	k.UserNS, k.UserNSBy = true, "user.max_user_namespaces"
 	if v, ok := sysctl("user/max_user_namespaces"); ok {
