@@ -28,6 +28,7 @@ func TestConfigErrors(t *testing.T) {
 		{"decision_budget: soon\n", "not a duration"},
 		{"hash_workers: 0\n", "hash_workers must be at least 1"},
 		{"decision_budget: 1ms\ncache_entries: 5\n", "cache_entries must be at least 100"},
+		{"unholdable_files: allow\n", "unholdable_files \"allow\": want deny or decide"},
 	} {
 		p := filepath.Join(dir, "c.yaml")
 		os.WriteFile(p, []byte(tt.text), 0o644)

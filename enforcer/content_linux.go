@@ -44,8 +44,10 @@ const (
 	// maxHeldFiles bounds the leases kept; the least recently used one
 	// with no exec in flight is let go first.
 	maxHeldFiles = 1024
-	// heldIdle is how long a lease no exec used is kept.
-	heldIdle = 30 * time.Second
+	// heldIdle is how long a lease no exec used is kept: the next exec
+	// of the file within it is not hashed again, and its filesystem
+	// cannot be unmounted (but lazily) meanwhile.
+	heldIdle = 10 * time.Second
 	// settleWait is how long a broken lease waits for its execs to fail
 	// their write denial (microseconds, normally) before killing them.
 	settleWait = 50 * time.Millisecond
@@ -68,6 +70,9 @@ var holdableFS = map[int64]string{
 	unix.SQUASHFS_MAGIC:       "squashfs",
 	unix.EROFS_SUPER_MAGIC_V1: "erofs",
 	0x2fc12fc1:                "zfs",
+	unix.MSDOS_SUPER_MAGIC:    "vfat", // removable disks, owned by whoever mounted them
+	unix.EXFAT_SUPER_MAGIC:    "exfat",
+	0x7366746e:                "ntfs3",
 }
 
 // fsNames names the filesystems a refusal most often meets.
