@@ -35,7 +35,11 @@ func TestEvaluateLazyCacheable(t *testing.T) {
 	} {
 		f := &Facts{Subject: Subject{Path: tt.path, Type: Binary}, Event: Exec, User: "alice"}
 		loads := 0
-		_, got := e.EvaluateLazy(f, func(*Facts, Needs) { loads++ })
+		_, got := e.EvaluateLazy(f, func(_ *Facts, n Needs) {
+			if n.Args || n.Parents {
+				loads++
+			}
+		})
 		if got != tt.want {
 			t.Errorf("%s: cacheable = %v, want %v", tt.path, got, tt.want)
 		}
@@ -88,5 +92,62 @@ func TestNeedsContent(t *testing.T) {
 		if got := compileOK(t, doc(tt.def)).Needs().Content; got != tt.want {
 			t.Errorf("%s: Needs().Content = %v, want %v", tt.name, got, tt.want)
 		}
+	}
+}
+
+// The user is asked for only before a scoped rule whose definition the
+// file matches, and the decision is Evaluate's with the user known.
+func TestEvaluateLazyUser(t *testing.T) {
+	doc := &Document{ID: "u", Revision: 1,
+		Groups: []Group{
+			{Name: "other", Definitions: []Definition{{Path: &StringMatch{StartsWith: strPtr("/opt/other/")}}}},
+			{Name: "curl", Definitions: []Definition{{Path: &StringMatch{Exact: strPtr("/usr/bin/curl")}}}},
+			{Name: "tools", Definitions: []Definition{{Path: &StringMatch{StartsWith: strPtr("/usr/bin/")}}}},
+		},
+		Rules: []Rule{
+			{Group: "other", Action: "deny", Users: []string{"bob"}},
+			{Group: "curl", Action: "deny", UserGroups: []string{"contractors"}},
+			{Group: "tools", Action: "allow"},
+		},
+		Default: Default{Action: "deny"},
+	}
+	e, diags := Compile(doc)
+	if diags.HasErrors() {
+		t.Fatal(diags.Err())
+	}
+	if !e.Needs().User {
+		t.Error("Needs().User is false for a policy with scoped rules")
+	}
+	for _, tt := range []struct {
+		path, user string
+		groups     []string
+		asked      bool
+	}{
+		{"/usr/bin/ls", "bob", nil, false},
+		{"/usr/bin/curl", "carol", []string{"contractors"}, true},
+		{"/usr/bin/curl", "alice", []string{"staff"}, true},
+		{"/opt/other/x", "bob", nil, true},
+		{"/opt/other/x", "alice", nil, true},
+	} {
+		full := &Facts{Subject: Subject{Path: tt.path, Type: Binary}, Event: Exec, User: tt.user, Groups: tt.groups}
+		want := e.Evaluate(full)
+		f := &Facts{Subject: Subject{Path: tt.path, Type: Binary}, Event: Exec}
+		asked := 0
+		got, _ := e.EvaluateLazy(f, func(f *Facts, n Needs) {
+			if n.User {
+				asked++
+				f.User, f.Groups = tt.user, tt.groups
+			}
+		})
+		if got.Action != want.Action || got.Rule != want.Rule {
+			t.Errorf("%s as %s: lazy %s (rule %d), Evaluate %s (rule %d)", tt.path, tt.user, got.Action, got.Rule, want.Action, want.Rule)
+		}
+		if (asked > 0) != tt.asked || asked > 1 {
+			t.Errorf("%s as %s: the user was asked for %d times, want asked %v (once at most)", tt.path, tt.user, asked, tt.asked)
+		}
+	}
+	plain := &Document{ID: "p", Revision: 1, Groups: doc.Groups, Rules: []Rule{{Group: "tools", Action: "allow"}}}
+	if compileOK(t, plain).Needs().User {
+		t.Error("Needs().User is true for a policy without scoped rules")
 	}
 }

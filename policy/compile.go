@@ -57,6 +57,10 @@ type Needs struct {
 	// parent than its path (a hash, a signature, a type other than
 	// binary), so a chain known by its paths alone cannot decide it.
 	ParentFacts bool
+	// User: a rule is scoped to users or groups, so who runs the program
+	// can decide it. EvaluateLazy asks for the user (Facts.UID, User,
+	// Groups) before the first scoped rule it must look at.
+	User bool
 	// Content: a criterion looks at what the file holds — a hash, a
 	// signature or version read from it, or a type (binary, script) that
 	// not every definition allows alike — so an allow is a statement about
@@ -375,6 +379,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			unscoped[r.group.name] = r.index
 		}
 		e.rules = append(e.rules, *r)
+		e.needs.User = e.needs.User || r.scope != nil
 	}
 	c.checkPublisherTrust(e)
 	c.checkNameOnlyAllows(e)

@@ -72,7 +72,9 @@ func (e *Engine) Evaluate(f *Facts) Decision { return e.evaluate(f, nil) }
 // per-event facts (f.Args and f.Parents are taken as unknown). Before the
 // first definition that looks at them and whose other criteria all match,
 // it calls load once with what is needed; load fills f.Args and/or
-// f.Parents. Its decision is the one Evaluate would give on the completed
+// f.Parents. The user (f.UID, f.User, f.Groups) may be left for load too:
+// it is asked for (Needs.User) before the first scoped rule whose
+// definition the file matches; a caller that filled it can ignore that. Its decision is the one Evaluate would give on the completed
 // facts; most events never need load at all.
 //
 // When a fact cannot be had, load says so in f.Unavailable instead (and
@@ -175,6 +177,10 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 		// make the outcome depend on the user or the process.
 		if !d.matchesExcept(s, ev, f.AuthURI, &lin, known(loaded, f.Unavailable)) {
 			continue
+		}
+		if en.rule.scope != nil && !loaded.User {
+			load(f, Needs{User: true})
+			loaded.User = true
 		}
 		if !en.rule.inScope(f) {
 			dep = true
