@@ -59,27 +59,24 @@ func heldBytes(h contentHold) bool {
 }
 
 // needsHold reports whether this exec must be decided on contents held
-// unchanged: the policy looks at contents, or a grant names the file, and
-// anyone but root could change it before the exec has the bytes.
-func (e *Engine) needsHold(lp *loadedPolicy, xf *ExecFacts, st fileStat, uid uint32, path string) bool {
-	if e.content == nil || xf.File == nil {
-		return false
-	}
-	if !lp.eng.Needs().Content && !(e.grants.any() && e.grants.names(uid, st.key, path)) {
+// unchanged: the policy looks at contents, or a grant names the file for
+// the user (granted), and anyone but root could change it before the exec
+// has the bytes.
+func (e *Engine) needsHold(lp *loadedPolicy, xf *ExecFacts, st fileStat, granted bool) bool {
+	if e.content == nil || xf.File == nil || !lp.eng.Needs().Content && !granted {
 		return false
 	}
 	return e.content.mustHold(xf.File, st)
 }
 
 // decideHeld holds the file, then decides on the bytes held.
-func (e *Engine) decideHeld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, start time.Time, task Task) bool {
+func (e *Engine) decideHeld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, start time.Time) bool {
 	sha1 := lp.eng.Needs().SHA1
 	h, subj, err := e.content.hold(xf.File, st, path, sha1, func(f *os.File) (policy.Subject, error) {
 		e.hashes <- struct{}{}
 		defer func() { <-e.hashes }()
 		return e.fileFacts(f, path, sha1)
 	})
-	xf.Task = &task
 	var ue *unheldError
 	switch {
 	case err == nil:
@@ -98,13 +95,19 @@ func (e *Engine) decideHeld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, pat
 		}
 		return e.decide(v, lp, xf, path, st, subj, start, false, asRead{})
 	}
-	e.denyUnheld(v, lp, task, path, start, ue)
+	e.denyUnheld(v, lp, xf, path, start, ue)
 	return true
 }
 
 // denyUnheld denies an exec whose contents could not be held, and
 // records why.
-func (e *Engine) denyUnheld(v *verdictOnce, lp *loadedPolicy, task Task, path string, start time.Time, ue *unheldError) {
+func (e *Engine) denyUnheld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, start time.Time, ue *unheldError) {
+	var task Task // for the record; unknown (0) when the task is gone
+	if xf.Task != nil {
+		task = *xf.Task
+	} else if t, err := e.tasks.Task(v.ex.PID()); err == nil {
+		task = t
+	}
 	if !v.respond(false, false) {
 		return
 	}

@@ -385,33 +385,49 @@ func (e *Engine) internalError(v *verdictOnce, what string, err error) {
 // hold is made again by decideHeld.
 func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, subj policy.Subject, start time.Time, onLoop bool, hold contentHold) bool {
 	pid := v.ex.PID()
+	// The task doing the exec (uid, groups, terminal: two /proc files,
+	// ~20 µs) is read only when the decision or its record needs it: a
+	// grant on the file, a rule scoped to users, an audit event, a deny.
 	var task Task
-	if xf.Task != nil {
+	haveTask := xf.Task != nil
+	if haveTask {
 		task = *xf.Task
-	} else {
-		var err error
-		if task, err = e.tasks.Task(pid); err != nil {
-			// The task is gone (killed while held) or /proc is unreadable.
-			e.internalError(v, fmt.Sprintf("read task %d", pid), err)
-			return true
-		}
 	}
-	// offLoop hands the decision over, keeping the task read.
+	var taskErr error
+	readTask := func() bool {
+		if !haveTask && taskErr == nil {
+			if task, taskErr = e.tasks.Task(pid); taskErr == nil {
+				haveTask = true
+			}
+		}
+		return haveTask
+	}
+	taskFailed := func() bool {
+		// The task is gone (killed while held) or /proc is unreadable.
+		e.internalError(v, fmt.Sprintf("read task %d", pid), taskErr)
+		return true
+	}
+	// offLoop hands the decision over, keeping the task if it was read.
 	offLoop := func() bool {
-		if xf.Task == nil {
+		if haveTask && xf.Task == nil {
 			t := task
 			xf.Task = &t
 		}
 		return false
 	}
-	if hold == nil && e.needsHold(lp, xf, st, task.UID, path) {
+	grantsHere := e.grants.any() && e.grants.onFile(st.key)
+	if grantsHere && !readTask() {
+		return taskFailed()
+	}
+	if hold == nil && e.needsHold(lp, xf, st, grantsHere && e.grants.names(task.UID, st.key, path)) {
 		// The bytes decided must be the bytes that run (a writer could
 		// change them before the exec has them): hold the file, off the
 		// loop (it may be hashed again).
+		offLoop()
 		if onLoop {
-			return offLoop()
+			return false
 		}
-		return e.decideHeld(v, lp, xf, path, st, start, task)
+		return e.decideHeld(v, lp, xf, path, st, start)
 	}
 	if hold != nil {
 		if err := hold.admit(pid); err != nil {
@@ -419,7 +435,8 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 			if !ok {
 				ue = &unheldError{why: err.Error()}
 			}
-			e.denyUnheld(v, lp, task, path, start, ue)
+			offLoop()
+			e.denyUnheld(v, lp, xf, path, start, ue)
 			return true
 		}
 	}
@@ -430,9 +447,17 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	if xf.TeamID != "" || xf.SigningID != "" {
 		subj.TeamID, subj.SigningID = xf.TeamID, xf.SigningID
 	}
-	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: task.UID, Machine: e.machine}
-	f.User = e.users.userName(task.UID)
-	f.Groups = e.users.groupNames(task.GIDs)
+	f := &policy.Facts{Subject: subj, Event: policy.Exec, Machine: e.machine}
+	userSet, userFailed := false, false
+	setUser := func() bool {
+		if !userSet && readTask() {
+			userSet = true
+			f.UID = task.UID
+			f.User = e.users.userName(task.UID)
+			f.Groups = e.users.groupNames(task.GIDs)
+		}
+		return userSet
+	}
 	argsRead := false
 	var argsWhy, parentsWhy string // why they could not be had; "" when they were
 	readArgs := func() {
@@ -457,6 +482,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	parentsRead := false
 	deferred := false // on the loop: a fact is needed that must be read off it
 	load := func(_ *policy.Facts, n policy.Needs) {
+		if n.User && !setUser() {
+			userFailed = true
+		}
 		// The parent chain and the folders above the file (stats, and
 		// owner lookups through NSS) may block: read off the loop.
 		if deferred || slowArgs && n.Args || onLoop && (n.Parents || n.Protection) {
@@ -486,9 +514,11 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	now := e.now()
 	var g *grant
 	switch {
+	case !grantsHere:
 	case !slowArgs:
+		setUser()
 		g = e.grants.use(task.UID, st.key, path, subj.SHA256, now)
-	case e.grants.any() && e.grants.peek(task.UID, st.key, path, subj.SHA256, now) != nil:
+	case e.grants.peek(task.UID, st.key, path, subj.SHA256, now) != nil:
 		// The grant's record carries the arguments. (One made after the
 		// look waits for the next exec.)
 		return offLoop()
@@ -519,9 +549,17 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	}
 
 	d, cacheable := lp.eng.EvaluateLazy(f, load)
+	if userFailed {
+		return taskFailed()
+	}
 	if deferred || slowArgs && !argsRead && !d.Action.Allows() {
 		// A deny's record carries the arguments too.
 		return offLoop()
+	}
+	// A record, a request or a terminal message names the user: read
+	// while the task is still held.
+	if (d.Audit || !d.Action.Allows() || d.Unavailable.Args || d.Unavailable.Parents) && !setUser() {
+		return taskFailed()
 	}
 	// The kernel may remember a plain allow that nothing about the user
 	// or the process could change (and not the download source, an

@@ -38,17 +38,21 @@ type grantTable struct {
 	mu    sync.Mutex
 	byKey map[grantKey][]*grant
 	byID  map[int64]*grant
-	n     atomic.Int64 // len(byID), read without the lock
+	files map[fileKey]int // grants per file, whoever they are for
+	n     atomic.Int64    // len(byID), read without the lock
 }
 
 func newGrantTable() *grantTable {
-	return &grantTable{byKey: map[grantKey][]*grant{}, byID: map[int64]*grant{}}
+	return &grantTable{byKey: map[grantKey][]*grant{}, byID: map[int64]*grant{}, files: map[fileKey]int{}}
 }
 
 func (t *grantTable) add(g *grant) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	k := grantKey{g.uid, g.key, g.path}
+	if _, dup := t.byID[g.id]; !dup {
+		t.files[g.key]++
+	}
 	t.byKey[k] = append(t.byKey[k], g)
 	t.byID[g.id] = g
 	t.n.Store(int64(len(t.byID)))
@@ -85,6 +89,9 @@ func (t *grantTable) remove(id int64) {
 	}
 	delete(t.byID, id)
 	t.n.Store(int64(len(t.byID)))
+	if t.files[g.key]--; t.files[g.key] <= 0 {
+		delete(t.files, g.key)
+	}
 	k := grantKey{g.uid, g.key, g.path}
 	gs := t.byKey[k]
 	for i, x := range gs {
@@ -121,7 +128,6 @@ func (t *grantTable) len() int {
 	return len(t.byID)
 }
 
-// peek is use without consuming: what the engine would do now.
 // names reports whether any grant names this user, file and path,
 // whatever its hash and window.
 func (t *grantTable) names(uid uint32, key fileKey, path string) bool {
@@ -130,6 +136,14 @@ func (t *grantTable) names(uid uint32, key fileKey, path string) bool {
 	return len(t.byKey[grantKey{uid, key, path}]) > 0
 }
 
+// onFile reports whether any grant, for anyone, names the file.
+func (t *grantTable) onFile(key fileKey) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.files[key] > 0
+}
+
+// peek is use without consuming: what the engine would do now.
 func (t *grantTable) peek(uid uint32, key fileKey, path, sha256 string, now time.Time) *grant {
 	t.mu.Lock()
 	defer t.mu.Unlock()
