@@ -46,14 +46,15 @@ type Engine struct {
 	polErr atomic.Pointer[string]
 	reload sync.Mutex // serializes policy loads
 
-	cache   *factCache
-	grants  *grantTable
-	users   *userCache
-	admins  *facts.Admins // for the protected criterion
-	hashes  chan struct{} // semaphore: concurrent hashing of new files
-	argsSem chan struct{} // semaphore: argv reads in flight
-	checks  *checkSlots   // bounds the work of Check
-	content contentGuard  // holds contents decided on; nil: none
+	cache     *factCache
+	grants    *grantTable
+	users     *userCache
+	admins    *facts.Admins // for the protected criterion
+	hashes    chan struct{} // semaphore: concurrent hashing of new files
+	argsSem   chan struct{} // semaphore: argv reads in flight
+	checks    *checkSlots   // bounds the work of Check
+	watchdogs sync.Pool     // *watchdogTimer
+	content   contentGuard  // holds contents decided on; nil: none
 
 	requests *requestQueue
 	changes  *changeFeed
@@ -335,6 +336,11 @@ func (e *Engine) fileFacts(f *os.File, path string, sha1 bool) (policy.Subject, 
 
 // watchdog answers by itself when the decision budget (or the kernel's
 // deadline, less a margin) runs out. The returned func disarms it.
+//
+// Its timers are reused (a timer per exec was a tenth of the daemon's
+// CPU on the held path): one goes back to the pool only when Stop says it
+// never fired for this decision, so a late callback can never answer the
+// next decision that timer watches.
 func (e *Engine) watchdog(v *verdictOnce, deadline time.Time) func() {
 	budget := e.cfg.DecisionBudget.D()
 	if !deadline.IsZero() {
@@ -342,15 +348,45 @@ func (e *Engine) watchdog(v *verdictOnce, deadline time.Time) func() {
 			budget = left
 		}
 	}
-	t := time.AfterFunc(budget, func() {
-		allow := !e.cfg.FailClosed
-		if v.respond(allow, false) {
-			e.counters.timeouts.Add(1)
-			e.log.Warn("decision budget exceeded; answered by itself", "budget", budget, "allowed", allow)
-			e.record(store.Event{Kind: "daemon", Allowed: allow, Detail: fmt.Sprintf("decision budget %v exceeded; answered %s", budget, allowWord(allow))})
-		}
-	})
-	return func() { t.Stop() }
+	w, _ := e.watchdogs.Get().(*watchdogTimer)
+	if w == nil {
+		w = &watchdogTimer{pool: &e.watchdogs}
+		w.t = time.AfterFunc(time.Hour, func() { e.budgetExceeded(w.v.Load(), w.budget.Load()) })
+		w.t.Stop()
+	}
+	w.v.Store(v)
+	w.budget.Store(int64(budget))
+	w.t.Reset(budget)
+	return w.disarm
+}
+
+// watchdogTimer is one reusable watchdog.
+type watchdogTimer struct {
+	t      *time.Timer
+	v      atomic.Pointer[verdictOnce]
+	budget atomic.Int64
+	pool   *sync.Pool
+}
+
+func (w *watchdogTimer) disarm() {
+	if w.t.Stop() {
+		w.v.Store(nil)
+		w.pool.Put(w)
+	}
+}
+
+// budgetExceeded answers v by itself (a watchdog fired).
+func (e *Engine) budgetExceeded(v *verdictOnce, budget int64) {
+	if v == nil {
+		return
+	}
+	allow := !e.cfg.FailClosed
+	if v.respond(allow, false) {
+		e.counters.timeouts.Add(1)
+		b := time.Duration(budget)
+		e.log.Warn("decision budget exceeded; answered by itself", "budget", b, "allowed", allow)
+		e.record(store.Event{Kind: "daemon", Allowed: allow, Detail: fmt.Sprintf("decision budget %v exceeded; answered %s", b, allowWord(allow))})
+	}
 }
 
 func allowWord(allow bool) string {

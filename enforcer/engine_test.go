@@ -466,6 +466,32 @@ func TestWatchdogFailOpenAndClosed(t *testing.T) {
 	}
 }
 
+// The watchdog's timers are reused: one that fired for a slow decision
+// never answers a later one, and the ones that did not fire watch the
+// next decisions.
+func TestWatchdogTimersReused(t *testing.T) {
+	h := newHarness(t, func(c *enforcer.Config) {
+		c.FailClosed = true // a watchdog's answer is a deny: any stray one shows
+		c.DecisionBudget = enforcer.Duration(50 * time.Millisecond)
+	})
+	p := h.file("bin/tool", "tool")
+	for i := range 40 {
+		if !h.exec(p, execOpt{uid: 1000}) {
+			t.Fatalf("fast exec %d denied: a watchdog answered it", i)
+		}
+		if i == 19 {
+			if h.exec(p, execOpt{uid: 1000, slow: 200 * time.Millisecond}) {
+				t.Fatal("the slow exec was allowed: its watchdog did not answer")
+			}
+		}
+	}
+	time.Sleep(100 * time.Millisecond) // past the budget of the last ones
+	waitFor(t, "budget_timeouts = 1", func() bool { return h.e.Counter("budget_timeouts") == 1 })
+	if n := h.e.Counter("budget_timeouts"); n != 1 {
+		t.Errorf("budget_timeouts = %d, want 1", n)
+	}
+}
+
 func TestInternalErrorFailsOpen(t *testing.T) {
 	h := newHarness(t, nil)
 	p := h.file("deny/x", "x")
