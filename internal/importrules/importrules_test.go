@@ -35,6 +35,8 @@ var rules = []rule{
 		ban: []string{mod + "/enforcer", mod + "/enforcer/", "database/sql", "github.com/mattn/go-sqlite3"}},
 	{pkg: "enforcer/fanotify", why: "a kernel adapter only translates: nothing of the engine",
 		allow: []string{"golang.org/x/sys/"}},
+	{pkg: "enforcer/endpointsecurity", why: "a kernel adapter only translates: nothing of the engine",
+		allow: []string{"golang.org/x/sys/", "github.com/ebitengine/purego", "github.com/ebitengine/purego/"}},
 	{pkg: "enforcer/backstop", why: "a kernel adapter only translates: nothing of the engine",
 		allow: []string{"golang.org/x/sys/", "github.com/cilium/ebpf", "github.com/cilium/ebpf/"}},
 	{pkg: "enforcer", why: "the engine loads no BPF: the backstop is wired in by cmd/gatehoused",

@@ -1,0 +1,321 @@
+package endpointsecurity
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// memory is where a message lives. R is a reference to a block of it: on
+// macOS an unsafe.Pointer into the message the kernel handed over, in
+// tests an index into byte buffers. The zero R is the null pointer.
+type memory[R comparable] interface {
+	// bytes returns n bytes at r+off, or an error when they cannot be read.
+	bytes(r R, off, n int) ([]byte, error)
+	// ptr returns the pointer stored at r+off (the zero R for NULL).
+	ptr(r R, off int) (R, error)
+}
+
+// Both platforms are little-endian (arm64 and x86_64).
+var le = binary.LittleEndian
+
+// AuditToken is audit_token_t, as libbsm's audit_token_to_* read it.
+type AuditToken struct {
+	AUID, EUID, EGID, RUID, RGID uint32
+	PID                          int32
+	ASID                         uint32
+	PIDVersion                   uint32
+}
+
+// Stat is what of struct stat the engine uses.
+type Stat struct {
+	Dev              int32
+	Mode             uint16
+	Ino              uint64
+	UID, GID         uint32
+	MtimeNs, CtimeNs int64
+	Size             int64
+}
+
+// File is es_file_t.
+type File struct {
+	Path          string
+	PathTruncated bool
+	Stat          Stat
+}
+
+// Process is es_process_t.
+type Process struct {
+	Token                    AuditToken
+	PPID, OriginalPPID       int32
+	GroupID, SessionID       int32
+	CodesigningFlags         uint32
+	PlatformBinary, ESClient bool
+	CDHash                   [cdhashLen]byte
+	SigningID, TeamID        string
+	Executable               File
+	TTY                      *File     // nil: none, or the message is older than version 2
+	StartTime                time.Time // zero before version 3
+	Responsible, Parent      *AuditToken
+}
+
+// Exec is es_event_exec_t.
+type Exec struct {
+	Target       Process
+	DyldExecPath string // version >= 7
+	Script       *File  // the script file when a script is executed (version >= 2)
+	Cwd          *File  // version >= 3
+	LastFD       int32  // version >= 4; -1 before
+	// ImageCPUType and ImageCPUSubtype are the executed image's (version >= 6).
+	ImageCPUType, ImageCPUSubtype int32
+}
+
+// Message is es_message_t, the events the daemon handles decoded.
+type Message struct {
+	Version      uint32
+	Time         time.Time
+	MachTime     uint64
+	Deadline     uint64 // mach_absolute_time units; 0 for NOTIFY
+	Process      Process
+	SeqNum       uint64 // version >= 2
+	Action       ActionType
+	Event        EventType
+	Thread       uint64 // version >= 4, 0 when unknown
+	GlobalSeqNum uint64 // version >= 4
+
+	Exec      *Exec    // AUTH_EXEC, NOTIFY_EXEC
+	ForkChild *Process // NOTIFY_FORK
+	ExitStat  int32    // NOTIFY_EXIT: the wait(2) status
+}
+
+// errNull is a NULL where the headers say there is always a pointer.
+var errNull = errors.New("NULL pointer")
+
+// decoder reads one message. Its first error stops it.
+type decoder[R comparable] struct {
+	m       memory[R]
+	version uint32
+	err     error
+}
+
+func (d *decoder[R]) fail(what string, err error) {
+	if d.err == nil {
+		d.err = fmt.Errorf("%s: %w", what, err)
+	}
+}
+
+func (d *decoder[R]) raw(r R, off, n int, what string) []byte {
+	if d.err != nil {
+		return nil
+	}
+	b, err := d.m.bytes(r, off, n)
+	if err == nil && len(b) != n {
+		err = fmt.Errorf("read %d bytes, want %d", len(b), n)
+	}
+	if err != nil {
+		d.fail(what, err)
+		return nil
+	}
+	return b
+}
+
+func (d *decoder[R]) u32(r R, off int, what string) uint32 {
+	if b := d.raw(r, off, 4, what); b != nil {
+		return le.Uint32(b)
+	}
+	return 0
+}
+
+func (d *decoder[R]) u64(r R, off int, what string) uint64 {
+	if b := d.raw(r, off, 8, what); b != nil {
+		return le.Uint64(b)
+	}
+	return 0
+}
+
+func (d *decoder[R]) ptr(r R, off int, what string) R {
+	var zero R
+	if d.err != nil {
+		return zero
+	}
+	p, err := d.m.ptr(r, off)
+	if err != nil {
+		d.fail(what, err)
+	}
+	return p
+}
+
+// str reads an es_string_token_t at r+off: a length and a pointer to that
+// many bytes (not necessarily NUL-terminated).
+func (d *decoder[R]) str(r R, off int, what string) string {
+	n := d.u64(r, off+offStringTokenLength, what)
+	data := d.ptr(r, off+offStringTokenData, what)
+	var zero R
+	switch {
+	case d.err != nil || n == 0:
+		return ""
+	case n > maxStringToken:
+		d.fail(what, fmt.Errorf("length %d over %d", n, maxStringToken))
+		return ""
+	case data == zero:
+		d.fail(what, errNull)
+		return ""
+	}
+	return string(d.raw(data, 0, int(n), what))
+}
+
+func (d *decoder[R]) token(r R, off int, what string) AuditToken {
+	b := d.raw(r, off, sizeAuditToken, what)
+	if b == nil {
+		return AuditToken{}
+	}
+	v := func(i int) uint32 { return le.Uint32(b[4*i:]) }
+	return AuditToken{AUID: v(0), EUID: v(1), EGID: v(2), RUID: v(3), RGID: v(4), PID: int32(v(5)), ASID: v(6), PIDVersion: v(7)}
+}
+
+func (d *decoder[R]) timespec(r R, off int, what string) int64 {
+	b := d.raw(r, off, sizeTimespec, what)
+	if b == nil {
+		return 0
+	}
+	return int64(le.Uint64(b))*1e9 + int64(le.Uint64(b[8:]))
+}
+
+// file reads the es_file_t that r points to.
+func (d *decoder[R]) file(r R, what string) File {
+	var f File
+	f.Path = d.str(r, offFilePath, what+" path")
+	if b := d.raw(r, offFilePathTruncated, 1, what); b != nil {
+		f.PathTruncated = b[0] != 0
+	}
+	st := offFileStat
+	f.Stat = Stat{
+		Dev:     int32(d.u32(r, st+offStatDev, what)),
+		Ino:     d.u64(r, st+offStatIno, what),
+		UID:     d.u32(r, st+offStatUID, what),
+		GID:     d.u32(r, st+offStatGID, what),
+		MtimeNs: d.timespec(r, st+offStatMtime, what),
+		CtimeNs: d.timespec(r, st+offStatCtime, what),
+		Size:    int64(d.u64(r, st+offStatSize, what)),
+	}
+	if b := d.raw(r, st+offStatMode, 2, what); b != nil {
+		f.Stat.Mode = le.Uint16(b)
+	}
+	return f
+}
+
+// optFile reads an es_file_t pointer that may be NULL.
+func (d *decoder[R]) optFile(r R, off int, what string) *File {
+	var zero R
+	p := d.ptr(r, off, what)
+	if d.err != nil || p == zero {
+		return nil
+	}
+	f := d.file(p, what)
+	return &f
+}
+
+// process reads the es_process_t that r points to.
+func (d *decoder[R]) process(r R, what string) Process {
+	var zero R
+	if d.err == nil && r == zero {
+		d.fail(what, errNull)
+	}
+	p := Process{
+		Token:            d.token(r, offProcessAuditToken, what+" audit token"),
+		PPID:             int32(d.u32(r, offProcessPPID, what)),
+		OriginalPPID:     int32(d.u32(r, offProcessOriginalPPID, what)),
+		GroupID:          int32(d.u32(r, offProcessGroupID, what)),
+		SessionID:        int32(d.u32(r, offProcessSessionID, what)),
+		CodesigningFlags: d.u32(r, offProcessCodesigningFlags, what),
+	}
+	if b := d.raw(r, offProcessIsPlatformBinary, 2+cdhashLen, what); b != nil {
+		p.PlatformBinary, p.ESClient = b[0] != 0, b[1] != 0
+		copy(p.CDHash[:], b[2:])
+	}
+	p.SigningID = d.str(r, offProcessSigningID, what+" signing id")
+	p.TeamID = d.str(r, offProcessTeamID, what+" team id")
+	exe := d.ptr(r, offProcessExecutable, what+" executable")
+	if d.err == nil && exe == zero {
+		d.fail(what+" executable", errNull)
+	}
+	p.Executable = d.file(exe, what+" executable")
+	if d.version >= versionTTY {
+		p.TTY = d.optFile(r, offProcessTTY, what+" tty")
+	}
+	if d.version >= versionStartTime {
+		if b := d.raw(r, offProcessStartTime, 16, what+" start time"); b != nil {
+			p.StartTime = time.Unix(int64(le.Uint64(b)), int64(int32(le.Uint32(b[8:])))*1e3)
+		}
+	}
+	if d.version >= versionTokens {
+		rt := d.token(r, offProcessResponsibleToken, what+" responsible token")
+		pt := d.token(r, offProcessParentToken, what+" parent token")
+		p.Responsible, p.Parent = &rt, &pt
+	}
+	return p
+}
+
+// decode reads the message m points to.
+func decode[R comparable](m memory[R], msg R) (Message, error) {
+	var zero R
+	if msg == zero {
+		return Message{}, errNull
+	}
+	d := &decoder[R]{m: m}
+	var out Message
+	out.Version = d.u32(msg, offMessageVersion, "version")
+	if d.err == nil && out.Version == 0 {
+		return Message{}, errors.New("message version 0")
+	}
+	d.version = out.Version
+	ns := d.timespec(msg, offMessageTime, "time")
+	out.Time = time.Unix(0, ns)
+	out.MachTime = d.u64(msg, offMessageMachTime, "mach_time")
+	out.Deadline = d.u64(msg, offMessageDeadline, "deadline")
+	out.Action = ActionType(d.u32(msg, offMessageActionType, "action type"))
+	out.Event = EventType(d.u32(msg, offMessageEventType, "event type"))
+	if d.version >= versionSeqNum {
+		out.SeqNum = d.u64(msg, offMessageSeqNum, "seq_num")
+	}
+	if d.version >= versionThread {
+		if th := d.ptr(msg, offMessageThread, "thread"); d.err == nil && th != zero {
+			out.Thread = d.u64(th, 0, "thread id")
+		}
+		out.GlobalSeqNum = d.u64(msg, offMessageGlobalSeqNum, "global_seq_num")
+	}
+	out.Process = d.process(d.ptr(msg, offMessageProcess, "process"), "process")
+	ev := offMessageEvent
+	switch out.Event {
+	case AuthExec, NotifyExec:
+		x := &Exec{LastFD: -1}
+		x.Target = d.process(d.ptr(msg, ev+offExecTarget, "exec target"), "exec target")
+		if d.version >= versionExecDyldPath {
+			x.DyldExecPath = d.str(msg, ev+offExecDyldExecPath, "exec dyld_exec_path")
+		}
+		if d.version >= versionExecScript {
+			x.Script = d.optFile(msg, ev+offExecScript, "exec script")
+		}
+		if d.version >= versionExecCwd {
+			x.Cwd = d.optFile(msg, ev+offExecCwd, "exec cwd")
+		}
+		if d.version >= versionExecLastFD {
+			x.LastFD = int32(d.u32(msg, ev+offExecLastFD, "exec last_fd"))
+		}
+		if d.version >= versionExecImageCPU {
+			x.ImageCPUType = int32(d.u32(msg, ev+offExecImageCPUType, "exec image_cputype"))
+			x.ImageCPUSubtype = int32(d.u32(msg, ev+offExecImageCPUSubtype, "exec image_cpusubtype"))
+		}
+		out.Exec = x
+	case NotifyFork:
+		c := d.process(d.ptr(msg, ev+offForkChild, "fork child"), "fork child")
+		out.ForkChild = &c
+	case NotifyExit:
+		out.ExitStat = int32(d.u32(msg, ev+offExitStat, "exit stat"))
+	}
+	if d.err != nil {
+		return Message{}, fmt.Errorf("endpoint security message (version %d, event %d): %w", out.Version, out.Event, d.err)
+	}
+	return out, nil
+}

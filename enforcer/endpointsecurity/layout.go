@@ -1,0 +1,148 @@
+// Package endpointsecurity is the macOS event source's kernel side: it
+// decodes Endpoint Security messages and (on macOS, through purego) will
+// talk to libEndpointSecurity. It does not import the engine; the adapter
+// in cmd/gatehoused translates, as for fanotify.
+//
+// The decoder reads a message at byte offsets taken from Apple's SDK
+// headers (macOS 14.2 SDK, the same on arm64 and x86_64; the numbers are
+// in ../shared/reference/endpoint-security.md and pinned by layout_test.go),
+// through a small memory interface: on macOS the message itself, in tests
+// byte buffers laid out as the kernel lays them out. A field is read only
+// when the message's version has it.
+package endpointsecurity
+
+// Sizes and offsets, in bytes.
+const (
+	sizeMessage = 224
+
+	offMessageVersion      = 0
+	offMessageTime         = 8 // struct timespec
+	offMessageMachTime     = 24
+	offMessageDeadline     = 32
+	offMessageProcess      = 40 // es_process_t *
+	offMessageSeqNum       = 48 // version >= 2
+	offMessageActionType   = 56
+	offMessageEventType    = 96
+	offMessageEvent        = 104 // es_events_t, a union, inline
+	offMessageThread       = 208 // es_thread_t *, version >= 4
+	offMessageGlobalSeqNum = 216 // version >= 4
+
+	sizeProcess                = 208
+	offProcessAuditToken       = 0
+	offProcessPPID             = 32
+	offProcessOriginalPPID     = 36
+	offProcessGroupID          = 40
+	offProcessSessionID        = 44
+	offProcessCodesigningFlags = 48
+	offProcessIsPlatformBinary = 52
+	offProcessIsESClient       = 53
+	offProcessCDHash           = 54  // uint8_t[20]
+	offProcessSigningID        = 80  // es_string_token_t
+	offProcessTeamID           = 96  // es_string_token_t
+	offProcessExecutable       = 112 // es_file_t *
+	offProcessTTY              = 120 // es_file_t *, version >= 2
+	offProcessStartTime        = 128 // struct timeval, version >= 3
+	offProcessResponsibleToken = 144 // version >= 4
+	offProcessParentToken      = 176 // version >= 4
+	sizeFile                   = 168
+	offFilePath                = 0 // es_string_token_t
+	offFilePathTruncated       = 16
+	offFileStat                = 24 // struct stat
+	sizeStringToken            = 16
+	offStringTokenLength       = 0
+	offStringTokenData         = 8
+	sizeEventExec              = 88
+	offExecTarget              = 0  // es_process_t *
+	offExecDyldExecPath        = 8  // es_string_token_t, version >= 7
+	offExecScript              = 24 // es_file_t *, version >= 2
+	offExecCwd                 = 32 // es_file_t *, version >= 3
+	offExecLastFD              = 40 // version >= 4
+	offExecImageCPUType        = 44 // version >= 6
+	offExecImageCPUSubtype     = 48 // version >= 6
+	offForkChild               = 0  // es_process_t *
+	sizeEventFork              = 72
+	offExitStat                = 0
+	sizeEventExit              = 68
+	sizeAuditToken             = 32
+	sizeStat                   = 144
+	offStatDev                 = 0
+	offStatMode                = 4
+	offStatIno                 = 8
+	offStatUID                 = 16
+	offStatGID                 = 20
+	offStatMtime               = 48 // struct timespec
+	offStatCtime               = 64 // struct timespec
+	offStatSize                = 96
+	sizeTimespec               = 16
+	sizeThread                 = 8
+	cdhashLen                  = 20
+	maxStringToken             = 1 << 20 // longer is not a path or an identifier: refused
+)
+
+// Message versions from which fields may be read.
+const (
+	versionSeqNum       = 2
+	versionThread       = 4
+	versionTTY          = 2
+	versionStartTime    = 3
+	versionTokens       = 4
+	versionExecScript   = 2
+	versionExecCwd      = 3
+	versionExecLastFD   = 4
+	versionExecImageCPU = 6
+	versionExecDyldPath = 7
+)
+
+// EventType is es_event_type_t.
+type EventType uint32
+
+// The event types the daemon subscribes to or may.
+const (
+	AuthExec     EventType = 0
+	AuthOpen     EventType = 1
+	AuthRename   EventType = 6
+	AuthSignal   EventType = 7
+	AuthUnlink   EventType = 8
+	NotifyExec   EventType = 9
+	NotifyFork   EventType = 11
+	NotifyClose  EventType = 12
+	NotifyExit   EventType = 15
+	AuthTruncate EventType = 40
+	AuthLink     EventType = 42
+	AuthCreate   EventType = 44
+	AuthClone    EventType = 60
+	AuthCopyfile EventType = 109
+	eventTypeEnd EventType = 146 // ES_EVENT_TYPE_LAST
+)
+
+// ActionType is es_action_type_t.
+type ActionType uint32
+
+const (
+	ActionAuth   ActionType = 0
+	ActionNotify ActionType = 1
+)
+
+// Results and return codes.
+const (
+	authResultAllow = 0
+	authResultDeny  = 1
+
+	respondSuccess           = 0
+	respondInvalidArgument   = 1
+	respondInternal          = 2
+	respondNotFound          = 3
+	respondDuplicateResponse = 4
+	respondEventType         = 5
+
+	newClientSuccess         = 0
+	newClientInvalidArgument = 1
+	newClientInternal        = 2
+	newClientNotEntitled     = 3
+	newClientNotPermitted    = 4
+	newClientNotPrivileged   = 5
+	newClientTooManyClients  = 6
+
+	returnSuccess = 0
+	returnError   = 1
+)
