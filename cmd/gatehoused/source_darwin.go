@@ -1,15 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"os"
 	"sync"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/gatehouse/gatehouse/enforcer"
 	es "github.com/gatehouse/gatehouse/enforcer/endpointsecurity"
+	"github.com/gatehouse/gatehouse/facts"
 )
 
 // The macOS platform pieces: Endpoint Security as the event source
@@ -35,13 +40,23 @@ func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
 // each AUTH_EXEC goes to the engine; messages that do not decode are
 // allowed by the client and counted.
 func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
-	c, err := es.Open([]es.EventType{es.AuthExec}, func(ev *es.Event) {
+	events := []es.EventType{es.AuthExec, es.NotifyFork, es.NotifyExec, es.NotifyExit}
+	c, err := es.Open(events, func(ev *es.Event) {
 		if ev.Event == es.AuthExec {
 			h.Exec(esExec{ev})
+			return
 		}
+		esProcs.Apply(&ev.Message)
 	})
 	if err != nil {
 		return err
+	}
+	// After subscribing, so a process started meanwhile is in one or the
+	// other (Seed keeps what a message already put there).
+	if n, err := seedProcs(esProcs); err != nil {
+		s.log.Warn("the process table starts empty: parent chains of processes already running are unknown", "err", err)
+	} else {
+		s.log.Info("process table seeded", "processes", n)
 	}
 	s.mu.Lock()
 	s.client = c
@@ -93,18 +108,63 @@ func (x esExec) Deadline() time.Time { return x.ev.Deadline() }
 
 func (x esExec) Respond(allow, cache bool) error { return x.ev.Respond(allow, cache) }
 
-// darwinTasks is what the engine asks of the process table beyond the
-// message: the parent chain and the rest come with the process table of
-// NOTIFY_FORK/EXEC/EXIT, which is not built yet, so they are unavailable
-// and a rule that needs them is decided by its action.
-type darwinTasks struct{}
+// esProcs is the process table the source keeps from NOTIFY_FORK, EXEC
+// and EXIT and the engine's Tasks read (newSource and newTasks are made
+// apart).
+var esProcs = es.NewProcTable()
 
-var errNoProcessTable = errors.New("the macOS process table is not built yet")
+// seedProcs records the processes running now: pid and parent from
+// kern.proc.all, the executable's path from kern.procargs2.
+func seedProcs(t *es.ProcTable) (int, error) {
+	procs, err := unix.SysctlKinfoProcSlice("kern.proc.all")
+	if err != nil {
+		return 0, err
+	}
+	for _, p := range procs {
+		pid := p.Proc.P_pid
+		exe := ""
+		if b, err := unix.SysctlRaw("kern.procargs2", int(pid)); err == nil && len(b) > 4 {
+			if path, _, ok := bytes.Cut(b[4:], []byte{0}); ok {
+				exe = string(path)
+			}
+		}
+		t.Seed(pid, p.Eproc.Ppid, 0, exe)
+	}
+	return len(procs), nil
+}
 
-func newTasks() enforcer.Tasks { return darwinTasks{} }
+// darwinTasks is what the engine asks beyond the message: the parent
+// chain, from the process table. The rest the message always carries.
+type darwinTasks struct{ t *es.ProcTable }
 
-func (darwinTasks) Task(int32) (enforcer.Task, error)                 { return enforcer.Task{}, errNoProcessTable }
-func (darwinTasks) ExecArgs(int32) ([]string, error)                  { return nil, errNoProcessTable }
-func (darwinTasks) Ancestors(int32, int) ([]enforcer.Ancestor, error) { return nil, errNoProcessTable }
-func (darwinTasks) OpenExe(int32) (*os.File, error)                   { return nil, errNoProcessTable }
-func (darwinTasks) Cwd(int32) string                                  { return "" }
+var errInMessage = errors.New("on macOS this comes with the exec's message")
+
+func newTasks() enforcer.Tasks { return darwinTasks{esProcs} }
+
+func (darwinTasks) Task(int32) (enforcer.Task, error) { return enforcer.Task{}, errInMessage }
+func (darwinTasks) ExecArgs(int32) ([]string, error)  { return nil, errInMessage }
+func (darwinTasks) Cwd(int32) string                  { return "" }
+
+// Ancestors implements enforcer.Tasks from the process table (the
+// parent first).
+func (d darwinTasks) Ancestors(pid int32, max int) ([]enforcer.Ancestor, error) {
+	chain, ok := d.t.Ancestors(pid, max)
+	if !ok {
+		return nil, fmt.Errorf("process %d is not in the process table", pid)
+	}
+	out := make([]enforcer.Ancestor, len(chain))
+	for i, a := range chain {
+		out[i] = enforcer.Ancestor{PID: a.PID, Exe: a.Exe}
+	}
+	return out, nil
+}
+
+// OpenExe opens what the table says pid runs, by path (a regular file
+// only).
+func (d darwinTasks) OpenExe(pid int32) (*os.File, error) {
+	exe, ok := d.t.Exe(pid)
+	if !ok || exe == "" {
+		return nil, fmt.Errorf("the executable of process %d is not known", pid)
+	}
+	return facts.OpenRead(exe)
+}
