@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/endpointsecurity"
@@ -54,4 +55,66 @@ func esExecFacts(m *endpointsecurity.Message, argv []string) (enforcer.ExecFacts
 		f.TeamID, f.SigningID = t.TeamID, t.SigningID
 	}
 	return f, nil
+}
+
+// esScriptFacts is the script of an exec started directly (./tool.sh):
+// Endpoint Security reports one message whose target is the interpreter
+// and whose script is the file, where fanotify holds both opens. Both are
+// decided, as on Linux: the script as the program, with the same task,
+// argv and cwd, and no signing ids (the kernel validates none for it).
+// nil when the exec has no script.
+func esScriptFacts(m *endpointsecurity.Message, interp enforcer.ExecFacts) (*enforcer.ExecFacts, error) {
+	if m.Exec == nil || m.Exec.Script == nil {
+		return nil, nil
+	}
+	sc := m.Exec.Script
+	if sc.PathTruncated || sc.Path == "" {
+		return nil, errors.New("the kernel truncated the script's path, or gave none")
+	}
+	st := sc.Stat
+	f := interp
+	f.Path = sc.Path
+	f.Stat = &enforcer.FileStat{Dev: uint64(uint32(st.Dev)), Ino: st.Ino, Size: st.Size, MtimeNs: st.MtimeNs, CtimeNs: st.CtimeNs}
+	f.TeamID, f.SigningID = "", ""
+	f.Args = slices.Clone(interp.Args) // the parts are decided apart
+	if interp.Task != nil {
+		t := *interp.Task
+		t.GIDs = slices.Clone(t.GIDs)
+		f.Task = &t
+	}
+	return &f, nil
+}
+
+// esJoint answers one AUTH_EXEC once each of its parts (the interpreter,
+// and a script started directly) is decided: allowed only if every part
+// is, cached only if every part may be and there is no script (the
+// kernel's cache is keyed by the executable, here the interpreter, which
+// would then run any other script unasked).
+type esJoint struct {
+	mu           sync.Mutex
+	left         int
+	allow, cache bool
+	respond      func(allow, cache bool) error
+}
+
+func newESJoint(parts int, cacheable bool, respond func(allow, cache bool) error) *esJoint {
+	return &esJoint{left: parts, allow: true, cache: cacheable, respond: respond}
+}
+
+// part records one part's answer; the last one answers the kernel.
+func (j *esJoint) part(allow, cache bool) error {
+	j.mu.Lock()
+	if j.left <= 0 {
+		j.mu.Unlock()
+		return errors.New("endpoint security: more answers than parts")
+	}
+	j.left--
+	j.allow = j.allow && allow
+	j.cache = j.cache && cache
+	done, a, c := j.left == 0, j.allow, j.cache
+	j.mu.Unlock()
+	if !done {
+		return nil
+	}
+	return j.respond(a, c && a)
 }

@@ -55,3 +55,61 @@ func TestESExecFacts(t *testing.T) {
 		t.Error("a fork message translated as an exec")
 	}
 }
+
+func TestESScriptIsDecidedToo(t *testing.T) {
+	m := esMessage(1)
+	if sc, err := esScriptFacts(m, enforcer.ExecFacts{}); sc != nil || err != nil {
+		t.Fatalf("no script: %v, %v", sc, err)
+	}
+	m.Exec.Script = &es.File{Path: "/Users/a/run.sh", Stat: es.Stat{Dev: 3, Ino: 9, Size: 20}}
+	interp, err := esExecFacts(m, []string{"run.sh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sc, err := esScriptFacts(m, interp)
+	if err != nil || sc == nil {
+		t.Fatalf("script: %v, %v", sc, err)
+	}
+	if sc.Path != "/Users/a/run.sh" || sc.Stat.Ino != 9 || sc.TeamID != "" || sc.SigningID != "" || sc.Task.UID != 501 || len(sc.Args) != 1 {
+		t.Errorf("script facts %+v", sc)
+	}
+	if interp.Path != "/Applications/Tool.app/Contents/MacOS/Tool" || interp.TeamID == "" {
+		t.Errorf("the interpreter's facts changed: %+v", interp)
+	}
+	m.Exec.Script.PathTruncated = true
+	if _, err := esScriptFacts(m, interp); err == nil {
+		t.Error("a truncated script path was accepted")
+	}
+}
+
+func TestESJointAnswersOnceForAllParts(t *testing.T) {
+	type answer struct{ allow, cache bool }
+	for _, tt := range []struct {
+		name      string
+		parts     int
+		cacheable bool
+		answers   []answer
+		want      answer
+	}{
+		{"one part, cached allow", 1, true, []answer{{true, true}}, answer{true, true}},
+		{"script and interpreter allowed: never cached", 2, false, []answer{{true, true}, {true, true}}, answer{true, false}},
+		{"the script denied", 2, false, []answer{{true, true}, {false, false}}, answer{false, false}},
+		{"the interpreter denied first", 2, false, []answer{{false, false}, {true, true}}, answer{false, false}},
+		{"a deny is never cached", 1, true, []answer{{false, true}}, answer{false, false}},
+	} {
+		var got []answer
+		j := newESJoint(tt.parts, tt.cacheable, func(a, c bool) error { got = append(got, answer{a, c}); return nil })
+		for i, a := range tt.answers {
+			j.part(a.allow, a.cache)
+			if i < len(tt.answers)-1 && len(got) != 0 {
+				t.Errorf("%s: answered the kernel before the last part", tt.name)
+			}
+		}
+		if len(got) != 1 || got[0] != tt.want {
+			t.Errorf("%s: kernel got %v, want one %v", tt.name, got, tt.want)
+		}
+		if err := j.part(true, true); err == nil {
+			t.Errorf("%s: an extra answer was taken", tt.name)
+		}
+	}
+}

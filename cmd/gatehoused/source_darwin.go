@@ -43,7 +43,7 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 	events := []es.EventType{es.AuthExec, es.NotifyFork, es.NotifyExec, es.NotifyExit}
 	c, err := es.Open(events, func(ev *es.Event) {
 		if ev.Event == es.AuthExec {
-			h.Exec(esExec{ev})
+			s.exec(h, ev)
 			return
 		}
 		esProcs.Apply(&ev.Message)
@@ -88,25 +88,43 @@ func (s *esSource) FlushCache() error {
 	return c.ClearCache()
 }
 
-// esExec is a held AUTH_EXEC.
-type esExec struct{ ev *es.Event }
-
-func (x esExec) PID() int32 { return x.ev.Exec.Target.Token.PID }
-
-// Facts implements enforcer.Exec. A message the engine cannot use (a
-// truncated path) gives no path: the engine answers it as an internal
-// error, by fail_closed.
-func (x esExec) Facts() enforcer.ExecFacts {
-	f, err := esExecFacts(&x.ev.Message, x.ev.Args())
+// exec hands an AUTH_EXEC to the engine: the executable, and a script
+// started directly as a second part (esexec.go); the kernel is answered
+// once both are decided. A message the engine cannot use (a truncated
+// path) goes with no path: the engine answers it as an internal error,
+// by fail_closed.
+func (s *esSource) exec(h enforcer.Handler, ev *es.Event) {
+	interp, err := esExecFacts(&ev.Message, ev.Args())
 	if err != nil {
-		return enforcer.ExecFacts{}
+		s.log.Warn("exec message not usable", "err", err)
+		h.Exec(esExec{ev: ev, joint: newESJoint(1, false, ev.Respond)})
+		return
 	}
-	return f
+	script, err := esScriptFacts(&ev.Message, interp)
+	if err != nil {
+		s.log.Warn("exec message not usable", "err", err)
+		script = &enforcer.ExecFacts{}
+	}
+	if script == nil {
+		h.Exec(esExec{ev: ev, facts: interp, joint: newESJoint(1, true, ev.Respond)})
+		return
+	}
+	j := newESJoint(2, false, ev.Respond)
+	h.Exec(esExec{ev: ev, facts: interp, joint: j})
+	h.Exec(esExec{ev: ev, facts: *script, joint: j})
 }
 
-func (x esExec) Deadline() time.Time { return x.ev.Deadline() }
+// esExec is one part of a held AUTH_EXEC.
+type esExec struct {
+	ev    *es.Event
+	facts enforcer.ExecFacts
+	joint *esJoint
+}
 
-func (x esExec) Respond(allow, cache bool) error { return x.ev.Respond(allow, cache) }
+func (x esExec) PID() int32                      { return x.ev.Exec.Target.Token.PID }
+func (x esExec) Facts() enforcer.ExecFacts       { return x.facts }
+func (x esExec) Deadline() time.Time             { return x.ev.Deadline() }
+func (x esExec) Respond(allow, cache bool) error { return x.joint.part(allow, cache) }
 
 // esProcs is the process table the source keeps from NOTIFY_FORK, EXEC
 // and EXIT and the engine's Tasks read (newSource and newTasks are made
