@@ -17,14 +17,6 @@ import (
 	"github.com/gatehouse/gatehouse/offline"
 )
 
-// DefaultSocket is where the local API listens unless configured
-// otherwise: localapi.DefaultSocket, the clients' side of the contract
-// (a test holds the two equal; the engine does not import the wire).
-const DefaultSocket = "/run/gatehouse/gatehoused.sock"
-
-// DefaultConfigPath is where gatehoused reads its configuration.
-const DefaultConfigPath = "/etc/gatehouse/gatehoused.yaml"
-
 // Config is gatehoused's configuration file. Every field has a default;
 // an absent file means all defaults.
 type Config struct {
@@ -146,8 +138,8 @@ func (d Duration) D() time.Duration { return time.Duration(d) }
 // DefaultConfig returns the defaults.
 func DefaultConfig() Config {
 	return Config{
-		Policy:          "/etc/gatehouse/policy.yaml",
-		Database:        "/var/lib/gatehouse/gatehouse.db",
+		Policy:          defaultPolicyPath,
+		Database:        defaultDatabasePath,
 		Socket:          DefaultSocket,
 		Exclude:         []string{},
 		ExecBackstop:    "off",

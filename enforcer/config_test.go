@@ -3,6 +3,7 @@ package enforcer
 import (
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -12,12 +13,14 @@ import (
 
 // The shipped configuration file states the defaults; keep them in step.
 func TestShippedConfigIsTheDefaults(t *testing.T) {
-	cfg, err := LoadConfig("../build/linux/gatehoused.yaml")
+	// The file for this OS (build/linux, build/darwin) is its defaults.
+	shipped := "../build/" + runtime.GOOS + "/gatehoused.yaml"
+	cfg, err := LoadConfig(shipped)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if diff := cmp.Diff(DefaultConfig(), cfg, cmpopts.EquateEmpty()); diff != "" {
-		t.Errorf("build/linux/gatehoused.yaml differs from DefaultConfig (-default +file):\n%s", diff)
+		t.Errorf("%s differs from DefaultConfig (-default +file):\n%s", shipped, diff)
 	}
 }
 
@@ -71,5 +74,31 @@ func TestAuditRunFileNextToTheSocket(t *testing.T) {
 	cfg.AuditRunFile = "/dev/shm/gatehouse-run"
 	if got := cfg.auditRunPath(); got != cfg.AuditRunFile {
 		t.Errorf("set to %s: audit run file %s", cfg.AuditRunFile, got)
+	}
+}
+
+// build/darwin/gatehoused.yaml is the Linux file but for the paths that
+// differ on macOS (paths_darwin.go): the two cannot drift apart.
+func TestDarwinConfigIsLinuxButPaths(t *testing.T) {
+	lin, err := LoadConfig("../build/linux/gatehoused.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mac, err := LoadConfig("../build/darwin/gatehoused.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []struct{ got, want string }{
+		{mac.Policy, "/Library/Application Support/Gatehouse/policy.yaml"},
+		{mac.Database, "/var/db/gatehouse/gatehouse.db"},
+		{mac.Socket, "/var/run/gatehouse/gatehoused.sock"},
+	} {
+		if p.got != p.want {
+			t.Errorf("build/darwin/gatehoused.yaml has %q, want %q", p.got, p.want)
+		}
+	}
+	mac.Policy, mac.Database, mac.Socket = lin.Policy, lin.Database, lin.Socket
+	if diff := cmp.Diff(lin, mac, cmpopts.EquateEmpty()); diff != "" {
+		t.Errorf("build/darwin and build/linux differ beyond the paths (-linux +darwin):\n%s", diff)
 	}
 }

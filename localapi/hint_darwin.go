@@ -1,5 +1,5 @@
 package localapi
 
-// startHint says how to start the daemon here. The LaunchDaemon's label
-// is settled by the macOS packaging; until then this says what to run.
-const startHint = "start it as root: `sudo gatehoused` (installed, it runs as a LaunchDaemon)"
+// startHint says how to start the daemon here: the LaunchDaemon of
+// build/darwin, or by hand.
+const startHint = "start it as root: `sudo launchctl kickstart system/com.gatehouse.gatehoused` (the LaunchDaemon in build/darwin), or `sudo gatehoused`"

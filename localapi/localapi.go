@@ -15,9 +15,6 @@ import (
 	"github.com/gatehouse/gatehouse/request"
 )
 
-// DefaultSocket is where gatehoused listens unless configured otherwise.
-const DefaultSocket = "/run/gatehouse/gatehoused.sock"
-
 // Version is the API version this package speaks; it is the path prefix.
 const Version = "v1"
 

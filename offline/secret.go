@@ -15,9 +15,6 @@ import (
 // SecretSize is the size of a machine's offline secret in bytes.
 const SecretSize = 32
 
-// DefaultSecretPath is where the daemon keeps the machine's offline secret.
-const DefaultSecretPath = "/var/lib/gatehouse/offline.key"
-
 // Secret is a machine's offline secret: the HMAC key of its response codes.
 // It is made once, at install, and readable only by root; the help desk
 // holds a copy (see [Secret.Export]). Its String method does not show it.

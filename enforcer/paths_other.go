@@ -1,0 +1,14 @@
+//go:build !darwin
+
+package enforcer
+
+// DefaultSocket is where the local API listens unless configured
+// otherwise: localapi.DefaultSocket, the clients' side of the contract
+// (a test holds the two equal; the engine does not import the wire).
+// DefaultConfigPath is where gatehoused reads its configuration.
+const (
+	DefaultSocket       = "/run/gatehouse/gatehoused.sock"
+	DefaultConfigPath   = "/etc/gatehouse/gatehoused.yaml"
+	defaultPolicyPath   = "/etc/gatehouse/policy.yaml"
+	defaultDatabasePath = "/var/lib/gatehouse/gatehouse.db"
+)

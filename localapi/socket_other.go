@@ -1,0 +1,6 @@
+//go:build !darwin
+
+package localapi
+
+// DefaultSocket is where gatehoused listens unless configured otherwise.
+const DefaultSocket = "/run/gatehouse/gatehoused.sock"

@@ -1,0 +1,5 @@
+package offline
+
+// DefaultSecretPath is where the daemon keeps the machine's offline
+// secret (next to its database).
+const DefaultSecretPath = "/var/db/gatehouse/offline.key"
