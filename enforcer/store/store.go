@@ -34,7 +34,6 @@ import (
 	"time"
 
 	// The driver; without cgo it is a stub whose Open fails.
-	_ "github.com/mattn/go-sqlite3"
 )
 
 // ErrNotFound is returned (wrapped) for an id that is not in the store.
@@ -107,7 +106,7 @@ func Open(path string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
-	w, err := sql.Open("sqlite3", dsn(abs, "_txlock=immediate"))
+	w, err := sql.Open(driverName, dsn(abs, false))
 	if err != nil {
 		return nil, fmt.Errorf("open database %s: %w", path, err)
 	}
@@ -125,7 +124,7 @@ func Open(path string) (*Store, error) {
 		}
 		return nil, fmt.Errorf("open database %s: %w%s", path, err, corruptHint(err))
 	}
-	r, err := sql.Open("sqlite3", dsn(abs, "_query_only=1"))
+	r, err := sql.Open(driverName, dsn(abs, true))
 	if err != nil {
 		w.Close()
 		return nil, fmt.Errorf("open database %s: %w", path, err)
@@ -135,10 +134,16 @@ func Open(path string) (*Store, error) {
 	return &Store{path: path, w: w, r: r}, nil
 }
 
-// dsn is a file: URI for mattn/go-sqlite3, so that a path holding '?' or
-// '#' is not mistaken for parameters.
-func dsn(abs, extra string) string {
-	q := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL&%s", busyTimeout.Milliseconds(), extra)
+// dsn is a file: URI, so that a path holding '?' or '#' is not mistaken
+// for parameters: the writer's (immediate transactions) or the readers'
+// (query only), in the driver's words (driver_*.go).
+func dsn(abs string, readOnly bool) string {
+	q := fmt.Sprintf("_busy_timeout=%d&_foreign_keys=1&_synchronous=NORMAL&", busyTimeout.Milliseconds())
+	if readOnly {
+		q += queryOnlyParam
+	} else {
+		q += "_txlock=immediate"
+	}
 	u := url.URL{Scheme: "file", Path: abs, RawQuery: q}
 	return u.String()
 }

@@ -32,14 +32,15 @@ func openTest(t testing.TB) *Store {
 	return s
 }
 
-// rawDB opens path with the driver directly, as another process would.
-func rawDB(t testing.TB, path string, extra string) *sql.DB {
+// rawDB opens path with the driver directly, as another process would (a
+// writer's connection).
+func rawDB(t testing.TB, path string) *sql.DB {
 	t.Helper()
 	abs, err := filepath.Abs(path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open("sqlite3", dsn(abs, extra))
+	db, err := sql.Open(driverName, dsn(abs, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -236,7 +237,7 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	}
 	s.Close()
 	latest := latestVersion(t)
-	db := rawDB(t, path, "")
+	db := rawDB(t, path)
 	if _, err := db.Exec(fmt.Sprintf("PRAGMA user_version = %d", latest+7)); err != nil {
 		t.Fatal(err)
 	}
@@ -323,7 +324,7 @@ func TestMigrateFromVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db := rawDB(t, path, "")
+	db := rawDB(t, path)
 	if _, err := db.Exec(migs[0].sql); err != nil {
 		t.Fatal(err)
 	}

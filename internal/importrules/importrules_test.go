@@ -32,7 +32,7 @@ var rules = []rule{
 	{pkg: "localapi", why: "the wire contract depends on the vocabulary alone, so clients carry nothing of the daemon",
 		allow: []string{mod + "/request"}},
 	{pkg: "app", why: "the agent talks to the enforcer only through localapi: no engine, store or database",
-		ban: []string{mod + "/enforcer", mod + "/enforcer/", "database/sql", "github.com/mattn/go-sqlite3"}},
+		ban: []string{mod + "/enforcer", mod + "/enforcer/", "database/sql", "github.com/mattn/go-sqlite3", "modernc.org/sqlite"}},
 	{pkg: "enforcer/fanotify", why: "a kernel adapter only translates: nothing of the engine",
 		allow: []string{"golang.org/x/sys/"}},
 	{pkg: "enforcer/endpointsecurity", why: "a kernel adapter only translates: nothing of the engine",

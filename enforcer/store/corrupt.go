@@ -1,18 +1,20 @@
-//go:build cgo
-
 package store
 
-import (
-	"errors"
-
-	"github.com/mattn/go-sqlite3"
+// SQLite's primary result codes the store tells apart (sqlite3.h).
+const (
+	sqlitePerm     = 3
+	sqliteReadonly = 8
+	sqliteIOErr    = 10
+	sqliteCorrupt  = 11
+	sqliteFull     = 13
+	sqliteCantOpen = 14
+	sqliteNotADB   = 26
 )
 
 // corruptHint tells the user what to do when SQLite says the file is not a
 // database or is damaged.
 func corruptHint(err error) string {
-	var se sqlite3.Error
-	if errors.As(err, &se) && (se.Code == sqlite3.ErrNotADB || se.Code == sqlite3.ErrCorrupt) {
+	if c, ok := sqliteCode(err); ok && (c == sqliteNotADB || c == sqliteCorrupt) {
 		return "; the file is damaged: move it aside to let gatehoused create a new one, or restore it from a backup"
 	}
 	return ""
@@ -20,8 +22,7 @@ func corruptHint(err error) string {
 
 // writeHint is corruptHint, and for a full disk says so.
 func writeHint(err error) string {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull {
+	if c, ok := sqliteCode(err); ok && c == sqliteFull {
 		return "; the disk is full: free space on the database's file system"
 	}
 	return corruptHint(err)
@@ -32,13 +33,12 @@ func writeHint(err error) string {
 // opened. Anything else (the lock held by another process above all) may
 // pass, and is tried again.
 func lasting(err error) bool {
-	var se sqlite3.Error
-	if !errors.As(err, &se) {
+	c, ok := sqliteCode(err)
+	if !ok {
 		return false
 	}
-	switch se.Code {
-	case sqlite3.ErrCorrupt, sqlite3.ErrNotADB, sqlite3.ErrFull, sqlite3.ErrReadonly,
-		sqlite3.ErrIoErr, sqlite3.ErrCantOpen, sqlite3.ErrPerm:
+	switch c {
+	case sqliteCorrupt, sqliteNotADB, sqliteFull, sqliteReadonly, sqliteIOErr, sqliteCantOpen, sqlitePerm:
 		return true
 	}
 	return false

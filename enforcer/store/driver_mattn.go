@@ -1,0 +1,28 @@
+//go:build cgo && !puresqlite
+
+package store
+
+import (
+	"errors"
+
+	"github.com/mattn/go-sqlite3"
+)
+
+// The SQLite driver where cgo is there (Linux builds): mattn/go-sqlite3,
+// the C library itself. `-tags puresqlite` picks the other (driver_pure.go)
+// so its tests run on Linux too.
+
+const (
+	driverName     = "sqlite3"
+	driverDesc     = "mattn/go-sqlite3 (cgo)"
+	queryOnlyParam = "_query_only=1"
+)
+
+// sqliteCode is err's SQLite primary result code, if it is SQLite's.
+func sqliteCode(err error) (int, bool) {
+	var se sqlite3.Error
+	if !errors.As(err, &se) {
+		return 0, false
+	}
+	return int(se.Code), true
+}
