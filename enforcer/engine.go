@@ -157,7 +157,7 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 	e.log.Info("enforcer running", "source", name, "marks", marks, "policy", e.pol.Load().eng.ID(),
 		"revision", e.pol.Load().eng.Revision(), "fail_closed", e.cfg.FailClosed)
 	e.record(store.Event{Kind: "daemon", Detail: fmt.Sprintf("started: source %s, marks %s", name, strings.Join(marks, ", "))})
-	err := src.Run(ctx, Handler{Exec: e.handle, FileWritten: e.FileWritten, Undecided: e.undecided})
+	err := src.Run(ctx, Handler{Exec: e.handle, FileWritten: e.FileWritten, Undecided: e.undecided, Tamper: e.tamper})
 	cancel()
 	e.wg.Wait()
 	closeCtx, done := context.WithTimeout(context.Background(), 10*time.Second)

@@ -492,6 +492,24 @@ func TestWatchdogTimersReused(t *testing.T) {
 	}
 }
 
+// An attempt on the daemon the source answered is recorded, refused or
+// not, and counted.
+func TestTamperAttemptsAreRecorded(t *testing.T) {
+	h := newHarness(t, nil)
+	h.src.Tampers <- enforcer.TamperAttempt{PID: 600, UID: 501, Program: "/bin/kill", What: "signal 9 (SIGKILL)", Refused: true}
+	h.src.Tampers <- enforcer.TamperAttempt{PID: 1, UID: 0, Program: "/sbin/launchd", What: "signal 15 (SIGTERM)"}
+	waitFor(t, "tamper_attempts = 2", func() bool { return h.e.Counter("tamper_attempts") == 2 })
+	var refused, let bool
+	waitFor(t, "both recorded", func() bool {
+		for _, ev := range h.events(store.Filter{Kind: "tamper"}) {
+			refused = refused || ev.PID == 600 && !ev.Allowed && ev.Action == "deny" && ev.Path == "/bin/kill" &&
+				strings.Contains(ev.Detail, "signal 9 (SIGKILL) to gatehoused from process 600: refused")
+			let = let || ev.PID == 1 && ev.Allowed && strings.Contains(ev.Detail, "let through")
+		}
+		return refused && let
+	})
+}
+
 func TestInternalErrorFailsOpen(t *testing.T) {
 	h := newHarness(t, nil)
 	p := h.file("deny/x", "x")

@@ -82,6 +82,20 @@ type Handler struct {
 	// decision (the Linux exec backstop), after the fact: it is recorded,
 	// and says whether the task was killed.
 	Undecided func(UndecidedExec)
+	// Tamper is called for an attempt on the daemon itself the source
+	// answered (macOS: a signal to it from anyone but launchd): it is
+	// recorded, refused or not.
+	Tamper func(TamperAttempt)
+}
+
+// TamperAttempt is an attempt on the daemon: who, what, and whether the
+// source refused it.
+type TamperAttempt struct {
+	PID     int32
+	UID     uint32
+	Program string // the executable of the process that tried
+	What    string // e.g. "signal 9 (SIGKILL)"
+	Refused bool
 }
 
 // UndecidedExec is a program start that no held exec decided: a file on a

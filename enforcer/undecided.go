@@ -23,6 +23,18 @@ func (e *Engine) undecided(u UndecidedExec) {
 		Detail: fmt.Sprintf("not decided: no mark holds %s (device %s, inode %d, program %q); %s", u.FS, u.Dev, u.Ino, u.Comm, what)})
 }
 
+// tamper records an attempt on the daemon itself (kind "tamper"),
+// refused or let through.
+func (e *Engine) tamper(a TamperAttempt) {
+	e.counters.tamper.Add(1)
+	action, verdict := "allow", "let through"
+	if a.Refused {
+		action, verdict = "deny", "refused"
+	}
+	e.record(store.Event{Kind: "tamper", Action: action, Allowed: !a.Refused, UID: a.UID, User: e.users.userName(a.UID),
+		PID: a.PID, Path: a.Program, Detail: fmt.Sprintf("%s to gatehoused from process %d: %s", a.What, a.PID, verdict)})
+}
+
 // gaps returns what the source says it does not hold, if it can say.
 func (e *Engine) gaps() []Gap {
 	if b := e.source.Load(); b != nil {

@@ -118,3 +118,31 @@ func (j *esJoint) part(allow, cache bool) error {
 	}
 	return j.respond(a, c && a)
 }
+
+// esSignalVerdict decides an AUTH_SIGNAL: a signal to the daemon itself
+// is refused unless launchd sends it (pid 1: `launchctl bootout`,
+// `launchctl kill`, shutdown — the documented ways to stop or reload it)
+// or the daemon does; signals to other processes are none of its business.
+// toSelf says the daemon was the target (the attempt is recorded).
+func esSignalVerdict(m *endpointsecurity.Message, self int32) (allow, toSelf bool) {
+	sg := m.Signal
+	if sg == nil || sg.Target.Token.PID != self {
+		return true, false
+	}
+	from := m.Process.Token.PID
+	return from == 1 || from == self, true
+}
+
+// darwinSignals names macOS's signal numbers (they differ from Linux's).
+var darwinSignals = map[int32]string{1: "SIGHUP", 2: "SIGINT", 3: "SIGQUIT", 6: "SIGABRT", 9: "SIGKILL", 15: "SIGTERM",
+	17: "SIGSTOP", 18: "SIGTSTP", 19: "SIGCONT", 30: "SIGUSR1", 31: "SIGUSR2"}
+
+// esTamper is the record of a signal to the daemon.
+func esTamper(m *endpointsecurity.Message, refused bool) enforcer.TamperAttempt {
+	what := fmt.Sprintf("signal %d", m.Signal.Sig)
+	if n, ok := darwinSignals[m.Signal.Sig]; ok {
+		what += " (" + n + ")"
+	}
+	p := m.Process
+	return enforcer.TamperAttempt{PID: p.Token.PID, UID: p.Token.RUID, Program: p.Executable.Path, What: what, Refused: refused}
+}

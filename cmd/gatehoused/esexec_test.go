@@ -113,3 +113,31 @@ func TestESJointAnswersOnceForAllParts(t *testing.T) {
 		}
 	}
 }
+
+func TestESSignalsToTheDaemon(t *testing.T) {
+	const self = 77
+	sig := func(from, to, n int32) *es.Message {
+		return &es.Message{Version: 7, Action: es.ActionAuth, Event: es.AuthSignal,
+			Process: es.Process{Token: es.AuditToken{PID: from, RUID: 501}, Executable: es.File{Path: "/bin/kill"}},
+			Signal:  &es.Signal{Sig: n, Target: es.Process{Token: es.AuditToken{PID: to}}}}
+	}
+	for _, tt := range []struct {
+		name          string
+		m             *es.Message
+		allow, toSelf bool
+	}{
+		{"root's kill -9", sig(600, self, 9), false, true},
+		{"launchctl bootout (launchd's SIGTERM)", sig(1, self, 15), true, true},
+		{"the daemon's own", sig(self, self, 30), true, true},
+		{"a signal to another process", sig(600, 601, 9), true, false},
+	} {
+		allow, toSelf := esSignalVerdict(tt.m, self)
+		if allow != tt.allow || toSelf != tt.toSelf {
+			t.Errorf("%s: allow %v, to self %v; want %v, %v", tt.name, allow, toSelf, tt.allow, tt.toSelf)
+		}
+	}
+	a := esTamper(sig(600, self, 9), true)
+	if a.What != "signal 9 (SIGKILL)" || a.PID != 600 || a.UID != 501 || a.Program != "/bin/kill" || !a.Refused {
+		t.Errorf("tamper record %+v", a)
+	}
+}

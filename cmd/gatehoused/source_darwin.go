@@ -40,13 +40,23 @@ func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
 // each AUTH_EXEC goes to the engine; messages that do not decode are
 // allowed by the client and counted.
 func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
-	events := []es.EventType{es.AuthExec, es.NotifyFork, es.NotifyExec, es.NotifyExit}
+	self := int32(os.Getpid())
+	events := []es.EventType{es.AuthExec, es.AuthSignal, es.NotifyFork, es.NotifyExec, es.NotifyExit}
 	c, err := es.Open(events, func(ev *es.Event) {
-		if ev.Event == es.AuthExec {
+		switch ev.Event {
+		case es.AuthExec:
 			s.exec(h, ev)
-			return
+		case es.AuthSignal:
+			// Tamper resistance: answered here, at once, and recorded
+			// when aimed at the daemon.
+			allow, toSelf := esSignalVerdict(&ev.Message, self)
+			ev.Respond(allow, false)
+			if toSelf && h.Tamper != nil {
+				h.Tamper(esTamper(&ev.Message, !allow))
+			}
+		default:
+			esProcs.Apply(&ev.Message)
 		}
-		esProcs.Apply(&ev.Message)
 	})
 	if err != nil {
 		return err

@@ -87,6 +87,14 @@ type Message struct {
 	Exec      *Exec    // AUTH_EXEC, NOTIFY_EXEC
 	ForkChild *Process // NOTIFY_FORK
 	ExitStat  int32    // NOTIFY_EXIT: the wait(2) status
+	Signal    *Signal  // AUTH_SIGNAL
+}
+
+// Signal is es_event_signal_t: sig sent by the message's process to
+// Target.
+type Signal struct {
+	Sig    int32
+	Target Process
 }
 
 // errNull is a NULL where the headers say there is always a pointer.
@@ -313,6 +321,10 @@ func decode[R comparable](m memory[R], msg R) (Message, error) {
 		out.ForkChild = &c
 	case NotifyExit:
 		out.ExitStat = int32(d.u32(msg, ev+offExitStat, "exit stat"))
+	case AuthSignal:
+		sg := &Signal{Sig: int32(d.u32(msg, ev+offSignalSig, "signal"))}
+		sg.Target = d.process(d.ptr(msg, ev+offSignalTarget, "signal target"), "signal target")
+		out.Signal = sg
 	}
 	if d.err != nil {
 		return Message{}, fmt.Errorf("endpoint security message (version %d, event %d): %w", out.Version, out.Event, d.err)

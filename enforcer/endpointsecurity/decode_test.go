@@ -155,6 +155,9 @@ func (m *fakeMem) message(msg Message) int {
 		m.putPtr(r, ev+offForkChild, m.process(*msg.ForkChild))
 	case msg.Event == NotifyExit:
 		m.put32(r, ev+offExitStat, uint32(msg.ExitStat))
+	case msg.Signal != nil:
+		m.put32(r, ev+offSignalSig, uint32(msg.Signal.Sig))
+		m.putPtr(r, ev+offSignalTarget, m.process(msg.Signal.Target))
 	}
 	return r
 }
@@ -273,6 +276,19 @@ func TestDecodeForkAndExit(t *testing.T) {
 	got, err = decode[int](m, m.message(Message{Version: 6, Process: sampleProcess(5000, "/bin/zsh"), Action: ActionNotify, Event: NotifyExit, ExitStat: 256}))
 	if err != nil || got.ExitStat != 256 || got.Exec != nil {
 		t.Errorf("exit: %v, stat %d", err, got.ExitStat)
+	}
+}
+
+func TestDecodeSignal(t *testing.T) {
+	m := newFakeMem()
+	got, err := decode[int](m, m.message(Message{Version: 7, Process: sampleProcess(600, "/bin/kill"), Action: ActionAuth, Event: AuthSignal,
+		Signal: &Signal{Sig: 9, Target: sampleProcess(77, "/Library/Gatehouse/Gatehoused.app/Contents/MacOS/gatehoused")}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Signal == nil || got.Signal.Sig != 9 || got.Signal.Target.Token.PID != 77 || got.Process.Token.PID != 600 ||
+		got.Signal.Target.Executable.Path != "/Library/Gatehouse/Gatehoused.app/Contents/MacOS/gatehoused" {
+		t.Errorf("signal %+v from %d", got.Signal, got.Process.Token.PID)
 	}
 }
 

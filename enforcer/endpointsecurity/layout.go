@@ -63,6 +63,9 @@ const (
 	sizeEventFork              = 72
 	offExitStat                = 0
 	sizeEventExit              = 68
+	offSignalSig               = 0 // int
+	offSignalTarget            = 8 // es_process_t *
+	sizeEventSignal            = 80
 	sizeAuditToken             = 32
 	sizeStat                   = 144
 	offStatDev                 = 0

@@ -52,6 +52,8 @@ func TestLayoutIsTheSDKs(t *testing.T) {
 		{"es_event_exec_t.image_cpusubtype", offExecImageCPUSubtype, 48},
 		{"sizeof(es_event_fork_t)", sizeEventFork, 72},
 		{"sizeof(es_event_exit_t)", sizeEventExit, 68},
+		{"sizeof(es_event_signal_t)", sizeEventSignal, 80},
+		{"es_event_signal_t.target", offSignalTarget, 8},
 		{"sizeof(audit_token_t)", sizeAuditToken, 32},
 		{"sizeof(struct stat)", sizeStat, 144},
 		{"stat.st_mode", offStatMode, 4},

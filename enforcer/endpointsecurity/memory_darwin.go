@@ -80,6 +80,11 @@ type (
 		imageCPUType, imageCPUSub int32
 		reserved                  [36]uint8
 	}
+	esEventSignal struct {
+		sig      int32
+		target   *esProcess
+		reserved [64]uint8
+	}
 	esMessageHead struct {
 		version      uint32
 		time         timespec
@@ -139,6 +144,9 @@ var (
 	_ [0]struct{} = [unsafe.Offsetof(esEventExec{}.lastFD) - offExecLastFD]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esEventExec{}.imageCPUType) - offExecImageCPUType]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esEventExec{}.imageCPUSub) - offExecImageCPUSubtype]struct{}{}
+
+	_ [0]struct{} = [unsafe.Sizeof(esEventSignal{}) - sizeEventSignal]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventSignal{}.target) - offSignalTarget]struct{}{}
 
 	_ [0]struct{} = [unsafe.Sizeof(esMessageHead{}) - sizeMessage]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esMessageHead{}.time) - offMessageTime]struct{}{}

@@ -65,17 +65,20 @@ func (x *Exec) Respond(allow, cache bool) error {
 	return nil
 }
 
-// Source delivers the execs sent on Execs.
+// Source delivers the execs sent on Execs, and the attempts on the daemon
+// sent on Tampers.
 type Source struct {
 	Execs   chan *Exec
 	Written chan [2]uint64 // dev, ino of files closed after writing
+	Tampers chan enforcer.TamperAttempt
 	done    chan struct{}
 	once    sync.Once
 }
 
 // NewSource returns a source with nothing to deliver yet.
 func NewSource() *Source {
-	return &Source{Execs: make(chan *Exec), Written: make(chan [2]uint64), done: make(chan struct{})}
+	return &Source{Execs: make(chan *Exec), Written: make(chan [2]uint64), Tampers: make(chan enforcer.TamperAttempt),
+		done: make(chan struct{})}
 }
 
 // Run implements enforcer.Source.
@@ -90,6 +93,8 @@ func (s *Source) Run(ctx context.Context, h enforcer.Handler) error {
 			h.Exec(x)
 		case w := <-s.Written:
 			h.FileWritten(w[0], w[1])
+		case a := <-s.Tampers:
+			h.Tamper(a)
 		}
 	}
 }

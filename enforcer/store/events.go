@@ -15,7 +15,7 @@ import (
 type Event struct {
 	ID             int64 // assigned by the store; ascending, never reused
 	Time           time.Time
-	Kind           string // "exec", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop"
+	Kind           string // "exec", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop", "tamper"
 	Action         string
 	Allowed        bool
 	Rule           int
