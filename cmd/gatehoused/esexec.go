@@ -3,8 +3,11 @@ package main
 import (
 	"errors"
 	"fmt"
+	"os/user"
 	"slices"
+	"strconv"
 	"sync"
+	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/endpointsecurity"
@@ -21,7 +24,10 @@ import (
 const csValid = 0x00000001
 
 // esExecFacts translates the exec in m, with argv as es_exec_arg gave it.
-func esExecFacts(m *endpointsecurity.Message, argv []string) (enforcer.ExecFacts, error) {
+// The message has the process's real and effective group but not its
+// supplementary groups: members gives the user's groups from the user
+// database (nil: none added).
+func esExecFacts(m *endpointsecurity.Message, argv []string, members func(uid uint32) []uint32) (enforcer.ExecFacts, error) {
 	x := m.Exec
 	if x == nil {
 		return enforcer.ExecFacts{}, fmt.Errorf("event %d is not an exec", m.Event)
@@ -38,6 +44,13 @@ func esExecFacts(m *endpointsecurity.Message, argv []string) (enforcer.ExecFacts
 	task := &enforcer.Task{UID: t.Token.RUID, GIDs: []uint32{t.Token.RGID}, PPID: t.PPID}
 	if t.Token.EGID != t.Token.RGID {
 		task.GIDs = append(task.GIDs, t.Token.EGID)
+	}
+	if members != nil {
+		for _, g := range members(t.Token.RUID) {
+			if !slices.Contains(task.GIDs, g) {
+				task.GIDs = append(task.GIDs, g)
+			}
+		}
 	}
 	if t.TTY != nil {
 		task.TTY = t.TTY.Path
@@ -145,4 +158,60 @@ func esTamper(m *endpointsecurity.Message, refused bool) enforcer.TamperAttempt 
 	}
 	p := m.Process
 	return enforcer.TamperAttempt{PID: p.Token.PID, UID: p.Token.RUID, Program: p.Executable.Path, What: what, Refused: refused}
+}
+
+// memberGroups caches the user database's groups of each uid for a
+// minute (a lookup may ask Directory Services).
+type memberGroups struct {
+	mu  sync.Mutex
+	m   map[uint32]memberEntry
+	now func() time.Time
+	get func(uid uint32) []uint32
+}
+
+type memberEntry struct {
+	gids []uint32
+	at   time.Time
+}
+
+func newMemberGroups(get func(uid uint32) []uint32) *memberGroups {
+	return &memberGroups{m: map[uint32]memberEntry{}, now: time.Now, get: get}
+}
+
+func (c *memberGroups) of(uid uint32) []uint32 {
+	now := c.now()
+	c.mu.Lock()
+	e, ok := c.m[uid]
+	c.mu.Unlock()
+	if ok && now.Sub(e.at) < time.Minute {
+		return e.gids
+	}
+	gids := c.get(uid)
+	c.mu.Lock()
+	if len(c.m) > 4096 {
+		clear(c.m)
+	}
+	c.m[uid] = memberEntry{gids, now}
+	c.mu.Unlock()
+	return gids
+}
+
+// userGroups is the user database's groups of uid (os/user: libSystem's
+// getgrouplist on macOS, without cgo).
+func userGroups(uid uint32) []uint32 {
+	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
+	if err != nil {
+		return nil
+	}
+	ids, err := u.GroupIds()
+	if err != nil {
+		return nil
+	}
+	var out []uint32
+	for _, id := range ids {
+		if g, err := strconv.ParseUint(id, 10, 32); err == nil {
+			out = append(out, uint32(g))
+		}
+	}
+	return out
 }

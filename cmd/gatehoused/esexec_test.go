@@ -1,8 +1,10 @@
 package main
 
 import (
+	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 
@@ -24,14 +26,19 @@ func esMessage(flags uint32) *es.Message {
 }
 
 func TestESExecFacts(t *testing.T) {
-	got, err := esExecFacts(esMessage(0x22000301), []string{"Tool", "--flag"})
+	got, err := esExecFacts(esMessage(0x22000301), []string{"Tool", "--flag"}, func(uid uint32) []uint32 {
+		if uid != 501 {
+			t.Errorf("groups asked for uid %d, want the real uid 501", uid)
+		}
+		return []uint32{20, 12, 80}
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
 	want := enforcer.ExecFacts{
 		Path: "/Applications/Tool.app/Contents/MacOS/Tool",
 		Stat: &enforcer.FileStat{Dev: 0xfffffffe, Ino: 77, Size: 1234, MtimeNs: 5, CtimeNs: 6},
-		Task: &enforcer.Task{UID: 501, GIDs: []uint32{20, 0}, PPID: 4000, TTY: "/dev/ttys001"},
+		Task: &enforcer.Task{UID: 501, GIDs: []uint32{20, 0, 12, 80}, PPID: 4000, TTY: "/dev/ttys001"},
 		Args: []string{"Tool", "--flag"}, HaveArgs: true, Cwd: "/Users/a",
 		TeamID: "ABCDE12345", SigningID: "com.example.tool",
 	}
@@ -41,17 +48,17 @@ func TestESExecFacts(t *testing.T) {
 
 	// Without CS_VALID the ids are not the kernel's word: the engine reads
 	// the signature from the file instead.
-	got, _ = esExecFacts(esMessage(0x20000000), nil)
+	got, _ = esExecFacts(esMessage(0x20000000), nil, nil)
 	if got.TeamID != "" || got.SigningID != "" || got.HaveArgs {
 		t.Errorf("unvalidated signature: team %q, signing %q, have args %v", got.TeamID, got.SigningID, got.HaveArgs)
 	}
 
 	m := esMessage(1)
 	m.Exec.Target.Executable.PathTruncated = true
-	if _, err := esExecFacts(m, nil); err == nil || !strings.Contains(err.Error(), "truncated") {
+	if _, err := esExecFacts(m, nil, nil); err == nil || !strings.Contains(err.Error(), "truncated") {
 		t.Errorf("a truncated path: %v", err)
 	}
-	if _, err := esExecFacts(&es.Message{Event: es.NotifyFork}, nil); err == nil {
+	if _, err := esExecFacts(&es.Message{Event: es.NotifyFork}, nil, nil); err == nil {
 		t.Error("a fork message translated as an exec")
 	}
 }
@@ -62,7 +69,7 @@ func TestESScriptIsDecidedToo(t *testing.T) {
 		t.Fatalf("no script: %v, %v", sc, err)
 	}
 	m.Exec.Script = &es.File{Path: "/Users/a/run.sh", Stat: es.Stat{Dev: 3, Ino: 9, Size: 20}}
-	interp, err := esExecFacts(m, []string{"run.sh"})
+	interp, err := esExecFacts(m, []string{"run.sh"}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -139,5 +146,25 @@ func TestESSignalsToTheDaemon(t *testing.T) {
 	a := esTamper(sig(600, self, 9), true)
 	if a.What != "signal 9 (SIGKILL)" || a.PID != 600 || a.UID != 501 || a.Program != "/bin/kill" || !a.Refused {
 		t.Errorf("tamper record %+v", a)
+	}
+}
+
+func TestMemberGroupsCached(t *testing.T) {
+	calls := 0
+	now := time.Unix(1000, 0)
+	c := newMemberGroups(func(uint32) []uint32 { calls++; return []uint32{20, 80} })
+	c.now = func() time.Time { return now }
+	c.of(501)
+	c.of(501)
+	if calls != 1 {
+		t.Errorf("%d lookups for two asks within a minute", calls)
+	}
+	now = now.Add(61 * time.Second)
+	if g := c.of(501); calls != 2 || len(g) != 2 {
+		t.Errorf("after a minute: %d lookups, groups %v", calls, g)
+	}
+	// The real lookup: root is in its primary group (0) on every system.
+	if g := userGroups(0); !slices.Contains(g, 0) {
+		t.Errorf("userGroups(0) = %v, want group 0 among them", g)
 	}
 }

@@ -24,7 +24,8 @@ import (
 
 // esSource holds AUTH_EXEC messages.
 type esSource struct {
-	log *slog.Logger
+	log    *slog.Logger
+	groups *memberGroups
 
 	mu     sync.Mutex
 	client *es.Client
@@ -33,7 +34,7 @@ type esSource struct {
 }
 
 func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
-	return &esSource{log: log, done: make(chan struct{})}, nil
+	return &esSource{log: log, groups: newMemberGroups(userGroups), done: make(chan struct{})}, nil
 }
 
 // Run implements enforcer.Source: the client exists while Run does, and
@@ -104,7 +105,7 @@ func (s *esSource) FlushCache() error {
 // path) goes with no path: the engine answers it as an internal error,
 // by fail_closed.
 func (s *esSource) exec(h enforcer.Handler, ev *es.Event) {
-	interp, err := esExecFacts(&ev.Message, ev.Args())
+	interp, err := esExecFacts(&ev.Message, ev.Args(), s.groups.of)
 	if err != nil {
 		s.log.Warn("exec message not usable", "err", err)
 		h.Exec(esExec{ev: ev, joint: newESJoint(1, false, ev.Respond)})
