@@ -32,8 +32,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	// The driver; without cgo it is a stub whose Open fails.
 )
 
 // ErrNotFound is returned (wrapped) for an id that is not in the store.
