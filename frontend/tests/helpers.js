@@ -102,12 +102,23 @@ function fakeWails(cfg) {
   const results = cfg.results || {};
   window.__calls = calls;
   window.__emit = (name, data) => (listeners[name] || []).forEach((cb) => cb(data));
+  // window.__settled counts the answers given: a test that must act after
+  // the page has handled one waits for it (the page's handlers run in the
+  // same task, right after the answer).
+  window.__settled = 0;
   const answer = (method, args, dflt) => {
     calls.push({ method, args });
     const q = results[method];
     const r = q && q.length ? q.shift() : { ok: dflt };
     return new Promise((resolve, reject) => {
-      setTimeout(() => ('err' in r ? reject(r.err) : resolve(r.ok)), r.delay || 0);
+      setTimeout(() => {
+        if ('err' in r) {
+          reject(r.err);
+        } else {
+          resolve(r.ok);
+        }
+        window.__settled++;
+      }, r.delay || 0);
     });
   };
   if (cfg.noBridge) {

@@ -50,7 +50,9 @@ describe('dialog window', { skip: env.skip }, () => {
     await page.fill('#reason', 'a reason long enough');
     await page.click('#continue');
     await page.waitForFunction(() => document.getElementById('continue').disabled);
-    // Say the agent could not hide the window and shows the dialog again.
+    // Once the answer is handled (Current and Continue settled), say the
+    // agent could not hide the window and shows the dialog again.
+    await page.waitForFunction(() => window.__settled >= 2);
     await emit(page, 'dialog', justification);
     assert.equal(await page.isEnabled('#continue'), true);
     assert.equal(await page.inputValue('#reason'), '');
