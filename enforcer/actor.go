@@ -102,7 +102,7 @@ func (e *Engine) Identify(p Peer) Actor {
 		a.Kind = ActorAgent
 	}
 	if a.GIDs == nil {
-		a.GIDs = groupIDs(a.UID)
+		a.GIDs = UserGroupIDs(a.UID)
 	}
 	a.User = e.users.userName(a.UID)
 	return a

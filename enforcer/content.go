@@ -72,11 +72,12 @@ func (e *Engine) needsHold(lp *loadedPolicy, xf *ExecFacts, st fileStat, granted
 // decideHeld holds the file, then decides on the bytes held.
 func (e *Engine) decideHeld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, start time.Time) bool {
 	sha1 := lp.eng.Needs().SHA1
-	h, subj, err := e.content.hold(xf.File, st, path, sha1, func(f *os.File) (policy.Subject, error) {
+	hash := func(f *os.File) (policy.Subject, error) {
 		e.hashes <- struct{}{}
 		defer func() { <-e.hashes }()
 		return e.fileFacts(f, path, sha1)
-	})
+	}
+	h, subj, err := e.content.hold(xf.File, st, path, sha1, hash)
 	var ue *unheldError
 	switch {
 	case err == nil:
@@ -86,10 +87,7 @@ func (e *Engine) decideHeld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, pat
 		return true
 	case ue.fs && e.cfg.UnholdableFiles == "decide":
 		e.counters.contentAsRead.Add(1)
-		e.hashes <- struct{}{}
-		subj, err = e.fileFacts(xf.File, path, sha1)
-		<-e.hashes
-		if err != nil {
+		if subj, err = hash(xf.File); err != nil {
 			e.internalError(v, "gather facts of "+path, err)
 			return true
 		}

@@ -1,9 +1,10 @@
+//go:build linux
+
 package enforcer_test
 
 import (
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -15,9 +16,6 @@ import (
 // held (it is on /proc, a filesystem that is not one of local files, as a
 // FUSE or network one is not): unholdable_files decides, and says so.
 func TestUnholdableContents(t *testing.T) {
-	if runtime.GOOS != "linux" {
-		t.Skip("contents are held on Linux only (file leases)")
-	}
 	const pol = "id: content\nrevision: 1\ndefault: allow\ngroups:\n  - name: bad\n    definitions: [{sha256: " +
 		"0000000000000000000000000000000000000000000000000000000000000000}]\nrules:\n  - {group: bad, action: deny}\n"
 	for _, tt := range []struct {

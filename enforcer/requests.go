@@ -494,7 +494,7 @@ func (e *Engine) redecide(ctx context.Context, r store.Request) error {
 		return conflict("request %d: %s; run the program again", r.ID, why)
 	}
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: r.UID, User: r.User,
-		Groups: e.users.groupNames(groupIDs(r.UID)), Machine: e.machine}
+		Groups: e.users.groupNames(UserGroupIDs(r.UID)), Machine: e.machine}
 	d, _ := lp.eng.EvaluateLazy(f, func(f *policy.Facts, n policy.Needs) {
 		if n.Args {
 			f.Args = r.Args

@@ -75,9 +75,10 @@ func (c *userCache) groupNames(gids []uint32) []string {
 	return out
 }
 
-// groupIDs returns the primary and supplementary groups of uid from the
-// user database (for API callers, whose exec-time groups are not at hand).
-func groupIDs(uid uint32) []uint32 {
+// UserGroupIDs returns the primary and supplementary groups of uid from the
+// user database (for API callers and Endpoint Security execs, whose
+// supplementary groups are not at hand).
+func UserGroupIDs(uid uint32) []uint32 {
 	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
 	if err != nil {
 		return nil

@@ -199,13 +199,19 @@ func needAMD64(t *testing.T) {
 
 const rewriteTries = 3000
 
-// checkRace fails a run that did not test the window: the good program
-// must run (before the fix it ran in 99–221 of 3,000 tries, the evil one
-// in 243–283), and some rewrites must have met an exec between its
-// decision and the kernel's write denial (text busy, a denial while
-// held, or a kill).
-func checkRace(t *testing.T, e *env, r rewriteResult) {
+// checkRace logs a run's counts and fails it when the other bytes ran
+// under what (the rule or grant that allowed the good ones), or when it
+// did not test the window: the good program must run (before the fix it
+// ran in 99–221 of 3,000 tries, the evil one in 243–375), and some
+// rewrites must have met an exec between its decision and the kernel's
+// write denial (text busy, a denial while held, or a kill).
+func checkRace(t *testing.T, e *env, under string, r rewriteResult) {
 	t.Helper()
+	t.Logf("%s, %d tries: %d good, %d evil, %d denied, %d text busy, %d killed, %d other; rewrite blocked %d; content_killed %d, content_busy %d; errors %v",
+		under, r.Tries, r.Good, r.Evil, r.Denied, r.Busy, r.Killed, r.Other, r.WriteBlocked, e.counter("content_killed"), e.counter("content_busy"), r.Errors)
+	if r.Evil != 0 {
+		t.Errorf("the rewritten program ran %d times of %d under the %s", r.Evil, r.Tries, under)
+	}
 	if r.Good < r.Tries/30 {
 		t.Errorf("the good program ran only %d times of %d", r.Good, r.Tries)
 	}
@@ -245,12 +251,7 @@ rules:
 		t.Fatalf("the good program: %v", err)
 	}
 	r := e.attack(p, 1000, rewriteTries)
-	t.Logf("hash rule, %d tries: %d good, %d evil, %d denied, %d text busy, %d killed, %d other; rewrite blocked %d; content_killed %d, content_busy %d; errors %v",
-		r.Tries, r.Good, r.Evil, r.Denied, r.Busy, r.Killed, r.Other, r.WriteBlocked, e.counter("content_killed"), e.counter("content_busy"), r.Errors)
-	if r.Evil != 0 {
-		t.Errorf("the rewritten program ran %d times of %d under the hash rule", r.Evil, r.Tries)
-	}
-	checkRace(t, e, r)
+	checkRace(t, e, "hash rule", r)
 	// The bytes left in place are denied, and recorded with their own
 	// hash.
 	os.WriteFile(p, exitELF(evilExit), 0o755)
@@ -291,12 +292,7 @@ rules:
 	p := e.ownedProgram("race/tool", 1000)
 	e.start()
 	r := e.attack(p, 1000, rewriteTries)
-	t.Logf("hash deny, %d tries: %d good, %d evil, %d denied, %d text busy, %d killed, %d other; content_killed %d, content_busy %d; errors %v",
-		r.Tries, r.Good, r.Evil, r.Denied, r.Busy, r.Killed, r.Other, e.counter("content_killed"), e.counter("content_busy"), r.Errors)
-	if r.Evil != 0 {
-		t.Errorf("the program a hash rule denies ran %d times of %d", r.Evil, r.Tries)
-	}
-	checkRace(t, e, r)
+	checkRace(t, e, "hash deny rule", r)
 }
 
 // TestE2EGrantRewrittenDuringExec: a justification grant for the good
@@ -331,10 +327,5 @@ func TestE2EGrantRewrittenDuringExec(t *testing.T) {
 		t.Fatalf("the granted program: %v", err)
 	}
 	r := e.attack(p, 1000, rewriteTries)
-	t.Logf("grant, %d tries: %d good, %d evil, %d denied, %d text busy, %d killed, %d other; rewrite blocked %d; content_killed %d, content_busy %d; errors %v",
-		r.Tries, r.Good, r.Evil, r.Denied, r.Busy, r.Killed, r.Other, r.WriteBlocked, e.counter("content_killed"), e.counter("content_busy"), r.Errors)
-	if r.Evil != 0 {
-		t.Errorf("the rewritten program ran %d times of %d under the grant", r.Evil, r.Tries)
-	}
-	checkRace(t, e, r)
+	checkRace(t, e, "grant", r)
 }

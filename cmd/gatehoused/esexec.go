@@ -3,9 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os/user"
 	"slices"
-	"strconv"
 	"sync"
 	"time"
 
@@ -194,24 +192,4 @@ func (c *memberGroups) of(uid uint32) []uint32 {
 	c.m[uid] = memberEntry{gids, now}
 	c.mu.Unlock()
 	return gids
-}
-
-// userGroups is the user database's groups of uid (os/user: libSystem's
-// getgrouplist on macOS, without cgo).
-func userGroups(uid uint32) []uint32 {
-	u, err := user.LookupId(strconv.FormatUint(uint64(uid), 10))
-	if err != nil {
-		return nil
-	}
-	ids, err := u.GroupIds()
-	if err != nil {
-		return nil
-	}
-	var out []uint32
-	for _, id := range ids {
-		if g, err := strconv.ParseUint(id, 10, 32); err == nil {
-			out = append(out, uint32(g))
-		}
-	}
-	return out
 }

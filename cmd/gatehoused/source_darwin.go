@@ -34,7 +34,7 @@ type esSource struct {
 }
 
 func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
-	return &esSource{log: log, groups: newMemberGroups(userGroups), done: make(chan struct{})}, nil
+	return &esSource{log: log, groups: newMemberGroups(enforcer.UserGroupIDs), done: make(chan struct{})}, nil
 }
 
 // Run implements enforcer.Source: the client exists while Run does, and

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-func TestNewClientErrorSaysWhatToDo(t *testing.T) {
+func TestNewClientErrorNamesTheFix(t *testing.T) {
 	for code, want := range map[int]string{
 		newClientNotEntitled:    "entitlement",
 		newClientNotPermitted:   "Full Disk Access",

@@ -128,7 +128,10 @@ func TestExecArgsUnderLoad(t *testing.T) {
 
 // TestExecArgsRunningTask: a task that never parks (here one that spins in
 // user space, as a task killed while held runs on to its exit) is given
-// up after parkWait, with an error that says so.
+// up after parkWait, with an error that says so — or, when a look finds
+// it preempted in user space (syscall -1: the kernel then reports it as
+// in no system call, as happens on a loaded machine), at once as not in
+// execve. Either way no argv is read.
 func TestExecArgsRunningTask(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -142,8 +145,8 @@ func TestExecArgsRunningTask(t *testing.T) {
 	}()
 	_, waited, err := execArgs(int32(spin.Process.Pid), parkWait)
 	var nie *notInExecError
-	if !errors.Is(err, ErrNotInExec) || !errors.As(err, &nie) || !nie.running || waited < parkWait {
-		t.Fatalf("execArgs(spinning task) = %v after %v, want \"running\" after at least %v", err, waited, parkWait)
+	if !errors.Is(err, ErrNotInExec) || !errors.As(err, &nie) || !(nie.running && waited >= parkWait || !nie.running && nie.nr == -1) {
+		t.Fatalf("execArgs(spinning task) = %v after %v, want \"running\" after at least %v, or not in a system call", err, waited, parkWait)
 	}
 	t.Logf("%v", err)
 }
