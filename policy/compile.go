@@ -14,8 +14,13 @@ type Engine struct {
 	revision int64
 
 	rules    []rule
-	fallback rule    // the default decision; index 0
-	groups   []group // by id
+	fallback rule // the default decision; index 0
+	// moveFallback decides an install or delete no rule names: allowed,
+	// not recorded. The default is for program starts and authorization
+	// requests; applied to bundle moves, a deny default would stop every
+	// app's updater.
+	moveFallback rule
+	groups       []group // by id
 
 	// entries flatten (rule, definition) pairs in evaluation order: rule
 	// order first, then definition order within the rule's group. An entry's
@@ -67,6 +72,10 @@ type Needs struct {
 	// the bytes decided, and a file its owner can rewrite must be held
 	// unchanged until the exec has them.
 	Content bool
+	// Install and Delete: a definition matches the install of a bundle
+	// into /Applications, or its deletion from there, so the source must
+	// hold those moves (otherwise every one is allowed unasked).
+	Install, Delete bool
 }
 
 // contentField reports whether a criterion on f is decided by the file's
@@ -353,6 +362,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 
 	// The default decision.
 	e.fallback = rule{action: Allow, audit: true}
+	e.moveFallback = rule{action: Allow}
 	if doc.Default.Action != "" {
 		if a, ok := c.action(doc.Default.Action, doc.Default.Pos, "default"); ok {
 			e.fallback.action = a
@@ -378,6 +388,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 		} else if r.scope == nil {
 			unscoped[r.group.name] = r.index
 		}
+		c.checkMoveAction(r, ruleName(i+1, &doc.Rules[i]))
 		e.rules = append(e.rules, *r)
 		e.needs.User = e.needs.User || r.scope != nil
 	}
@@ -405,6 +416,8 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 				e.needs.Content = e.needs.Content || contentField(cr.field)
 			}
 			e.needs.Content = e.needs.Content || d.types.has(Binary) != d.types.has(Script)
+			e.needs.Install = e.needs.Install || d.event == Install
+			e.needs.Delete = e.needs.Delete || d.event == Delete
 		}
 	}
 	for g := range parentGroups {
@@ -435,11 +448,34 @@ func (c *compiler) action(s string, pos Pos, where string) (Action, bool) {
 	return a, ok
 }
 
-func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rule {
-	where := fmt.Sprintf("rule %d", index)
+// ruleName names rule index (1-based) for diagnostics.
+func ruleName(index int, r *Rule) string {
 	if r.Name != "" {
-		where = fmt.Sprintf("rule %d %q", index, r.Name)
+		return fmt.Sprintf("rule %d %q", index, r.Name)
 	}
+	return fmt.Sprintf("rule %d", index)
+}
+
+// checkMoveAction refuses a rule that would ask about an install or a
+// delete: those are answered while the file operation waits in the kernel,
+// and there is no program to relaunch once someone answers, so only allow,
+// audit and the deny actions apply to them.
+func (c *compiler) checkMoveAction(r *rule, where string) {
+	switch r.action {
+	case Allow, Audit, Deny, DenyNotify, DenyMessage:
+		return
+	}
+	for _, d := range r.group.defs {
+		if d.event == Install || d.event == Delete {
+			c.errorf(d.pos, where, "action %s cannot apply to the %s definition %d of group %q: an install or delete is allowed or denied while it waits, with no program to relaunch after an answer; give such definitions their own group and a rule with action allow, audit or deny",
+				r.action, d.event, d.index, r.group.name)
+			return
+		}
+	}
+}
+
+func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rule {
+	where := ruleName(index, r)
 	out := &rule{index: index, name: r.Name, audit: true, minJust: int32(min(r.MinJustification, math.MaxInt32))}
 	ok := true
 	if r.Group == "" {

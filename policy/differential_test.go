@@ -5,6 +5,7 @@ import (
 	"hash/fnv"
 	"math/rand/v2"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -335,8 +336,15 @@ func diffPolicy(c chooser, p *diffPools) *Document {
 		doc.Groups = append(doc.Groups, g)
 	}
 	actions := []string{"allow", "audit", "deny", "deny_notify", "deny_message", "warning", "justification", "approval", "elevate"}
+	// An install or delete is only allowed or denied (checkMoveAction).
+	moveActions := actions[:5]
 	for nr := 1 + c.intn(10); nr > 0; nr-- {
-		r := Rule{Name: fmt.Sprintf("r%d", len(doc.Rules)+1), Group: fmt.Sprintf("g%d", c.intn(ng)), Action: pick(c, actions)}
+		gi := c.intn(ng)
+		acts := actions
+		if slices.ContainsFunc(doc.Groups[gi].Definitions, func(d Definition) bool { return d.Install != nil || d.Delete != nil }) {
+			acts = moveActions
+		}
+		r := Rule{Name: fmt.Sprintf("r%d", len(doc.Rules)+1), Group: fmt.Sprintf("g%d", gi), Action: pick(c, acts)}
 		if oneIn(c, 2) {
 			switch c.intn(5) {
 			case 0:

@@ -62,6 +62,14 @@ func (e *Engine) decision(r *rule, d *definition) Decision {
 	return out
 }
 
+// fallbackFor is the decision when no rule matches an event of kind ev.
+func (e *Engine) fallbackFor(ev Event) *rule {
+	if ev == Install || ev == Delete {
+		return &e.moveFallback
+	}
+	return &e.fallback
+}
+
 // Evaluate returns the decision for f: the first rule, in order, whose group
 // matches and whose scope includes the user, or the default. It does not
 // allocate unless a definition matches on arguments or an unusually large
@@ -225,9 +233,9 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 		}
 	}
 	if load == nil {
-		return e.decision(&e.fallback, nil), false
+		return e.decision(e.fallbackFor(f.Event.normal()), nil), false
 	}
-	out := e.decision(&e.fallback, nil)
+	out := e.decision(e.fallbackFor(f.Event.normal()), nil)
 	out.Unavailable = without
 	return out, !dep && out.Action == Allow && !out.Audit
 }

@@ -59,7 +59,7 @@ func (e *Engine) Explain(f *Facts) (Decision, []RuleTrace) {
 			return e.decision(r, match), trace
 		}
 	}
-	return e.decision(&e.fallback, nil), trace
+	return e.decision(e.fallbackFor(ev), nil), trace
 }
 
 func (r *rule) scopeReason(f *Facts) string {
