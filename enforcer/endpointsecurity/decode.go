@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -88,6 +89,24 @@ type Message struct {
 	ForkChild *Process // NOTIFY_FORK
 	ExitStat  int32    // NOTIFY_EXIT: the wait(2) status
 	Signal    *Signal  // AUTH_SIGNAL
+	FileOp    *FileOp  // AUTH_RENAME, CREATE, CLONE, LINK, UNLINK, EXCHANGEDATA, TRUNCATE
+}
+
+// FileOp is a file event: what it acts on and the path it makes or
+// replaces, with the event's own names kept in Message.Event.
+type FileOp struct {
+	// Source is the existing file acted on: the renamed, cloned, linked,
+	// unlinked or truncated file, or exchangedata's first file; nil for
+	// create, which has none.
+	Source *File
+	// Dest is the path the event makes or replaces: rename's destination,
+	// create's file, clone's and link's target, exchangedata's second
+	// file; "" for unlink and truncate. DestExists says it names a file
+	// that exists (a rename over it, exchangedata; create of an existing
+	// file). A destination directory's path truncated by the kernel
+	// makes DestTruncated.
+	Dest                      string
+	DestExists, DestTruncated bool
 }
 
 // Signal is es_event_signal_t: sig sent by the message's process to
@@ -224,6 +243,52 @@ func (d *decoder[R]) optFile(r R, off int, what string) *File {
 	return &f
 }
 
+// needFile reads an es_file_t pointer that the headers say is never NULL.
+func (d *decoder[R]) needFile(r R, off int, what string) *File {
+	var zero R
+	p := d.ptr(r, off, what)
+	if d.err != nil {
+		return nil
+	}
+	if p == zero {
+		d.fail(what, errNull)
+		return nil
+	}
+	f := d.file(p, what)
+	return &f
+}
+
+// destination reads an es_destination_type_t at typeOff and the union at
+// off: an existing file, or a directory and a file name.
+func (d *decoder[R]) destination(r R, typeOff, off int, op *FileOp, what string) {
+	switch t := d.u32(r, typeOff, what+" type"); {
+	case d.err != nil:
+	case t == destinationExisting:
+		if f := d.needFile(r, off, what); f != nil {
+			op.Dest, op.DestExists, op.DestTruncated = f.Path, true, f.PathTruncated
+		}
+	case t == destinationNewPath:
+		d.newPath(r, off, off+offNewPathFilename, op, what)
+	default:
+		d.fail(what, fmt.Errorf("destination type %d is neither an existing file nor a new path", t))
+	}
+}
+
+// newPath reads a directory (es_file_t *) at dirOff and a file name
+// (es_string_token_t) at nameOff into op.Dest.
+func (d *decoder[R]) newPath(r R, dirOff, nameOff int, op *FileOp, what string) {
+	dir := d.needFile(r, dirOff, what+" dir")
+	name := d.str(r, nameOff, what+" name")
+	if d.err != nil {
+		return
+	}
+	if name == "" || strings.Contains(name, "/") || name == "." || name == ".." {
+		d.fail(what+" name", fmt.Errorf("%q is not a file name", name))
+		return
+	}
+	op.Dest, op.DestTruncated = strings.TrimSuffix(dir.Path, "/")+"/"+name, dir.PathTruncated
+}
+
 // process reads the es_process_t that r points to.
 func (d *decoder[R]) process(r R, what string) Process {
 	var zero R
@@ -321,6 +386,32 @@ func decode[R comparable](m memory[R], msg R) (Message, error) {
 		out.ForkChild = &c
 	case NotifyExit:
 		out.ExitStat = int32(d.u32(msg, ev+offExitStat, "exit stat"))
+	case AuthRename:
+		op := &FileOp{Source: d.needFile(msg, ev+offRenameSource, "rename source")}
+		d.destination(msg, ev+offRenameDestType, ev+offRenameDest, op, "rename destination")
+		out.FileOp = op
+	case AuthCreate:
+		op := &FileOp{}
+		d.destination(msg, ev+offCreateDestType, ev+offCreateDest, op, "create destination")
+		out.FileOp = op
+	case AuthClone:
+		op := &FileOp{Source: d.needFile(msg, ev+offCloneSource, "clone source")}
+		d.newPath(msg, ev+offCloneTargetDir, ev+offCloneTargetName, op, "clone target")
+		out.FileOp = op
+	case AuthLink:
+		op := &FileOp{Source: d.needFile(msg, ev+offLinkSource, "link source")}
+		d.newPath(msg, ev+offLinkTargetDir, ev+offLinkTargetFilename, op, "link target")
+		out.FileOp = op
+	case AuthUnlink:
+		out.FileOp = &FileOp{Source: d.needFile(msg, ev+offUnlinkTarget, "unlink target")}
+	case AuthTruncate:
+		out.FileOp = &FileOp{Source: d.needFile(msg, ev+offTruncateTarget, "truncate target")}
+	case AuthExchangedata:
+		op := &FileOp{Source: d.needFile(msg, ev+offExchangedataFile1, "exchangedata file1")}
+		if f2 := d.needFile(msg, ev+offExchangedataFile2, "exchangedata file2"); f2 != nil {
+			op.Dest, op.DestExists, op.DestTruncated = f2.Path, true, f2.PathTruncated
+		}
+		out.FileOp = op
 	case AuthSignal:
 		sg := &Signal{Sig: int32(d.u32(msg, ev+offSignalSig, "signal"))}
 		sg.Target = d.process(d.ptr(msg, ev+offSignalTarget, "signal target"), "signal target")

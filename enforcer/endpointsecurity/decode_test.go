@@ -158,8 +158,59 @@ func (m *fakeMem) message(msg Message) int {
 	case msg.Signal != nil:
 		m.put32(r, ev+offSignalSig, uint32(msg.Signal.Sig))
 		m.putPtr(r, ev+offSignalTarget, m.process(msg.Signal.Target))
+	case msg.FileOp != nil:
+		m.fileOp(r, msg.Event, msg.FileOp)
 	}
 	return r
+}
+
+// fileOp lays out a file event inline at the message's event union. Dest
+// is split at its last slash into a directory file and a name for the
+// events that carry one; with DestExists it is an existing file.
+func (m *fakeMem) fileOp(r int, event EventType, op *FileOp) {
+	ev := offMessageEvent
+	src := 0
+	if op.Source != nil {
+		src = m.file(*op.Source)
+	}
+	dir, name := op.Dest, ""
+	if i := strings.LastIndexByte(op.Dest, '/'); i >= 0 {
+		dir, name = op.Dest[:max(i, 1)], op.Dest[i+1:]
+	}
+	newPath := func(dirOff, nameOff int) {
+		m.putPtr(r, dirOff, m.file(File{Path: dir, PathTruncated: op.DestTruncated}))
+		m.putStr(r, nameOff, name)
+	}
+	dest := func(typeOff, off int) {
+		if op.DestExists {
+			m.put32(r, typeOff, destinationExisting)
+			m.putPtr(r, off, m.file(File{Path: op.Dest, PathTruncated: op.DestTruncated}))
+			return
+		}
+		m.put32(r, typeOff, destinationNewPath)
+		newPath(off, off+offNewPathFilename)
+	}
+	switch event {
+	case AuthRename:
+		m.putPtr(r, ev+offRenameSource, src)
+		dest(ev+offRenameDestType, ev+offRenameDest)
+	case AuthCreate:
+		dest(ev+offCreateDestType, ev+offCreateDest)
+	case AuthClone:
+		m.putPtr(r, ev+offCloneSource, src)
+		newPath(ev+offCloneTargetDir, ev+offCloneTargetName)
+	case AuthLink:
+		m.putPtr(r, ev+offLinkSource, src)
+		newPath(ev+offLinkTargetDir, ev+offLinkTargetFilename)
+	case AuthUnlink:
+		m.putPtr(r, ev+offUnlinkTarget, src)
+		m.putPtr(r, ev+offUnlinkParentDir, m.file(File{Path: "/Applications"}))
+	case AuthTruncate:
+		m.putPtr(r, ev+offTruncateTarget, src)
+	case AuthExchangedata:
+		m.putPtr(r, ev+offExchangedataFile1, src)
+		m.putPtr(r, ev+offExchangedataFile2, m.file(File{Path: op.Dest}))
+	}
 }
 
 func sampleProcess(pid int32, exe string) Process {
@@ -292,6 +343,85 @@ func TestDecodeSignal(t *testing.T) {
 	}
 }
 
+func TestDecodeFileEvents(t *testing.T) {
+	app := &File{Path: "/Applications/Tool.app", Stat: Stat{Mode: 0o40755, Ino: 77, UID: 501, GID: 80}}
+	dmg := &File{Path: "/Volumes/Tool/Tool.app", Stat: Stat{Mode: 0o40755, Ino: 9}}
+	for _, tt := range []struct {
+		name  string
+		event EventType
+		op    FileOp
+	}{
+		{"Finder moves a bundle to the trash", AuthRename, FileOp{Source: app, Dest: "/Users/a/.Trash/Tool.app"}},
+		{"an updater renames over the bundle", AuthRename, FileOp{Source: &File{Path: "/Applications/.Tool.app.new"}, Dest: "/Applications/Tool.app", DestExists: true}},
+		{"a rename into the root directory", AuthRename, FileOp{Source: &File{Path: "/tmp/x"}, Dest: "/x"}},
+		{"the bundle's folder is made", AuthCreate, FileOp{Dest: "/Applications/Tool.app"}},
+		{"create of a file that exists", AuthCreate, FileOp{Dest: "/Applications/Tool.app/Contents/Info.plist", DestExists: true}},
+		{"Finder clones from a disk image", AuthClone, FileOp{Source: dmg, Dest: "/Applications/Tool.app"}},
+		{"a hard link", AuthLink, FileOp{Source: &File{Path: "/Users/a/tool"}, Dest: "/Applications/tool"}},
+		{"rm -r empties the bundle", AuthUnlink, FileOp{Source: &File{Path: "/Applications/Tool.app/Contents/MacOS/Tool", Stat: Stat{Mode: 0o100755, Size: 4096}}}},
+		{"a truncated destination dir", AuthClone, FileOp{Source: dmg, Dest: "/Applications/Tool.app", DestTruncated: true}},
+		{"truncate the daemon's database", AuthTruncate, FileOp{Source: &File{Path: "/var/db/gatehouse/audit.db"}}},
+		{"exchangedata swaps two bundles' files", AuthExchangedata, FileOp{Source: &File{Path: "/Applications/Tool.app/Contents/MacOS/Tool"}, Dest: "/Applications/.new/Tool", DestExists: true}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newFakeMem()
+			op := tt.op
+			got, err := decode[int](m, m.message(Message{Version: 7, Process: sampleProcess(321, "/System/Library/CoreServices/Finder.app/Contents/MacOS/Finder"),
+				Action: ActionAuth, Event: tt.event, FileOp: &op}))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.FileOp == nil {
+				t.Fatal("no file op decoded")
+			}
+			g, w := *got.FileOp, tt.op
+			g.Source, w.Source = nil, nil
+			if g, w := fmt.Sprintf("%+v %v", g, deref(got.FileOp.Source)), fmt.Sprintf("%+v %v", w, deref(tt.op.Source)); g != w {
+				t.Errorf("decoded %s\nwant    %s", g, w)
+			}
+		})
+	}
+}
+
+func deref(f *File) any {
+	if f == nil {
+		return nil
+	}
+	return *f
+}
+
+func TestDecodeRefusesBrokenFileEvents(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		event EventType
+		op    FileOp
+		spoil func(m *fakeMem, msg int)
+		want  string
+	}{
+		{"a rename without a source", AuthRename, FileOp{Source: &File{Path: "/a"}, Dest: "/b"},
+			func(m *fakeMem, msg int) { m.putPtr(msg, offMessageEvent+offRenameSource, 0) }, "rename source: NULL pointer"},
+		{"an unknown destination type", AuthRename, FileOp{Source: &File{Path: "/a"}, Dest: "/b"},
+			func(m *fakeMem, msg int) { m.put32(msg, offMessageEvent+offRenameDestType, 7) }, "destination type 7"},
+		{"a clone target name with a slash", AuthClone, FileOp{Source: &File{Path: "/a"}, Dest: "/Applications/x"},
+			func(m *fakeMem, msg int) { m.putStr(msg, offMessageEvent+offCloneTargetName, "../../etc/x") }, `"../../etc/x" is not a file name`},
+		{"a create without its directory", AuthCreate, FileOp{Dest: "/Applications/X.app"},
+			func(m *fakeMem, msg int) { m.putPtr(msg, offMessageEvent+offCreateDest, 0) }, "create destination dir: NULL pointer"},
+		{"a link named ..", AuthLink, FileOp{Source: &File{Path: "/a"}, Dest: "/Applications/x"},
+			func(m *fakeMem, msg int) { m.putStr(msg, offMessageEvent+offLinkTargetFilename, "..") }, `".." is not a file name`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newFakeMem()
+			op := tt.op
+			msg := m.message(Message{Version: 7, Process: sampleProcess(9, "/bin/mv"), Action: ActionAuth, Event: tt.event, FileOp: &op})
+			tt.spoil(m, msg)
+			_, err := decode[int](m, msg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+}
+
 func TestDecodeRefusesBrokenMessages(t *testing.T) {
 	for _, tt := range []struct {
 		name  string
@@ -340,6 +470,8 @@ func TestDecodeRefusesBrokenMessages(t *testing.T) {
 func FuzzDecode(f *testing.F) {
 	m := newFakeMem()
 	m.message(sampleExec(7))
+	m.message(Message{Version: 7, Process: sampleProcess(9, "/bin/mv"), Action: ActionAuth, Event: AuthRename,
+		FileOp: &FileOp{Source: &File{Path: "/Applications/A.app"}, Dest: "/Users/a/.Trash/A.app"}})
 	var seed []byte
 	for _, b := range m.blocks[1:] {
 		seed = append(seed, byte(len(b)), byte(len(b)>>8))

@@ -67,19 +67,51 @@ const (
 	offSignalTarget            = 8 // es_process_t *
 	sizeEventSignal            = 80
 	sizeAuditToken             = 32
-	sizeStat                   = 144
-	offStatDev                 = 0
-	offStatMode                = 4
-	offStatIno                 = 8
-	offStatUID                 = 16
-	offStatGID                 = 20
-	offStatMtime               = 48 // struct timespec
-	offStatCtime               = 64 // struct timespec
-	offStatSize                = 96
-	sizeTimespec               = 16
-	sizeThread                 = 8
-	cdhashLen                  = 20
-	maxStringToken             = 1 << 20 // longer is not a path or an identifier: refused
+
+	// File events. Where an event has a union of an existing file and a
+	// new path (rename's and create's destination), the new path is
+	// { es_file_t *dir; es_string_token_t filename; ... } at the union's
+	// offset: the filename follows the pointer (8 bytes on both
+	// architectures), as memory_darwin.go checks.
+	sizeEventRename       = 104
+	offRenameSource       = 0 // es_file_t *
+	offRenameDestType     = 8 // es_destination_type_t
+	offRenameDest         = 16
+	sizeEventUnlink       = 80
+	offUnlinkTarget       = 0 // es_file_t *
+	offUnlinkParentDir    = 8 // es_file_t *
+	sizeEventCreate       = 104
+	offCreateDestType     = 0
+	offCreateDest         = 8
+	offNewPathFilename    = 8 // within the new_path struct of a destination union
+	sizeEventClone        = 96
+	offCloneSource        = 0  // es_file_t *
+	offCloneTargetDir     = 8  // es_file_t *
+	offCloneTargetName    = 16 // es_string_token_t
+	sizeEventLink         = 96
+	offLinkSource         = 0
+	offLinkTargetDir      = 8
+	offLinkTargetFilename = 16
+	sizeEventExchangedata = 80
+	offExchangedataFile1  = 0
+	offExchangedataFile2  = 8
+	sizeEventTruncate     = 72
+	offTruncateTarget     = 0
+	destinationExisting   = 0 // ES_DESTINATION_TYPE_EXISTING_FILE
+	destinationNewPath    = 1 // ES_DESTINATION_TYPE_NEW_PATH
+	sizeStat              = 144
+	offStatDev            = 0
+	offStatMode           = 4
+	offStatIno            = 8
+	offStatUID            = 16
+	offStatGID            = 20
+	offStatMtime          = 48 // struct timespec
+	offStatCtime          = 64 // struct timespec
+	offStatSize           = 96
+	sizeTimespec          = 16
+	sizeThread            = 8
+	cdhashLen             = 20
+	maxStringToken        = 1 << 20 // longer is not a path or an identifier: refused
 )
 
 // Message versions from which fields may be read.
@@ -101,21 +133,22 @@ type EventType uint32
 
 // The event types the daemon subscribes to or may.
 const (
-	AuthExec     EventType = 0
-	AuthOpen     EventType = 1
-	AuthRename   EventType = 6
-	AuthSignal   EventType = 7
-	AuthUnlink   EventType = 8
-	NotifyExec   EventType = 9
-	NotifyFork   EventType = 11
-	NotifyClose  EventType = 12
-	NotifyExit   EventType = 15
-	AuthTruncate EventType = 40
-	AuthLink     EventType = 42
-	AuthCreate   EventType = 44
-	AuthClone    EventType = 60
-	AuthCopyfile EventType = 109
-	eventTypeEnd EventType = 146 // ES_EVENT_TYPE_LAST
+	AuthExec         EventType = 0
+	AuthOpen         EventType = 1
+	AuthRename       EventType = 6
+	AuthSignal       EventType = 7
+	AuthUnlink       EventType = 8
+	NotifyExec       EventType = 9
+	NotifyFork       EventType = 11
+	NotifyClose      EventType = 12
+	NotifyExit       EventType = 15
+	AuthTruncate     EventType = 40
+	AuthLink         EventType = 42
+	AuthCreate       EventType = 44
+	AuthClone        EventType = 60
+	AuthExchangedata EventType = 80
+	AuthCopyfile     EventType = 109
+	eventTypeEnd     EventType = 146 // ES_EVENT_TYPE_LAST
 )
 
 // ActionType is es_action_type_t.

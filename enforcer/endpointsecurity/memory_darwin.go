@@ -85,6 +85,53 @@ type (
 		target   *esProcess
 		reserved [64]uint8
 	}
+	// esNewPath is the new_path arm of rename's destination union.
+	esNewPath struct {
+		dir      *esFile
+		filename esStringToken
+	}
+	// esCreateNewPath is create's, which adds the mode; the C union pads
+	// it to a multiple of its pointer alignment.
+	esCreateNewPath struct {
+		dir      *esFile
+		filename esStringToken
+		mode     uint16
+		_        [6]byte
+	}
+	esEventRename struct {
+		source          *esFile
+		destinationType uint32
+		destination     esNewPath // or existing_file at the same offset
+		reserved        [64]uint8
+	}
+	esEventCreate struct {
+		destinationType uint32
+		destination     esCreateNewPath // or existing_file at the same offset
+		reserved2       [16]uint8
+		reserved        [48]uint8 // or acl_t acl (version >= 2)
+	}
+	esEventUnlink struct {
+		target, parentDir *esFile
+		reserved          [64]uint8
+	}
+	esEventClone struct {
+		source, targetDir *esFile
+		targetName        esStringToken
+		reserved          [64]uint8
+	}
+	esEventLink struct {
+		source, targetDir *esFile
+		targetFilename    esStringToken
+		reserved          [64]uint8
+	}
+	esEventExchangedata struct {
+		file1, file2 *esFile
+		reserved     [64]uint8
+	}
+	esEventTruncate struct {
+		target   *esFile
+		reserved [64]uint8
+	}
 	esMessageHead struct {
 		version      uint32
 		time         timespec
@@ -147,6 +194,26 @@ var (
 
 	_ [0]struct{} = [unsafe.Sizeof(esEventSignal{}) - sizeEventSignal]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esEventSignal{}.target) - offSignalTarget]struct{}{}
+
+	_ [0]struct{} = [unsafe.Sizeof(esEventRename{}) - sizeEventRename]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventRename{}.source) - offRenameSource]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventRename{}.destinationType) - offRenameDestType]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventRename{}.destination) - offRenameDest]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esNewPath{}.filename) - offNewPathFilename]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventCreate{}) - sizeEventCreate]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventCreate{}.destination) - offCreateDest]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esCreateNewPath{}.filename) - offNewPathFilename]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventUnlink{}) - sizeEventUnlink]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventUnlink{}.parentDir) - offUnlinkParentDir]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventClone{}) - sizeEventClone]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventClone{}.targetDir) - offCloneTargetDir]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventClone{}.targetName) - offCloneTargetName]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventLink{}) - sizeEventLink]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventLink{}.targetDir) - offLinkTargetDir]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventLink{}.targetFilename) - offLinkTargetFilename]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventExchangedata{}) - sizeEventExchangedata]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventExchangedata{}.file2) - offExchangedataFile2]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventTruncate{}) - sizeEventTruncate]struct{}{}
 
 	_ [0]struct{} = [unsafe.Sizeof(esMessageHead{}) - sizeMessage]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esMessageHead{}.time) - offMessageTime]struct{}{}
