@@ -112,6 +112,21 @@ type Config struct {
 	AgentTeamID    string `yaml:"agent_team_id"`
 	AgentSigningID string `yaml:"agent_signing_id"`
 
+	// ApplicationsDir is the folder installs go into and deletes come out
+	// of (the policy's install and delete criteria; macOS). "" decides
+	// no installs or deletes.
+	ApplicationsDir string `yaml:"applications_dir"`
+	// ProtectFiles are the daemon's own files and folders: renaming,
+	// removing or truncating them is refused (except for the updater) and
+	// recorded as tamper events, where the source can hold such changes
+	// (macOS).
+	ProtectFiles []string `yaml:"protect_files"`
+	// UpdaterTeamID and UpdaterSigningID are the code signature of the
+	// daemon's own updater, the one program that may change ProtectFiles
+	// while the daemon runs (both must match; empty: none may).
+	UpdaterTeamID    string `yaml:"updater_team_id"`
+	UpdaterSigningID string `yaml:"updater_signing_id"`
+
 	// AdminGroups are the groups whose members count as admins for the
 	// policy's protected criterion: a program is protected when it and
 	// every folder above it belong to root or an admin and no one else
@@ -160,6 +175,8 @@ func DefaultConfig() Config {
 		KernelCache:     new(true),
 		SudoPaths:       []string{"/usr/bin/sudo"},
 		AdminGroups:     slices.Clone(facts.DefaultAdminGroups),
+		ApplicationsDir: defaultApplicationsDir,
+		ProtectFiles:    slices.Clone(defaultProtectFiles),
 	}
 }
 
@@ -208,6 +225,17 @@ func (c *Config) validate() error {
 	for _, p := range c.SudoPaths {
 		if !filepath.IsAbs(p) {
 			errs = append(errs, fmt.Errorf("sudo_paths: %q is not an absolute path; give the full path of sudo, like /usr/bin/sudo", p))
+		}
+	}
+	if (c.UpdaterTeamID == "") != (c.UpdaterSigningID == "") {
+		errs = append(errs, errors.New("updater_team_id and updater_signing_id go together; set both or neither"))
+	}
+	if c.ApplicationsDir != "" && !filepath.IsAbs(c.ApplicationsDir) {
+		errs = append(errs, fmt.Errorf("applications_dir %q is not an absolute path; use /Applications, or \"\" to decide no installs or deletes", c.ApplicationsDir))
+	}
+	for _, p := range c.ProtectFiles {
+		if !filepath.IsAbs(p) || filepath.Clean(p) == "/" {
+			errs = append(errs, fmt.Errorf("protect_files: %q is not an absolute path below /; name the daemon's own files and folders", p))
 		}
 	}
 	if (c.AgentTeamID == "") != (c.AgentSigningID == "") {

@@ -20,6 +20,7 @@ type counters struct {
 	decidedWithoutArgs                  atomic.Uint64
 	decidedWithoutParents               atomic.Uint64
 	tamper                              atomic.Uint64 // attempts on the daemon the source reported
+	moves                               atomic.Uint64 // installs and deletes decided (file operations a rule asks about)
 	// Contents held for decisions on them (docs/enforcer.md): allowed
 	// under a hold, denied as open for writing or on a filesystem that
 	// cannot be held, decided as read there (unholdable_files: decide),
@@ -96,6 +97,7 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"content_as_read":         c.contentAsRead.Load(),
 		"content_killed":          c.contentKilled.Load(),
 		"tamper_attempts":         c.tamper.Load(),
+		"moves":                   c.moves.Load(),
 		"decision_p50_ns":         uint64(p50),
 		"decision_p99_ns":         uint64(p99),
 	}

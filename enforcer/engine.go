@@ -47,6 +47,7 @@ type Engine struct {
 	reload sync.Mutex // serializes policy loads
 
 	cache     *factCache
+	bundles   bundleFacts // facts of bundles being installed or deleted
 	grants    *grantTable
 	users     *userCache
 	admins    *facts.Admins // for the protected criterion
@@ -157,7 +158,7 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 	e.log.Info("enforcer running", "source", name, "marks", marks, "policy", e.pol.Load().eng.ID(),
 		"revision", e.pol.Load().eng.Revision(), "fail_closed", e.cfg.FailClosed)
 	e.record(store.Event{Kind: "daemon", Detail: fmt.Sprintf("started: source %s, marks %s", name, strings.Join(marks, ", "))})
-	err := src.Run(ctx, Handler{Exec: e.handle, FileWritten: e.FileWritten, Undecided: e.undecided, Tamper: e.tamper})
+	err := src.Run(ctx, Handler{Exec: e.handle, FileOp: e.fileOp, FileWritten: e.FileWritten, Undecided: e.undecided, Tamper: e.tamper})
 	cancel()
 	e.wg.Wait()
 	closeCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
@@ -194,8 +195,14 @@ func (e *Engine) background(ctx context.Context) {
 // verdictOnce makes sure an Exec is answered exactly once, whichever of the
 // decision and the watchdog comes first.
 type verdictOnce struct {
-	ex   Exec
+	ex   held
 	done atomic.Bool
+}
+
+// held is what the kernel holds until it is answered: an Exec or a FileOp.
+type held interface {
+	PID() int32
+	Respond(allow, cache bool) error
 }
 
 func (v *verdictOnce) respond(allow, cache bool) bool {

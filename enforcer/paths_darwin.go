@@ -13,3 +13,13 @@ const (
 	defaultPolicyPath   = "/Library/Application Support/Gatehouse/policy.yaml"
 	defaultDatabasePath = "/var/db/gatehouse/gatehouse.db"
 )
+
+// The applications folder, and the daemon's own files (its program, its
+// database, its launchd job), which the source holds changes to.
+const defaultApplicationsDir = "/Applications"
+
+var defaultProtectFiles = []string{
+	"/Library/Gatehouse",
+	"/var/db/gatehouse",
+	"/Library/LaunchDaemons/com.gatehouse.gatehoused.plist",
+}

@@ -12,3 +12,10 @@ const (
 	defaultPolicyPath   = "/etc/gatehouse/policy.yaml"
 	defaultDatabasePath = "/var/lib/gatehouse/gatehouse.db"
 )
+
+// Linux has no applications folder, and fanotify cannot hold renames or
+// removals, so there are no installs or deletes to decide and no files
+// the source could protect.
+const defaultApplicationsDir = ""
+
+var defaultProtectFiles []string

@@ -75,6 +75,9 @@ type Handler struct {
 	// Exec is called for every held exec. It arranges for exactly one
 	// Respond per Exec and returns without waiting for it.
 	Exec func(Exec)
+	// FileOp is called for every held file operation, under the same
+	// contract.
+	FileOp func(FileOp)
 	// FileWritten is called for a file closed after writing (dev 0 and
 	// ino 0: such events were lost), so cached facts of it are dropped.
 	FileWritten func(dev, ino uint64)

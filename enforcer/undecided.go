@@ -35,12 +35,19 @@ func (e *Engine) tamper(a TamperAttempt) {
 		PID: a.PID, Path: a.Program, Detail: fmt.Sprintf("%s to gatehoused from process %d: %s", a.What, a.PID, verdict)})
 }
 
-// gaps returns what the source says it does not hold, if it can say.
+// gaps returns what the source says it does not hold, if it can say, and
+// the policy's install and delete rules when nothing here decides them.
 func (e *Engine) gaps() []Gap {
+	var out []Gap
 	if b := e.source.Load(); b != nil {
 		if g, ok := b.Source.(GapReporter); ok {
-			return g.Gaps()
+			out = g.Gaps()
 		}
 	}
-	return nil
+	if n := e.pol.Load().eng.Needs(); (n.Install || n.Delete) && e.cfg.ApplicationsDir == "" {
+		out = append(out, Gap{Name: "install_delete", Open: true,
+			Detail: "the policy has install or delete rules, but no applications folder is watched here (Linux has none, and fanotify cannot hold renames or removals): every install and delete is let through",
+			Fix:    "decide installs on Linux with rules for the installers (dpkg, apt, rpm); see docs/policy.md"})
+	}
+	return out
 }

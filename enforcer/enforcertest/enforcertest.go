@@ -65,10 +65,61 @@ func (x *Exec) Respond(allow, cache bool) error {
 	return nil
 }
 
-// Source delivers the execs sent on Execs, and the attempts on the daemon
-// sent on Tampers.
+// FileOp is one held file operation; its answer arrives on Answer.
+type FileOp struct {
+	Op     enforcer.FileOpFacts
+	TID    int32
+	Answer chan bool
+	once   sync.Once
+}
+
+// NewFileOp returns a file operation by task tid.
+func NewFileOp(op enforcer.FileOpFacts, tid int32) *FileOp {
+	return &FileOp{Op: op, TID: tid, Answer: make(chan bool, 1)}
+}
+
+// PID implements enforcer.FileOp.
+func (o *FileOp) PID() int32 { return o.TID }
+
+// Facts implements enforcer.FileOp.
+func (o *FileOp) Facts() enforcer.FileOpFacts { return o.Op }
+
+// Deadline implements enforcer.FileOp.
+func (o *FileOp) Deadline() time.Time { return time.Time{} }
+
+// Respond implements enforcer.FileOp; a second answer, or asking the
+// kernel to cache one, is an error.
+func (o *FileOp) Respond(allow, cache bool) error {
+	if cache {
+		return errors.New("a file operation's answer was offered to the kernel's cache")
+	}
+	answered := false
+	o.once.Do(func() { answered = true; o.Answer <- allow })
+	if !answered {
+		return errors.New("answered twice")
+	}
+	return nil
+}
+
+// SendOp hands o to the engine running s and returns its answer, failing
+// t if none comes within 15 seconds.
+func (s *Source) SendOp(t testing.TB, o *FileOp) bool {
+	t.Helper()
+	s.FileOps <- o
+	select {
+	case allow := <-o.Answer:
+		return allow
+	case <-time.After(15 * time.Second):
+		t.Fatalf("%s %s %s (task %d) not answered within 15s", o.Op.Kind, o.Op.From, o.Op.To, o.TID)
+	}
+	return false
+}
+
+// Source delivers the execs sent on Execs, the file operations sent on
+// FileOps, and the attempts on the daemon sent on Tampers.
 type Source struct {
 	Execs   chan *Exec
+	FileOps chan *FileOp
 	Written chan [2]uint64 // dev, ino of files closed after writing
 	Tampers chan enforcer.TamperAttempt
 	done    chan struct{}
@@ -77,7 +128,7 @@ type Source struct {
 
 // NewSource returns a source with nothing to deliver yet.
 func NewSource() *Source {
-	return &Source{Execs: make(chan *Exec), Written: make(chan [2]uint64), Tampers: make(chan enforcer.TamperAttempt),
+	return &Source{Execs: make(chan *Exec), FileOps: make(chan *FileOp), Written: make(chan [2]uint64), Tampers: make(chan enforcer.TamperAttempt),
 		done: make(chan struct{})}
 }
 
@@ -91,6 +142,8 @@ func (s *Source) Run(ctx context.Context, h enforcer.Handler) error {
 			return nil
 		case x := <-s.Execs:
 			h.Exec(x)
+		case o := <-s.FileOps:
+			h.FileOp(o)
 		case w := <-s.Written:
 			h.FileWritten(w[0], w[1])
 		case a := <-s.Tampers:
