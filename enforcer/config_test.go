@@ -92,12 +92,15 @@ func TestDarwinConfigIsLinuxButPaths(t *testing.T) {
 		{mac.Policy, "/Library/Application Support/Gatehouse/policy.yaml"},
 		{mac.Database, "/var/db/gatehouse/gatehouse.db"},
 		{mac.Socket, "/var/run/gatehouse/gatehoused.sock"},
+		{mac.ApplicationsDir, "/Applications"},
+		{strings.Join(mac.ProtectFiles, ":"), "/Library/Gatehouse:/var/db/gatehouse:/Library/LaunchDaemons/com.gatehouse.gatehoused.plist"},
 	} {
 		if p.got != p.want {
 			t.Errorf("build/darwin/gatehoused.yaml has %q, want %q", p.got, p.want)
 		}
 	}
 	mac.Policy, mac.Database, mac.Socket = lin.Policy, lin.Database, lin.Socket
+	mac.ApplicationsDir, mac.ProtectFiles = lin.ApplicationsDir, lin.ProtectFiles
 	if diff := cmp.Diff(lin, mac, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("build/darwin and build/linux differ beyond the paths (-linux +darwin):\n%s", diff)
 	}

@@ -168,3 +168,37 @@ func TestMemberGroupsCached(t *testing.T) {
 		t.Errorf("root's groups %v, want group 0 among them", g)
 	}
 }
+
+func TestESFileOpFacts(t *testing.T) {
+	proc := es.Process{Token: es.AuditToken{RUID: 501, RGID: 20, EGID: 20, PID: 321}, PPID: 1, CodesigningFlags: 1,
+		PlatformBinary: true, SigningID: "com.apple.finder",
+		Executable: es.File{Path: "/System/Library/CoreServices/Finder.app/Contents/MacOS/Finder"}}
+	m := &es.Message{Version: 7, Action: es.ActionAuth, Event: es.AuthRename, Process: proc,
+		FileOp: &es.FileOp{Source: &es.File{Path: "/Applications/Tool.app"}, Dest: "/Users/a/.Trash/Tool.app"}}
+	got, err := esFileOpFacts(m, func(uint32) []uint32 { return []uint32{20, 80} })
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := enforcer.FileOpFacts{Kind: enforcer.FileRename, From: "/Applications/Tool.app", To: "/Users/a/.Trash/Tool.app",
+		Task: enforcer.Task{UID: 501, GIDs: []uint32{20, 80}, PPID: 1}, Program: "/System/Library/CoreServices/Finder.app/Contents/MacOS/Finder",
+		SigningID: "com.apple.finder", PlatformBinary: true}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("(-want +got):\n%s", diff)
+	}
+	// Every file event the client subscribes to translates to a kind.
+	for _, ev := range esFileEvents {
+		m.Event = ev
+		if f, err := esFileOpFacts(m, nil); err != nil || f.Kind == enforcer.FileOpUnset {
+			t.Errorf("event %d: %v", ev, err)
+		}
+	}
+	// A signature the kernel did not validate is not taken.
+	m.Process.CodesigningFlags = 0
+	if f, _ := esFileOpFacts(m, nil); f.SigningID != "" || f.PlatformBinary {
+		t.Errorf("unvalidated signature taken: %+v", f)
+	}
+	m.Event = es.AuthExec
+	if _, err := esFileOpFacts(m, nil); err == nil {
+		t.Error("an exec translated as a file event")
+	}
+}

@@ -24,8 +24,9 @@ import (
 
 // esSource holds AUTH_EXEC messages.
 type esSource struct {
-	log    *slog.Logger
-	groups *memberGroups
+	log     *slog.Logger
+	groups  *memberGroups
+	targets []string // of the file client (esTargets); none: no file client
 
 	mu     sync.Mutex
 	client *es.Client
@@ -34,7 +35,7 @@ type esSource struct {
 }
 
 func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
-	return &esSource{log: log, groups: newMemberGroups(enforcer.UserGroupIDs), done: make(chan struct{})}, nil
+	return &esSource{log: log, groups: newMemberGroups(enforcer.UserGroupIDs), targets: esTargets(cfg), done: make(chan struct{})}, nil
 }
 
 // Run implements enforcer.Source: the client exists while Run does, and
@@ -43,7 +44,7 @@ func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
 func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 	self := int32(os.Getpid())
 	events := []es.EventType{es.AuthExec, es.AuthSignal, es.NotifyFork, es.NotifyExec, es.NotifyExit}
-	c, err := es.Open(events, func(ev *es.Event) {
+	c, err := es.Open(events, nil, func(ev *es.Event) {
 		switch ev.Event {
 		case es.AuthExec:
 			s.exec(h, ev)
@@ -62,6 +63,16 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 	if err != nil {
 		return err
 	}
+	defer c.Close()
+	if len(s.targets) > 0 {
+		// A client of its own: inverted target-path muting would mute
+		// the execs of the first.
+		fc, err := es.Open(esFileEvents, s.targets, func(ev *es.Event) { s.fileOp(h, ev) })
+		if err != nil {
+			return fmt.Errorf("file events for %v: %w", s.targets, err)
+		}
+		defer fc.Close()
+	}
 	// After subscribing, so a process started meanwhile is in one or the
 	// other (Seed keeps what a message already put there).
 	if n, err := seedProcs(esProcs); err != nil {
@@ -76,8 +87,33 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 	case <-ctx.Done():
 	case <-s.done:
 	}
-	return c.Close()
+	return nil
 }
+
+// fileOp hands a file event to the engine; one it cannot use is allowed
+// (the kernel's permissions decide) and logged.
+func (s *esSource) fileOp(h enforcer.Handler, ev *es.Event) {
+	f, err := esFileOpFacts(&ev.Message, s.groups.of)
+	if err != nil || h.FileOp == nil {
+		if err != nil {
+			s.log.Warn("file message not usable; allowed", "err", err)
+		}
+		ev.Respond(true, false)
+		return
+	}
+	h.FileOp(esFileOp{ev: ev, facts: f})
+}
+
+// esFileOp is a held file event.
+type esFileOp struct {
+	ev    *es.Event
+	facts enforcer.FileOpFacts
+}
+
+func (o esFileOp) PID() int32                      { return o.ev.Process.Token.PID }
+func (o esFileOp) Facts() enforcer.FileOpFacts     { return o.facts }
+func (o esFileOp) Deadline() time.Time             { return o.ev.Deadline() }
+func (o esFileOp) Respond(allow, cache bool) error { return o.ev.Respond(allow, false) }
 
 // Close implements enforcer.Source.
 func (s *esSource) Close() error {

@@ -27,6 +27,7 @@ type lib struct {
 	retain         func(msg unsafe.Pointer)
 	release        func(msg unsafe.Pointer)
 	mutePath       func(client unsafe.Pointer, path string, kind uint32) int32
+	invertMuting   func(client unsafe.Pointer, kind uint32) int32
 	clearCache     func(client unsafe.Pointer) int32
 	unsubscribeAll func(client unsafe.Pointer) int32
 	deleteClient   func(client unsafe.Pointer) int32
@@ -66,6 +67,7 @@ func load() (*lib, error) {
 			{&l.retain, es, "es_retain_message"},
 			{&l.release, es, "es_release_message"},
 			{&l.mutePath, es, "es_mute_path"},
+			{&l.invertMuting, es, "es_invert_muting"},
 			{&l.clearCache, es, "es_clear_cache"},
 			{&l.unsubscribeAll, es, "es_unsubscribe_all"},
 			{&l.deleteClient, es, "es_delete_client"},
@@ -107,10 +109,14 @@ type Event struct {
 }
 
 // Open creates a client whose handler gets every message of events,
-// subscribes, and mutes the daemon's own executable. handle runs on
-// Endpoint Security's queue and must not block: an AUTH event is answered
-// later with Respond, from any goroutine.
-func Open(events []EventType, handle func(*Event)) (*Client, error) {
+// subscribes, and mutes the daemon's own executable. With targets, the
+// client gets only messages whose target path is below one of them
+// (es_invert_muting of target paths, macOS 13): Endpoint Security then
+// delivers an event with two paths when either is, as Apple documents it
+// (not yet seen on a Mac). handle runs on Endpoint Security's queue and
+// must not block: an AUTH event is answered later with Respond, from any
+// goroutine.
+func Open(events []EventType, targets []string, handle func(*Event)) (*Client, error) {
 	l, err := load()
 	if err != nil {
 		return nil, err
@@ -125,9 +131,21 @@ func Open(events []EventType, handle func(*Event)) (*Client, error) {
 		return nil, NewClientError(int(r))
 	}
 	if exe, err := os.Executable(); err == nil {
-		if r := l.mutePath(c.c, exe, 1 /* ES_MUTE_PATH_TYPE_LITERAL */); r != returnSuccess {
+		if r := l.mutePath(c.c, exe, mutePathLiteral); r != returnSuccess {
 			c.Close()
 			return nil, fmt.Errorf("es_mute_path %s: failed (%d)", exe, r)
+		}
+	}
+	if len(targets) > 0 {
+		if r := l.invertMuting(c.c, muteInversionTargetPath); r != returnSuccess {
+			c.Close()
+			return nil, fmt.Errorf("es_invert_muting of target paths: failed (%d); it needs macOS 13 or later", r)
+		}
+		for _, t := range targets {
+			if r := l.mutePath(c.c, t, mutePathTargetPrefix); r != returnSuccess {
+				c.Close()
+				return nil, fmt.Errorf("es_mute_path %s (target prefix): failed (%d)", t, r)
+			}
 		}
 	}
 	if len(events) > 0 {

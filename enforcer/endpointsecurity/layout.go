@@ -181,4 +181,8 @@ const (
 
 	returnSuccess = 0
 	returnError   = 1
+
+	mutePathLiteral         = 1 // ES_MUTE_PATH_TYPE_LITERAL: a process's executable
+	mutePathTargetPrefix    = 2 // ES_MUTE_PATH_TYPE_TARGET_PREFIX
+	muteInversionTargetPath = 2 // ES_MUTE_INVERSION_TYPE_TARGET_PATH
 )
