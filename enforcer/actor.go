@@ -21,14 +21,23 @@ type Peer struct {
 	GIDs []uint32
 	// PID is the peer's process id.
 	PID int32
+	// PIDVersion tells this process from others that had its pid (macOS,
+	// from the audit token); 0 elsewhere.
+	PIDVersion uint32
 	// Exe is the peer's executable as the kernel names it; "" when
 	// unknown. On Linux it is read through a pidfd the socket handed
 	// over, checked to still be the connecting process after the read.
 	Exe string
-	// TeamID and SigningID are the peer's code-signing identity (macOS,
-	// from its audit token); "" elsewhere.
+	// TeamID and SigningID are the peer's code-signing identity as the
+	// kernel validated it (macOS); "" elsewhere.
 	TeamID, SigningID string
 }
+
+// PeerCode names the executable and kernel-validated code signature of the
+// process pid at pidversion, as the event source knows it (macOS: the
+// Endpoint Security process table); ok is false when it does not know that
+// very process.
+type PeerCode func(pid int32, pidversion uint32) (exe, teamID, signingID string, ok bool)
 
 // ActorKind is the kind of caller an Actor is. Only Identify makes them.
 type ActorKind uint8
@@ -86,6 +95,11 @@ func (a Actor) String() string {
 // that does: the API server hands over the kernel's Peer and uses the
 // Actor it gets back.
 func (e *Engine) Identify(p Peer) Actor {
+	if p.PIDVersion != 0 && p.Exe == "" && e.peerCode != nil {
+		// The socket gave the audit token: what the peer runs and its
+		// signature come from the kernel's exec events.
+		p.Exe, p.TeamID, p.SigningID, _ = e.peerCode(p.PID, p.PIDVersion)
+	}
 	a := Actor{Kind: ActorUser, UID: p.UID, GIDs: p.GIDs, Peer: p}
 	switch {
 	case p.UID == 0 && p.RealUID != 0 && e.isSudo(p.Exe):

@@ -55,6 +55,41 @@ func TestIdentify(t *testing.T) {
 	}
 }
 
+// On macOS the socket gives an audit token: the executable and signature
+// come from the event source's account of that very process (PeerCode).
+func TestIdentifyByAuditToken(t *testing.T) {
+	known := map[[2]uint32][3]string{
+		{600, 2}: {"/Applications/Gatehouse.app/Contents/MacOS/gatehouse-agent", "TEAM123456", "com.gatehouse.agent"},
+		{700, 5}: {"/usr/bin/sudo", "", "com.apple.sudo"},
+	}
+	h := newHarnessWith(t, func(c *enforcer.Config) {
+		c.SudoPaths = []string{"/usr/bin/sudo"}
+		c.AgentTeamID, c.AgentSigningID = "TEAM123456", "com.gatehouse.agent"
+	}, enforcer.Options{PeerCode: func(pid int32, ver uint32) (string, string, string, bool) {
+		k, ok := known[[2]uint32{uint32(pid), ver}]
+		return k[0], k[1], k[2], ok
+	}})
+	for _, c := range []struct {
+		name string
+		peer enforcer.Peer
+		kind enforcer.ActorKind
+		uid  uint32
+	}{
+		{"the agent's process", enforcer.Peer{UID: 501, RealUID: 501, PID: 600, PIDVersion: 2}, enforcer.ActorAgent, 501},
+		{"another process on the agent's pid", enforcer.Peer{UID: 501, RealUID: 501, PID: 600, PIDVersion: 3}, enforcer.ActorUser, 501},
+		{"sudo for uid 501", enforcer.Peer{UID: 0, RealUID: 501, PID: 700, PIDVersion: 5}, enforcer.ActorSudo, 501},
+		{"a set-uid program the source does not know", enforcer.Peer{UID: 0, RealUID: 501, PID: 800, PIDVersion: 1}, enforcer.ActorRoot, 0},
+		// A token without a version (Linux) is never looked up.
+		{"no pid version", enforcer.Peer{UID: 501, RealUID: 501, PID: 600}, enforcer.ActorUser, 501},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			if a := h.e.Identify(c.peer); a.Kind != c.kind || a.UID != c.uid {
+				t.Errorf("Identify(%+v) = %s for uid %d, want %s for uid %d", c.peer, a.Kind, a.UID, c.kind, c.uid)
+			}
+		})
+	}
+}
+
 // TestEveryOperationForEveryActor runs each operation of the engine as each
 // kind of actor and checks it is refused (forbidden, or not found for
 // another user's request) exactly where the rights say so. A refusal must

@@ -48,6 +48,7 @@ type Engine struct {
 
 	cache     *factCache
 	bundles   bundleFacts // facts of bundles being installed or deleted
+	peerCode  PeerCode
 	grants    *grantTable
 	users     *userCache
 	admins    *facts.Admins // for the protected criterion
@@ -80,6 +81,9 @@ type Options struct {
 	// of the execs (fanotify), which the engine may hold unchanged while
 	// it decides on their contents (docs/enforcer.md).
 	HoldContents bool
+	// PeerCode names local API peers' executables and signatures where the
+	// socket gives only an audit token (macOS); nil elsewhere.
+	PeerCode PeerCode
 }
 
 // New builds an engine and loads the policy named in cfg. A policy that
@@ -91,19 +95,20 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		return nil, err
 	}
 	e := &Engine{
-		cfg:     cfg,
-		log:     opt.Logger,
-		now:     opt.Now,
-		tasks:   opt.Tasks,
-		store:   opt.Store,
-		machine: facts.Machine(),
-		cache:   newFactCache(cfg.CacheEntries),
-		grants:  newGrantTable(),
-		hashes:  make(chan struct{}, cfg.HashWorkers),
-		checks:  newCheckSlots(),
-		argsSem: make(chan struct{}, argsReaders),
-		tty:     make(chan ttyMessage, 256),
-		uses:    make(chan int64, 4096),
+		cfg:      cfg,
+		log:      opt.Logger,
+		now:      opt.Now,
+		tasks:    opt.Tasks,
+		store:    opt.Store,
+		machine:  facts.Machine(),
+		cache:    newFactCache(cfg.CacheEntries),
+		peerCode: opt.PeerCode,
+		grants:   newGrantTable(),
+		hashes:   make(chan struct{}, cfg.HashWorkers),
+		checks:   newCheckSlots(),
+		argsSem:  make(chan struct{}, argsReaders),
+		tty:      make(chan ttyMessage, 256),
+		uses:     make(chan int64, 4096),
 	}
 	if e.log == nil {
 		e.log = slog.Default()

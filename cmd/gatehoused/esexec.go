@@ -16,11 +16,6 @@ import (
 // nothing the kernel already reported. Platform-neutral, so it is tested
 // on Linux; the client that delivers the messages is source_darwin.go.
 
-// csValid is CS_VALID of codesigning_flags (xnu's cs_blobs.h): the
-// kernel validated the code signature of the running image, so its
-// signing and team ids are the kernel's word.
-const csValid = 0x00000001
-
 // esExecFacts translates the exec in m, with argv as es_exec_arg gave it.
 // The message has the process's real and effective group but not its
 // supplementary groups: members gives the user's groups from the user
@@ -62,7 +57,7 @@ func esExecFacts(m *endpointsecurity.Message, argv []string, members func(uid ui
 	if x.Cwd != nil && !x.Cwd.PathTruncated {
 		f.Cwd = x.Cwd.Path
 	}
-	if t.CodesigningFlags&csValid != 0 {
+	if t.CodesigningFlags&endpointsecurity.CSValid != 0 {
 		f.TeamID, f.SigningID = t.TeamID, t.SigningID
 	}
 	return f, nil

@@ -54,7 +54,7 @@ func esFileOpFacts(m *endpointsecurity.Message, members func(uid uint32) []uint3
 	if p.TTY != nil {
 		f.Task.TTY = p.TTY.Path
 	}
-	if p.CodesigningFlags&csValid != 0 {
+	if p.CodesigningFlags&endpointsecurity.CSValid != 0 {
 		f.TeamID, f.SigningID, f.PlatformBinary = p.TeamID, p.SigningID, p.PlatformBinary
 	}
 	return f, nil

@@ -206,6 +206,10 @@ var errInMessage = errors.New("on macOS this comes with the exec's message")
 
 func newTasks() enforcer.Tasks { return darwinTasks{esProcs} }
 
+// peerCode names a local API peer by its audit token from the process
+// table: the executable and the signature the kernel validated at its exec.
+func peerCode() enforcer.PeerCode { return esProcs.Signature }
+
 func (darwinTasks) Task(int32) (enforcer.Task, error) { return enforcer.Task{}, errInMessage }
 func (darwinTasks) ExecArgs(int32) ([]string, error)  { return nil, errInMessage }
 func (darwinTasks) Cwd(int32) string                  { return "" }

@@ -24,6 +24,10 @@ import (
 // newTasks returns the reader of what an exec event does not carry.
 func newTasks() enforcer.Tasks { return procTasks{} }
 
+// peerCode is nil: the local API's peers come with their executable
+// (SO_PEERPIDFD), and Linux has no code signatures.
+func peerCode() enforcer.PeerCode { return nil }
+
 // newSource returns the event source, with the configured filesystems
 // marked and the exec backstop loaded when configured. A backstop that
 // cannot load does not stop the daemon — the marks still hold what they

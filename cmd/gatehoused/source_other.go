@@ -11,6 +11,8 @@ import (
 
 func newTasks() enforcer.Tasks { return nil }
 
+func peerCode() enforcer.PeerCode { return nil }
+
 func newSource(cfg enforcer.Config, log *slog.Logger) (enforcer.Source, error) {
 	return nil, errors.ErrUnsupported
 }

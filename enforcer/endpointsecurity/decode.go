@@ -29,6 +29,15 @@ type AuditToken struct {
 	PIDVersion                   uint32
 }
 
+// ParseAuditToken reads an audit_token_t (as LOCAL_PEERTOKEN returns it).
+func ParseAuditToken(b []byte) (AuditToken, error) {
+	if len(b) != sizeAuditToken {
+		return AuditToken{}, fmt.Errorf("audit token of %d bytes, want %d", len(b), sizeAuditToken)
+	}
+	v := func(i int) uint32 { return le.Uint32(b[4*i:]) }
+	return AuditToken{AUID: v(0), EUID: v(1), EGID: v(2), RUID: v(3), RGID: v(4), PID: int32(v(5)), ASID: v(6), PIDVersion: v(7)}, nil
+}
+
 // Stat is what of struct stat the engine uses.
 type Stat struct {
 	Dev              int32
@@ -197,8 +206,8 @@ func (d *decoder[R]) token(r R, off int, what string) AuditToken {
 	if b == nil {
 		return AuditToken{}
 	}
-	v := func(i int) uint32 { return le.Uint32(b[4*i:]) }
-	return AuditToken{AUID: v(0), EUID: v(1), EGID: v(2), RUID: v(3), RGID: v(4), PID: int32(v(5)), ASID: v(6), PIDVersion: v(7)}
+	t, _ := ParseAuditToken(b)
+	return t
 }
 
 func (d *decoder[R]) timespec(r R, off int, what string) int64 {

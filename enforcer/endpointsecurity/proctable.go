@@ -17,6 +17,22 @@ type procEntry struct {
 	ppid       int32
 	pidversion uint32
 	exe        string
+	// teamID and signingID are the code signature the kernel validated
+	// for what the process runs (CS_VALID); "" when it did not.
+	teamID, signingID string
+}
+
+// CSValid is CS_VALID of codesigning_flags (xnu's cs_blobs.h): the kernel
+// validated the code signature of the running image, so its signing and
+// team ids are the kernel's word.
+const CSValid = 0x00000001
+
+// signature is what of p's code signature the table keeps.
+func signature(e *procEntry, p *Process) {
+	e.teamID, e.signingID = "", ""
+	if p.CodesigningFlags&CSValid != 0 {
+		e.teamID, e.signingID = p.TeamID, p.SigningID
+	}
 }
 
 // Ancestor is one process of a parent chain.
@@ -54,7 +70,9 @@ func (t *ProcTable) Apply(m *Message) {
 		if _, ok := t.procs[c.Token.PID]; !ok && len(t.procs) >= t.max {
 			return
 		}
-		t.procs[c.Token.PID] = procEntry{ppid: m.Process.Token.PID, pidversion: c.Token.PIDVersion, exe: c.Executable.Path}
+		e := procEntry{ppid: m.Process.Token.PID, pidversion: c.Token.PIDVersion, exe: c.Executable.Path}
+		signature(&e, c)
+		t.procs[c.Token.PID] = e
 	case m.Event == NotifyExec && m.Exec != nil:
 		x := &m.Exec.Target
 		e, ok := t.procs[x.Token.PID]
@@ -65,6 +83,7 @@ func (t *ProcTable) Apply(m *Message) {
 			e.ppid = x.PPID
 		}
 		e.pidversion, e.exe = x.Token.PIDVersion, x.Executable.Path
+		signature(&e, x)
 		t.procs[x.Token.PID] = e
 	case m.Event == NotifyExit:
 		p := m.Process.Token
@@ -95,6 +114,21 @@ func (t *ProcTable) Ancestors(pid int32, max int) (chain []Ancestor, ok bool) {
 		p = pe.ppid
 	}
 	return chain, true
+}
+
+// Signature returns the executable and the kernel-validated code
+// signature of the process pid at pidversion (from its audit token, so a
+// pid reused since cannot pass for it). ok is false when the table does
+// not know that very process from a message: one seeded at start, or gone.
+// Team and signing ids are "" when the kernel did not validate them.
+func (t *ProcTable) Signature(pid int32, pidversion uint32) (exe, teamID, signingID string, ok bool) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	e, known := t.procs[pid]
+	if !known || pidversion == 0 || e.pidversion != pidversion {
+		return "", "", "", false
+	}
+	return e.exe, e.teamID, e.signingID, true
 }
 
 // Exe returns what the table says pid runs.

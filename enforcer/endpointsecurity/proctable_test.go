@@ -91,3 +91,48 @@ func TestProcTableSurvivesLoopsAndBounds(t *testing.T) {
 		t.Errorf("table grew to %d, max 100", pt.Len())
 	}
 }
+
+func TestProcTableKnowsEachProcesssSignature(t *testing.T) {
+	pt := NewProcTable()
+	pt.Seed(300, 1, 0, "/Applications/Gatehouse.app/Contents/MacOS/gatehouse-agent")
+	if _, _, _, ok := pt.Signature(300, 0); ok {
+		t.Error("a seeded process (no message yet) has a signature")
+	}
+	launchd := proc(1, 1, "/sbin/launchd")
+	child := proc(600, 1, "/sbin/launchd")
+	pt.Apply(fork(launchd, child))
+	agent := child
+	agent.Executable.Path, agent.Token.PIDVersion = "/Applications/Gatehouse.app/Contents/MacOS/gatehouse-agent", 2
+	agent.CodesigningFlags, agent.TeamID, agent.SigningID = CSValid, "GHTEAM0001", "com.gatehouse.agent"
+	pt.Apply(&Message{Version: 7, Action: ActionNotify, Event: NotifyExec, Process: child, Exec: &Exec{Target: agent}})
+	exe, team, sid, ok := pt.Signature(600, 2)
+	if !ok || exe != agent.Executable.Path || team != "GHTEAM0001" || sid != "com.gatehouse.agent" {
+		t.Errorf("Signature(600, 2) = %q %q %q %v", exe, team, sid, ok)
+	}
+	// The pid at another version (the agent gone, the pid reused) is not it.
+	if _, _, _, ok := pt.Signature(600, 1); ok {
+		t.Error("an earlier process on the same pid passes for the agent")
+	}
+	// A signature the kernel did not validate is not kept.
+	forged := agent
+	forged.Token.PIDVersion, forged.CodesigningFlags = 3, 0
+	pt.Apply(&Message{Version: 7, Action: ActionNotify, Event: NotifyExec, Process: agent, Exec: &Exec{Target: forged}})
+	if _, team, sid, ok := pt.Signature(600, 3); !ok || team != "" || sid != "" {
+		t.Errorf("an unvalidated signature: %q %q %v", team, sid, ok)
+	}
+}
+
+func TestParseAuditToken(t *testing.T) {
+	b := make([]byte, 32)
+	for i, v := range []uint32{501, 0, 20, 501, 20, 4242, 100009, 7} {
+		le.PutUint32(b[4*i:], v)
+	}
+	got, err := ParseAuditToken(b)
+	want := AuditToken{AUID: 501, EUID: 0, EGID: 20, RUID: 501, RGID: 20, PID: 4242, ASID: 100009, PIDVersion: 7}
+	if err != nil || got != want {
+		t.Errorf("ParseAuditToken = %+v, %v", got, err)
+	}
+	if _, err := ParseAuditToken(b[:31]); err == nil {
+		t.Error("a short token parsed")
+	}
+}
