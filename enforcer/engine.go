@@ -641,6 +641,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	}
 
 	if d.Audit || !allow || without != "" {
+		if xf.OriginalPath != "" {
+			without = strings.TrimPrefix(without+"; run translocated, the original is "+xf.OriginalPath, "; ")
+		}
 		ev := store.Event{Kind: "exec", Action: d.Action.String(), Allowed: allow, Rule: d.Rule, RuleName: d.RuleName,
 			Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision, UID: task.UID, User: f.User, PID: pid,
 			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args, Detail: without}

@@ -2,6 +2,7 @@ package enforcer_test
 
 import (
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -64,6 +65,19 @@ func TestSourceWithoutDescriptor(t *testing.T) {
 	}
 	if !sawDeny {
 		t.Error("no audit event with the hash of the program opened by path")
+	}
+
+	// A translocated program's record names where it really is.
+	orig := "/Users/a/Downloads/Denied.app/Contents/MacOS/x"
+	if h.execKnown(enforcer.ExecFacts{Path: denied, Stat: kernelStat(t, denied), Task: task, HaveArgs: true, OriginalPath: orig}) {
+		t.Error("a denied translocated program was allowed")
+	}
+	var sawOrig bool
+	for _, ev := range h.events(store.Filter{Kind: "exec"}) {
+		sawOrig = sawOrig || ev.Path == denied && strings.Contains(ev.Detail, "run translocated, the original is "+orig)
+	}
+	if !sawOrig {
+		t.Error("no record names the translocated program's original path")
 	}
 
 	// Replaced between the exec and the check: refused, not hashed.

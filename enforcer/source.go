@@ -60,6 +60,10 @@ type ExecFacts struct {
 	// verified (Endpoint Security); "" when the source has none. They
 	// take the place of what facts would read from the file.
 	TeamID, SigningID string
+	// OriginalPath is where a program macOS runs from an App Translocation
+	// mount really is (facts.OriginalPath), for the record; the policy
+	// decides on Path, which is what runs.
+	OriginalPath string
 }
 
 // FileStat is a file's identity and version: device and inode, validated by

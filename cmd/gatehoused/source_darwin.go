@@ -147,6 +147,9 @@ func (s *esSource) exec(h enforcer.Handler, ev *es.Event) {
 		h.Exec(esExec{ev: ev, joint: newESJoint(1, false, ev.Respond)})
 		return
 	}
+	if orig, ok := facts.OriginalPath(interp.Path); ok {
+		interp.OriginalPath = orig
+	}
 	script, err := esScriptFacts(&ev.Message, interp)
 	if err != nil {
 		s.log.Warn("exec message not usable", "err", err)
