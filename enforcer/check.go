@@ -149,7 +149,7 @@ func (e *Engine) Check(ctx context.Context, a Actor, q CheckQuery) (CheckResult,
 	if fi, err := files[0].Stat(); err == nil {
 		if sys, ok := fi.Sys().(*syscall.Stat_t); ok {
 			st := statOf(sys)
-			if g := e.grants.peek(uid, st.key, subj.Path, subj.SHA256, e.now()); g != nil {
+			if g := e.grants.peek(uid, st.key, subj.Path, subj.SHA256, "", e.now()); g != nil {
 				res.Grant = &store.Grant{ID: g.id, UID: g.uid, Path: g.path, SHA256: g.sha256, Expires: g.expires,
 					UsesLeft: g.usesLeft, Origin: g.origin, Reason: g.reason, RequestID: g.requestID}
 				res.Allowed = true

@@ -565,8 +565,8 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	case !grantsHere:
 	case !slowArgs:
 		setUser()
-		g = e.grants.use(task.UID, st.key, path, subj.SHA256, now)
-	case e.grants.peek(task.UID, st.key, path, subj.SHA256, now) != nil:
+		g = e.grants.use(task.UID, st.key, path, subj.SHA256, xf.CDHash, now)
+	case e.grants.peek(task.UID, st.key, path, subj.SHA256, xf.CDHash, now) != nil:
 		// The grant's record carries the arguments. (One made after the
 		// look waits for the next exec.)
 		return offLoop()
@@ -660,7 +660,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	msg := d.Message.Render(&d, f)
 	p := pendingRequest{
 		uid: task.UID, user: f.User, pid: pid, kind: requestKind(d.Action), path: path, subj: subj,
-		key: st.key, args: f.Args, cwd: cwd, tty: task.TTY, decision: d, msg: msg,
+		key: st.key, cdhash: xf.CDHash, args: f.Args, cwd: cwd, tty: task.TTY, decision: d, msg: msg,
 	}
 	switch {
 	case d.Action.Interactive():
@@ -936,7 +936,7 @@ func stat(f *os.File) (fileStat, error) {
 
 func grantFromStore(g store.Grant) *grant {
 	return &grant{
-		id: g.ID, uid: g.UID, path: g.Path, key: fileKey{g.Dev, g.Ino}, sha256: g.SHA256,
+		id: g.ID, uid: g.UID, path: g.Path, key: fileKey{g.Dev, g.Ino}, sha256: g.SHA256, cdhash: g.CDHash,
 		notBefore: g.NotBefore, expires: g.Expires, usesLeft: g.UsesLeft, reason: g.Reason, origin: g.Origin, requestID: g.RequestID,
 	}
 }

@@ -16,6 +16,7 @@ type grant struct {
 	path      string
 	key       fileKey
 	sha256    string
+	cdhash    string // "" binds to sha256 alone
 	notBefore time.Time
 	expires   time.Time
 	usesLeft  int // -1 = unlimited
@@ -61,14 +62,22 @@ func (t *grantTable) add(g *grant) {
 // any reports whether the table holds a grant at all, without the lock.
 func (t *grantTable) any() bool { return t.n.Load() > 0 }
 
+// usable reports whether g lets this file (hash sha256, code cdhash) run
+// now. A grant bound to a cdhash lets only that code run: the kernel
+// validates the pages that execute against it.
+func (g *grant) usable(sha256, cdhash string, now time.Time) bool {
+	return g.sha256 == sha256 && (g.cdhash == "" || g.cdhash == cdhash) && g.usesLeft != 0 &&
+		!now.After(g.expires) && !now.Before(g.notBefore)
+}
+
 // use finds a grant that lets uid run this exact file now and consumes one
 // use. It returns nil when none applies.
-func (t *grantTable) use(uid uint32, key fileKey, path, sha256 string, now time.Time) *grant {
+func (t *grantTable) use(uid uint32, key fileKey, path, sha256, cdhash string, now time.Time) *grant {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	gs := t.byKey[grantKey{uid, key, path}]
 	for _, g := range gs {
-		if g.sha256 != sha256 || g.usesLeft == 0 || now.After(g.expires) || now.Before(g.notBefore) {
+		if !g.usable(sha256, cdhash, now) {
 			continue
 		}
 		if g.usesLeft > 0 {
@@ -144,11 +153,11 @@ func (t *grantTable) onFile(key fileKey) bool {
 }
 
 // peek is use without consuming: what the engine would do now.
-func (t *grantTable) peek(uid uint32, key fileKey, path, sha256 string, now time.Time) *grant {
+func (t *grantTable) peek(uid uint32, key fileKey, path, sha256, cdhash string, now time.Time) *grant {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	for _, g := range t.byKey[grantKey{uid, key, path}] {
-		if g.sha256 == sha256 && g.usesLeft != 0 && !now.After(g.expires) && !now.Before(g.notBefore) {
+		if g.usable(sha256, cdhash, now) {
 			cp := *g
 			return &cp
 		}

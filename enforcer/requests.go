@@ -26,9 +26,11 @@ type pendingRequest struct {
 	path string
 	subj policy.Subject
 	key  fileKey
-	args []string
-	cwd  string
-	tty  string
+	// cdhash is the code the kernel validated (macOS): the grant binds to it.
+	cdhash string
+	args   []string
+	cwd    string
+	tty    string
 	// machine and requestCode are the offline challenge, once stored.
 	machine, requestCode string
 	decision             policy.Decision
@@ -141,7 +143,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 	now := q.e.now()
 	r := store.Request{
 		Created: now, Updated: now, UID: p.uid, User: p.user, PID: p.pid, Kind: p.kind, State: request.Pending,
-		Path: p.path, SHA256: p.subj.SHA256, Dev: p.key.dev, Ino: p.key.ino, Args: p.args, Cwd: p.cwd, TTY: p.tty,
+		Path: p.path, SHA256: p.subj.SHA256, CDHash: p.cdhash, Dev: p.key.dev, Ino: p.key.ino, Args: p.args, Cwd: p.cwd, TTY: p.tty,
 		Rule: d.Rule, RuleName: d.RuleName, Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision,
 		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification,
 		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
@@ -338,7 +340,7 @@ func (e *Engine) Decide(ctx context.Context, a Actor, id int64, approve bool, no
 }
 
 func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expires time.Time, uses int, origin request.Origin) (store.Grant, error) {
-	sg := store.Grant{UID: r.UID, Dev: r.Dev, Ino: r.Ino, SHA256: r.SHA256, Path: r.Path, Created: e.now(),
+	sg := store.Grant{UID: r.UID, Dev: r.Dev, Ino: r.Ino, SHA256: r.SHA256, CDHash: r.CDHash, Path: r.Path, Created: e.now(),
 		NotBefore: notBefore, Expires: expires, UsesLeft: uses, Reason: r.Reason, Origin: origin, RequestID: r.ID}
 	id, err := e.store.AddGrant(ctx, sg)
 	if err != nil {

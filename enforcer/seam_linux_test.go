@@ -1,6 +1,7 @@
 package enforcer_test
 
 import (
+	"fmt"
 	"os"
 	"strings"
 	"syscall"
@@ -9,6 +10,7 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/localapi"
 )
 
 // kernelStat is the stat a source like Endpoint Security reports with the
@@ -92,4 +94,37 @@ func TestSourceWithoutDescriptor(t *testing.T) {
 	// Neither a descriptor nor a stat: an internal error, answered at once.
 	h.execKnown(enforcer.ExecFacts{Path: tool, Task: task})
 	waitFor(t, "an internal error for an event without a stat", func() bool { return h.e.Counter("internal_errors") == before+2 })
+}
+
+// On macOS a grant binds to the cdhash the kernel validated: the same file
+// (identity, path, SHA-256) run as other code is not let through by it.
+func TestGrantsBindToTheKernelsCDHash(t *testing.T) {
+	h := newHarness(t, nil)
+	tool := h.file("just/signed", "\xcf\xfa\xed\xfe signed tool")
+	task := &enforcer.Task{UID: 1000, GIDs: []uint32{1000}}
+	run := func(cdhash string) bool {
+		return h.execKnown(enforcer.ExecFacts{Path: tool, Stat: kernelStat(t, tool), Task: task, HaveArgs: true, CDHash: cdhash})
+	}
+	const cd = "0123456789abcdef0123456789abcdef01234567"
+	if run(cd) {
+		t.Fatal("allowed before any answer")
+	}
+	r := h.waitRequest(1000, tool)
+	var res localapi.AnswerResult
+	if code := h.call(1000, "POST", fmt.Sprintf("/requests/%d/answer", r.ID), localapi.Answer{Reason: "signed build"}, &res); code != 200 || res.Grant == nil {
+		t.Fatalf("answer: status %d, %+v", code, res)
+	}
+	g, err := h.st.Grants(t.Context(), nil)
+	if err != nil || len(g) != 1 || g[0].CDHash != cd {
+		t.Fatalf("stored grants %+v (%v), want one bound to %s", g, err, cd)
+	}
+	if run("ffffffffffffffffffffffffffffffffffffffff") {
+		t.Error("the grant let other code run")
+	}
+	if run("") {
+		t.Error("the grant let the file run as unsigned code")
+	}
+	if !run(cd) {
+		t.Error("the granted code was denied")
+	}
 }

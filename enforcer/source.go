@@ -60,6 +60,10 @@ type ExecFacts struct {
 	// verified (Endpoint Security); "" when the source has none. They
 	// take the place of what facts would read from the file.
 	TeamID, SigningID string
+	// CDHash is the cdhash the kernel validated for the executable (hex;
+	// "" for none: scripts, unsigned code, Linux). A grant made for the
+	// exec binds to it.
+	CDHash string
 	// OriginalPath is where a program macOS runs from an App Translocation
 	// mount really is (facts.OriginalPath), for the record; the policy
 	// decides on Path, which is what runs.

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"slices"
@@ -59,6 +60,9 @@ func esExecFacts(m *endpointsecurity.Message, argv []string, members func(uid ui
 	}
 	if t.CodesigningFlags&endpointsecurity.CSValid != 0 {
 		f.TeamID, f.SigningID = t.TeamID, t.SigningID
+		if t.CDHash != ([len(t.CDHash)]byte{}) {
+			f.CDHash = hex.EncodeToString(t.CDHash[:])
+		}
 	}
 	return f, nil
 }
@@ -81,7 +85,7 @@ func esScriptFacts(m *endpointsecurity.Message, interp enforcer.ExecFacts) (*enf
 	f := interp
 	f.Path = sc.Path
 	f.Stat = &enforcer.FileStat{Dev: uint64(uint32(st.Dev)), Ino: st.Ino, Size: st.Size, MtimeNs: st.MtimeNs, CtimeNs: st.CtimeNs}
-	f.TeamID, f.SigningID = "", ""
+	f.TeamID, f.SigningID, f.CDHash = "", "", ""
 	f.Args = slices.Clone(interp.Args) // the parts are decided apart
 	if interp.Task != nil {
 		t := *interp.Task

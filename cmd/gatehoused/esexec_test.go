@@ -18,6 +18,7 @@ func esMessage(flags uint32) *es.Message {
 			Target: es.Process{
 				Token: es.AuditToken{AUID: 501, EUID: 0, EGID: 0, RUID: 501, RGID: 20, PID: 4242},
 				PPID:  4000, CodesigningFlags: flags, SigningID: "com.example.tool", TeamID: "ABCDE12345",
+				CDHash:     [20]byte{0xab, 0xcd, 19: 0xef},
 				Executable: es.File{Path: "/Applications/Tool.app/Contents/MacOS/Tool", Stat: es.Stat{Dev: -2, Ino: 77, Size: 1234, MtimeNs: 5, CtimeNs: 6}},
 				TTY:        &es.File{Path: "/dev/ttys001"},
 			},
@@ -40,7 +41,7 @@ func TestESExecFacts(t *testing.T) {
 		Stat: &enforcer.FileStat{Dev: 0xfffffffe, Ino: 77, Size: 1234, MtimeNs: 5, CtimeNs: 6},
 		Task: &enforcer.Task{UID: 501, GIDs: []uint32{20, 0, 12, 80}, PPID: 4000, TTY: "/dev/ttys001"},
 		Args: []string{"Tool", "--flag"}, HaveArgs: true, Cwd: "/Users/a",
-		TeamID: "ABCDE12345", SigningID: "com.example.tool",
+		TeamID: "ABCDE12345", SigningID: "com.example.tool", CDHash: "abcd0000000000000000000000000000000000ef",
 	}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
@@ -49,7 +50,7 @@ func TestESExecFacts(t *testing.T) {
 	// Without CS_VALID the ids are not the kernel's word: the engine reads
 	// the signature from the file instead.
 	got, _ = esExecFacts(esMessage(0x20000000), nil, nil)
-	if got.TeamID != "" || got.SigningID != "" || got.HaveArgs {
+	if got.TeamID != "" || got.SigningID != "" || got.CDHash != "" || got.HaveArgs {
 		t.Errorf("unvalidated signature: team %q, signing %q, have args %v", got.TeamID, got.SigningID, got.HaveArgs)
 	}
 

@@ -13,10 +13,13 @@ import (
 // Grant lets one user run one file (by device and inode, hash and path)
 // from NotBefore until Expires, UsesLeft more times (-1 = unlimited).
 type Grant struct {
-	ID        int64
-	UID       uint32
-	Dev, Ino  uint64
-	SHA256    string
+	ID       int64
+	UID      uint32
+	Dev, Ino uint64
+	SHA256   string
+	// CDHash binds the grant to the code the kernel validated (macOS,
+	// hex); "" binds it to SHA256 alone.
+	CDHash    string
 	Path      string
 	Created   time.Time
 	NotBefore time.Time
@@ -28,7 +31,7 @@ type Grant struct {
 	Revoked   bool
 }
 
-const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked`
+const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash`
 
 func scanGrant(s rowScanner) (Grant, error) {
 	var (
@@ -38,7 +41,7 @@ func scanGrant(s rowScanner) (Grant, error) {
 		req                       sql.NullInt64
 	)
 	err := s.Scan(&g.ID, &uid, &dev, &ino, &g.SHA256, &g.Path, &created, &notBefore, &expir, &g.UsesLeft,
-		&g.Reason, &g.Origin, &req, &g.Revoked)
+		&g.Reason, &g.Origin, &req, &g.Revoked, &g.CDHash)
 	if err != nil {
 		return g, err
 	}
@@ -73,7 +76,7 @@ func (s *Store) AddGrant(ctx context.Context, g Grant) (int64, error) {
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (`+placeholders(columns(grantCols))+`)`,
 		int64(g.UID), int64(g.Dev), int64(g.Ino), g.SHA256, g.Path, nanos(g.Created), nanos(g.NotBefore),
-		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked)
+		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked, g.CDHash)
 	if err != nil {
 		return 0, fmt.Errorf("add grant: %w", err)
 	}

@@ -36,7 +36,7 @@ func TestGrantRoundTrip(t *testing.T) {
 	s := openTest(t)
 	req := addRequest(t, s, Request{Kind: request.Justification, State: request.Answered})
 	for _, in := range []Grant{
-		{UID: math32, Dev: math.MaxUint64, Ino: 1<<63 + 1, SHA256: "beef", Path: "/opt/tool", Created: t0,
+		{UID: math32, Dev: math.MaxUint64, Ino: 1<<63 + 1, SHA256: "beef", CDHash: "deadbeef00112233445566778899aabbccddeeff", Path: "/opt/tool", Created: t0,
 			NotBefore: t0.Add(time.Minute), Expires: t0.Add(time.Hour), UsesLeft: 3, Reason: "build",
 			Origin: request.FromJustification, RequestID: req, Revoked: true},
 		{UsesLeft: -1},

@@ -24,6 +24,7 @@ type Request struct {
 	State            request.State
 	Path             string
 	SHA256           string
+	CDHash           string // the kernel-validated cdhash (macOS, hex); "" when none
 	Dev, Ino         uint64
 	Args             []string // empty reads back as nil
 	Cwd              string
@@ -74,7 +75,7 @@ func (e *StateError) Error() string {
 const requestCols = `created, updated, uid, user_name, pid, kind, state, path, sha256, dev, ino, args, cwd, tty,
 	rule, rule_name, group_name, policy_id, policy_revision, title, body, url, min_justification, reason,
 	window_start, window_end, decided_by, notified, app_type, publisher, team_id, signing_id, machine,
-	request_code, offline_attempts`
+	request_code, offline_attempts, cdhash`
 
 // requestValues are r's values in requestCols order.
 func requestValues(r *Request) ([]any, error) {
@@ -88,7 +89,7 @@ func requestValues(r *Request) ([]any, error) {
 		int64(r.Dev), int64(r.Ino), args, r.Cwd, r.TTY, r.Rule, r.RuleName, r.Group, r.PolicyID, r.PolicyRevision,
 		r.Title, r.Body, r.URL, r.MinJustification, r.Reason, nanos(r.WindowStart), nanos(r.WindowEnd),
 		r.DecidedBy, r.Notified, r.AppType, r.Publisher, r.TeamID, r.SigningID, r.Machine, r.RequestCode,
-		r.OfflineAttempts}, nil
+		r.OfflineAttempts, r.CDHash}, nil
 }
 
 func scanRequest(s rowScanner) (Request, error) {
@@ -101,7 +102,7 @@ func scanRequest(s rowScanner) (Request, error) {
 	err := s.Scan(&r.ID, &created, &updated, &uid, &r.User, &r.PID, &r.Kind, &r.State, &r.Path, &r.SHA256,
 		&dev, &ino, &args, &r.Cwd, &r.TTY, &r.Rule, &r.RuleName, &r.Group, &r.PolicyID, &r.PolicyRevision,
 		&r.Title, &r.Body, &r.URL, &r.MinJustification, &r.Reason, &ws, &we, &r.DecidedBy, &r.Notified,
-		&r.AppType, &r.Publisher, &r.TeamID, &r.SigningID, &r.Machine, &r.RequestCode, &r.OfflineAttempts)
+		&r.AppType, &r.Publisher, &r.TeamID, &r.SigningID, &r.Machine, &r.RequestCode, &r.OfflineAttempts, &r.CDHash)
 	if err != nil {
 		return r, err
 	}
