@@ -1,7 +1,12 @@
 // Package endpointsecurity is the macOS event source's kernel side: it
-// decodes Endpoint Security messages and (on macOS, through purego) will
-// talk to libEndpointSecurity. It does not import the engine; the adapter
-// in cmd/gatehoused translates, as for fanotify.
+// decodes Endpoint Security messages and runs a client of
+// libEndpointSecurity. The client's logic (conn.go: muting itself and
+// what it is not asked about, subscribing, retaining and answering each
+// AUTH message once, allowing one that does not decode, bounded argv) is
+// written over a small interface of the library's calls, bound by purego
+// on macOS (client_darwin.go) and faked in tests on Linux. It does not
+// import the engine; the adapter in cmd/gatehoused translates, as for
+// fanotify.
 //
 // The decoder reads a message at byte offsets taken from Apple's SDK
 // headers (macOS 14.2 SDK, the same on arm64 and x86_64; the numbers are
