@@ -127,6 +127,12 @@ type Config struct {
 	UpdaterTeamID    string `yaml:"updater_team_id"`
 	UpdaterSigningID string `yaml:"updater_signing_id"`
 
+	// CodeSigningRoots are PEM files of CA certificates whose code
+	// signatures count as signed, besides Apple's (an organisation's own
+	// code-signing CA): the policy's publisher, team_id and signing_id
+	// then match programs they sign.
+	CodeSigningRoots []string `yaml:"code_signing_roots"`
+
 	// AdminGroups are the groups whose members count as admins for the
 	// policy's protected criterion: a program is protected when it and
 	// every folder above it belong to root or an admin and no one else

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/policy"
 )
 
@@ -22,7 +23,7 @@ type contentGuard interface {
 	mustHold(f *os.File, st fileStat) bool
 	// hold holds f and returns its facts as hash gathers them under the
 	// hold. An *unheldError says why it cannot be held.
-	hold(f *os.File, st fileStat, path string, sha1 bool, hash func(*os.File) (policy.Subject, error)) (contentHold, policy.Subject, error)
+	hold(f *os.File, st fileStat, path string, want facts.Want, hash func(*os.File) (policy.Subject, error)) (contentHold, policy.Subject, error)
 	// run settles the holds a writer breaks until ctx is done; killed is
 	// told of each exec killed because it did not settle.
 	run(ctx context.Context, killed func(path string, subj policy.Subject, tid int32))
@@ -71,13 +72,13 @@ func (e *Engine) needsHold(lp *loadedPolicy, xf *ExecFacts, st fileStat, granted
 
 // decideHeld holds the file, then decides on the bytes held.
 func (e *Engine) decideHeld(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path string, st fileStat, start time.Time) bool {
-	sha1 := lp.eng.Needs().SHA1
+	want := wantOf(lp.eng.Needs(), xf)
 	hash := func(f *os.File) (policy.Subject, error) {
 		e.hashes <- struct{}{}
 		defer func() { <-e.hashes }()
-		return e.fileFacts(f, path, sha1)
+		return e.fileFacts(f, path, want)
 	}
-	h, subj, err := e.content.hold(xf.File, st, path, sha1, hash)
+	h, subj, err := e.content.hold(xf.File, st, path, want, hash)
 	var ue *unheldError
 	switch {
 	case err == nil:

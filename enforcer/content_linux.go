@@ -16,6 +16,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/policy"
 )
 
@@ -103,8 +104,8 @@ type heldFile struct {
 	path   string
 	fd     int // a duplicate of an exec's descriptor, holding the lease
 	subj   policy.Subject
-	sha1   bool
-	broken bool // a writer came; being settled
+	want   facts.Want // what subj was gathered with
+	broken bool       // a writer came; being settled
 	used   time.Time
 	execs  []heldExec
 }
@@ -186,10 +187,10 @@ func letGo(fd int) {
 }
 
 // hold takes f's contents under a lease and returns them hashed there.
-func (g *contentGuards) hold(f *os.File, st fileStat, path string, sha1 bool, hash func(*os.File) (policy.Subject, error)) (contentHold, policy.Subject, error) {
+func (g *contentGuards) hold(f *os.File, st fileStat, path string, want facts.Want, hash func(*os.File) (policy.Subject, error)) (contentHold, policy.Subject, error) {
 	now := g.now()
 	g.mu.Lock()
-	if h := g.files[st.key]; h != nil && !h.broken && (h.sha1 || !sha1) && leaseHeld(h.fd) {
+	if h := g.files[st.key]; h != nil && !h.broken && h.want.Covers(want) && leaseHeld(h.fd) {
 		h.used = now
 		s := h.subj
 		g.mu.Unlock()
@@ -223,7 +224,7 @@ func (g *contentGuards) hold(f *os.File, st fileStat, path string, sha1 bool, ha
 		letGo(fd)
 		return nil, policy.Subject{}, &unheldError{why: "it was opened for writing while it was checked"}
 	}
-	h := &heldFile{g: g, key: st.key, path: path, fd: fd, subj: subj, sha1: sha1, used: now}
+	h := &heldFile{g: g, key: st.key, path: path, fd: fd, subj: subj, want: want, used: now}
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	if old := g.files[st.key]; old != nil && !old.broken {

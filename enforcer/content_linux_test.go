@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer/fanotify"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/policy"
 )
@@ -114,7 +115,7 @@ func TestContentHoldLetsAWriterInOnlyWhenSettled(t *testing.T) {
 		t.Fatal("mustHold is false for a file uid 1000 owns")
 	}
 	calls := 0
-	held, subj, err := cg.hold(f, st, f.Name(), false, hashForTest(&calls))
+	held, subj, err := cg.hold(f, st, f.Name(), facts.Want{}, hashForTest(&calls))
 	if err != nil {
 		t.Fatalf("hold: %v", err)
 	}
@@ -123,7 +124,7 @@ func TestContentHoldLetsAWriterInOnlyWhenSettled(t *testing.T) {
 		t.Fatalf("hold hashed %q in %d calls", subj.SHA256, calls)
 	}
 	// A second exec while held reuses the hash.
-	if h2, _, err := cg.hold(f, st, f.Name(), false, hashForTest(&calls)); err != nil || h2 != held || calls != 1 {
+	if h2, _, err := cg.hold(f, st, f.Name(), facts.Want{}, hashForTest(&calls)); err != nil || h2 != held || calls != 1 {
 		t.Fatalf("second hold: %v, same %v, %d hash calls", err, h2 == held, calls)
 	}
 
@@ -193,7 +194,7 @@ func TestContentHoldLetsAWriterInOnlyWhenSettled(t *testing.T) {
 	if err := h.admit(int32(os.Getpid())); err == nil {
 		t.Error("admit on a broken lease succeeded")
 	}
-	if _, _, err := cg.hold(f, st, f.Name(), false, hashForTest(&calls)); err == nil {
+	if _, _, err := cg.hold(f, st, f.Name(), facts.Want{}, hashForTest(&calls)); err == nil {
 		t.Error("hold while a writer waits succeeded")
 	}
 	var killed []int32
@@ -229,7 +230,7 @@ func TestContentHoldRefusesAFileOpenForWriting(t *testing.T) {
 	}
 	defer w.Close()
 	calls := 0
-	_, _, err = cg.hold(f, st, f.Name(), false, hashForTest(&calls))
+	_, _, err = cg.hold(f, st, f.Name(), facts.Want{}, hashForTest(&calls))
 	ue, ok := errors.AsType[*unheldError](err)
 	if !ok || ue.fs || !strings.Contains(ue.why, "open for writing") {
 		t.Fatalf("hold of a file open for writing: %v", err)
@@ -274,7 +275,7 @@ func TestContentMustHold(t *testing.T) {
 	if !cg.mustHold(pf, pst) {
 		t.Error("a root-owned file on /proc needs no hold")
 	}
-	if _, _, err := cg.hold(pf, pst, pf.Name(), false, func(*os.File) (policy.Subject, error) { return policy.Subject{}, nil }); err == nil {
+	if _, _, err := cg.hold(pf, pst, pf.Name(), facts.Want{}, func(*os.File) (policy.Subject, error) { return policy.Subject{}, nil }); err == nil {
 		t.Error("a file on /proc was held")
 	} else if ue, ok := errors.AsType[*unheldError](err); !ok || !ue.fs {
 		t.Errorf("hold on /proc: %v, want a filesystem refusal", err)
@@ -301,7 +302,7 @@ func BenchmarkContentHold(b *testing.B) {
 	st, _ := stat(f)
 	cg := newContentGuards(time.Now).(*contentGuards)
 	scratch.Need(b, cg.off == "", "file leases (fs.leases-enable = 1)")
-	hash := func(f *os.File) (policy.Subject, error) { return (&Engine{}).fileFacts(f, p, false) }
+	hash := func(f *os.File) (policy.Subject, error) { return (&Engine{}).fileFacts(f, p, facts.Want{}) }
 	// The execs admitted: a process asleep, settled as one that has left
 	// execve is.
 	sleeper := exec.Command("sleep", "600")
@@ -314,7 +315,7 @@ func BenchmarkContentHold(b *testing.B) {
 
 	b.Run("first", func(b *testing.B) {
 		for b.Loop() {
-			h, _, err := cg.hold(f, st, p, false, hash)
+			h, _, err := cg.hold(f, st, p, facts.Want{}, hash)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -327,7 +328,7 @@ func BenchmarkContentHold(b *testing.B) {
 	})
 	b.Run("held", func(b *testing.B) {
 		for b.Loop() {
-			h, _, err := cg.hold(f, st, p, false, hash)
+			h, _, err := cg.hold(f, st, p, facts.Want{}, hash)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -342,7 +343,7 @@ func BenchmarkContentHold(b *testing.B) {
 		go func() { cg.run(ctx, func(string, policy.Subject, int32) {}); close(done) }()
 		defer func() { cancel(); <-done }()
 		for b.Loop() {
-			if _, _, err := cg.hold(f, st, p, false, hash); err != nil {
+			if _, _, err := cg.hold(f, st, p, facts.Want{}, hash); err != nil {
 				b.Fatal(err)
 			}
 			w, err := os.OpenFile(p, os.O_WRONLY, 0) // waits for the lease to go

@@ -2,6 +2,7 @@ package enforcer
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,6 +94,13 @@ type Options struct {
 func New(cfg Config, opt Options) (*Engine, error) {
 	if err := cfg.validate(); err != nil {
 		return nil, err
+	}
+	if len(cfg.CodeSigningRoots) > 0 {
+		roots, err := facts.ReadRoots(cfg.CodeSigningRoots)
+		if err != nil {
+			return nil, fmt.Errorf("code_signing_roots: %w", err)
+		}
+		facts.TrustCodeSigningRoots(roots)
 	}
 	e := &Engine{
 		cfg:      cfg,
@@ -237,8 +245,8 @@ func (e *Engine) handle(ex Exec) {
 	// ones it needs (SHA-1 only if it has a SHA-1 criterion), even when a
 	// reload lands meanwhile.
 	lp := e.pol.Load()
-	sha1 := lp.eng.Needs().SHA1
-	if subj, ok := e.cache.get(st.key, st.stamp); ok && (subj.SHA1 != "" || !sha1) {
+	want := wantOf(lp.eng.Needs(), &xf)
+	if subj, ok := e.cache.get(st.key, st.stamp); ok && facts.Gathered(subj, want) {
 		e.counters.cacheHits.Add(1)
 		// Decided on the reader loop, unless the decision needs the
 		// arguments or the parent chain: reading them waits for the task
@@ -269,7 +277,7 @@ func (e *Engine) handle(ex Exec) {
 			return
 		}
 		e.hashes <- struct{}{}
-		subj, err := e.execFileFacts(xf.File, path, st, sha1)
+		subj, err := e.execFileFacts(xf.File, path, st, want)
 		<-e.hashes
 		if err != nil {
 			e.internalError(v, "gather facts of "+path, err)
@@ -320,7 +328,7 @@ func fileOf(xf *ExecFacts) (fileStat, string, error) {
 // now, refused unless it is still the file the kernel stat'ed (same
 // device, inode, size and times): hashing a replacement would put its
 // facts in the cache under the original's identity.
-func (e *Engine) execFileFacts(f *os.File, path string, st fileStat, sha1 bool) (policy.Subject, error) {
+func (e *Engine) execFileFacts(f *os.File, path string, st fileStat, want facts.Want) (policy.Subject, error) {
 	if f == nil {
 		var err error
 		if f, err = facts.OpenRead(path); err != nil {
@@ -335,15 +343,30 @@ func (e *Engine) execFileFacts(f *os.File, path string, st fileStat, sha1 bool) 
 			return policy.Subject{}, fmt.Errorf("%s changed or was replaced between the exec and its check", path)
 		}
 	}
-	return e.fileFacts(f, path, sha1)
+	return e.fileFacts(f, path, want)
 }
 
-// fileFacts gathers the facts of an opened program, SHA-1 only if asked.
-func (e *Engine) fileFacts(f *os.File, path string, sha1 bool) (policy.Subject, error) {
-	if sha1 {
-		return facts.File(f, path)
+// fileFacts gathers the facts of an opened program: SHA-1 and the code
+// signature only if wanted.
+func (e *Engine) fileFacts(f *os.File, path string, want facts.Want) (policy.Subject, error) {
+	return facts.FileWant(f, path, want)
+}
+
+// wantOf is what of a program's costly facts the policy needs: SHA-1, and
+// its code signature (publisher, team and signing ids) unless the kernel
+// reported the ids and the policy looks at nothing else of it. With the
+// kernel's cdhash (xf, nil for a parent), the signature on disk must be
+// the one the kernel validated, and its pages are not hashed again.
+func wantOf(n policy.Needs, xf *ExecFacts) facts.Want {
+	w := facts.Want{SHA1: n.SHA1, Signature: n.Signature}
+	if w.Signature && xf != nil && xf.CDHash != "" {
+		var cd [20]byte
+		if b, err := hex.DecodeString(xf.CDHash); err == nil && len(b) == len(cd) {
+			copy(cd[:], b)
+			w.KernelCDHash = &cd
+		}
 	}
-	return facts.FileSHA256(f, path)
+	return w
 }
 
 // watchdog answers by itself when the decision budget (or the kernel's
@@ -768,7 +791,7 @@ func (e *Engine) parents(pid int32, needs policy.Needs) (chain []policy.Subject,
 	ch := make(chan result, 1)
 	go func() {
 		defer func() { <-e.argsSem }()
-		chain, complete := e.parentFacts(anc, needs.SHA1)
+		chain, complete := e.parentFacts(anc, wantOf(needs, nil))
 		ch <- result{chain, complete}
 	}()
 	t := time.NewTimer(parentsWait)
@@ -788,7 +811,7 @@ func (e *Engine) parents(pid int32, needs policy.Needs) (chain []policy.Subject,
 // parentFacts gathers the facts of each ancestor's program; complete is
 // false when one (other than a kernel thread's, which has none) could not
 // be read, and it then has its path only.
-func (e *Engine) parentFacts(anc []Ancestor, sha1 bool) (out []policy.Subject, complete bool) {
+func (e *Engine) parentFacts(anc []Ancestor, want facts.Want) (out []policy.Subject, complete bool) {
 	out = make([]policy.Subject, 0, len(anc))
 	complete = true
 	for _, a := range anc {
@@ -796,9 +819,9 @@ func (e *Engine) parentFacts(anc []Ancestor, sha1 bool) (out []policy.Subject, c
 		read := false
 		if f, err := e.tasks.OpenExe(a.PID); err == nil {
 			if st, err := stat(f); err == nil {
-				if c, ok := e.cache.get(st.key, st.stamp); ok && (c.SHA1 != "" || !sha1) {
+				if c, ok := e.cache.get(st.key, st.stamp); ok && facts.Gathered(c, want) {
 					s, read = c, true
-				} else if c, err := e.fileFacts(f, a.Exe, sha1); err == nil {
+				} else if c, err := e.fileFacts(f, a.Exe, want); err == nil {
 					e.cache.put(st.key, st.stamp, c)
 					s, read = c, true
 				}

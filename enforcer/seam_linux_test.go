@@ -1,8 +1,12 @@
 package enforcer_test
 
 import (
+	"bytes"
+	"encoding/hex"
+	"encoding/pem"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strings"
 	"syscall"
 	"testing"
@@ -10,6 +14,8 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/facts/codesign"
+	"github.com/gatehouse/gatehouse/facts/codesign/codesigntest"
 	"github.com/gatehouse/gatehouse/localapi"
 )
 
@@ -126,5 +132,42 @@ func TestGrantsBindToTheKernelsCDHash(t *testing.T) {
 	}
 	if !run(cd) {
 		t.Error("the granted code was denied")
+	}
+}
+
+// A Mach-O signed by a CA in code_signing_roots is decided by its team id
+// (read and verified from the file, here on Linux); given the kernel's
+// cdhash (Endpoint Security), a signature on disk that is not that one is
+// nobody's.
+func TestTeamIDRulesDecideSignedMachOs(t *testing.T) {
+	ca := codesigntest.NewCA(t, "ABCDE12345", "Developer ID Application: Test Corp (ABCDE12345)")
+	rootPEM := filepath.Join(t.TempDir(), "root.pem")
+	if err := os.WriteFile(rootPEM, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Root.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	h := newHarness(t, func(c *enforcer.Config) { c.CodeSigningRoots = []string{rootPEM} })
+	pol := fmt.Sprintf("id: signed\nrevision: 2\ndefault: allow\ngroups:\n  - name: test-corp\n    definitions: [{type: binary, team_id: ABCDE12345}]\nrules:\n  - {group: test-corp, action: deny}\n")
+	if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte(pol), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "revision 2", func() bool { return h.e.PolicyRevision() == 2 })
+	signed := codesigntest.Sign(t, codesigntest.Darwin(t, "arm64", "A"), ca.Cert, "com.example.hello", "ABCDE12345")
+	sig, err := codesign.NewVerifier(ca.Pool).File(bytes.NewReader(signed), int64(len(signed)), nil)
+	if err != nil || sig.Status != codesign.Signed {
+		t.Fatalf("the test binary: %+v, %v", sig, err)
+	}
+	task := &enforcer.Task{UID: 1000, GIDs: []uint32{1000}}
+	run := func(name, cdhash string) bool {
+		p := h.file("signed/"+name, string(signed))
+		return h.execKnown(enforcer.ExecFacts{Path: p, Stat: kernelStat(t, p), Task: task, HaveArgs: true, CDHash: cdhash})
+	}
+	if run("pages-read", "") {
+		t.Error("Test Corp's program was allowed: its team id was not read")
+	}
+	if run("kernel-cdhash", hex.EncodeToString(sig.CDHash[:])) {
+		t.Error("Test Corp's program, its cdhash vouched for by the kernel, was allowed")
+	}
+	if !run("other-cdhash", strings.Repeat("ab", 20)) {
+		t.Error("a signature that is not the one the kernel validated still named the team")
 	}
 }

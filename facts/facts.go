@@ -29,8 +29,13 @@
 // evidence: an attribute that cannot be read or parsed leaves Source empty
 // rather than failing the whole gathering.
 //
-// Publisher, TeamID and SigningID are left empty. Linux ELF files carry no
-// code signature; macOS code signing is not read yet.
+// Publisher, TeamID and SigningID come from a Mach-O file's code
+// signature (a bundle's main executable's), read and verified in pure Go on
+// every OS by facts/codesign when asked (Want.Signature): the pages against
+// the code directory, the CMS signature over it, the chain to Apple's
+// roots. Only a signature that verifies fills them; Subject.Signature says
+// what was found (signed by whom, ad-hoc, unsigned, or why it is invalid).
+// ELF files and scripts carry no signature.
 package facts
 
 import (
@@ -77,7 +82,7 @@ func Program(path string) (policy.Subject, error) {
 	return s, err
 }
 
-// File gathers the facts of the open file f, whose path is path. path is
+// File gathers every fact of the open file f, whose path is path. path is
 // recorded as given (pass the absolute path the kernel reported) and its
 // base name is used for the type; the contents are read from f only.
 //
@@ -86,20 +91,42 @@ func Program(path string) (policy.Subject, error) {
 // it; the kernel never executes a directory, so this case comes from the CLI,
 // not from the enforcer.
 func File(f *os.File, path string) (policy.Subject, error) {
-	return gather{ctx: context.Background(), sha1: true}.open(f, path)
+	return FileWant(f, path, All)
 }
 
-// FileSHA256 is File without SHA-1 (Subject.SHA1 stays empty): for a policy
-// with no SHA-1 criterion, it spares a third of the hashing.
-func FileSHA256(f *os.File, path string) (policy.Subject, error) {
-	return gather{ctx: context.Background()}.open(f, path)
+// Want says which of the costly facts to gather: SHA-1 (a third of the
+// hashing; Subject.SHA1 stays empty without it) and the code signature
+// (Subject.Signature stays empty without it). KernelCDHash, when set, is
+// the cdhash the kernel validated the pages of the file against (macOS):
+// the signature must have it, and its pages are not hashed again.
+type Want struct {
+	SHA1, Signature bool
+	KernelCDHash    *[20]byte
 }
 
-// gather is how one gathering goes: whether SHA-1 is wanted, when to stop,
-// and the largest file it hashes (0: no limit).
+// All is every fact.
+var All = Want{SHA1: true, Signature: true}
+
+// Covers reports whether facts gathered for w hold what o wants.
+func (w Want) Covers(o Want) bool {
+	return (w.SHA1 || !o.SHA1) && (w.Signature || !o.Signature)
+}
+
+// Gathered reports whether s holds what w wants.
+func Gathered(s policy.Subject, w Want) bool {
+	return (s.SHA1 != "" || !w.SHA1) && (s.Signature != "" || !w.Signature)
+}
+
+// FileWant is File gathering only what w wants.
+func FileWant(f *os.File, path string, w Want) (policy.Subject, error) {
+	return gather{ctx: context.Background(), want: w}.open(f, path)
+}
+
+// gather is how one gathering goes: what is wanted, when to stop, and the
+// largest file it hashes (0: no limit).
 type gather struct {
 	ctx     context.Context
-	sha1    bool
+	want    Want
 	maxSize int64
 }
 
@@ -140,8 +167,11 @@ func (g gather) file(f *os.File, fi os.FileInfo, path string) (policy.Subject, e
 		return policy.Subject{}, readError(path, err)
 	}
 	s := policy.Subject{Type: detectType(header, name, false), Path: path}
-	if s.SHA1, s.SHA256, err = hashFile(g.reader(f), fi.Size(), g.sha1); err != nil {
+	if s.SHA1, s.SHA256, err = hashFile(g.reader(f), fi.Size(), g.want.SHA1); err != nil {
 		return policy.Subject{}, fmt.Errorf("hash %s: %w", path, err)
+	}
+	if err := g.signature(&s, header, f, fi.Size()); err != nil {
+		return policy.Subject{}, fmt.Errorf("code signature of %s: %w", path, err)
 	}
 	s.Source = source(f)
 	return s, nil
@@ -267,8 +297,15 @@ func (g gather) bundle(dir, info, exe *os.File, path string) (policy.Subject, er
 	if err := g.sizeOK(filepath.Join(path, exePath), fi.Size()); err != nil {
 		return policy.Subject{}, err
 	}
-	if s.SHA1, s.SHA256, err = hashFile(g.reader(exe), fi.Size(), g.sha1); err != nil {
+	if s.SHA1, s.SHA256, err = hashFile(g.reader(exe), fi.Size(), g.want.SHA1); err != nil {
 		return policy.Subject{}, fmt.Errorf("hash %s: %w", filepath.Join(path, exePath), err)
+	}
+	header, err := readHeader(exe, fi.Size())
+	if err != nil {
+		return policy.Subject{}, readError(filepath.Join(path, exePath), err)
+	}
+	if err := g.signature(&s, header, exe, fi.Size()); err != nil {
+		return policy.Subject{}, fmt.Errorf("code signature of %s: %w", filepath.Join(path, exePath), err)
 	}
 
 	// Archive tools copy the download attributes onto the extracted bundle

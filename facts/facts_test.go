@@ -119,7 +119,7 @@ func TestScripts(t *testing.T) {
 			t.Fatal(err)
 		}
 		want1, want256 := sums([]byte(tt.text))
-		want := policy.Subject{Type: policy.Script, Path: path, SHA1: want1, SHA256: want256}
+		want := policy.Subject{Type: policy.Script, Path: path, SHA1: want1, SHA256: want256, Signature: "none (not a Mach-O file)"}
 		if !reflect.DeepEqual(s, want) {
 			t.Errorf("Program(%q):\ngot  %+v\nwant %+v", tt.text, s, want)
 		}
@@ -204,14 +204,15 @@ func TestFileReadsDescriptor(t *testing.T) {
 	if s.Type != policy.Script || s.SHA1 != want1 || s.SHA256 != want256 || s.Path != path {
 		t.Errorf("File = %+v, want the original script %s %s", s, want1, want256)
 	}
-	// Without SHA-1: the same facts, SHA1 empty.
-	s2, err := FileSHA256(f, path)
+	// Without SHA-1 or the signature: the same facts, SHA1 and Signature
+	// empty.
+	s2, err := FileWant(f, path, Want{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.SHA1 = ""
+	s.SHA1, s.Signature = "", ""
 	if diff := cmp.Diff(s, s2); diff != "" {
-		t.Errorf("FileSHA256 (-want +got):\n%s", diff)
+		t.Errorf("FileWant(none) (-want +got):\n%s", diff)
 	}
 }
 
@@ -249,6 +250,8 @@ func makeBundle(t *testing.T, dir, name, info, exe string) string {
 func TestBundle(t *testing.T) {
 	dir, _ := filepath.EvalSymlinks(t.TempDir())
 	want1, want256 := sums([]byte(machO))
+	// The fake Mach-O's signature is read and found wanting.
+	const badSig = "invalid, treated as unsigned: malformed Mach-O file: shorter than a Mach-O header"
 
 	app := makeBundle(t, dir, "Foo.app", infoPlist, "Foo")
 	s, err := Program(app)
@@ -256,7 +259,7 @@ func TestBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := policy.Subject{Type: policy.Bundle, Path: app, SHA1: want1, SHA256: want256,
-		BundleID: "com.example.foo", Version: "2.4.1"}
+		BundleID: "com.example.foo", Version: "2.4.1", Signature: badSig}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Program(bundle):\ngot  %+v\nwant %+v", s, want)
 	}
@@ -267,7 +270,7 @@ func TestBundle(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (policy.Subject{Type: policy.Binary, Path: exe, SHA1: want1, SHA256: want256}); !reflect.DeepEqual(s, want) {
+	if want := (policy.Subject{Type: policy.Binary, Path: exe, SHA1: want1, SHA256: want256, Signature: badSig}); !reflect.DeepEqual(s, want) {
 		t.Errorf("Program(inside bundle):\ngot  %+v\nwant %+v", s, want)
 	}
 
@@ -283,7 +286,7 @@ func TestBundle(t *testing.T) {
 		t.Fatal(err)
 	}
 	want = policy.Subject{Type: policy.SystemPreference, Path: pane, SHA1: want1, SHA256: want256,
-		BundleID: "com.example.pane", Version: "7"}
+		BundleID: "com.example.pane", Version: "7", Signature: badSig}
 	if !reflect.DeepEqual(s, want) {
 		t.Errorf("Program(prefPane):\ngot  %+v\nwant %+v", s, want)
 	}

@@ -73,7 +73,7 @@ func FromFiles(ctx context.Context, files []*os.File, path string, maxSize int64
 	if len(files) == 0 {
 		return policy.Subject{}, 0, errors.New("no file given")
 	}
-	g := gather{ctx: ctx, sha1: true, maxSize: maxSize}
+	g := gather{ctx: ctx, want: All, maxSize: maxSize}
 	fi, err := files[0].Stat()
 	if err != nil {
 		return policy.Subject{}, 0, fmt.Errorf("stat %s: %w", path, err)

@@ -72,6 +72,10 @@ type Needs struct {
 	// the bytes decided, and a file its owner can rewrite must be held
 	// unchanged until the exec has them.
 	Content bool
+	// Signature: a criterion looks at the code signature (publisher, team
+	// id, signing id), which is read from a Mach-O file and verified there
+	// (facts/codesign) unless the kernel reports it.
+	Signature bool
 	// Install and Delete: a definition matches the install of a bundle
 	// into /Applications, or its deletion from there, so the source must
 	// hold those moves (otherwise every one is allowed unasked).
@@ -414,6 +418,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 				e.needs.Source = e.needs.Source || cr.field == fieldSource
 				e.needs.SHA1 = e.needs.SHA1 || cr.field == fieldSHA1
 				e.needs.Content = e.needs.Content || contentField(cr.field)
+				e.needs.Signature = e.needs.Signature || cr.field == fieldPublisher || cr.field == fieldTeamID || cr.field == fieldSigningID
 			}
 			e.needs.Content = e.needs.Content || d.types.has(Binary) != d.types.has(Script)
 			e.needs.Install = e.needs.Install || d.event == Install

@@ -21,6 +21,10 @@ type Subject struct {
 	Publisher string
 	TeamID    string
 	SigningID string
+	// Signature says what the code-signature check found, for explain
+	// ("signed by …", "ad-hoc signed: treated as unsigned", why it is
+	// invalid); "" when it was not read.
+	Signature string
 
 	// Source is the URL the file was downloaded from, if the OS recorded it.
 	Source string

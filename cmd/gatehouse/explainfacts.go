@@ -121,7 +121,7 @@ func subjectOf(v factsView) (policy.Subject, error) {
 	}
 	s := policy.Subject{Type: t, Path: v.Path, Args: v.Args, SHA1: strings.ToLower(v.SHA1), SHA256: strings.ToLower(v.SHA256),
 		BundleID: v.BundleID, Version: v.Version, Publisher: v.Publisher, TeamID: v.TeamID,
-		SigningID: v.SigningID, Source: v.Source, ProtectionDetail: v.ProtectionDetail}
+		SigningID: v.SigningID, Signature: v.Signature, Source: v.Source, ProtectionDetail: v.ProtectionDetail}
 	switch v.Protection {
 	case "", "unknown":
 	case "protected":

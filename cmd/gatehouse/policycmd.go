@@ -201,7 +201,9 @@ type factsView struct {
 	Publisher string   `json:"publisher,omitempty"`
 	TeamID    string   `json:"team_id,omitempty"`
 	SigningID string   `json:"signing_id,omitempty"`
-	Source    string   `json:"source,omitempty"`
+	// Signature is what the code-signature check found (facts/codesign).
+	Signature string `json:"signature,omitempty"`
+	Source    string `json:"source,omitempty"`
 	// Protection is protected or unprotected when known (omitted when
 	// not), with why not in ProtectionDetail.
 	Protection       string `json:"protection,omitempty"`
@@ -211,7 +213,7 @@ type factsView struct {
 func viewOf(s policy.Subject) factsView {
 	return factsView{Type: s.Type.String(), Path: s.Path, Args: s.Args, SHA1: s.SHA1, SHA256: s.SHA256,
 		BundleID: s.BundleID, Version: s.Version, Publisher: s.Publisher, TeamID: s.TeamID,
-		SigningID: s.SigningID, Source: s.Source, Protection: protectionName(s.Protection), ProtectionDetail: s.ProtectionDetail}
+		SigningID: s.SigningID, Signature: s.Signature, Source: s.Source, Protection: protectionName(s.Protection), ProtectionDetail: s.ProtectionDetail}
 }
 
 func protectionName(p policy.Protection) string {
@@ -239,9 +241,19 @@ func cmdExplain(args []string, stdout, stderr io.Writer) int {
 	fs.BoolVar(&req.delete, "delete", false, "evaluate the deletion of a bundle instead of an exec")
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	factsPath := fs.String("facts", "", "read the facts from this JSON file instead of the machine")
+	var rootList listFlag
+	fs.Var(&rootList, "trust-root", "also trust code signatures that chain to the CA certificates in this PEM `file` (your organisation's own code-signing CA; repeat for more), as the daemon's code_signing_roots does")
 	pos, err := parseArgs(fs, args)
 	if err != nil {
 		return flagErr(err)
+	}
+	if len(rootList) > 0 {
+		roots, err := facts.ReadRoots(rootList)
+		if err != nil {
+			fmt.Fprintln(stderr, "gatehouse policy explain:", err)
+			return exitUsage
+		}
+		facts.TrustCodeSigningRoots(roots)
 	}
 	req.args, req.parents = argList, parentList
 	if *factsPath != "" {
@@ -384,7 +396,7 @@ func printExplanation(w io.Writer, x *explanation) {
 		fmt.Fprintf(w, "Arguments  %s\n", strings.Join(p.Args, " "))
 	}
 	for _, kv := range [][2]string{{"SHA-256", p.SHA256}, {"SHA-1", p.SHA1}, {"Bundle id", p.BundleID}, {"Version", p.Version},
-		{"Publisher", p.Publisher}, {"Team id", p.TeamID}, {"Signing id", p.SigningID}, {"Source", p.Source}} {
+		{"Publisher", p.Publisher}, {"Team id", p.TeamID}, {"Signing id", p.SigningID}, {"Signature", p.Signature}, {"Source", p.Source}} {
 		if kv[1] != "" {
 			fmt.Fprintf(w, "%-10s %s\n", kv[0], kv[1])
 		}

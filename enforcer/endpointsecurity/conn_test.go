@@ -36,7 +36,9 @@ func (f *fakeLib) newClient(h func(msg int)) (int, func(), int) {
 	f.handler = h
 	return 77, func() { f.call("free") }, f.result
 }
-func (f *fakeLib) subscribe(c int, ev []EventType) int { return f.call(fmt.Sprintf("subscribe %v", ev)) }
+func (f *fakeLib) subscribe(c int, ev []EventType) int {
+	return f.call(fmt.Sprintf("subscribe %v", ev))
+}
 func (f *fakeLib) respond(c, msg int, result uint32, cache bool) int {
 	return f.call(fmt.Sprintf("respond %d result=%d cache=%v", msg, result, cache))
 }
@@ -45,11 +47,13 @@ func (f *fakeLib) release(msg int) { f.retained[msg]-- }
 func (f *fakeLib) mutePath(c int, path string, kind uint32) int {
 	return f.call(fmt.Sprintf("mute_path %s %d", path, kind))
 }
-func (f *fakeLib) invertMuting(c int, kind uint32) int { return f.call(fmt.Sprintf("invert_muting %d", kind)) }
-func (f *fakeLib) clearCache(c int) int                { return f.call("clear_cache") }
-func (f *fakeLib) unsubscribeAll(c int) int            { return f.call("unsubscribe_all") }
-func (f *fakeLib) deleteClient(c int) int              { return f.call("delete_client") }
-func (f *fakeLib) execArgCount(msg int) uint32         { return uint32(len(f.args[msg])) }
+func (f *fakeLib) invertMuting(c int, kind uint32) int {
+	return f.call(fmt.Sprintf("invert_muting %d", kind))
+}
+func (f *fakeLib) clearCache(c int) int        { return f.call("clear_cache") }
+func (f *fakeLib) unsubscribeAll(c int) int    { return f.call("unsubscribe_all") }
+func (f *fakeLib) deleteClient(c int) int      { return f.call("delete_client") }
+func (f *fakeLib) execArgCount(msg int) uint32 { return uint32(len(f.args[msg])) }
 func (f *fakeLib) execArg(msg int, i uint32) (uint64, int) {
 	a := f.args[msg][i]
 	if a == "" {
@@ -71,7 +75,7 @@ func TestOpenMutesItselfThenTheTargetsThenSubscribes(t *testing.T) {
 	}
 	want := []string{"new_client",
 		"mute_path /Library/Gatehouse/Gatehoused.app/Contents/MacOS/gatehoused 1", // ES_MUTE_PATH_TYPE_LITERAL
-		"invert_muting 2", // ES_MUTE_INVERSION_TYPE_TARGET_PATH
+		"invert_muting 2",                                             // ES_MUTE_INVERSION_TYPE_TARGET_PATH
 		"mute_path /Applications 2", "mute_path /Library/Gatehouse 2", // ES_MUTE_PATH_TYPE_TARGET_PREFIX
 		"subscribe [6 8]"}
 	if !slices.Equal(f.calls, want) {
