@@ -20,6 +20,7 @@ import (
 	"sync"
 	"sync/atomic"
 
+	"github.com/gatehouse/gatehouse/alerts"
 	"github.com/gatehouse/gatehouse/app"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/notifications"
@@ -54,7 +55,7 @@ func main() {
 	tray := newTray(log)
 	agent := app.New(app.Options{
 		API: localapi.NewClient(*socket), UI: ui, Tray: tray, Notifier: notifier, Logger: log,
-		Company: *company,
+		Company: *company, Dismisser: alerts.New(),
 	})
 	bridge := agent.Bridge()
 	ctx, stop := context.WithCancel(context.Background())

@@ -17,8 +17,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
+	"github.com/gatehouse/gatehouse/alerts"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/notifications"
 	"github.com/gatehouse/gatehouse/request"
@@ -57,8 +59,11 @@ type Snapshot struct {
 	Error          string // why not connected
 	PolicyRevision int64
 	PolicyID       string
-	Pending        []localapi.Request // open requests (pending, submitted)
-	Recent         []localapi.Request // recent blocks and decisions, newest first
+	// Warning is something the user should fix, once (e.g. a permission
+	// the agent lacks); "" when none.
+	Warning string
+	Pending []localapi.Request // open requests (pending, submitted)
+	Recent  []localapi.Request // recent blocks and decisions, newest first
 }
 
 // Options configure an Agent. API and UI are required.
@@ -68,8 +73,14 @@ type Options struct {
 	Tray     Tray                   // nil: none
 	Notifier notifications.Notifier // nil: none
 	Launcher Launcher               // nil: ExecLauncher
-	Logger   *slog.Logger
-	Now      func() time.Time
+	// Dismisser closes the system's own alert about a denied app (macOS:
+	// "“X” can't be opened"); nil: none.
+	Dismisser alerts.Dismisser
+	// DismissAfter are the delays, after the agent learns of a deny, at
+	// which it looks for that alert (default dismissRetries).
+	DismissAfter []time.Duration
+	Logger       *slog.Logger
+	Now          func() time.Time
 	// Company is the branding line of the dialogs ("Gatehouse" if empty).
 	Company string
 	// DialogMaxAge: a pending request older than this when the agent first
@@ -92,6 +103,8 @@ type Agent struct {
 	reqs    map[int64]localapi.Request
 	snap    Snapshot
 	changed chan struct{} // kicks the sync loop (after our own answers)
+
+	dismissWarned atomic.Bool // the missing permission was reported
 }
 
 // New returns an agent; Run starts it.
@@ -104,6 +117,9 @@ func New(opt Options) *Agent {
 	}
 	if opt.Launcher == nil {
 		opt.Launcher = ExecLauncher{}
+	}
+	if opt.DismissAfter == nil {
+		opt.DismissAfter = dismissRetries
 	}
 	if opt.Company == "" {
 		opt.Company = "Gatehouse"
@@ -226,7 +242,7 @@ func (a *Agent) sync(ctx context.Context) error {
 	var show bool
 	// Notifications are posted after the lock is released (they talk to
 	// the notification server and the enforcer).
-	var blocked, decided []localapi.Request
+	var blocked, decided, dismiss []localapi.Request
 	a.mu.Lock()
 	a.reqs = make(map[int64]localapi.Request, len(rs))
 	a.snap.Pending, a.snap.Recent = nil, nil
@@ -249,6 +265,9 @@ func (a *Agent) sync(ctx context.Context) error {
 		}
 		a.known[r.ID] = r.State
 		fresh := now.Sub(r.Created) <= a.opt.DialogMaxAge
+		if r.State == request.Pending && fresh {
+			dismiss = append(dismiss, r)
+		}
 		switch {
 		case r.State == request.Pending && r.Kind == request.DenyNotify:
 			// A notification (if it is news) and nothing else.
@@ -276,6 +295,9 @@ func (a *Agent) sync(ctx context.Context) error {
 	if show && cur != nil {
 		a.log.Debug("showing dialog", "request", cur.RequestID, "kind", cur.Kind)
 		a.opt.UI.Show(cur)
+	}
+	for _, r := range dismiss {
+		a.dismissAlert(ctx, r)
 	}
 	for _, r := range blocked {
 		a.blockedNotice(ctx, r, now.Sub(r.Created) <= a.opt.DialogMaxAge)
@@ -413,4 +435,57 @@ func requestNotificationID(id int64) string { return "request-" + strconv.Format
 func requestIDFromNotification(id string) (int64, bool) {
 	n, err := strconv.ParseInt(strings.TrimPrefix(id, "request-"), 10, 64)
 	return n, err == nil && strings.HasPrefix(id, "request-") && n > 0
+}
+
+// dismissRetries are when, by default, the agent looks for the system's alert about a
+// denied app after it learns of the deny: the alert may come up a little
+// after the daemon's answer reaches the agent. Bounded: after the last,
+// the agent leaves it.
+var dismissRetries = []time.Duration{0, 300 * time.Millisecond, time.Second, 2 * time.Second}
+
+// dismissAlert closes the system's alert about r's program (macOS: "“X”
+// can't be opened"), for an app bundle started without a terminal (from
+// Finder, the Dock, `open`: LaunchServices shows that alert; a terminal
+// gets the daemon's message instead). It runs on its own goroutine, for
+// a few seconds at most. A missing permission is said once, in the log and
+// the menu.
+func (a *Agent) dismissAlert(ctx context.Context, r localapi.Request) {
+	name, ok := alerts.AppName(r.Path)
+	if a.opt.Dismisser == nil || r.Terminal || !ok {
+		return
+	}
+	go func() {
+		for _, d := range a.opt.DismissAfter {
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(d):
+			}
+			err := a.opt.Dismisser.Dismiss(ctx, name)
+			switch {
+			case err == nil:
+				a.log.Debug("dismissed the system's alert", "request", r.ID, "app", name)
+				return
+			case errors.Is(err, alerts.ErrNoAlert):
+				continue
+			case errors.Is(err, alerts.ErrNotPermitted):
+				if a.dismissWarned.CompareAndSwap(false, true) {
+					a.log.Warn("cannot close the system's \"can't be opened\" alerts", "err", err)
+					a.mu.Lock()
+					a.snap.Warning = "Allow Gatehouse to control System Events to close macOS's \"can't be opened\" alerts (see docs/agent.md)"
+					snap := a.snapshotLocked()
+					a.mu.Unlock()
+					if a.opt.Tray != nil {
+						a.opt.Tray.Update(snap)
+					}
+				}
+				return
+			case errors.Is(err, errors.ErrUnsupported):
+				return
+			default:
+				a.log.Warn("closing the system's alert failed", "request", r.ID, "app", name, "err", err)
+				return
+			}
+		}
+	}()
 }

@@ -15,7 +15,11 @@ func TrayStatus(s Snapshot) string {
 		}
 		return "Not connected: " + s.Error
 	}
-	return fmt.Sprintf("Connected · policy %s revision %d", s.PolicyID, s.PolicyRevision)
+	st := fmt.Sprintf("Connected · policy %s revision %d", s.PolicyID, s.PolicyRevision)
+	if s.Warning != "" {
+		st += " · " + s.Warning
+	}
+	return st
 }
 
 // TrayLines describes requests, one line each.
