@@ -6,20 +6,36 @@ import (
 	"log/slog"
 
 	"github.com/gatehouse/gatehouse/app"
+	"github.com/gatehouse/gatehouse/menubar"
 )
 
-// trayMenu on macOS is to be an NSStatusItem (progrium/macdriver); until
-// it exists the agent runs without a menu-bar item there. Not built or run
-// on a Mac yet.
-type trayMenu struct{ log *slog.Logger }
+// trayMenu on macOS is the menubar package's NSStatusItem, fed the same
+// model as the Linux tray. Not yet run on a Mac.
+type trayMenu struct {
+	log  *slog.Logger
+	menu *menubar.Menu
+}
 
 func newTray(log *slog.Logger) *trayMenu { return &trayMenu{log: log} }
 
 func (t *trayMenu) start(quit func()) {
-	t.log.Info("menu-bar item not implemented on macOS yet; the agent runs without it")
+	m, err := menubar.New("Gatehouse", quit)
+	if err != nil {
+		t.log.Warn("no menu-bar item; the agent runs without it", "err", err)
+		return
+	}
+	t.menu = m
 }
 
 func (t *trayMenu) stop() {}
 
 // Update implements app.Tray.
-func (t *trayMenu) Update(app.Snapshot) {}
+func (t *trayMenu) Update(s app.Snapshot) {
+	if t.menu == nil {
+		return
+	}
+	t.menu.Set(app.TrayStatus(s), []menubar.Section{
+		{Title: "Requests", Lines: app.TrayLines(s.Pending), Empty: "No open requests"},
+		{Title: "Recent", Lines: app.TrayLines(s.Recent), Empty: "Nothing recent"},
+	})
+}

@@ -127,7 +127,7 @@ func Result(out string) error {
 	case "none":
 		return ErrNoAlert
 	case "ambiguous":
-		return errors.New("the alert about the app has several buttons and no Cancel button: nothing was pressed")
+		return errAmbiguous
 	}
 	return errors.New("the dismissal script returned " + Quote(out))
 }

@@ -10,11 +10,13 @@ import (
 
 	"github.com/ebitengine/purego"
 	"github.com/ebitengine/purego/objc"
+
+	"github.com/gatehouse/gatehouse/internal/mainthread"
 )
 
 // The macOS dismisser: the AppleScript of Script run by NSAppleScript on
-// the main thread (AppKit requires it; the agent's main thread belongs to
-// Wails, so the script is queued to the main dispatch queue), after asking
+// the main thread (internal/mainthread: AppKit requires it, and the agent's
+// main thread belongs to Wails), after asking
 // the Apple Event manager whether the agent may control System Events.
 // Built and vetted on Linux; not yet run on a Mac.
 
@@ -35,13 +37,35 @@ func (appleScript) Dismiss(ctx context.Context, app string) error {
 	if err := load(); err != nil {
 		return err
 	}
-	if automationStatus() == errAEEventNotPermitted {
+	if automationStatus() != errAEEventNotPermitted {
+		err := runBounded(ctx, app)
+		if !errors.Is(err, ErrNotPermitted) {
+			return err
+		}
+	}
+	// Automation refused: the Accessibility fallback, if trusted.
+	if !axTrusted() {
 		return ErrNotPermitted
 	}
+	done := make(chan error, 1)
+	go func() { done <- axDismiss(app) }()
+	select {
+	case err := <-done:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// runBounded runs the dismissal script on the main thread and waits for
+// it at most scriptTimeout and a second.
+func runBounded(ctx context.Context, app string) error {
 	ctx, cancel := context.WithTimeout(ctx, scriptTimeout+time.Second)
 	defer cancel()
 	res := make(chan scriptResult, 1)
-	onMain(func() { res <- runScript(Script(app, int(scriptTimeout/time.Second))) })
+	if err := mainthread.Run(func() { res <- runScript(Script(app, int(scriptTimeout/time.Second))) }); err != nil {
+		return err
+	}
 	select {
 	case r := <-res:
 		if r.errNumber == errAEEventNotPermitted {
@@ -61,16 +85,12 @@ var (
 	loadOnce sync.Once
 	loadErr  error
 
-	dispatchAsyncF func(queue uintptr, ctx unsafe.Pointer, fn uintptr)
-	mainQueue      uintptr // &_dispatch_main_q: dispatch_get_main_queue()
-	trampoline     uintptr
-
 	aeCreateDesc  func(typeCode uint32, data unsafe.Pointer, size int, desc *aeDesc) int16
 	aeDisposeDesc func(desc *aeDesc) int16
 	aePermission  func(target *aeDesc, class, id uint32, ask bool) int32
 
 	selAlloc, selInitWithSource, selExecute, selStringValue, selUTF8, selRelease objc.SEL
-	selStringWithUTF8, selObjectForKey, selIntValue                               objc.SEL
+	selStringWithUTF8, selObjectForKey, selIntValue                              objc.SEL
 )
 
 // aeDesc is AEDesc: a DescType and a data handle.
@@ -82,22 +102,6 @@ type aeDesc struct {
 
 func load() error {
 	loadOnce.Do(func() {
-		libSystem, err := purego.Dlopen("/usr/lib/libSystem.B.dylib", purego.RTLD_NOW|purego.RTLD_GLOBAL)
-		if err != nil {
-			loadErr = fmt.Errorf("load libSystem: %w", err)
-			return
-		}
-		q, err := purego.Dlsym(libSystem, "_dispatch_main_q")
-		if err != nil {
-			loadErr = fmt.Errorf("the main dispatch queue: %w", err)
-			return
-		}
-		mainQueue = q
-		purego.RegisterLibFunc(&dispatchAsyncF, libSystem, "dispatch_async_f")
-		// One callback for every queued call: purego's callbacks are
-		// never freed, so they are not made per call.
-		trampoline = purego.NewCallback(func(unsafe.Pointer) { runQueued() })
-
 		if _, err := purego.Dlopen("/System/Library/Frameworks/Foundation.framework/Foundation", purego.RTLD_NOW|purego.RTLD_GLOBAL); err != nil {
 			loadErr = fmt.Errorf("load Foundation: %w", err)
 			return
@@ -122,31 +126,6 @@ func load() error {
 		selIntValue = objc.RegisterName("intValue")
 	})
 	return loadErr
-}
-
-var (
-	queueMu sync.Mutex
-	queued  []func()
-)
-
-// onMain runs f on the main thread, asynchronously.
-func onMain(f func()) {
-	queueMu.Lock()
-	queued = append(queued, f)
-	queueMu.Unlock()
-	dispatchAsyncF(mainQueue, nil, trampoline)
-}
-
-func runQueued() {
-	queueMu.Lock()
-	if len(queued) == 0 {
-		queueMu.Unlock()
-		return
-	}
-	f := queued[0]
-	queued = queued[1:]
-	queueMu.Unlock()
-	f()
 }
 
 // automationStatus asks, without prompting, whether the agent may send

@@ -1,0 +1,110 @@
+package menubar
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/ebitengine/purego/objc"
+
+	"github.com/gatehouse/gatehouse/internal/mainthread"
+)
+
+// Menu is the agent's NSStatusItem and its NSMenu.
+type Menu struct {
+	item, menu, target objc.ID // touched on the main thread only
+}
+
+var (
+	selOnce sync.Once
+	sel     struct {
+		systemStatusBar, statusItemWithLength, button, setTitle, setMenu, retain, alloc, new_     objc.SEL
+		initWithTitle, initWithTitleActionKey, setEnabled, addItem, separatorItem, removeAllItems objc.SEL
+		setAutoenablesItems, setTarget, stringWithUTF8, quit, setToolTip                          objc.SEL
+	}
+	targetClass    objc.Class
+	targetClassErr error
+	quitFuncs      sync.Map // target object -> func()
+)
+
+func selectors() {
+	selOnce.Do(func() {
+		r := objc.RegisterName
+		sel.systemStatusBar, sel.statusItemWithLength, sel.button = r("systemStatusBar"), r("statusItemWithLength:"), r("button")
+		sel.setTitle, sel.setMenu, sel.retain, sel.alloc, sel.new_ = r("setTitle:"), r("setMenu:"), r("retain"), r("alloc"), r("new")
+		sel.initWithTitle, sel.initWithTitleActionKey = r("initWithTitle:"), r("initWithTitle:action:keyEquivalent:")
+		sel.setEnabled, sel.addItem, sel.separatorItem, sel.removeAllItems = r("setEnabled:"), r("addItem:"), r("separatorItem"), r("removeAllItems")
+		sel.setAutoenablesItems, sel.setTarget, sel.stringWithUTF8 = r("setAutoenablesItems:"), r("setTarget:"), r("stringWithUTF8String:")
+		sel.quit, sel.setToolTip = r("gatehouseQuit:"), r("setToolTip:")
+		// The Quit item's target: an NSObject subclass whose action calls
+		// the agent's quit function.
+		targetClass, targetClassErr = objc.RegisterClass("GatehouseMenuTarget", objc.GetClass("NSObject"), nil, nil,
+			[]objc.MethodDef{{Cmd: sel.quit, Fn: func(self objc.ID, _ objc.SEL, _ objc.ID) {
+				if f, ok := quitFuncs.Load(self); ok {
+					go f.(func())()
+				}
+			}}})
+	})
+}
+
+func nsString(s string) objc.ID {
+	return objc.ID(objc.GetClass("NSString")).Send(sel.stringWithUTF8, s)
+}
+
+// New puts an item titled title in the menu bar; Quit calls quit (on a
+// goroutine of its own). The item appears once the main thread runs.
+func New(title string, quit func()) (*Menu, error) {
+	selectors()
+	if targetClassErr != nil {
+		return nil, fmt.Errorf("menu target class: %w", targetClassErr)
+	}
+	m := &Menu{}
+	err := mainthread.Run(func() {
+		bar := objc.ID(objc.GetClass("NSStatusBar")).Send(sel.systemStatusBar)
+		m.item = bar.Send(sel.statusItemWithLength, float64(-1)).Send(sel.retain) // NSVariableStatusItemLength
+		m.item.Send(sel.button).Send(sel.setTitle, nsString(title))
+		m.menu = objc.ID(objc.GetClass("NSMenu")).Send(sel.alloc).Send(sel.initWithTitle, nsString(title))
+		m.menu.Send(sel.setAutoenablesItems, false)
+		m.target = objc.ID(targetClass).Send(sel.new_)
+		quitFuncs.Store(m.target, quit)
+		m.item.Send(sel.setMenu, m.menu)
+		m.fill("Connecting to gatehoused…", nil)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return m, nil
+}
+
+// Set shows status as the first line, then each section, then Quit.
+func (m *Menu) Set(status string, sections []Section) {
+	mainthread.Run(func() { m.fill(status, sections) })
+}
+
+// fill rebuilds the menu (main thread).
+func (m *Menu) fill(status string, sections []Section) {
+	if m.menu == 0 {
+		return
+	}
+	m.menu.Send(sel.removeAllItems)
+	add := func(title string, enabled bool) objc.ID {
+		it := objc.ID(objc.GetClass("NSMenuItem")).Send(sel.alloc).Send(sel.initWithTitleActionKey, nsString(title), objc.SEL(0), nsString(""))
+		it.Send(sel.setEnabled, enabled)
+		m.menu.Send(sel.addItem, it)
+		return it
+	}
+	separator := func() { m.menu.Send(sel.addItem, objc.ID(objc.GetClass("NSMenuItem")).Send(sel.separatorItem)) }
+	add(status, false)
+	m.item.Send(sel.button).Send(sel.setToolTip, nsString("Gatehouse: "+status))
+	separator()
+	for _, s := range sections {
+		add(s.Title, false)
+		for _, l := range s.shown() {
+			add("  "+l, false)
+		}
+		separator()
+	}
+	q := objc.ID(objc.GetClass("NSMenuItem")).Send(sel.alloc).Send(sel.initWithTitleActionKey, nsString("Quit Gatehouse"), sel.quit, nsString("q"))
+	q.Send(sel.setTarget, m.target)
+	q.Send(sel.setEnabled, true)
+	m.menu.Send(sel.addItem, q)
+}
