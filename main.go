@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/alerts"
 	"github.com/gatehouse/gatehouse/app"
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/menubar"
 	"github.com/gatehouse/gatehouse/notifications"
 	"github.com/wailsapp/wails/v2"
 	"github.com/wailsapp/wails/v2/pkg/options"
@@ -137,4 +138,5 @@ func (u *windowUI) Show(d *app.Dialog) {
 	runtime.WindowCenter(ctx)
 	runtime.WindowShow(ctx)
 	runtime.WindowSetAlwaysOnTop(ctx, true)
+	menubar.Activate() // macOS: the keyboard goes to the dialog
 }

@@ -75,6 +75,16 @@ func New(title string, quit func()) (*Menu, error) {
 	return m, nil
 }
 
+// Activate brings the agent to the front (NSApp activateIgnoringOtherApps:
+// YES), so its dialog has the keyboard as soon as it shows: a menu-bar app
+// (LSUIElement) is otherwise not made active by showing a window.
+func Activate() {
+	mainthread.Run(func() {
+		app := objc.ID(objc.GetClass("NSApplication")).Send(objc.RegisterName("sharedApplication"))
+		app.Send(objc.RegisterName("activateIgnoringOtherApps:"), true)
+	})
+}
+
 // Set shows status as the first line, then each section, then Quit.
 func (m *Menu) Set(status string, sections []Section) {
 	mainthread.Run(func() { m.fill(status, sections) })

@@ -13,3 +13,6 @@ func New(title string, quit func()) (*Menu, error) { return nil, errors.ErrUnsup
 
 // Set does nothing.
 func (*Menu) Set(status string, sections []Section) {}
+
+// Activate does nothing: window managers raise the agent's window.
+func Activate() {}
