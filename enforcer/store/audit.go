@@ -8,6 +8,8 @@ import (
 	"math/rand/v2"
 	"sync"
 	"time"
+
+	"github.com/gatehouse/gatehouse/internal/sqlitedb"
 )
 
 const (
@@ -211,7 +213,7 @@ func (w *AuditWriter) start(path string) {
 			prev, prevErr = p, perr
 		}
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*busyTimeout)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*sqlitedb.BusyTimeout)
 	defer cancel()
 	row, haveRow, rowErr := w.s.lastRun(ctx)
 	if rowErr != nil {

@@ -15,6 +15,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 
 	"github.com/gatehouse/gatehouse/internal/scratch"
+	"github.com/gatehouse/gatehouse/internal/sqlitedb"
 )
 
 // openTest opens a store in a new temporary directory, closed at cleanup.
@@ -40,7 +41,7 @@ func rawDB(t testing.TB, path string) *sql.DB {
 	if err != nil {
 		t.Fatal(err)
 	}
-	db, err := sql.Open(driverName, dsn(abs, false))
+	db, err := sql.Open(sqlitedb.DriverName, sqlitedb.DSN(abs, false))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +61,7 @@ func userVersion(t testing.TB, db *sql.DB) int {
 
 func latestVersion(t testing.TB) int {
 	t.Helper()
-	migs, err := migrations()
+	migs, err := sqlitedb.Migrations(schema())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +69,7 @@ func latestVersion(t testing.TB) int {
 }
 
 func TestMigrationFiles(t *testing.T) {
-	migs, err := migrations()
+	migs, err := sqlitedb.Migrations(schema())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,11 +77,11 @@ func TestMigrationFiles(t *testing.T) {
 		t.Fatal("no migrations embedded")
 	}
 	for i, m := range migs {
-		if m.version != i+1 {
-			t.Errorf("migration %s has version %d, want %d", m.name, m.version, i+1)
+		if m.Version != i+1 {
+			t.Errorf("migration %s has version %d, want %d", m.Name, m.Version, i+1)
 		}
-		if strings.TrimSpace(m.sql) == "" {
-			t.Errorf("migration %s is empty", m.name)
+		if strings.TrimSpace(m.SQL) == "" {
+			t.Errorf("migration %s is empty", m.Name)
 		}
 	}
 }
@@ -144,7 +145,7 @@ func TestOpenSettings(t *testing.T) {
 		{"journal_mode", "wal"},
 		{"synchronous", "1"}, // NORMAL
 		{"foreign_keys", "1"},
-		{"busy_timeout", fmt.Sprint(busyTimeout.Milliseconds())},
+		{"busy_timeout", fmt.Sprint(sqlitedb.BusyTimeout.Milliseconds())},
 	} {
 		for name, db := range map[string]*sql.DB{"writer": s.w, "reader": s.r} {
 			var got string
@@ -320,12 +321,12 @@ func TestTimes(t *testing.T) {
 // added since read as empty.
 func TestMigrateFromVersion1(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "gatehouse.db")
-	migs, err := migrations()
+	migs, err := sqlitedb.Migrations(schema())
 	if err != nil {
 		t.Fatal(err)
 	}
 	db := rawDB(t, path)
-	if _, err := db.Exec(migs[0].sql); err != nil {
+	if _, err := db.Exec(migs[0].SQL); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := db.Exec(`PRAGMA user_version = 1`); err != nil {

@@ -1,6 +1,6 @@
 //go:build !cgo || puresqlite
 
-package store
+package sqlitedb
 
 import (
 	"errors"
@@ -13,14 +13,13 @@ import (
 // `-tags puresqlite` (scripts/test).
 
 const (
-	driverName     = "sqlite"
-	driverDesc     = "modernc.org/sqlite (pure Go)"
+	DriverName     = "sqlite"
 	queryOnlyParam = "_pragma=query_only(1)"
 )
 
-// sqliteCode is err's SQLite primary result code, if it is SQLite's (the
+// Code is err's SQLite primary result code, if it is SQLite's (the
 // driver reports extended codes; the primary one is the low byte).
-func sqliteCode(err error) (int, bool) {
+func Code(err error) (int, bool) {
 	var se *sqlite.Error
 	if !errors.As(err, &se) {
 		return 0, false

@@ -1,6 +1,6 @@
 //go:build cgo && !puresqlite
 
-package store
+package sqlitedb
 
 import (
 	"errors"
@@ -13,13 +13,12 @@ import (
 // so its tests run on Linux too.
 
 const (
-	driverName     = "sqlite3"
-	driverDesc     = "mattn/go-sqlite3 (cgo)"
+	DriverName     = "sqlite3"
 	queryOnlyParam = "_query_only=1"
 )
 
-// sqliteCode is err's SQLite primary result code, if it is SQLite's.
-func sqliteCode(err error) (int, bool) {
+// Code is err's SQLite primary result code, if it is SQLite's.
+func Code(err error) (int, bool) {
 	var se sqlite3.Error
 	if !errors.As(err, &se) {
 		return 0, false
