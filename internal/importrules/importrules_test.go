@@ -49,6 +49,10 @@ var rules = []rule{
 		ban: []string{mod + "/enforcer", mod + "/enforcer/"}},
 	{pkg: "offline", why: "offline codes are shared by the daemon, the CLI and the console: no engine",
 		ban: []string{mod + "/enforcer", mod + "/enforcer/"}},
+	{pkg: "console/server", why: "the console is its own program: nothing of the engine or the agent",
+		ban: []string{mod + "/enforcer", mod + "/enforcer/", mod + "/app"}},
+	{pkg: "console/client", why: "the endpoint's side of the console runs unprivileged in the sync service: nothing of the engine",
+		ban: []string{mod + "/enforcer", mod + "/enforcer/", mod + "/app"}},
 }
 
 func matches(dep string, list []string) bool {

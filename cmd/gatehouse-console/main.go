@@ -1,0 +1,197 @@
+// gatehouse-console is the console server: enrollment, approval requests
+// and their decisions for the machines that run gatehoused (docs/console.md).
+//
+//	gatehouse-console serve [--data DIR] [--listen ADDR] [--name HOST]...
+//	gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR]
+//	gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR]
+//
+// With no configuration, serve keeps everything in DIR
+// (/var/lib/gatehouse-console): console.db (SQLite) and pki/ (the CA and
+// signing keys it makes on first start).
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/store"
+)
+
+const defaultData = "/var/lib/gatehouse-console"
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+const usage = `usage:
+  gatehouse-console serve [--data DIR] [--listen ADDR] [--name HOST]...
+  gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR]
+  gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR]`
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, usage)
+		return 2
+	}
+	switch {
+	case args[0] == "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case len(args) > 1 && args[0] == "token" && args[1] == "create":
+		return tokenCreate(args[2:], stdout, stderr)
+	case len(args) > 1 && args[0] == "token" && args[1] == "enroll":
+		return tokenEnroll(args[2:], stdout, stderr)
+	}
+	fmt.Fprintln(stderr, usage)
+	return 2
+}
+
+type listFlag []string
+
+func (l *listFlag) String() string     { return strings.Join(*l, ",") }
+func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
+
+func open(data string) (*store.Store, *pki.Authority, bool, error) {
+	if err := os.MkdirAll(data, 0o700); err != nil {
+		return nil, nil, false, fmt.Errorf("data directory: %w", err)
+	}
+	ca, created, err := pki.LoadOrCreate(filepath.Join(data, "pki"), time.Now())
+	if err != nil {
+		return nil, nil, false, err
+	}
+	st, err := store.Open(filepath.Join(data, "console.db"))
+	if err != nil {
+		return nil, nil, false, err
+	}
+	return st, ca, created, nil
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse-console serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", defaultData, "where the database and the keys are kept")
+	listen := fs.String("listen", ":8443", "the HTTPS address")
+	var names listFlag
+	fs.Var(&names, "name", "a DNS name or IP address endpoints reach the console by (repeat; default this host's name, localhost, 127.0.0.1)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	st, ca, created, err := open(*data)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	defer st.Close()
+	if created {
+		log.Info("made the console's CA and signing key", "dir", filepath.Join(*data, "pki"), "ca_sha256", ca.CAHash())
+	}
+	if len(names) == 0 {
+		host, _ := os.Hostname()
+		names = slices.DeleteFunc([]string{host, "localhost", "127.0.0.1"}, func(s string) bool { return s == "" })
+	}
+	cert, err := ca.ServerCert(names, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console: server certificate:", err)
+		return 1
+	}
+	srv := server.New(st, ca, server.Options{Logger: log})
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	hs := &http.Server{Handler: srv.Handler(), TLSConfig: srv.TLSConfig(cert), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	fmt.Fprintf(stdout, "gatehouse-console listening on https://%s (names %s; CA sha256 %s)\n", ln.Addr(), strings.Join(names, ", "), ca.CAHash())
+	errc := make(chan error, 1)
+	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	select {
+	case err := <-errc:
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	hs.Shutdown(sctx)
+	return 0
+}
+
+func tokenCreate(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse-console token create", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", defaultData, "where the database and the keys are kept")
+	name := fs.String("name", "", "who the token is for (shown in the audit)")
+	role := fs.String("role", "", "admin, approver, helpdesk or auditor")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *name == "" || !slices.Contains(server.RoleNames, *role) {
+		fmt.Fprintf(stderr, "gatehouse-console token create: give --name and --role (one of %s)\n", strings.Join(server.RoleNames, ", "))
+		return 2
+	}
+	st, _, _, err := open(*data)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	defer st.Close()
+	tok := server.NewToken()
+	if err := st.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: *name, Role: *role}, "gatehouse-console token create", time.Now()); err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, tok)
+	return 0
+}
+
+func tokenEnroll(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse-console token enroll", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	data := fs.String("data", defaultData, "where the database and the keys are kept")
+	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token enrolls")
+	uses := fs.Int("uses", 1, "how many machines it enrolls (-1: any number until it expires)")
+	var tags listFlag
+	fs.Var(&tags, "tag", "a tag the machines it enrolls get (repeat)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *ttl <= 0 || *uses == 0 || *uses < -1 {
+		fmt.Fprintln(stderr, "gatehouse-console token enroll: --ttl must be positive and --uses -1 or 1 or more")
+		return 2
+	}
+	st, ca, _, err := open(*data)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	defer st.Close()
+	secret := make([]byte, 32)
+	if _, err := rand.Read(secret); err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	now := time.Now()
+	if err := st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), now.Add(*ttl), *uses, tags, "gatehouse-console token enroll", now); err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	fmt.Fprintln(stdout, server.FormatEnrollToken(secret, ca.CAHash()))
+	return 0
+}

@@ -1,0 +1,198 @@
+// Package client is the endpoint's side of the console's API: enrollment
+// (trusting the console on first contact through the CA hash in the
+// enrollment token, then pinning its CA), and a client that speaks as the
+// machine through the certificate the console issued — uploading requests
+// and waiting for decisions, whose signatures it checks against the keys
+// pinned at enrollment before handing them on. It never runs on the exec
+// path; the sync service (next step) drives it.
+package client
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"crypto/x509"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
+)
+
+// Identity is what a machine keeps after enrolling: its id, certificate and
+// key, the console's CA and signing keys. Keep KeyPEM readable only by the
+// sync service's account.
+type Identity struct {
+	MachineID   string              `json:"machine_id"`
+	URL         string              `json:"url"`
+	CertPEM     []byte              `json:"cert_pem"`
+	KeyPEM      []byte              `json:"key_pem"`
+	CAPEM       []byte              `json:"ca_pem"`
+	SigningKeys []ed25519.PublicKey `json:"signing_keys"`
+}
+
+// Enroll enrolls this machine with the console at base (https://host:port)
+// using token, escrowing offlineSecret. The console's certificate is
+// accepted only if it chains to the CA whose hash the token carries.
+func Enroll(ctx context.Context, base, token, hostname string, offlineSecret []byte) (Identity, error) {
+	_, caHash, err := server.ParseEnrollToken(token)
+	if err != nil {
+		return Identity{}, err
+	}
+	key, err := pki.NewClientKey()
+	if err != nil {
+		return Identity{}, err
+	}
+	csr, err := pki.CSR(key, hostname)
+	if err != nil {
+		return Identity{}, err
+	}
+	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: firstContact(caHash)}}
+	body, _ := json.Marshal(server.EnrollRequest{Token: token, CSR: csr, Hostname: hostname, OfflineSecret: offlineSecret})
+	var resp server.EnrollResponse
+	if err := call(ctx, hc, http.MethodPost, base+"/v1/enroll", body, &resp); err != nil {
+		return Identity{}, fmt.Errorf("enroll with %s: %w", base, err)
+	}
+	if _, err := pki.PinCA(resp.CA, caHash); err != nil {
+		return Identity{}, fmt.Errorf("enroll with %s: the CA it sent: %w", base, err)
+	}
+	keyPEM, err := pki.KeyPEM(key)
+	if err != nil {
+		return Identity{}, err
+	}
+	id := Identity{MachineID: resp.MachineID, URL: base, CertPEM: pki.CertPEM(resp.Certificate), KeyPEM: keyPEM, CAPEM: resp.CA}
+	for _, k := range resp.SigningKeys {
+		if len(k) != ed25519.PublicKeySize {
+			return Identity{}, errors.New("enroll: the console sent a signing key that is not Ed25519")
+		}
+		id.SigningKeys = append(id.SigningKeys, ed25519.PublicKey(k))
+	}
+	return id, nil
+}
+
+// firstContact trusts the server only if its chain holds the CA with hash
+// caHash and the server's certificate verifies against it.
+func firstContact(caHash string) *tls.Config {
+	return &tls.Config{
+		MinVersion:         tls.VersionTLS13,
+		InsecureSkipVerify: true, // verified below, against the pinned hash
+		VerifyConnection: func(cs tls.ConnectionState) error {
+			for _, c := range cs.PeerCertificates {
+				if pki.CAHashOf(c) != caHash {
+					continue
+				}
+				pool := x509.NewCertPool()
+				pool.AddCert(c)
+				_, err := cs.PeerCertificates[0].Verify(x509.VerifyOptions{Roots: pool, DNSName: cs.ServerName})
+				return err
+			}
+			return errors.New("the console's certificate does not chain to the CA the enrollment token names: not the console that made the token")
+		},
+	}
+}
+
+// Client speaks to the console as an enrolled machine.
+type Client struct {
+	id   Identity
+	http *http.Client
+}
+
+// New returns a client for id: TLS with the machine's certificate,
+// trusting only the console's pinned CA.
+func New(id Identity) (*Client, error) {
+	cert, err := tls.X509KeyPair(id.CertPEM, id.KeyPEM)
+	if err != nil {
+		return nil, fmt.Errorf("the machine's certificate: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(id.CAPEM) {
+		return nil, errors.New("the console's CA is not PEM")
+	}
+	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool, Certificates: []tls.Certificate{cert}}}
+	return &Client{id: id, http: &http.Client{Transport: tr}}, nil
+}
+
+// UploadRequest sends an approval request; repeating it is harmless.
+func (c *Client) UploadRequest(ctx context.Context, r server.RequestUpload) (int64, error) {
+	body, err := json.Marshal(r)
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		ID int64 `json:"id"`
+	}
+	if err := call(ctx, c.http, http.MethodPost, c.id.URL+"/v1/endpoint/requests", body, &out); err != nil {
+		return 0, fmt.Errorf("upload request %d: %w", r.EndpointID, err)
+	}
+	return out.ID, nil
+}
+
+// ErrBadSignature: a decision whose signature does not verify with the
+// pinned keys (refused, never acted on).
+var ErrBadSignature = errors.New("a decision's signature does not verify with the console's pinned keys")
+
+// Decisions waits up to wait for decisions after seq and returns them once
+// their signatures verify. One that does not verify fails the whole call.
+func (c *Client) Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, error) {
+	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {wait.String()}}
+	var out struct {
+		Decisions []server.DecisionWire `json:"decisions"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
+	defer cancel()
+	if err := call(ctx, c.http, http.MethodGet, c.id.URL+"/v1/endpoint/decisions?"+q.Encode(), nil, &out); err != nil {
+		return nil, fmt.Errorf("wait for decisions: %w", err)
+	}
+	for _, d := range out.Decisions {
+		f := server.DecisionFields(c.id.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)
+		if !pki.Verify(c.id.SigningKeys, d.Signature, "decision", f...) {
+			return nil, fmt.Errorf("decision %d (request %d): %w", d.Seq, d.EndpointID, ErrBadSignature)
+		}
+	}
+	return out.Decisions, nil
+}
+
+// APIError is an error the console answered with.
+type APIError struct {
+	Status  int
+	Message string
+}
+
+func (e *APIError) Error() string { return fmt.Sprintf("%s (HTTP %d)", e.Message, e.Status) }
+
+func call(ctx context.Context, hc *http.Client, method, u string, body []byte, out any) error {
+	var rd *bytes.Reader
+	if body != nil {
+		rd = bytes.NewReader(body)
+	}
+	var req *http.Request
+	var err error
+	if rd != nil {
+		req, err = http.NewRequestWithContext(ctx, method, u, rd)
+	} else {
+		req, err = http.NewRequestWithContext(ctx, method, u, nil)
+	}
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		var e struct {
+			Error string `json:"error"`
+		}
+		json.NewDecoder(resp.Body).Decode(&e)
+		return &APIError{Status: resp.StatusCode, Message: e.Error}
+	}
+	return json.NewDecoder(resp.Body).Decode(out)
+}

@@ -1,0 +1,583 @@
+// Package server is the console's HTTPS API: endpoints enroll with a token
+// and from then on are known by the client certificate the console issued
+// them (never by anything in a request body); they upload approval
+// requests and keep a long poll open for the decisions on them, which
+// reach them as soon as they are made (no polling interval), signed by the
+// console. People and tools use the admin API with a bearer token whose
+// role (admin, approver, helpdesk, auditor) decides what they may do;
+// every change is audited with who made it.
+//
+// This is the console's first step: one node on SQLite. PostgreSQL with
+// LISTEN/NOTIFY across nodes, policy push, audit upload and the offline
+// tool come next (docs/console.md).
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/tls"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/store"
+)
+
+// Options configure a Server.
+type Options struct {
+	Logger *slog.Logger
+	Now    func() time.Time
+	// ClientCertLifetime is how long an issued machine certificate lasts
+	// (default 90 days).
+	ClientCertLifetime time.Duration
+	// MaxWait bounds an endpoint's long poll (default 25 s).
+	MaxWait time.Duration
+}
+
+// Server serves the console's API.
+type Server struct {
+	st  *store.Store
+	ca  *pki.Authority
+	log *slog.Logger
+	now func() time.Time
+	opt Options
+	hub hub
+}
+
+// New returns a server over st, with ca's keys.
+func New(st *store.Store, ca *pki.Authority, opt Options) *Server {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.ClientCertLifetime == 0 {
+		opt.ClientCertLifetime = 90 * 24 * time.Hour
+	}
+	if opt.MaxWait == 0 {
+		opt.MaxWait = 25 * time.Second
+	}
+	return &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}}
+}
+
+// TLSConfig is the listener's: the server certificate, and client
+// certificates asked for and verified against the console's CA when given
+// (enrollment comes without one; the endpoint API refuses requests
+// without).
+func (s *Server) TLSConfig(cert tls.Certificate) *tls.Config {
+	return &tls.Config{
+		Certificates: []tls.Certificate{cert},
+		ClientAuth:   tls.VerifyClientCertIfGiven,
+		ClientCAs:    s.ca.ClientCAs(),
+		MinVersion:   tls.VersionTLS13,
+	}
+}
+
+// Handler routes the API.
+func (s *Server) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/enroll", s.enroll)
+	mux.HandleFunc("POST /v1/endpoint/requests", s.endpoint(s.uploadRequest))
+	mux.HandleFunc("GET /v1/endpoint/decisions", s.endpoint(s.pollDecisions))
+	mux.HandleFunc("POST /v1/admin/enroll-tokens", s.admin(roleAdminOp, s.makeEnrollToken))
+	mux.HandleFunc("GET /v1/admin/requests", s.admin(roleRead, s.listRequests))
+	mux.HandleFunc("POST /v1/admin/requests/{id}/decide", s.admin(roleApprove, s.decide))
+	mux.HandleFunc("GET /v1/admin/machines", s.admin(roleRead, s.listMachines))
+	mux.HandleFunc("POST /v1/admin/machines/{id}/revoke", s.admin(roleAdminOp, s.revoke))
+	return mux
+}
+
+// maxBody bounds every request body.
+const maxBody = 64 << 10
+
+// apiError is an error the client sees, with its HTTP status.
+type apiError struct {
+	status int
+	msg    string
+}
+
+func (e *apiError) Error() string { return e.msg }
+
+func fail(status int, format string, args ...any) error {
+	return &apiError{status: status, msg: fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) reply(w http.ResponseWriter, v any, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	if err != nil {
+		var ae *apiError
+		switch {
+		case errors.As(err, &ae):
+		case errors.Is(err, store.ErrNotFound):
+			ae = &apiError{http.StatusNotFound, err.Error()}
+		case errors.Is(err, store.ErrToken), errors.Is(err, store.ErrDecided), errors.Is(err, store.ErrVoted):
+			ae = &apiError{http.StatusConflict, err.Error()}
+		default:
+			s.log.Error("console API", "err", err)
+			ae = &apiError{http.StatusInternalServerError, "internal error; see the console's log"}
+		}
+		w.WriteHeader(ae.status)
+		json.NewEncoder(w).Encode(map[string]string{"error": ae.msg})
+		return
+	}
+	json.NewEncoder(w).Encode(v)
+}
+
+// decode reads a strict JSON body of at most maxBody bytes into v.
+func decode(w http.ResponseWriter, r *http.Request, v any) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		var mb *http.MaxBytesError
+		if errors.As(err, &mb) {
+			return fail(http.StatusRequestEntityTooLarge, "the body is over %d bytes", maxBody)
+		}
+		return fail(http.StatusBadRequest, "the body is not the JSON this call takes: %v", err)
+	}
+	if dec.More() {
+		return fail(http.StatusBadRequest, "the body holds more than one JSON value")
+	}
+	return nil
+}
+
+// EnrollToken is what `gatehouse enroll` is given: "gh1.<secret>.<ca hash>".
+// The secret enrolls (its SHA-256 is stored); the CA hash lets the
+// endpoint trust the console on first contact without a leap of faith.
+const tokenPrefix = "gh1."
+
+// ParseEnrollToken splits a token into its secret and the CA hash.
+func ParseEnrollToken(tok string) (secret []byte, caHash string, err error) {
+	rest, ok := strings.CutPrefix(strings.TrimSpace(tok), tokenPrefix)
+	enc, hash, ok2 := strings.Cut(rest, ".")
+	if !ok || !ok2 {
+		return nil, "", errors.New("not a Gatehouse enrollment token (gh1.…): copy the whole token the console gave")
+	}
+	secret, err = base64.RawURLEncoding.DecodeString(enc)
+	if err != nil || len(secret) != 32 {
+		return nil, "", errors.New("the enrollment token's secret is damaged: copy the whole token the console gave")
+	}
+	if b, err := hex.DecodeString(hash); err != nil || len(b) != sha256.Size {
+		return nil, "", errors.New("the enrollment token's CA hash is damaged: copy the whole token the console gave")
+	}
+	return secret, hash, nil
+}
+
+// EnrollSecretHash is how an enrollment token's secret is stored.
+func EnrollSecretHash(secret []byte) string {
+	h := sha256.Sum256(secret)
+	return hex.EncodeToString(h[:])
+}
+
+// FormatEnrollToken is the token for secret, made by the console with CA
+// hash caHash.
+func FormatEnrollToken(secret []byte, caHash string) string {
+	return tokenPrefix + base64.RawURLEncoding.EncodeToString(secret) + "." + caHash
+}
+
+// EnrollRequest is POST /v1/enroll.
+type EnrollRequest struct {
+	Token    string `json:"token"`
+	CSR      []byte `json:"csr"` // DER, base64 in JSON
+	Hostname string `json:"hostname"`
+	// OfflineSecret is escrowed, for the help desk's response codes.
+	OfflineSecret []byte `json:"offline_secret,omitempty"`
+}
+
+// EnrollResponse is the machine's identity and what it pins.
+type EnrollResponse struct {
+	MachineID   string   `json:"machine_id"`
+	Certificate []byte   `json:"certificate"` // DER
+	CA          []byte   `json:"ca"`          // PEM
+	SigningKeys [][]byte `json:"signing_keys"`
+}
+
+func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
+	var req EnrollRequest
+	if err := decode(w, r, &req); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	secret, caHash, err := ParseEnrollToken(req.Token)
+	if err != nil {
+		s.reply(w, nil, fail(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if caHash != s.ca.CAHash() {
+		s.reply(w, nil, fail(http.StatusBadRequest, "the enrollment token was made by another console (its CA hash is not this one's)"))
+		return
+	}
+	if req.Hostname == "" || len(req.Hostname) > 253 {
+		s.reply(w, nil, fail(http.StatusBadRequest, "hostname is empty or longer than 253 characters"))
+		return
+	}
+	id := newID()
+	now := s.now()
+	cert, err := s.ca.IssueClient(req.CSR, id, s.opt.ClientCertLifetime, now)
+	if err != nil {
+		s.reply(w, nil, fail(http.StatusBadRequest, "the certificate request: %v", err))
+		return
+	}
+	if _, err := s.st.Enroll(r.Context(), EnrollSecretHash(secret), store.Machine{ID: id, Hostname: req.Hostname, OfflineSecret: req.OfflineSecret}, now); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	var keys [][]byte
+	for _, k := range s.ca.SigningPublics() {
+		keys = append(keys, k)
+	}
+	s.log.Info("machine enrolled", "machine", id, "hostname", req.Hostname)
+	s.reply(w, EnrollResponse{MachineID: id, Certificate: cert, CA: s.ca.CAPEM(), SigningKeys: keys}, nil)
+}
+
+func newID() string {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err) // crypto/rand does not fail on supported systems
+	}
+	return hex.EncodeToString(b[:])
+}
+
+// endpoint wraps a handler of the endpoint API: the machine is the one its
+// verified client certificate names, enrolled and not revoked.
+func (s *Server) endpoint(h func(w http.ResponseWriter, r *http.Request, m store.Machine)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
+			s.reply(w, nil, fail(http.StatusUnauthorized, "no client certificate: the endpoint API is for enrolled machines (gatehouse enroll)"))
+			return
+		}
+		id, err := pki.MachineID(r.TLS.VerifiedChains[0][0])
+		if err != nil {
+			s.reply(w, nil, fail(http.StatusUnauthorized, "the client certificate names no machine: %v", err))
+			return
+		}
+		m, err := s.st.Machine(r.Context(), id)
+		if errors.Is(err, store.ErrNotFound) {
+			s.reply(w, nil, fail(http.StatusUnauthorized, "machine %s is not enrolled here", id))
+			return
+		}
+		if err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+		if m.Revoked {
+			s.reply(w, nil, fail(http.StatusForbidden, "machine %s was revoked: enroll it again with a new token", id))
+			return
+		}
+		_ = s.st.Seen(r.Context(), id, s.now())
+		h(w, r, m)
+	}
+}
+
+// RequestUpload is POST /v1/endpoint/requests: an approval request as the
+// endpoint made it.
+type RequestUpload struct {
+	EndpointID      int64           `json:"endpoint_id"`
+	Created         time.Time       `json:"created"`
+	UID             uint32          `json:"uid"`
+	User            string          `json:"user"`
+	Kind            string          `json:"kind"`
+	Path            string          `json:"path"`
+	SHA256          string          `json:"sha256,omitempty"`
+	Facts           json.RawMessage `json:"facts,omitempty"`
+	Reason          string          `json:"reason,omitempty"`
+	WindowStart     time.Time       `json:"window_start,omitzero"`
+	WindowEnd       time.Time       `json:"window_end,omitzero"`
+	Rule            int             `json:"rule,omitempty"`
+	PolicyRevision  int64           `json:"policy_revision,omitempty"`
+	ApprovalsNeeded int             `json:"approvals_needed,omitempty"`
+}
+
+func (s *Server) uploadRequest(w http.ResponseWriter, r *http.Request, m store.Machine) {
+	var u RequestUpload
+	if err := decode(w, r, &u); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	switch {
+	case u.EndpointID <= 0:
+		s.reply(w, nil, fail(http.StatusBadRequest, "endpoint_id must be the request's id on the machine (1 or more)"))
+		return
+	case u.Path == "" || u.User == "" || u.Kind == "":
+		s.reply(w, nil, fail(http.StatusBadRequest, "path, user and kind are required"))
+		return
+	case u.ApprovalsNeeded < 0 || u.ApprovalsNeeded > 10:
+		s.reply(w, nil, fail(http.StatusBadRequest, "approvals_needed must be 0 to 10"))
+		return
+	}
+	facts := "{}"
+	if len(u.Facts) > 0 {
+		facts = string(u.Facts)
+	}
+	id, created, err := s.st.PutRequest(r.Context(), store.Request{MachineID: m.ID, EndpointID: u.EndpointID, Created: u.Created,
+		UID: u.UID, User: u.User, Kind: u.Kind, Path: u.Path, SHA256: u.SHA256, Facts: facts, Reason: u.Reason,
+		WindowStart: u.WindowStart, WindowEnd: u.WindowEnd, Rule: u.Rule, PolicyRevision: u.PolicyRevision, ApprovalsNeeded: u.ApprovalsNeeded})
+	s.reply(w, map[string]any{"id": id, "created": created}, err)
+}
+
+// DecisionWire is one decision as an endpoint receives it.
+type DecisionWire struct {
+	Seq            int64     `json:"seq"`
+	EndpointID     int64     `json:"endpoint_id"`
+	Approve        bool      `json:"approve"`
+	WindowStart    time.Time `json:"window_start,omitzero"`
+	WindowEnd      time.Time `json:"window_end,omitzero"`
+	PolicyRevision int64     `json:"policy_revision"`
+	DecidedBy      string    `json:"decided_by"`
+	Note           string    `json:"note,omitempty"`
+	Signature      []byte    `json:"signature"`
+}
+
+// DecisionFields are what the console signs of a decision, bound to the
+// machine, the request and the policy revision it was asked under: the
+// endpoint verifies them with the key it pinned at enrollment.
+func DecisionFields(machine string, endpointID int64, approve bool, windowStart, windowEnd time.Time, revision int64) [][]byte {
+	i64 := func(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
+	ok := []byte{0}
+	if approve {
+		ok[0] = 1
+	}
+	return [][]byte{[]byte(machine), i64(endpointID), ok, i64(windowStart.Unix()), i64(windowEnd.Unix()), i64(revision)}
+}
+
+// sign signs a decision for its machine.
+func (s *Server) sign(d *store.Decision) []byte {
+	return s.ca.Sign("decision", DecisionFields(d.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
+}
+
+func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.Machine) {
+	after, err := strconv.ParseInt(r.URL.Query().Get("after"), 10, 64)
+	if err != nil && r.URL.Query().Get("after") != "" {
+		s.reply(w, nil, fail(http.StatusBadRequest, "after must be a decision sequence number"))
+		return
+	}
+	wait := s.opt.MaxWait
+	if v := r.URL.Query().Get("wait"); v != "" {
+		d, err := time.ParseDuration(v)
+		if err != nil || d < 0 {
+			s.reply(w, nil, fail(http.StatusBadRequest, "wait must be a duration like 25s"))
+			return
+		}
+		wait = min(d, s.opt.MaxWait)
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	for {
+		changed := s.hub.watch(m.ID) // before reading: a decision made meanwhile wakes us
+		ds, err := s.st.Decisions(r.Context(), m.ID, after, 100)
+		if err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+		if len(ds) > 0 || ctx.Err() != nil {
+			out := make([]DecisionWire, 0, len(ds))
+			for _, d := range ds {
+				out = append(out, DecisionWire{Seq: d.Seq, EndpointID: d.EndpointID, Approve: d.Approve, WindowStart: d.WindowStart,
+					WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
+			}
+			s.reply(w, map[string]any{"decisions": out}, nil)
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		}
+	}
+}
+
+// hub wakes the long polls of a machine when a decision for it is stored.
+// (One node: across nodes, PostgreSQL's NOTIFY will wake it.)
+type hub struct {
+	mu      sync.Mutex
+	waiters map[string]chan struct{}
+}
+
+// watch returns a channel closed at the machine's next decision.
+func (h *hub) watch(machine string) <-chan struct{} {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	ch, ok := h.waiters[machine]
+	if !ok {
+		ch = make(chan struct{})
+		h.waiters[machine] = ch
+	}
+	return ch
+}
+
+func (h *hub) wake(machine string) {
+	h.mu.Lock()
+	ch, ok := h.waiters[machine]
+	delete(h.waiters, machine)
+	h.mu.Unlock()
+	if ok {
+		close(ch)
+	}
+}
+
+// Roles, and what each may do.
+const (
+	roleAdmin    = "admin"
+	roleApprover = "approver"
+	roleHelpdesk = "helpdesk"
+	roleAuditor  = "auditor"
+)
+
+// Rights a handler needs.
+type right int
+
+const (
+	roleRead    right = iota // list requests and machines
+	roleApprove              // vote on requests
+	roleAdminOp              // everything else
+)
+
+// RoleNames are the roles an API token may have.
+var RoleNames = []string{roleAdmin, roleApprover, roleHelpdesk, roleAuditor}
+
+func allowed(role string, need right) bool {
+	switch role {
+	case roleAdmin:
+		return true
+	case roleApprover:
+		return need == roleRead || need == roleApprove
+	case roleHelpdesk, roleAuditor:
+		return need == roleRead
+	}
+	return false
+}
+
+// HashToken is how API tokens are stored.
+func HashToken(tok string) string {
+	h := sha256.Sum256([]byte(tok))
+	return hex.EncodeToString(h[:])
+}
+
+// NewToken makes an API token (shown once).
+func NewToken() string {
+	var b [32]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		panic(err)
+	}
+	return "gha1." + base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+// admin wraps a handler of the admin API: the caller is the holder of the
+// bearer token, with its role's rights.
+func (s *Server) admin(need right, h func(w http.ResponseWriter, r *http.Request, who store.Token)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		if !ok || tok == "" {
+			s.reply(w, nil, fail(http.StatusUnauthorized, "no API token: send Authorization: Bearer <token> (gatehouse-console token create)"))
+			return
+		}
+		who, err := s.st.APIToken(r.Context(), HashToken(tok))
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				err = fail(http.StatusUnauthorized, "the API token is unknown or revoked")
+			}
+			s.reply(w, nil, err)
+			return
+		}
+		if !allowed(who.Role, need) {
+			s.reply(w, nil, fail(http.StatusForbidden, "%s (%s) may not do this", who.Name, who.Role))
+			return
+		}
+		h(w, r, who)
+	}
+}
+
+// EnrollTokenRequest is POST /v1/admin/enroll-tokens.
+type EnrollTokenRequest struct {
+	TTL  string   `json:"ttl"`  // e.g. "24h"
+	Uses int      `json:"uses"` // -1 unlimited, default 1
+	Tags []string `json:"tags,omitempty"`
+}
+
+func (s *Server) makeEnrollToken(w http.ResponseWriter, r *http.Request, who store.Token) {
+	var req EnrollTokenRequest
+	if err := decode(w, r, &req); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	ttl, err := time.ParseDuration(req.TTL)
+	if err != nil || ttl <= 0 || ttl > 30*24*time.Hour {
+		s.reply(w, nil, fail(http.StatusBadRequest, "ttl must be a duration from 1s to 720h, like 24h"))
+		return
+	}
+	if req.Uses == 0 {
+		req.Uses = 1
+	}
+	if req.Uses < -1 {
+		s.reply(w, nil, fail(http.StatusBadRequest, "uses must be -1 (unlimited until it expires) or 1 or more"))
+		return
+	}
+	var secret [32]byte
+	if _, err := rand.Read(secret[:]); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	now := s.now()
+	if err := s.st.AddEnrollToken(r.Context(), EnrollSecretHash(secret[:]), now.Add(ttl), req.Uses, req.Tags, who.Name, now); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	tok := FormatEnrollToken(secret[:], s.ca.CAHash())
+	s.reply(w, map[string]any{"token": tok, "expires": now.Add(ttl)}, nil)
+}
+
+func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ store.Token) {
+	rs, err := s.st.Requests(r.Context(), r.URL.Query().Get("state"))
+	s.reply(w, rs, err)
+}
+
+func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, _ store.Token) {
+	ms, err := s.st.Machines(r.Context())
+	for i := range ms {
+		ms[i].OfflineSecret = nil // never served
+	}
+	s.reply(w, ms, err)
+}
+
+// DecideRequest is POST /v1/admin/requests/{id}/decide.
+type DecideRequest struct {
+	Approve     bool      `json:"approve"`
+	Note        string    `json:"note,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+	WindowEnd   time.Time `json:"window_end,omitzero"`
+}
+
+func (s *Server) decide(w http.ResponseWriter, r *http.Request, who store.Token) {
+	id, err := strconv.ParseInt(r.PathValue("id"), 10, 64)
+	if err != nil {
+		s.reply(w, nil, fail(http.StatusBadRequest, "the request id is a number"))
+		return
+	}
+	var req DecideRequest
+	if err := decode(w, r, &req); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	rq, d, err := s.st.CastVote(r.Context(), id, store.Vote{Voter: who.Name, Approve: req.Approve, Note: req.Note,
+		WindowStart: req.WindowStart, WindowEnd: req.WindowEnd}, s.now(), s.sign)
+	if err == nil && d != nil {
+		s.hub.wake(d.MachineID)
+		s.log.Info("request decided", "request", id, "machine", d.MachineID, "approve", d.Approve, "by", who.Name)
+	}
+	s.reply(w, rq, err)
+}
+
+func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who store.Token) {
+	err := s.st.Revoke(r.Context(), r.PathValue("id"), who.Name, s.now())
+	s.reply(w, map[string]bool{"revoked": err == nil}, err)
+}

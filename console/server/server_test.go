@@ -1,0 +1,293 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"crypto/ed25519"
+	"crypto/tls"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/store"
+)
+
+// console is a real console on loopback HTTPS over a real SQLite file.
+type console struct {
+	t      *testing.T
+	st     *store.Store
+	ca     *pki.Authority
+	ts     *httptest.Server
+	tokens map[string]string // name -> API token
+}
+
+func newConsole(t *testing.T) *console {
+	t.Helper()
+	st, err := store.Open(filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ca, err := pki.Create(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(st, ca, server.Options{MaxWait: 10 * time.Second})
+	cert, err := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.TLS = srv.TLSConfig(cert)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	c := &console{t: t, st: st, ca: ca, ts: ts, tokens: map[string]string{}}
+	for name, role := range map[string]string{"root": "admin", "ann": "approver", "bob": "approver", "cat": "approver", "aud": "auditor"} {
+		tok := server.NewToken()
+		if err := st.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: name, Role: role}, "test", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+		c.tokens[name] = tok
+	}
+	return c
+}
+
+// admin calls the admin API as name; out may be nil.
+func (c *console) admin(name, method, path string, body any, out any) int {
+	c.t.Helper()
+	var rd *bytes.Reader
+	b, _ := json.Marshal(body)
+	rd = bytes.NewReader(b)
+	req, _ := http.NewRequest(method, c.ts.URL+path, rd)
+	if name != "" {
+		req.Header.Set("Authorization", "Bearer "+c.tokens[name])
+	}
+	pool := c.ca.ClientCAs() // the CA, as a trust root
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	resp, err := hc.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
+
+func (c *console) enrollToken(uses int) string {
+	c.t.Helper()
+	var out struct{ Token string }
+	if code := c.admin("root", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "1h", Uses: uses, Tags: []string{"lab"}}, &out); code != 200 {
+		c.t.Fatalf("make enrollment token: %d", code)
+	}
+	return out.Token
+}
+
+func (c *console) machine(name string) (*client.Client, client.Identity) {
+	c.t.Helper()
+	id, err := client.Enroll(context.Background(), c.ts.URL, c.enrollToken(1), name, []byte("offline secret of "+name))
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	cl, err := client.New(id)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	return cl, id
+}
+
+func upload(t *testing.T, cl *client.Client, endpointID int64, approvals int) int64 {
+	t.Helper()
+	id, err := cl.UploadRequest(context.Background(), server.RequestUpload{EndpointID: endpointID, Created: time.Now(), UID: 501, User: "alice",
+		Kind: "approval", Path: "/opt/tool", SHA256: "ab12", Reason: "quarterly report", PolicyRevision: 4, ApprovalsNeeded: approvals,
+		WindowEnd: time.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// Enroll, upload, approve: the decision reaches the machine's open poll
+// at once, signed; the latency is logged (figures in docs/benchmarks.md).
+func TestAnApprovalReachesTheMachinesPoll(t *testing.T) {
+	c := newConsole(t)
+	cl, _ := c.machine("mac-01")
+	id := upload(t, cl, 17, 1)
+	if again := upload(t, cl, 17, 1); again != id {
+		t.Errorf("the same upload made request %d, then %d", id, again)
+	}
+	got := make(chan []server.DecisionWire, 1)
+	errs := make(chan error, 1)
+	go func() {
+		ds, err := cl.Decisions(context.Background(), 0, 9*time.Second)
+		got <- ds
+		errs <- err
+	}()
+	time.Sleep(100 * time.Millisecond) // the poll is open
+	start := time.Now()
+	if code := c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true, Note: "fine"}, nil); code != 200 {
+		t.Fatalf("decide: %d", code)
+	}
+	ds := <-got
+	if err := <-errs; err != nil {
+		t.Fatal(err)
+	}
+	lat := time.Since(start)
+	t.Logf("decision → machine: %v", lat)
+	if len(ds) != 1 || !ds[0].Approve || ds[0].EndpointID != 17 || ds[0].DecidedBy != "ann" || ds[0].PolicyRevision != 4 {
+		t.Fatalf("decisions %+v", ds)
+	}
+	// Asked again after it: nothing new (a short wait).
+	if ds, err := cl.Decisions(context.Background(), ds[0].Seq, 200*time.Millisecond); err != nil || len(ds) != 0 {
+		t.Errorf("after the last: %+v, %v", ds, err)
+	}
+}
+
+func TestTwoOfThreeApprovalsAndOneDeny(t *testing.T) {
+	c := newConsole(t)
+	cl, _ := c.machine("mac-01")
+	id := upload(t, cl, 1, 2)
+	decide := func(who string, approve bool) int {
+		return c.admin(who, "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: approve}, nil)
+	}
+	if code := decide("ann", true); code != 200 {
+		t.Fatal(code)
+	}
+	if code := decide("ann", true); code != http.StatusConflict {
+		t.Errorf("the same approver again: %d, want 409", code)
+	}
+	if ds, _ := cl.Decisions(context.Background(), 0, 200*time.Millisecond); len(ds) != 0 {
+		t.Errorf("one approval of two decided: %+v", ds)
+	}
+	if code := decide("bob", true); code != 200 {
+		t.Fatal(code)
+	}
+	if ds, _ := cl.Decisions(context.Background(), 0, time.Second); len(ds) != 1 || !ds[0].Approve {
+		t.Errorf("two approvals: %+v", ds)
+	}
+	if code := decide("cat", false); code != http.StatusConflict {
+		t.Errorf("a vote after the decision: %d", code)
+	}
+	// One deny denies at once.
+	id2 := upload(t, cl, 2, 3)
+	c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: true}, nil)
+	c.admin("bob", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: false, Note: "no"}, nil)
+	if ds, _ := cl.Decisions(context.Background(), 1, time.Second); len(ds) != 1 || ds[0].Approve || ds[0].EndpointID != 2 {
+		t.Errorf("a deny after an approval: %+v", ds)
+	}
+}
+
+// A machine knows only its own: its decisions, by its certificate, never
+// by a body; and a decision not signed by the pinned key is refused.
+func TestAMachineSeesOnlyItsOwnAndChecksSignatures(t *testing.T) {
+	c := newConsole(t)
+	a, _ := c.machine("a")
+	b, _ := c.machine("b")
+	id := upload(t, a, 5, 1)
+	c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true}, nil)
+	if ds, err := b.Decisions(context.Background(), 0, 300*time.Millisecond); err != nil || len(ds) != 0 {
+		t.Errorf("machine b sees %+v (%v)", ds, err)
+	}
+	// b's upload with a's endpoint id is b's own request, not a's.
+	if id2 := upload(t, b, 5, 1); id2 == id {
+		t.Error("machine b's upload landed on machine a's request")
+	}
+	// A client that pinned another key refuses the console's decisions.
+	_, forgedID := c.machine("c")
+	pub, _, _ := ed25519.GenerateKey(nil)
+	forgedID.SigningKeys = []ed25519.PublicKey{pub}
+	fc, _ := client.New(forgedID)
+	idc := upload(t, fc, 9, 1)
+	c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", idc), server.DecideRequest{Approve: true}, nil)
+	if _, err := fc.Decisions(context.Background(), 0, time.Second); !errors.Is(err, client.ErrBadSignature) {
+		t.Errorf("a decision under an unpinned key: %v", err)
+	}
+}
+
+func TestBadInputIsRefusedClearly(t *testing.T) {
+	c := newConsole(t)
+	tok := c.enrollToken(1)
+	if _, err := client.Enroll(context.Background(), c.ts.URL, tok, "first", nil); err != nil {
+		t.Fatal(err)
+	}
+	var ae *client.APIError
+	if _, err := client.Enroll(context.Background(), c.ts.URL, tok, "second", nil); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
+		t.Errorf("a used token: %v", err)
+	}
+	// A token from another console: the TLS pin refuses this one first.
+	other, _ := pki.Create(time.Now())
+	foreign := strings.Replace(tok, c.ca.CAHash(), other.CAHash(), 1)
+	if _, err := client.Enroll(context.Background(), c.ts.URL, foreign, "x", nil); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
+		t.Errorf("a token naming another CA: %v", err)
+	}
+	if _, err := client.Enroll(context.Background(), c.ts.URL, "gh1.nonsense", "x", nil); err == nil {
+		t.Error("a malformed token enrolled")
+	}
+	for _, tt := range []struct {
+		name, who, method, path string
+		body                    any
+		want                    int
+	}{
+		{"no API token", "", "GET", "/v1/admin/requests", nil, 401},
+		{"an approver makes tokens", "ann", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "1h"}, 403},
+		{"an auditor decides", "aud", "POST", "/v1/admin/requests/1/decide", server.DecideRequest{Approve: true}, 403},
+		{"an auditor lists", "aud", "GET", "/v1/admin/requests", nil, 200},
+		{"an unknown field", "root", "POST", "/v1/admin/enroll-tokens", map[string]any{"ttl": "1h", "owner": "me"}, 400},
+		{"a ttl past 30 days", "root", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "9000h"}, 400},
+		{"an oversized body", "root", "POST", "/v1/admin/enroll-tokens", map[string]any{"ttl": strings.Repeat("x", 70<<10)}, 413},
+		{"the endpoint API without a certificate", "", "GET", "/v1/endpoint/decisions", nil, 401},
+		{"a request that is not there", "ann", "POST", "/v1/admin/requests/999/decide", server.DecideRequest{}, 404},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if code := c.admin(tt.who, tt.method, tt.path, tt.body, nil); code != tt.want {
+				t.Errorf("status %d, want %d", code, tt.want)
+			}
+		})
+	}
+	// A revoked machine is refused from then on.
+	cl, id := c.machine("leaver")
+	if code := c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil); code != 200 {
+		t.Fatalf("revoke: %d", code)
+	}
+	if _, err := cl.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Errorf("a revoked machine uploads: %v", err)
+	}
+	// A certificate from another console's CA does not get in.
+	oid, err := client.Enroll(context.Background(), c.ts.URL, c.enrollToken(1), "real", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := pki.NewClientKey()
+	csr, _ := pki.CSR(key, "x")
+	der, _ := other.IssueClient(csr, oid.MachineID, time.Hour, time.Now())
+	oid.CertPEM = pki.CertPEM(der)
+	oid.KeyPEM, _ = pki.KeyPEM(key)
+	forged, err := client.New(oid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := forged.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err == nil {
+		t.Error("a certificate another CA issued for an enrolled machine's id was accepted")
+	}
+	// Enrollment is audited.
+	log, _ := c.st.Audit(context.Background())
+	enrolls := 0
+	for _, e := range log {
+		if e.Action == "enroll" {
+			enrolls++
+		}
+	}
+	if enrolls != 3 {
+		t.Errorf("%d enrollments audited, want 3", enrolls)
+	}
+}

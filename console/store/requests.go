@@ -1,0 +1,247 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Request is an approval request an endpoint uploaded.
+type Request struct {
+	ID                     int64
+	MachineID              string
+	EndpointID             int64 // the request's id on its machine
+	Created                time.Time
+	UID                    uint32
+	User                   string
+	Kind                   string
+	Path, SHA256           string
+	Facts                  string // JSON, as the endpoint sent it
+	Reason                 string
+	WindowStart, WindowEnd time.Time
+	Rule                   int
+	PolicyRevision         int64
+	ApprovalsNeeded        int
+	State                  string // pending, approved, denied
+	Decided                time.Time
+}
+
+// Request states.
+const (
+	Pending  = "pending"
+	Approved = "approved"
+	Denied   = "denied"
+)
+
+const requestCols = `id, machine_id, endpoint_id, created, uid, user_name, kind, path, sha256, facts, reason,
+	window_start, window_end, rule, policy_revision, approvals_needed, state, decided`
+
+func scanRequest(sc interface{ Scan(...any) error }) (Request, error) {
+	var r Request
+	var created, ws, we, decided int64
+	err := sc.Scan(&r.ID, &r.MachineID, &r.EndpointID, &created, &r.UID, &r.User, &r.Kind, &r.Path, &r.SHA256, &r.Facts, &r.Reason,
+		&ws, &we, &r.Rule, &r.PolicyRevision, &r.ApprovalsNeeded, &r.State, &decided)
+	r.Created, r.WindowStart, r.WindowEnd, r.Decided = fromNanos(created), fromNanos(ws), fromNanos(we), fromNanos(decided)
+	return r, err
+}
+
+// PutRequest stores r (an upload) and returns its id. The same request
+// uploaded again (same machine and endpoint id) is the stored one: its id
+// is returned and nothing changes (created false).
+func (s *Store) PutRequest(ctx context.Context, r Request) (id int64, created bool, err error) {
+	if r.ApprovalsNeeded < 1 {
+		r.ApprovalsNeeded = 1
+	}
+	res, err := s.w.ExecContext(ctx, `INSERT INTO requests (machine_id, endpoint_id, created, uid, user_name, kind, path, sha256, facts, reason,
+		window_start, window_end, rule, policy_revision, approvals_needed, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (machine_id, endpoint_id) DO NOTHING`,
+		r.MachineID, r.EndpointID, nanos(r.Created), r.UID, r.User, r.Kind, r.Path, r.SHA256, r.Facts, r.Reason,
+		nanos(r.WindowStart), nanos(r.WindowEnd), r.Rule, r.PolicyRevision, r.ApprovalsNeeded, Pending)
+	if err != nil {
+		return 0, false, fmt.Errorf("store request: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 1 {
+		id, err := res.LastInsertId()
+		return id, true, err
+	}
+	err = s.w.QueryRowContext(ctx, `SELECT id FROM requests WHERE machine_id = ? AND endpoint_id = ?`, r.MachineID, r.EndpointID).Scan(&id)
+	return id, false, err
+}
+
+// GetRequest returns request id.
+func (s *Store) GetRequest(ctx context.Context, id int64) (Request, error) {
+	r, err := scanRequest(s.r.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Request{}, fmt.Errorf("request %d: %w", id, ErrNotFound)
+	}
+	return r, err
+}
+
+// Requests lists the requests in state ("" for all), newest first.
+func (s *Store) Requests(ctx context.Context, state string) ([]Request, error) {
+	q := `SELECT ` + requestCols + ` FROM requests`
+	var args []any
+	if state != "" {
+		q += ` WHERE state = ?`
+		args = append(args, state)
+	}
+	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT 1000`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list requests: %w", err)
+	}
+	defer rows.Close()
+	var out []Request
+	for rows.Next() {
+		r, err := scanRequest(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list requests: %w", err)
+		}
+		out = append(out, r)
+	}
+	return out, rows.Err()
+}
+
+// Vote is one approver's say on a request.
+type Vote struct {
+	Voter   string
+	Approve bool
+	Note    string
+	// WindowStart and WindowEnd narrow the request's window (an approval
+	// only); zero keeps it.
+	WindowStart, WindowEnd time.Time
+}
+
+// Decision is what a machine receives about one of its requests, in the
+// order of Seq, with the console's signature over it.
+type Decision struct {
+	Seq                    int64
+	MachineID              string
+	RequestID, EndpointID  int64
+	Approve                bool
+	WindowStart, WindowEnd time.Time
+	PolicyRevision         int64
+	DecidedBy, Note        string
+	At                     time.Time
+	Signature              []byte
+}
+
+// CastVote records v on request id in one transaction: one deny denies; N
+// approvals (the request's ApprovalsNeeded, the same person counting once)
+// approve; then the decision is stored for the machine, signed by sign
+// (which sees every field but Seq and Signature). It returns the request
+// as it now is and the decision, if this vote made one.
+func (s *Store) CastVote(ctx context.Context, id int64, v Vote, now time.Time, sign func(*Decision) []byte) (Request, *Decision, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return Request{}, nil, err
+	}
+	defer tx.Rollback()
+	r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Request{}, nil, fmt.Errorf("request %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return Request{}, nil, err
+	}
+	if r.State != Pending {
+		return r, nil, fmt.Errorf("request %d is %s: %w", id, r.State, ErrDecided)
+	}
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM votes WHERE request_id = ? AND voter = ?`, id, v.Voter).Scan(&n); err != nil {
+		return r, nil, err
+	}
+	if n > 0 {
+		return r, nil, fmt.Errorf("request %d: %w", id, ErrVoted)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO votes (request_id, voter, approve, note, at) VALUES (?, ?, ?, ?, ?)`, id, v.Voter, v.Approve, v.Note, nanos(now)); err != nil {
+		return r, nil, fmt.Errorf("vote: %w", err)
+	}
+	word := "deny"
+	if v.Approve {
+		word = "approve"
+	}
+	if err := audit(ctx, tx, now, v.Voter, "vote", fmt.Sprintf("%s request %d (machine %s, %s): %s", word, id, r.MachineID, r.Path, v.Note)); err != nil {
+		return r, nil, err
+	}
+	var approvals int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM votes WHERE request_id = ? AND approve = 1`, id).Scan(&approvals); err != nil {
+		return r, nil, err
+	}
+	var d *Decision
+	switch {
+	case !v.Approve:
+		r.State = Denied
+	case approvals >= r.ApprovalsNeeded:
+		r.State = Approved
+	}
+	if r.State != Pending {
+		r.Decided = now
+		d = &Decision{MachineID: r.MachineID, RequestID: r.ID, EndpointID: r.EndpointID, Approve: r.State == Approved,
+			WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, PolicyRevision: r.PolicyRevision, DecidedBy: v.Voter, Note: v.Note, At: now}
+		if d.Approve && !v.WindowStart.IsZero() {
+			d.WindowStart = v.WindowStart
+		}
+		if d.Approve && !v.WindowEnd.IsZero() {
+			d.WindowEnd = v.WindowEnd
+		}
+		d.Signature = sign(d)
+		if _, err := tx.ExecContext(ctx, `UPDATE requests SET state = ?, decided = ? WHERE id = ?`, r.State, nanos(now), id); err != nil {
+			return r, nil, err
+		}
+		res, err := tx.ExecContext(ctx, `INSERT INTO decisions (machine_id, request_id, endpoint_id, approve, window_start, window_end, decided_by, note, at, signature)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.MachineID, d.RequestID, d.EndpointID, d.Approve, nanos(d.WindowStart), nanos(d.WindowEnd), d.DecidedBy, d.Note, nanos(now), d.Signature)
+		if err != nil {
+			return r, nil, fmt.Errorf("store decision: %w", err)
+		}
+		if d.Seq, err = res.LastInsertId(); err != nil {
+			return r, nil, err
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return r, nil, err
+	}
+	return r, d, nil
+}
+
+// Votes lists the votes on request id, in order.
+func (s *Store) Votes(ctx context.Context, id int64) ([]Vote, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT voter, approve, note FROM votes WHERE request_id = ? ORDER BY at, voter`, id)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Vote
+	for rows.Next() {
+		var v Vote
+		if err := rows.Scan(&v.Voter, &v.Approve, &v.Note); err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, rows.Err()
+}
+
+// Decisions returns machine's decisions after seq, oldest first, at most
+// limit.
+func (s *Store) Decisions(ctx context.Context, machine string, after int64, limit int) ([]Decision, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT d.seq, d.machine_id, d.request_id, d.endpoint_id, d.approve, d.window_start, d.window_end,
+		r.policy_revision, d.decided_by, d.note, d.at, d.signature
+		FROM decisions d JOIN requests r ON r.id = d.request_id WHERE d.machine_id = ? AND d.seq > ? ORDER BY d.seq LIMIT ?`, machine, after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("list decisions: %w", err)
+	}
+	defer rows.Close()
+	var out []Decision
+	for rows.Next() {
+		var d Decision
+		var ws, we, at int64
+		if err := rows.Scan(&d.Seq, &d.MachineID, &d.RequestID, &d.EndpointID, &d.Approve, &ws, &we, &d.PolicyRevision, &d.DecidedBy, &d.Note, &at, &d.Signature); err != nil {
+			return nil, err
+		}
+		d.WindowStart, d.WindowEnd, d.At = fromNanos(ws), fromNanos(we), fromNanos(at)
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,275 @@
+// Package store is the console's database: enrolled machines and the
+// tokens that enroll them, the approval requests endpoints upload, the
+// approvers' votes and the signed decisions each machine collects, API
+// tokens, and the audit of every change. SQLite (internal/sqlitedb: one
+// writer, WAL, embedded migrations) is the default; PostgreSQL, for
+// several console nodes, comes with the same schema later.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"embed"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"time"
+
+	"github.com/gatehouse/gatehouse/internal/sqlitedb"
+)
+
+//go:embed migrations/*.sql
+var migrationFiles embed.FS
+
+// Errors callers tell apart (wrapped).
+var (
+	ErrNotFound = errors.New("not found")
+	// ErrToken: the enrollment token is unknown, expired or used up. One
+	// error for the three, so a guesser learns nothing.
+	ErrToken = errors.New("the enrollment token is unknown, expired or used up: ask an administrator for a new one (gatehouse-console token enroll)")
+	// ErrDecided: the request was decided already.
+	ErrDecided = errors.New("the request is decided already")
+	// ErrVoted: this approver has voted on the request already.
+	ErrVoted = errors.New("you have voted on this request already; each person counts once")
+)
+
+// Store is the console's database; safe for concurrent use.
+type Store struct {
+	path string
+	w, r *sql.DB
+}
+
+// Open opens (creating) the database at path.
+func Open(path string) (*Store, error) {
+	sub, err := fs.Sub(migrationFiles, "migrations")
+	if err != nil {
+		return nil, err
+	}
+	w, r, err := sqlitedb.Open(path, sqlitedb.Options{Migrations: sub, Product: "gatehouse-console"})
+	if err != nil {
+		return nil, err
+	}
+	return &Store{path: path, w: w, r: r}, nil
+}
+
+// Close closes the database.
+func (s *Store) Close() error { return errors.Join(s.r.Close(), s.w.Close()) }
+
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n int64) time.Time {
+	if n == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, n)
+}
+
+func jsonList(v []string) string {
+	if v == nil {
+		v = []string{}
+	}
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+func parseList(s string) []string {
+	var v []string
+	_ = json.Unmarshal([]byte(s), &v)
+	return v
+}
+
+// Machine is one enrolled endpoint.
+type Machine struct {
+	ID, Hostname   string
+	Tags           []string
+	Enrolled       time.Time
+	LastSeen       time.Time
+	PolicyRevision int64
+	OfflineSecret  []byte
+	CertSerial     string
+	Revoked        bool
+}
+
+// AddEnrollToken stores an enrollment token by the hash of its secret.
+// uses -1 is unlimited until it expires.
+func (s *Store) AddEnrollToken(ctx context.Context, hash string, expires time.Time, uses int, tags []string, by string, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `INSERT INTO enroll_tokens (hash, created, expires, uses_left, tags, created_by) VALUES (?, ?, ?, ?, ?, ?)`,
+		hash, nanos(now), nanos(expires), uses, jsonList(tags), by)
+	if err != nil {
+		return fmt.Errorf("add enrollment token: %w", err)
+	}
+	return nil
+}
+
+// Enroll takes one use of the token and records m, with the token's tags
+// added to m's, in one transaction: a token used up by another enrollment
+// meanwhile enrolls nothing.
+func (s *Store) Enroll(ctx context.Context, tokenHash string, m Machine, now time.Time) (Machine, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return Machine{}, fmt.Errorf("enroll: %w", err)
+	}
+	defer tx.Rollback()
+	var expires int64
+	var uses int
+	var tags string
+	err = tx.QueryRowContext(ctx, `SELECT expires, uses_left, tags FROM enroll_tokens WHERE hash = ?`, tokenHash).Scan(&expires, &uses, &tags)
+	if errors.Is(err, sql.ErrNoRows) || err == nil && (uses == 0 || now.UnixNano() >= expires) {
+		return Machine{}, ErrToken
+	}
+	if err != nil {
+		return Machine{}, fmt.Errorf("enroll: %w", err)
+	}
+	if uses > 0 {
+		if _, err := tx.ExecContext(ctx, `UPDATE enroll_tokens SET uses_left = uses_left - 1 WHERE hash = ?`, tokenHash); err != nil {
+			return Machine{}, fmt.Errorf("enroll: %w", err)
+		}
+	}
+	m.Tags = append(m.Tags, parseList(tags)...)
+	m.Enrolled = now
+	if _, err := tx.ExecContext(ctx, `INSERT INTO machines (id, hostname, tags, enrolled, offline_secret, cert_serial) VALUES (?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Hostname, jsonList(m.Tags), nanos(now), m.OfflineSecret, m.CertSerial); err != nil {
+		return Machine{}, fmt.Errorf("enroll: %w", err)
+	}
+	if err := audit(ctx, tx, now, "token "+tokenHash[:min(12, len(tokenHash))], "enroll", fmt.Sprintf("machine %s (%s), tags %v", m.ID, m.Hostname, m.Tags)); err != nil {
+		return Machine{}, err
+	}
+	return m, tx.Commit()
+}
+
+const machineCols = `id, hostname, tags, enrolled, last_seen, policy_revision, offline_secret, cert_serial, revoked`
+
+func scanMachine(sc interface{ Scan(...any) error }) (Machine, error) {
+	var m Machine
+	var tags string
+	var enrolled, seen int64
+	err := sc.Scan(&m.ID, &m.Hostname, &tags, &enrolled, &seen, &m.PolicyRevision, &m.OfflineSecret, &m.CertSerial, &m.Revoked)
+	m.Tags, m.Enrolled, m.LastSeen = parseList(tags), fromNanos(enrolled), fromNanos(seen)
+	return m, err
+}
+
+// Machine returns the machine id.
+func (s *Store) Machine(ctx context.Context, id string) (Machine, error) {
+	m, err := scanMachine(s.r.QueryRowContext(ctx, `SELECT `+machineCols+` FROM machines WHERE id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return Machine{}, fmt.Errorf("machine %s: %w", id, ErrNotFound)
+	}
+	return m, err
+}
+
+// Machines lists every machine, by hostname.
+func (s *Store) Machines(ctx context.Context) ([]Machine, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+machineCols+` FROM machines ORDER BY hostname, id`)
+	if err != nil {
+		return nil, fmt.Errorf("list machines: %w", err)
+	}
+	defer rows.Close()
+	var out []Machine
+	for rows.Next() {
+		m, err := scanMachine(rows)
+		if err != nil {
+			return nil, fmt.Errorf("list machines: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// Seen records that machine id was in touch now.
+func (s *Store) Seen(ctx context.Context, id string, now time.Time) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE machines SET last_seen = ? WHERE id = ?`, nanos(now), id)
+	return err
+}
+
+// Revoke marks machine id revoked: its certificate is refused from then on.
+func (s *Store) Revoke(ctx context.Context, id, by string, now time.Time) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := tx.ExecContext(ctx, `UPDATE machines SET revoked = 1 WHERE id = ?`, id)
+	if err != nil {
+		return fmt.Errorf("revoke %s: %w", id, err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("machine %s: %w", id, ErrNotFound)
+	}
+	if err := audit(ctx, tx, now, by, "revoke", "machine "+id); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// audit records a change in tx.
+func audit(ctx context.Context, tx *sql.Tx, now time.Time, actor, action, detail string) error {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit (at, actor, action, detail) VALUES (?, ?, ?, ?)`, nanos(now), actor, action, detail); err != nil {
+		return fmt.Errorf("audit %s: %w", action, err)
+	}
+	return nil
+}
+
+// AuditEntry is one recorded change.
+type AuditEntry struct {
+	ID                    int64
+	At                    time.Time
+	Actor, Action, Detail string
+}
+
+// Audit lists the recorded changes, oldest first.
+func (s *Store) Audit(ctx context.Context) ([]AuditEntry, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, at, actor, action, detail FROM audit ORDER BY id`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []AuditEntry
+	for rows.Next() {
+		var a AuditEntry
+		var at int64
+		if err := rows.Scan(&a.ID, &at, &a.Actor, &a.Action, &a.Detail); err != nil {
+			return nil, err
+		}
+		a.At = fromNanos(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// Token is an API token's holder.
+type Token struct {
+	Name, Role string
+}
+
+// AddAPIToken stores an API token by its hash.
+func (s *Store) AddAPIToken(ctx context.Context, hash string, t Token, by string, now time.Time) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, `INSERT INTO api_tokens (hash, name, role, created) VALUES (?, ?, ?, ?)`, hash, t.Name, t.Role, nanos(now)); err != nil {
+		return fmt.Errorf("add API token: %w", err)
+	}
+	if err := audit(ctx, tx, now, by, "api-token", fmt.Sprintf("%s (%s)", t.Name, t.Role)); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// APIToken returns the holder of the token with hash, ErrNotFound if none
+// or revoked.
+func (s *Store) APIToken(ctx context.Context, hash string) (Token, error) {
+	var t Token
+	err := s.r.QueryRowContext(ctx, `SELECT name, role FROM api_tokens WHERE hash = ? AND revoked = 0`, hash).Scan(&t.Name, &t.Role)
+	if errors.Is(err, sql.ErrNoRows) {
+		return Token{}, ErrNotFound
+	}
+	return t, err
+}

@@ -1,0 +1,147 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+)
+
+var t0 = time.Unix(1_764_000_000, 0)
+
+func open(t *testing.T) *Store {
+	t.Helper()
+	s, err := Open(filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func enroll(t *testing.T, s *Store, id string) Machine {
+	t.Helper()
+	ctx := context.Background()
+	if err := s.AddEnrollToken(ctx, "tok-"+id, t0.Add(time.Hour), 1, []string{"lab"}, "admin", t0); err != nil {
+		t.Fatal(err)
+	}
+	m, err := s.Enroll(ctx, "tok-"+id, Machine{ID: id, Hostname: id + ".local", OfflineSecret: []byte("secret")}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+func TestAnEnrollmentTokenIsUsedAsOftenAsItSays(t *testing.T) {
+	s := open(t)
+	ctx := context.Background()
+	s.AddEnrollToken(ctx, "once", t0.Add(time.Hour), 1, []string{"finance"}, "admin", t0)
+	s.AddEnrollToken(ctx, "many", t0.Add(time.Hour), -1, nil, "admin", t0)
+	s.AddEnrollToken(ctx, "old", t0.Add(time.Minute), -1, nil, "admin", t0)
+	m, err := s.Enroll(ctx, "once", Machine{ID: "m1", Hostname: "a"}, t0)
+	if err != nil || len(m.Tags) != 1 || m.Tags[0] != "finance" {
+		t.Fatalf("first use: %+v, %v", m, err)
+	}
+	if _, err := s.Enroll(ctx, "once", Machine{ID: "m2", Hostname: "b"}, t0); !errors.Is(err, ErrToken) {
+		t.Errorf("second use of a single-use token: %v", err)
+	}
+	for _, id := range []string{"m3", "m4"} {
+		if _, err := s.Enroll(ctx, "many", Machine{ID: id, Hostname: id}, t0); err != nil {
+			t.Errorf("a multi-use token: %v", err)
+		}
+	}
+	if _, err := s.Enroll(ctx, "old", Machine{ID: "m5", Hostname: "c"}, t0.Add(2*time.Minute)); !errors.Is(err, ErrToken) {
+		t.Errorf("an expired token: %v", err)
+	}
+	if _, err := s.Enroll(ctx, "nope", Machine{ID: "m6", Hostname: "d"}, t0); !errors.Is(err, ErrToken) {
+		t.Errorf("an unknown token: %v", err)
+	}
+	if _, err := s.Machine(ctx, "m2"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("a refused enrollment stored a machine: %v", err)
+	}
+	if ms, _ := s.Machines(ctx); len(ms) != 3 {
+		t.Errorf("%d machines, want 3", len(ms))
+	}
+}
+
+func TestAnUploadRepeatedIsOneRequest(t *testing.T) {
+	s := open(t)
+	enroll(t, s, "m1")
+	enroll(t, s, "m2")
+	ctx := context.Background()
+	r := Request{MachineID: "m1", EndpointID: 7, Created: t0, UID: 501, User: "alice", Kind: "approval", Path: "/opt/tool"}
+	id, created, err := s.PutRequest(ctx, r)
+	if err != nil || !created {
+		t.Fatal(created, err)
+	}
+	id2, created, err := s.PutRequest(ctx, r)
+	if err != nil || created || id2 != id {
+		t.Errorf("again: id %d (want %d), created %v, %v", id2, id, created, err)
+	}
+	// The same endpoint id on another machine is another request.
+	r.MachineID = "m2"
+	if id3, created, _ := s.PutRequest(ctx, r); !created || id3 == id {
+		t.Errorf("another machine's request 7: id %d created %v", id3, created)
+	}
+}
+
+func TestTwoOfThreeApproversDecide(t *testing.T) {
+	s := open(t)
+	enroll(t, s, "m1")
+	ctx := context.Background()
+	id, _, _ := s.PutRequest(ctx, Request{MachineID: "m1", EndpointID: 1, Created: t0, Kind: "approval", Path: "/opt/tool",
+		ApprovalsNeeded: 2, PolicyRevision: 9, WindowEnd: t0.Add(24 * time.Hour)})
+	signed := 0
+	sign := func(d *Decision) []byte { signed++; return []byte("sig") }
+	r, d, err := s.CastVote(ctx, id, Vote{Voter: "ann", Approve: true}, t0, sign)
+	if err != nil || d != nil || r.State != Pending {
+		t.Fatalf("first approval: %s, %+v, %v", r.State, d, err)
+	}
+	if _, _, err := s.CastVote(ctx, id, Vote{Voter: "ann", Approve: true}, t0, sign); !errors.Is(err, ErrVoted) {
+		t.Errorf("the same person twice: %v", err)
+	}
+	r, d, err = s.CastVote(ctx, id, Vote{Voter: "bob", Approve: true, Note: "ok", WindowEnd: t0.Add(time.Hour)}, t0.Add(time.Minute), sign)
+	if err != nil || d == nil || r.State != Approved || !d.Approve || signed != 1 {
+		t.Fatalf("second approval: %s, %+v, %v", r.State, d, err)
+	}
+	if !d.WindowEnd.Equal(t0.Add(time.Hour)) || d.PolicyRevision != 9 || d.DecidedBy != "bob" {
+		t.Errorf("decision %+v: the approver narrowed the window to an hour", d)
+	}
+	if _, _, err := s.CastVote(ctx, id, Vote{Voter: "cat", Approve: false}, t0, sign); !errors.Is(err, ErrDecided) {
+		t.Errorf("a vote after the decision: %v", err)
+	}
+	ds, err := s.Decisions(ctx, "m1", 0, 10)
+	if err != nil || len(ds) != 1 || ds[0].Seq != d.Seq || string(ds[0].Signature) != "sig" {
+		t.Errorf("decisions %+v, %v", ds, err)
+	}
+	if ds, _ := s.Decisions(ctx, "m1", d.Seq, 10); len(ds) != 0 {
+		t.Errorf("decisions after the last: %+v", ds)
+	}
+	if vs, _ := s.Votes(ctx, id); len(vs) != 2 {
+		t.Errorf("votes %+v", vs)
+	}
+	// Every vote is audited.
+	a, _ := s.Audit(ctx)
+	votes := 0
+	for _, e := range a {
+		if e.Action == "vote" {
+			votes++
+		}
+	}
+	if votes != 2 {
+		t.Errorf("%d votes audited, want 2", votes)
+	}
+}
+
+func TestOneDenyDenies(t *testing.T) {
+	s := open(t)
+	enroll(t, s, "m1")
+	ctx := context.Background()
+	id, _, _ := s.PutRequest(ctx, Request{MachineID: "m1", EndpointID: 1, Created: t0, Kind: "approval", Path: "/x", ApprovalsNeeded: 3})
+	s.CastVote(ctx, id, Vote{Voter: "ann", Approve: true}, t0, func(*Decision) []byte { return nil })
+	r, d, err := s.CastVote(ctx, id, Vote{Voter: "bob", Approve: false, Note: "no"}, t0, func(*Decision) []byte { return []byte("s") })
+	if err != nil || r.State != Denied || d == nil || d.Approve {
+		t.Errorf("a deny after an approval: %s, %+v, %v", r.State, d, err)
+	}
+}
