@@ -31,12 +31,14 @@ const (
 	OpCheckAsOther
 	// OpReload reloads the policy file.
 	OpReload
-	ops = OpReload
+	// OpConsoleDecide applies a decision the console signed.
+	OpConsoleDecide
+	ops = OpConsoleDecide
 )
 
 var opNames = [...]string{"", "read the status", "wait for changes", "read audit events", "read requests",
 	"read grants", "answer requests", "mark requests seen", "approve or deny requests", "check programs",
-	"check programs as another user", "reload the policy"}
+	"check programs as another user", "reload the policy", "apply the console's decisions"}
 
 func (o Op) String() string {
 	if o != 0 && int(o) < len(opNames) {
@@ -66,21 +68,24 @@ func (s Scope) String() string { return [...]string{"none", "own", "all"}[s] }
 //
 // Answering and marking seen are the blocked user's alone, also for root:
 // an administrator approves, but does not click a user's Continue. The
-// console sync service carries decisions and audit events, so it reads and
-// decides everything but answers nothing. sudo acts for its real user.
+// console sync service carries decisions and audit events, so it reads
+// everything and answers nothing; it decides only with the console's
+// signature (OpConsoleDecide: the sync is not trusted with decisions). sudo
+// acts for its real user.
 var rights = [ops + 1][actorKinds + 1]Scope{
 	//                  -   user  root  sync  sudo  agent
-	OpStatus:       {0, All, All, All, All, All},
-	OpWaitChanges:  {0, All, All, All, All, All},
-	OpReadEvents:   {0, Own, All, All, Own, Own},
-	OpReadRequests: {0, Own, All, All, Own, Own},
-	OpReadGrants:   {0, Own, All, All, Own, Own},
-	OpAnswer:       {0, Own, Own, None, Own, Own},
-	OpMarkSeen:     {0, Own, Own, None, Own, Own},
-	OpDecide:       {0, None, All, All, None, None},
-	OpCheck:        {0, Own, Own, Own, Own, Own},
-	OpCheckAsOther: {0, None, All, None, None, None},
-	OpReload:       {0, None, All, None, None, None},
+	OpStatus:        {0, All, All, All, All, All},
+	OpWaitChanges:   {0, All, All, All, All, All},
+	OpReadEvents:    {0, Own, All, All, Own, Own},
+	OpReadRequests:  {0, Own, All, All, Own, Own},
+	OpReadGrants:    {0, Own, All, All, Own, Own},
+	OpAnswer:        {0, Own, Own, None, Own, Own},
+	OpMarkSeen:      {0, Own, Own, None, Own, Own},
+	OpDecide:        {0, None, All, None, None, None},
+	OpCheck:         {0, Own, Own, Own, Own, Own},
+	OpCheckAsOther:  {0, None, All, None, None, None},
+	OpReload:        {0, None, All, None, None, None},
+	OpConsoleDecide: {0, None, All, All, None, None},
 }
 
 // scope returns how far a's right to op reaches.

@@ -183,6 +183,11 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 		{"approve uid 1000's request", func(a enforcer.Actor) error {
 			_, err := h.e.Decide(ctx, a, ar.ID, true, "")
 			return err
+		}, "--+----"},
+		{"apply a console decision", func(a enforcer.Actor) error {
+			// No console is enrolled: allowed actors get that error.
+			_, err := h.e.ConsoleDecide(ctx, a, enforcer.ConsoleDecision{RequestID: ar.ID, Approve: true})
+			return err
 		}, "--++---"},
 		{"answer uid 1000's request", func(a enforcer.Actor) error {
 			_, err := h.e.Answer(ctx, a, wr.ID, enforcer.Answer{})

@@ -127,6 +127,12 @@ type Config struct {
 	UpdaterTeamID    string `yaml:"updater_team_id"`
 	UpdaterSigningID string `yaml:"updater_signing_id"`
 
+	// Console is the file `gatehouse enroll` writes when this machine
+	// enrolls with a console: the console's signing keys, which every
+	// decision it sends must verify with. "" is console.json next to the
+	// database.
+	Console string `yaml:"console"`
+
 	// CodeSigningRoots are PEM files of CA certificates whose code
 	// signatures count as signed, besides Apple's (an organisation's own
 	// code-signing CA): the policy's publisher, team_id and signing_id

@@ -288,16 +288,23 @@ func (e *Engine) Decide(ctx context.Context, a Actor, id int64, approve bool, no
 		return AnswerResult{}, invalid("the note is longer than %d bytes", maxNote)
 	}
 	note = strings.TrimSpace(note)
-	to := request.Denied
-	if approve {
-		to = request.Approved
-	}
 	by := fmt.Sprintf("%s (uid %d)", a.User, a.UID)
 	if a.Kind != ActorRoot {
 		by = fmt.Sprintf("%s %s (uid %d)", a.Kind, a.User, a.UID)
 	}
 	if note != "" {
 		by += ": " + note
+	}
+	return e.applyDecision(ctx, id, approve, by, time.Time{}, time.Time{})
+}
+
+// applyDecision moves submitted request id to approved or denied, by by;
+// an approval grants the program for the window windowStart–windowEnd
+// (zero: the request's own window, or approval_ttl from now).
+func (e *Engine) applyDecision(ctx context.Context, id int64, approve bool, by string, windowStart, windowEnd time.Time) (AnswerResult, error) {
+	to := request.Denied
+	if approve {
+		to = request.Approved
 	}
 	if approve {
 		r, err := e.store.GetRequest(ctx, id)
@@ -324,6 +331,12 @@ func (e *Engine) Decide(ctx context.Context, a Actor, id int64, approve bool, no
 		return res, nil
 	}
 	start, end := nr.WindowStart, nr.WindowEnd
+	if !windowStart.IsZero() {
+		start = windowStart
+	}
+	if !windowEnd.IsZero() {
+		end = windowEnd
+	}
 	now := e.now()
 	if start.IsZero() {
 		start = now

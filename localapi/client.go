@@ -222,6 +222,14 @@ func (c *Client) Deny(ctx context.Context, id int64, note string) (AnswerResult,
 	return out, err
 }
 
+// ConsoleDecide hands gatehoused a decision the console signed (the sync
+// service).
+func (c *Client) ConsoleDecide(ctx context.Context, id int64, d ConsoleDecision) (AnswerResult, error) {
+	var out AnswerResult
+	err := c.do(ctx, "POST", "/requests/"+strconv.FormatInt(id, 10)+"/console-decision", nil, d, &out)
+	return out, err
+}
+
 // Grants lists active grants (the caller's own unless root).
 func (c *Client) Grants(ctx context.Context) ([]Grant, error) {
 	var out []Grant

@@ -196,6 +196,20 @@ type Decide struct {
 	Note string `json:"note,omitempty"`
 }
 
+// ConsoleDecision is POST /v1/requests/{id}/console-decision: a decision
+// the console made and signed, carried by the sync service; gatehoused
+// applies it only if the signature verifies with the keys pinned at
+// enrollment.
+type ConsoleDecision struct {
+	Approve        bool      `json:"approve"`
+	WindowStart    time.Time `json:"window_start,omitzero"`
+	WindowEnd      time.Time `json:"window_end,omitzero"`
+	PolicyRevision int64     `json:"policy_revision"`
+	DecidedBy      string    `json:"decided_by"`
+	Note           string    `json:"note,omitempty"`
+	Signature      []byte    `json:"signature"`
+}
+
 // Grant lets one user run one exact file again.
 type Grant struct {
 	ID        int64          `json:"id"`

@@ -38,6 +38,8 @@ commands:
                                help desk: the response code for an offline request
   offline secret [--export]    make this machine's offline secret if missing;
                                --export prints it for the help desk (root)
+  sync [--identity FILE]       the sync service between gatehoused and its console
+                               (after sudo gatehoused enroll URL TOKEN; run it as sync_user)
 
 Run "gatehouse <command> -h" for a command's flags.
 `
@@ -89,6 +91,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdRequest(args[1:], stdout, stderr)
 	case "offline":
 		return cmdOffline(args[1:], stdout, stderr)
+	case "sync":
+		return cmdSync(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

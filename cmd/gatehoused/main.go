@@ -25,6 +25,9 @@ func main() {
 }
 
 func run(args []string) int {
+	if len(args) > 0 && args[0] == "enroll" {
+		return enroll(args[1:], os.Stdout, os.Stderr)
+	}
 	fs := flag.NewFlagSet("gatehoused", flag.ContinueOnError)
 	cfgPath := fs.String("config", enforcer.DefaultConfigPath, "configuration `file` (missing default file = defaults)")
 	pol := fs.String("policy", "", "policy `file` (overrides the configuration; builtin:example = the bundled example)")

@@ -23,6 +23,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/signed"
 )
 
 // Identity is what a machine keeps after enrolling: its id, certificate and
@@ -150,8 +151,8 @@ func (c *Client) Decisions(ctx context.Context, after int64, wait time.Duration)
 		return nil, fmt.Errorf("wait for decisions: %w", err)
 	}
 	for _, d := range out.Decisions {
-		f := server.DecisionFields(c.id.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)
-		if !pki.Verify(c.id.SigningKeys, d.Signature, "decision", f...) {
+		f := signed.DecisionFields(c.id.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)
+		if !signed.Verify(c.id.SigningKeys, d.Signature, signed.KindDecision, f...) {
 			return nil, fmt.Errorf("decision %d (request %d): %w", d.Seq, d.EndpointID, ErrBadSignature)
 		}
 	}

@@ -3,16 +3,11 @@ package pki
 import (
 	"crypto/ed25519"
 	"crypto/rand"
-	"encoding/binary"
 	"errors"
 	"fmt"
-	"math"
-	"strings"
-)
 
-// signContext starts every signed message; bump the version if the encoding
-// ever changes.
-const signContext = "gatehouse-console-v1\x00"
+	"github.com/gatehouse/gatehouse/console/signed"
+)
 
 // SigningPublic is the current signing key's public half: what an endpoint
 // pins at enrollment.
@@ -38,7 +33,7 @@ func (a *Authority) SigningPublics() []ed25519.PublicKey {
 // current key. Kinds are constants in the caller's code, so a kind that is
 // empty or holds a NUL byte is a programming error and panics.
 func (a *Authority) Sign(kind string, fields ...[]byte) []byte {
-	msg, err := message(kind, fields)
+	msg, err := signed.Message(kind, fields...)
 	if err != nil {
 		panic("pki.Sign: " + err.Error())
 	}
@@ -48,18 +43,9 @@ func (a *Authority) Sign(kind string, fields ...[]byte) []byte {
 }
 
 // Verify reports whether sig is a signature of kind and fields by any of
-// keys. Keys of the wrong length are skipped.
+// keys (signed.Verify).
 func Verify(keys []ed25519.PublicKey, sig []byte, kind string, fields ...[]byte) bool {
-	msg, err := message(kind, fields)
-	if err != nil || len(sig) != ed25519.SignatureSize {
-		return false
-	}
-	for _, k := range keys {
-		if len(k) == ed25519.PublicKeySize && ed25519.Verify(k, msg, sig) {
-			return true
-		}
-	}
-	return false
+	return signed.Verify(keys, sig, kind, fields...)
 }
 
 // RotateSigning makes a new current signing key and keeps the previous one
@@ -87,27 +73,4 @@ func (a *Authority) DropOldSigning() {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	a.old = nil
-}
-
-// message is the byte string that is signed for kind and fields.
-func message(kind string, fields [][]byte) ([]byte, error) {
-	if kind == "" || strings.IndexByte(kind, 0) >= 0 {
-		return nil, fmt.Errorf("kind %q: want a non-empty kind without NUL bytes", kind)
-	}
-	n := len(signContext) + len(kind) + 1
-	for _, f := range fields {
-		if uint64(len(f)) > math.MaxUint32 {
-			return nil, fmt.Errorf("field of %d bytes is longer than 4 GiB", len(f))
-		}
-		n += 4 + len(f)
-	}
-	msg := make([]byte, 0, n)
-	msg = append(msg, signContext...)
-	msg = append(msg, kind...)
-	msg = append(msg, 0)
-	for _, f := range fields {
-		msg = binary.BigEndian.AppendUint32(msg, uint32(len(f)))
-		msg = append(msg, f...)
-	}
-	return msg, nil
 }

@@ -4,8 +4,6 @@ import (
 	"crypto/ed25519"
 	"strings"
 	"testing"
-
-	"github.com/google/go-cmp/cmp"
 )
 
 func b(ss ...string) [][]byte {
@@ -14,27 +12,6 @@ func b(ss ...string) [][]byte {
 		out = append(out, []byte(s))
 	}
 	return out
-}
-
-func TestSignedMessageEncodingIsFixed(t *testing.T) {
-	for _, tt := range []struct {
-		kind   string
-		fields [][]byte
-		want   string
-	}{
-		{"decision", b("a", "bc"), "gatehouse-console-v1\x00decision\x00\x00\x00\x00\x01a\x00\x00\x00\x02bc"},
-		{"decision", b("ab", "c"), "gatehouse-console-v1\x00decision\x00\x00\x00\x00\x02ab\x00\x00\x00\x01c"},
-		{"policy", nil, "gatehouse-console-v1\x00policy\x00"},
-		{"policy", b(""), "gatehouse-console-v1\x00policy\x00\x00\x00\x00\x00"},
-	} {
-		got, err := message(tt.kind, tt.fields)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(tt.want, string(got)); d != "" {
-			t.Errorf("message(%q, %q) (-want +got):\n%s", tt.kind, tt.fields, d)
-		}
-	}
 }
 
 func TestASignatureVerifiesOnlyForWhatWasSigned(t *testing.T) {

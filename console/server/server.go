@@ -18,7 +18,6 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
-	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -31,6 +30,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/console/store"
 )
 
@@ -339,21 +339,9 @@ type DecisionWire struct {
 	Signature      []byte    `json:"signature"`
 }
 
-// DecisionFields are what the console signs of a decision, bound to the
-// machine, the request and the policy revision it was asked under: the
-// endpoint verifies them with the key it pinned at enrollment.
-func DecisionFields(machine string, endpointID int64, approve bool, windowStart, windowEnd time.Time, revision int64) [][]byte {
-	i64 := func(v int64) []byte { return binary.BigEndian.AppendUint64(nil, uint64(v)) }
-	ok := []byte{0}
-	if approve {
-		ok[0] = 1
-	}
-	return [][]byte{[]byte(machine), i64(endpointID), ok, i64(windowStart.Unix()), i64(windowEnd.Unix()), i64(revision)}
-}
-
 // sign signs a decision for its machine.
 func (s *Server) sign(d *store.Decision) []byte {
-	return s.ca.Sign("decision", DecisionFields(d.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
+	return s.ca.Sign(signed.KindDecision, signed.DecisionFields(d.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
 }
 
 func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.Machine) {
@@ -377,6 +365,9 @@ func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.M
 		changed := s.hub.watch(m.ID) // before reading: a decision made meanwhile wakes us
 		ds, err := s.st.Decisions(r.Context(), m.ID, after, 100)
 		if err != nil {
+			if r.Context().Err() != nil {
+				return // the machine hung up
+			}
 			s.reply(w, nil, err)
 			return
 		}

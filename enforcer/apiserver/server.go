@@ -40,6 +40,7 @@ type Engine interface {
 	OfflineCode(context.Context, enforcer.Actor, int64, string) (enforcer.AnswerResult, error)
 	WaitChanges(context.Context, enforcer.Actor, uint64, time.Duration) (enforcer.Changes, error)
 	Decide(context.Context, enforcer.Actor, int64, bool, string) (enforcer.AnswerResult, error)
+	ConsoleDecide(context.Context, enforcer.Actor, enforcer.ConsoleDecision) (enforcer.AnswerResult, error)
 	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
 	Check(context.Context, enforcer.Actor, enforcer.CheckQuery) (enforcer.CheckResult, error)
 }
@@ -169,6 +170,7 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v+"/changes", s.changes)
 	h("POST "+v+"/requests/{id}/approve", s.decide(true))
 	h("POST "+v+"/requests/{id}/deny", s.decide(false))
+	h("POST "+v+"/requests/{id}/console-decision", s.consoleDecide)
 	h("GET "+v+"/grants", s.grants)
 	h("POST "+v+"/check", s.check)
 	h("POST "+v+"/policy/reload", s.reload)
@@ -402,6 +404,19 @@ func (s *Server) answer(r *http.Request, a enforcer.Actor) (any, error) {
 	}
 	return answerToWire(s.eng.Answer(r.Context(), a, id, enforcer.Answer{Cancel: in.Cancel, Reason: in.Reason,
 		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd}))
+}
+
+func (s *Server) consoleDecide(r *http.Request, a enforcer.Actor) (any, error) {
+	id, err := pathID(r)
+	if err != nil {
+		return nil, err
+	}
+	var d localapi.ConsoleDecision
+	if err := decodeBody(r, &d); err != nil {
+		return nil, err
+	}
+	return answerToWire(s.eng.ConsoleDecide(r.Context(), a, enforcer.ConsoleDecision{RequestID: id, Approve: d.Approve,
+		WindowStart: d.WindowStart, WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature}))
 }
 
 func (s *Server) decide(approve bool) func(*http.Request, enforcer.Actor) (any, error) {

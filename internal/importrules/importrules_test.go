@@ -51,6 +51,10 @@ var rules = []rule{
 		ban: []string{mod + "/enforcer", mod + "/enforcer/"}},
 	{pkg: "console/server", why: "the console is its own program: nothing of the engine or the agent",
 		ban: []string{mod + "/enforcer", mod + "/enforcer/", mod + "/app"}},
+	{pkg: "console/signed", why: "what gatehoused verifies of the console is a leaf: standard library only",
+		allow: []string{}},
+	{pkg: "consolesync", why: "the sync service talks to gatehoused only through the local API: nothing of the engine",
+		ban: []string{mod + "/enforcer", mod + "/enforcer/", mod + "/app"}},
 	{pkg: "console/client", why: "the endpoint's side of the console runs unprivileged in the sync service: nothing of the engine",
 		ban: []string{mod + "/enforcer", mod + "/enforcer/", mod + "/app"}},
 }

@@ -1,0 +1,146 @@
+//go:build linux
+
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/localapi"
+)
+
+// TestE2EConsoleApproval: the real gatehoused enrolls with a real console
+// (`gatehoused enroll`), the real sync service runs as the unprivileged
+// sync user (`gatehouse sync` as nobody), a user's approval request goes up,
+// an approver approves it through the console's API, and the program runs
+// on the machine with the grant — decided nowhere but on the console.
+func TestE2EConsoleApproval(t *testing.T) {
+	e := newEnv(t)
+	// The console, in this process, on loopback HTTPS over SQLite.
+	st, err := store.Open(filepath.Join(e.dir, "console", "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ca, _ := pki.Create(time.Now())
+	srv := server.New(st, ca, server.Options{})
+	cert, _ := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.TLS = srv.TLSConfig(cert)
+	ts.StartTLS()
+	defer ts.Close()
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), 1, nil, "test", time.Now())
+	approver := server.NewToken()
+	st.AddAPIToken(context.Background(), server.HashToken(approver), store.Token{Name: "ann", Role: "approver"}, "test", time.Now())
+
+	e.config = "sync_user: nobody\n"
+	e.start()
+	syncDir := filepath.Join(e.dir, "sync")
+	os.MkdirAll(syncDir, 0o755)
+	os.Chown(syncDir, 65534, 65534)
+	identity := filepath.Join(syncDir, "identity.json")
+	out, err := exec.Command(bins.daemon, "enroll", "--config", filepath.Join(e.dir, "gatehoused.yaml"), "--identity", identity,
+		"--hostname", "e2e-machine", ts.URL, server.FormatEnrollToken(secret, ca.CAHash())).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gatehoused enroll: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(identity); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+		t.Fatalf("the sync identity: %v %v, want 0600 owned by nobody", fi.Mode(), err)
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var syncLog bytes.Buffer
+	sync := exec.CommandContext(ctx, bins.cli, "sync", "--identity", identity, "--socket", e.socket())
+	sync.Dir = "/"
+	sync.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	sync.Stdout, sync.Stderr = &syncLog, &syncLog
+	if err := sync.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { cancel(); sync.Wait(); t.Logf("sync log:\n%s", syncLog.String()) }()
+
+	p := e.install("/bin/true", "appr/tool")
+	if err := e.run(p, runOpt{uid: 1000}); !isEPERM(err) {
+		t.Fatalf("the approval program before any approval: %v, want EPERM", err)
+	}
+	var req localapi.Request
+	e.waitFor("the approval request", func() bool {
+		rs, _ := e.client().Requests(context.Background())
+		for _, r := range rs {
+			if r.Path == p {
+				req = r
+			}
+		}
+		return req.ID != 0
+	})
+	if out, err := e.cli(1000, "request", strconv.FormatInt(req.ID, 10), "--reason", "month-end close"); err != nil {
+		t.Fatalf("submit: %v %s", err, out)
+	}
+	var consoleReq store.Request
+	e.waitFor("the request on the console", func() bool {
+		rs, _ := st.Requests(context.Background(), store.Pending)
+		if len(rs) == 1 {
+			consoleReq = rs[0]
+		}
+		return len(rs) == 1
+	})
+	if consoleReq.EndpointID != req.ID || consoleReq.User != req.User || consoleReq.Reason != "month-end close" {
+		t.Errorf("the console's request %+v, the machine's %+v", consoleReq, req)
+	}
+	// The approver decides in the console.
+	body, _ := json.Marshal(server.DecideRequest{Approve: true, Note: "ok for today"})
+	hreq, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/admin/requests/%d/decide", ts.URL, consoleReq.ID), bytes.NewReader(body))
+	hreq.Header.Set("Authorization", "Bearer "+approver)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.ClientCAs()}}}
+	decided := time.Now()
+	resp, err := hc.Do(hreq)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("decide: %v %v", err, resp)
+	}
+	resp.Body.Close()
+	e.waitFor("the approval on the machine", func() bool {
+		r, err := e.client().Request(context.Background(), req.ID)
+		return err == nil && r.State == "approved"
+	})
+	t.Logf("console decision → grant on the machine: %v", time.Since(decided))
+	if err := e.run(p, runOpt{uid: 1000}); err != nil {
+		t.Fatalf("the approved program: %v", err)
+	}
+	e.waitEvent("the run allowed by the console's approval", func(ev localapi.Event) bool {
+		return ev.Path == p && ev.Allowed && ev.GrantID != 0
+	})
+	r, _ := e.client().Request(context.Background(), req.ID)
+	if r.DecidedBy == "" || !bytes.Contains([]byte(r.DecidedBy), []byte("console: ann")) {
+		t.Errorf("decided by %q, want the console's approver", r.DecidedBy)
+	}
+}
+
+func (e *env) waitFor(what string, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			e.t.Fatalf("timed out waiting for %s\n%s", what, e.log.String())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -1,0 +1,117 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/enforcer"
+)
+
+// defaultSyncIdentity is where the sync service's identity goes.
+const defaultSyncIdentity = "/var/lib/gatehouse-sync/identity.json"
+
+// enroll is `gatehoused enroll URL TOKEN`: as root, it enrolls this machine
+// with the console at URL, escrows the machine's offline secret there,
+// writes what gatehoused pins (console.json: the machine id and the
+// console's signing keys, root's) and the sync service's identity (its
+// certificate and key, readable by the sync user only).
+func enroll(args []string, stdout, stderr io.Writer) int {
+	fset := flag.NewFlagSet("gatehoused enroll", flag.ContinueOnError)
+	fset.SetOutput(stderr)
+	cfgPath := fset.String("config", enforcer.DefaultConfigPath, "gatehoused's configuration `file`")
+	identity := fset.String("identity", defaultSyncIdentity, "where the sync service's identity is written")
+	hostname := fset.String("hostname", "", "the name the console shows (default this host's name)")
+	if err := fset.Parse(args); err != nil {
+		return 2
+	}
+	if fset.NArg() != 2 {
+		fmt.Fprintln(stderr, "usage: gatehoused enroll [--config FILE] [--identity FILE] [--hostname NAME] URL TOKEN")
+		return 2
+	}
+	url, token := fset.Arg(0), fset.Arg(1)
+	cfg, err := enforcer.LoadConfig(*cfgPath)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehoused enroll:", err)
+		return 1
+	}
+	if *hostname == "" {
+		*hostname, _ = os.Hostname()
+	}
+	secret, err := os.ReadFile(cfg.OfflineSecretFile())
+	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+		fmt.Fprintln(stderr, "gatehoused enroll: the offline secret:", err)
+		return 1
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	id, err := client.Enroll(ctx, url, token, *hostname, secret)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehoused enroll:", err)
+		return 1
+	}
+	pinned := enforcer.ConsoleIdentity{URL: url, MachineID: id.MachineID}
+	for _, k := range id.SigningKeys {
+		pinned.SigningKeys = append(pinned.SigningKeys, k)
+	}
+	if err := writeJSON(cfg.ConsoleFile(), pinned, 0o644, -1); err != nil {
+		fmt.Fprintln(stderr, "gatehoused enroll:", err)
+		return 1
+	}
+	uid := -1
+	if cfg.SyncUser != "" {
+		u, err := user.Lookup(cfg.SyncUser)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehoused enroll: sync_user %s: %v\n", cfg.SyncUser, err)
+			return 1
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+	}
+	if err := writeJSON(*identity, id, 0o600, uid); err != nil {
+		fmt.Fprintln(stderr, "gatehoused enroll:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "enrolled with %s as machine %s\n  gatehoused trusts the console's keys in %s\n  the sync service's identity is %s\n  start it as %s: gatehouse sync --identity %s\n",
+		url, id.MachineID, cfg.ConsoleFile(), *identity, orRoot(cfg.SyncUser), *identity)
+	return 0
+}
+
+func orRoot(u string) string {
+	if u == "" {
+		return "root (set sync_user in gatehoused.yaml to run it unprivileged)"
+	}
+	return u
+}
+
+// writeJSON writes v to path atomically with perm, the file owned by uid
+// (-1: as is), its directory made 0755 if missing.
+func writeJSON(path string, v any, perm os.FileMode, uid int) error {
+	b, err := json.MarshalIndent(v, "", "  ")
+	if err != nil {
+		return err
+	}
+	dir := filepath.Dir(path)
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, perm); err != nil {
+		return err
+	}
+	if uid >= 0 {
+		if err := os.Chown(tmp, uid, -1); err != nil {
+			return err
+		}
+	}
+	return os.Rename(tmp, path)
+}

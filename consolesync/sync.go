@@ -1,0 +1,237 @@
+// Package consolesync is the sync service's logic: it carries approval
+// requests from gatehoused up to the console and the console's decisions
+// back down. It runs unprivileged (the configured sync_user, an actor of
+// its own in gatehoused), off every exec path: gatehoused never waits for
+// it, and it is not trusted with decisions — gatehoused applies only what
+// the console signed with the key pinned at enrollment. It keeps its place
+// (the last decision applied, the requests uploaded) in a state file, so a
+// restart neither loses nor repeats anything, and backs off while the
+// console or gatehoused is away.
+package consolesync
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
+)
+
+// Local is what the sync needs of gatehoused (*localapi.Client).
+type Local interface {
+	Requests(ctx context.Context, states ...request.State) ([]localapi.Request, error)
+	Changes(ctx context.Context, after uint64, wait time.Duration) (localapi.Changes, error)
+	ConsoleDecide(ctx context.Context, id int64, d localapi.ConsoleDecision) (localapi.AnswerResult, error)
+}
+
+// Console is what it needs of the console (*client.Client).
+type Console interface {
+	UploadRequest(ctx context.Context, r server.RequestUpload) (int64, error)
+	Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, error)
+}
+
+// Options configure a Sync.
+type Options struct {
+	Local   Local
+	Console Console
+	// State is the state file (the sync user's, 0600).
+	State  string
+	Logger *slog.Logger
+	// Wait is the long polls' wait (default 25 s); Backoff the first
+	// retry delay, doubled up to MaxBackoff (1 s, 30 s).
+	Wait, Backoff, MaxBackoff time.Duration
+}
+
+// Sync carries requests and decisions.
+type Sync struct {
+	opt Options
+	log *slog.Logger
+
+	mu    sync.Mutex
+	state state
+}
+
+// state is what survives a restart.
+type state struct {
+	// DecisionSeq is the last console decision handed to gatehoused.
+	DecisionSeq int64 `json:"decision_seq"`
+	// Uploaded are the local request ids uploaded and still open.
+	Uploaded []int64 `json:"uploaded"`
+}
+
+// New returns a sync; Run starts it.
+func New(opt Options) (*Sync, error) {
+	if opt.Logger == nil {
+		opt.Logger = slog.Default()
+	}
+	if opt.Wait == 0 {
+		opt.Wait = 25 * time.Second
+	}
+	if opt.Backoff == 0 {
+		opt.Backoff = time.Second
+	}
+	if opt.MaxBackoff == 0 {
+		opt.MaxBackoff = 30 * time.Second
+	}
+	s := &Sync{opt: opt, log: opt.Logger}
+	b, err := os.ReadFile(opt.State)
+	switch {
+	case errors.Is(err, os.ErrNotExist):
+	case err != nil:
+		return nil, fmt.Errorf("sync state: %w", err)
+	default:
+		if err := json.Unmarshal(b, &s.state); err != nil {
+			return nil, fmt.Errorf("sync state %s: %w (move it aside: the sync then uploads the open requests again, which is harmless)", opt.State, err)
+		}
+	}
+	return s, nil
+}
+
+// save writes the state atomically (temp file, rename).
+func (s *Sync) saveLocked() error {
+	b, _ := json.Marshal(s.state)
+	tmp := s.opt.State + ".tmp"
+	if err := os.MkdirAll(filepath.Dir(s.opt.State), 0o700); err != nil {
+		return err
+	}
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return err
+	}
+	return os.Rename(tmp, s.opt.State)
+}
+
+// Run carries requests up and decisions down until ctx ends.
+func (s *Sync) Run(ctx context.Context) error {
+	var wg sync.WaitGroup
+	wg.Add(2)
+	go func() { defer wg.Done(); s.loop(ctx, "upload requests", s.uploadOnce) }()
+	go func() { defer wg.Done(); s.loop(ctx, "apply decisions", s.decisionsOnce) }()
+	wg.Wait()
+	return nil
+}
+
+// loop runs step until ctx ends, backing off after failures.
+func (s *Sync) loop(ctx context.Context, what string, step func(context.Context) error) {
+	backoff := s.opt.Backoff
+	for ctx.Err() == nil {
+		if err := step(ctx); err != nil {
+			if ctx.Err() != nil {
+				return
+			}
+			s.log.Warn("sync: retrying", "what", what, "in", backoff, "err", err)
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(backoff):
+			}
+			backoff = min(2*backoff, s.opt.MaxBackoff)
+			continue
+		}
+		backoff = s.opt.Backoff
+	}
+}
+
+// uploadable is a request the console decides: an approval the user
+// submitted.
+func uploadable(r localapi.Request) bool {
+	return r.State == request.Submitted && (r.Kind == request.Approval || r.Kind == request.ApprovalOffline)
+}
+
+// uploadOnce uploads what is submitted and not yet uploaded, then waits
+// for gatehoused's requests to change.
+func (s *Sync) uploadOnce(ctx context.Context) error {
+	ch, err := s.opt.Local.Changes(ctx, 0, 0) // the current sequence
+	if err != nil {
+		return err
+	}
+	rs, err := s.opt.Local.Requests(ctx, request.Submitted)
+	if err != nil {
+		return err
+	}
+	open := map[int64]bool{}
+	for _, r := range rs {
+		if !uploadable(r) {
+			continue
+		}
+		open[r.ID] = true
+		s.mu.Lock()
+		done := slices.Contains(s.state.Uploaded, r.ID)
+		s.mu.Unlock()
+		if done {
+			continue
+		}
+		if _, err := s.opt.Console.UploadRequest(ctx, upload(r)); err != nil {
+			return fmt.Errorf("upload request %d: %w", r.ID, err)
+		}
+		s.log.Info("sync: request uploaded", "request", r.ID, "path", r.Path, "user", r.User)
+		s.mu.Lock()
+		s.state.Uploaded = append(s.state.Uploaded, r.ID)
+		err := s.saveLocked()
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("save sync state: %w", err)
+		}
+	}
+	// Forget the ones no longer open: the list stays the open requests.
+	s.mu.Lock()
+	kept := slices.DeleteFunc(slices.Clone(s.state.Uploaded), func(id int64) bool { return !open[id] })
+	if len(kept) != len(s.state.Uploaded) {
+		s.state.Uploaded = kept
+		s.saveLocked()
+	}
+	s.mu.Unlock()
+	_, err = s.opt.Local.Changes(ctx, ch.Seq, s.opt.Wait)
+	return err
+}
+
+func upload(r localapi.Request) server.RequestUpload {
+	facts, _ := json.Marshal(map[string]any{"app_type": r.AppType, "publisher": r.Publisher, "team_id": r.TeamID,
+		"signing_id": r.SigningID, "args": r.Args, "cwd": r.Cwd, "machine": r.Machine})
+	return server.RequestUpload{EndpointID: r.ID, Created: r.Created, UID: r.UID, User: r.User, Kind: string(r.Kind), Path: r.Path,
+		SHA256: r.SHA256, Facts: facts, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Rule: r.Rule,
+		PolicyRevision: r.PolicyRevision}
+}
+
+// decisionsOnce waits for the console's next decisions and hands each to
+// gatehoused, saving its place after each.
+func (s *Sync) decisionsOnce(ctx context.Context) error {
+	s.mu.Lock()
+	after := s.state.DecisionSeq
+	s.mu.Unlock()
+	ds, err := s.opt.Console.Decisions(ctx, after, s.opt.Wait)
+	if err != nil {
+		return err
+	}
+	for _, d := range ds {
+		_, err := s.opt.Local.ConsoleDecide(ctx, d.EndpointID, localapi.ConsoleDecision{Approve: d.Approve, WindowStart: d.WindowStart,
+			WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
+		var ae *localapi.APIError
+		switch {
+		case err == nil:
+			s.log.Info("sync: decision applied", "request", d.EndpointID, "approve", d.Approve, "by", d.DecidedBy)
+		case errors.As(err, &ae) && ae.Status < 500:
+			// gatehoused refused it for good (decided meanwhile, a
+			// signature that does not verify): nothing to retry.
+			s.log.Warn("sync: gatehoused refused a decision", "request", d.EndpointID, "err", err)
+		default:
+			return fmt.Errorf("hand decision %d to gatehoused: %w", d.Seq, err)
+		}
+		s.mu.Lock()
+		s.state.DecisionSeq = d.Seq
+		err = s.saveLocked()
+		s.mu.Unlock()
+		if err != nil {
+			return fmt.Errorf("save sync state: %w", err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,191 @@
+package consolesync
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"net/http/httptest"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/signed"
+	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/request"
+)
+
+// fakeLocal is gatehoused's side: submitted requests, a change sequence,
+// and ConsoleDecide checking the signature as gatehoused does, with the
+// keys and machine id pinned at enrollment.
+type fakeLocal struct {
+	mu      sync.Mutex
+	reqs    []localapi.Request
+	seq     uint64
+	machine string
+	keys    []ed25519.PublicKey
+	applied []string
+	wake    chan struct{}
+}
+
+func (f *fakeLocal) Requests(context.Context, ...request.State) ([]localapi.Request, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.reqs), nil
+}
+
+func (f *fakeLocal) Changes(ctx context.Context, after uint64, wait time.Duration) (localapi.Changes, error) {
+	f.mu.Lock()
+	seq, wake := f.seq, f.wake
+	f.mu.Unlock()
+	if seq != after || wait == 0 {
+		return localapi.Changes{Seq: seq}, nil
+	}
+	select {
+	case <-wake:
+	case <-time.After(wait):
+	case <-ctx.Done():
+		return localapi.Changes{}, ctx.Err()
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return localapi.Changes{Seq: f.seq}, nil
+}
+
+func (f *fakeLocal) add(r localapi.Request) {
+	f.mu.Lock()
+	f.reqs = append(f.reqs, r)
+	f.seq++
+	close(f.wake)
+	f.wake = make(chan struct{})
+	f.mu.Unlock()
+}
+
+func (f *fakeLocal) ConsoleDecide(_ context.Context, id int64, d localapi.ConsoleDecision) (localapi.AnswerResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !signed.Verify(f.keys, d.Signature, signed.KindDecision, signed.DecisionFields(f.machine, id, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...) {
+		return localapi.AnswerResult{}, &localapi.APIError{Status: 400, Message: "signature"}
+	}
+	f.applied = append(f.applied, fmt.Sprintf("%d approve=%v by=%s", id, d.Approve, d.DecidedBy))
+	return localapi.AnswerResult{}, nil
+}
+
+func (f *fakeLocal) got() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return slices.Clone(f.applied)
+}
+
+func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ca, _ := pki.Create(time.Now())
+	srv := server.New(st, ca, server.Options{})
+	cert, _ := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.TLS = srv.TLSConfig(cert)
+	ts.StartTLS()
+	defer ts.Close()
+	secret := make([]byte, 32)
+	secret[0] = 1
+	st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), 1, nil, "test", time.Now())
+	id, err := client.Enroll(context.Background(), ts.URL, server.FormatEnrollToken(secret, ca.CAHash()), "mac-01", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := client.New(id)
+
+	local := &fakeLocal{machine: id.MachineID, keys: id.SigningKeys, wake: make(chan struct{})}
+	local.add(localapi.Request{ID: 41, Kind: request.Approval, State: request.Submitted, Path: "/opt/tool", User: "alice", UID: 501, Reason: "report", PolicyRevision: 3})
+	local.add(localapi.Request{ID: 42, Kind: request.Justification, State: request.Answered, Path: "/opt/other", User: "alice"})
+	statePath := filepath.Join(t.TempDir(), "sync", "state.json")
+	run := func() (stop func()) {
+		s, err := New(Options{Local: local, Console: cl, State: statePath, Wait: time.Second, Backoff: 20 * time.Millisecond})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { s.Run(ctx); close(done) }()
+		return func() { cancel(); <-done }
+	}
+	stop := run()
+	waitFor(t, "the approval request on the console", func() bool { rs, _ := st.Requests(context.Background(), store.Pending); return len(rs) == 1 })
+	rs, _ := st.Requests(context.Background(), "")
+	if len(rs) != 1 || rs[0].EndpointID != 41 || rs[0].PolicyRevision != 3 || rs[0].Reason != "report" {
+		t.Fatalf("console requests %+v: only the submitted approval goes up", rs)
+	}
+	// Decided on the console: handed to gatehoused, signed.
+	tok := server.NewToken()
+	st.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: "ann", Role: "approver"}, "test", time.Now())
+	if _, _, err := st.CastVote(context.Background(), rs[0].ID, store.Vote{Voter: "ann", Approve: true}, time.Now(), func(d *store.Decision) []byte {
+		return ca.Sign(signed.KindDecision, signed.DecisionFields(d.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	// (A vote cast in the store directly does not wake the poll; the
+	// sync's next poll, within its 1 s wait, finds it.)
+	waitFor(t, "the decision applied", func() bool { return len(local.got()) == 1 })
+	stop()
+
+	// A restart neither uploads request 41 again nor applies the decision
+	// again; a new request goes up.
+	local.add(localapi.Request{ID: 43, Kind: request.ApprovalOffline, State: request.Submitted, Path: "/opt/third", User: "bob", UID: 502})
+	stop = run()
+	defer stop()
+	waitFor(t, "request 43 on the console", func() bool { rs, _ := st.Requests(context.Background(), ""); return len(rs) == 2 })
+	time.Sleep(300 * time.Millisecond)
+	if got := local.got(); !slices.Equal(got, []string{"41 approve=true by=ann"}) {
+		t.Errorf("applied %q, want the one decision once", got)
+	}
+	if rs, _ := st.Requests(context.Background(), ""); len(rs) != 2 {
+		t.Errorf("console has %d requests after a restart, want 2", len(rs))
+	}
+}
+
+func TestARefusedDecisionIsNotRetriedForever(t *testing.T) {
+	local := &fakeLocal{machine: "m", wake: make(chan struct{})} // no keys: every signature fails
+	c := &fakeConsole{ds: []server.DecisionWire{{Seq: 5, EndpointID: 1, Approve: true, Signature: []byte("bad")}}}
+	s, _ := New(Options{Local: local, Console: c, State: filepath.Join(t.TempDir(), "s.json")})
+	if err := s.decisionsOnce(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if s.state.DecisionSeq != 5 {
+		t.Errorf("seq %d: a decision gatehoused refused for good must not be handed over again", s.state.DecisionSeq)
+	}
+	c.err = errors.New("console away")
+	if err := s.decisionsOnce(context.Background()); err == nil {
+		t.Error("a console that is away is not an error to back off on")
+	}
+}
+
+type fakeConsole struct {
+	ds  []server.DecisionWire
+	err error
+}
+
+func (f *fakeConsole) UploadRequest(context.Context, server.RequestUpload) (int64, error) { return 1, f.err }
+func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server.DecisionWire, error) {
+	return f.ds, f.err
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}

@@ -1,0 +1,90 @@
+package enforcer_test
+
+import (
+	"context"
+	"crypto/ed25519"
+	"encoding/json"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/signed"
+	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/request"
+)
+
+// The console's decisions reach the engine through the untrusted sync
+// service: applied only when signed by the key pinned at enrollment, for
+// this machine and the request's policy revision, once.
+func TestConsoleDecisionsMustBeSignedByThePinnedKey(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t, func(c *enforcer.Config) { c.SyncUser = "nobody" })
+	id := enforcer.ConsoleIdentity{URL: "https://console.example", MachineID: "m-1", SigningKeys: [][]byte{pub}}
+	b, _ := json.Marshal(id)
+	if err := os.WriteFile(filepath.Join(h.dir, "db", "console.json"), b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	appr := h.file("appr/tool", "#!/bin/sh\n")
+	h.exec(appr, execOpt{uid: 1000})
+	r := h.waitRequest(1000, appr)
+	owner := h.e.Identify(enforcer.Peer{UID: 1000, RealUID: 1000, GIDs: []uint32{1000}})
+	ctx := context.Background()
+	if _, err := h.e.Answer(ctx, owner, r.ID, enforcer.Answer{Reason: "month end"}); err != nil {
+		t.Fatal(err)
+	}
+	sync := h.e.Identify(enforcer.Peer{UID: 65534, RealUID: 65534})
+	sign := func(d enforcer.ConsoleDecision, machine string, key ed25519.PrivateKey) enforcer.ConsoleDecision {
+		msg, _ := signed.Message(signed.KindDecision, signed.DecisionFields(machine, d.RequestID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
+		d.Signature = ed25519.Sign(key, msg)
+		return d
+	}
+	end := time.Now().Add(time.Hour).Truncate(time.Second)
+	good := enforcer.ConsoleDecision{RequestID: r.ID, Approve: true, WindowEnd: end, PolicyRevision: r.PolicyRevision, DecidedBy: "ann"}
+	_, other, _ := ed25519.GenerateKey(nil)
+	for _, tt := range []struct {
+		name string
+		d    enforcer.ConsoleDecision
+		want string
+	}{
+		{"another key", sign(good, "m-1", other), "does not verify"},
+		{"another machine", sign(good, "m-2", priv), "does not verify"},
+		{"changed after signing", func() enforcer.ConsoleDecision { d := sign(good, "m-1", priv); d.WindowEnd = end.Add(24 * time.Hour); return d }(), "does not verify"},
+		{"another revision", sign(func() enforcer.ConsoleDecision { d := good; d.PolicyRevision++; return d }(), "m-1", priv), "signed for policy revision"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := h.e.ConsoleDecide(ctx, sync, tt.d); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+		})
+	}
+	res, err := h.e.ConsoleDecide(ctx, sync, sign(good, "m-1", priv))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Request.State != request.Approved || res.Grant == nil || !res.Grant.Expires.Equal(end) || !strings.Contains(res.Request.DecidedBy, "console: ann") {
+		t.Errorf("applied: %+v, grant %+v", res.Request, res.Grant)
+	}
+	if !h.exec(appr, execOpt{uid: 1000}) {
+		t.Error("the approved program is still denied")
+	}
+	if _, err := h.e.ConsoleDecide(ctx, sync, sign(good, "m-1", priv)); err == nil {
+		t.Error("a decision applied twice")
+	}
+	// Without the signature the sync may not decide at all.
+	if _, err := h.e.Decide(ctx, sync, r.ID, true, ""); !errors.Is(err, enforcer.ErrForbidden) {
+		t.Errorf("an unsigned decision by the sync: %v", err)
+	}
+	var tampers int
+	for _, ev := range h.events(store.Filter{Kind: "tamper"}) {
+		if ev.RequestID == r.ID && !ev.Allowed {
+			tampers++
+		}
+	}
+	if tampers != 3 {
+		t.Errorf("%d refused forgeries recorded, want 3", tampers)
+	}
+}
