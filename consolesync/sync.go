@@ -198,7 +198,7 @@ func upload(r localapi.Request) server.RequestUpload {
 		"signing_id": r.SigningID, "args": r.Args, "cwd": r.Cwd, "machine": r.Machine})
 	return server.RequestUpload{EndpointID: r.ID, Created: r.Created, UID: r.UID, User: r.User, Kind: string(r.Kind), Path: r.Path,
 		SHA256: r.SHA256, Facts: facts, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, Rule: r.Rule,
-		PolicyRevision: r.PolicyRevision}
+		PolicyRevision: r.PolicyRevision, ApprovalsNeeded: r.Approvers}
 }
 
 // decisionsOnce waits for the console's next decisions and hands each to

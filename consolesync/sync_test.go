@@ -106,7 +106,7 @@ func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
 	cl, _ := client.New(id)
 
 	local := &fakeLocal{machine: id.MachineID, keys: id.SigningKeys, wake: make(chan struct{})}
-	local.add(localapi.Request{ID: 41, Kind: request.Approval, State: request.Submitted, Path: "/opt/tool", User: "alice", UID: 501, Reason: "report", PolicyRevision: 3})
+	local.add(localapi.Request{ID: 41, Kind: request.Approval, State: request.Submitted, Path: "/opt/tool", User: "alice", UID: 501, Reason: "report", PolicyRevision: 3, Approvers: 1})
 	local.add(localapi.Request{ID: 42, Kind: request.Justification, State: request.Answered, Path: "/opt/other", User: "alice"})
 	statePath := filepath.Join(t.TempDir(), "sync", "state.json")
 	run := func() (stop func()) {
@@ -122,7 +122,7 @@ func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
 	stop := run()
 	waitFor(t, "the approval request on the console", func() bool { rs, _ := st.Requests(context.Background(), store.Pending); return len(rs) == 1 })
 	rs, _ := st.Requests(context.Background(), "")
-	if len(rs) != 1 || rs[0].EndpointID != 41 || rs[0].PolicyRevision != 3 || rs[0].Reason != "report" {
+	if len(rs) != 1 || rs[0].EndpointID != 41 || rs[0].PolicyRevision != 3 || rs[0].Reason != "report" || rs[0].ApprovalsNeeded != 1 {
 		t.Fatalf("console requests %+v: only the submitted approval goes up", rs)
 	}
 	// Decided on the console: handed to gatehoused, signed.
@@ -174,7 +174,9 @@ type fakeConsole struct {
 	err error
 }
 
-func (f *fakeConsole) UploadRequest(context.Context, server.RequestUpload) (int64, error) { return 1, f.err }
+func (f *fakeConsole) UploadRequest(context.Context, server.RequestUpload) (int64, error) {
+	return 1, f.err
+}
 func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server.DecisionWire, error) {
 	return f.ds, f.err
 }

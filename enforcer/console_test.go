@@ -52,7 +52,11 @@ func TestConsoleDecisionsMustBeSignedByThePinnedKey(t *testing.T) {
 	}{
 		{"another key", sign(good, "m-1", other), "does not verify"},
 		{"another machine", sign(good, "m-2", priv), "does not verify"},
-		{"changed after signing", func() enforcer.ConsoleDecision { d := sign(good, "m-1", priv); d.WindowEnd = end.Add(24 * time.Hour); return d }(), "does not verify"},
+		{"changed after signing", func() enforcer.ConsoleDecision {
+			d := sign(good, "m-1", priv)
+			d.WindowEnd = end.Add(24 * time.Hour)
+			return d
+		}(), "does not verify"},
 		{"another revision", sign(func() enforcer.ConsoleDecision { d := good; d.PolicyRevision++; return d }(), "m-1", priv), "signed for policy revision"},
 	} {
 		t.Run(tt.name, func(t *testing.T) {

@@ -145,7 +145,7 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 		Created: now, Updated: now, UID: p.uid, User: p.user, PID: p.pid, Kind: p.kind, State: request.Pending,
 		Path: p.path, SHA256: p.subj.SHA256, CDHash: p.cdhash, Dev: p.key.dev, Ino: p.key.ino, Args: p.args, Cwd: p.cwd, TTY: p.tty,
 		Rule: d.Rule, RuleName: d.RuleName, Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision,
-		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification,
+		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification, Approvers: d.Approvers,
 		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
 	}
 	// An offline challenge needs the secret and a machine name to bind;

@@ -140,10 +140,12 @@ type Request struct {
 	Body             string        `json:"body,omitempty"`
 	URL              string        `json:"url,omitempty"`
 	MinJustification int           `json:"min_justification,omitempty"`
-	Reason           string        `json:"reason,omitempty"`
-	WindowStart      time.Time     `json:"window_start,omitzero"`
-	WindowEnd        time.Time     `json:"window_end,omitzero"`
-	DecidedBy        string        `json:"decided_by,omitempty"`
+	// Approvers is how many approvals the console needs (0: one).
+	Approvers   int       `json:"approvers,omitempty"`
+	Reason      string    `json:"reason,omitempty"`
+	WindowStart time.Time `json:"window_start,omitzero"`
+	WindowEnd   time.Time `json:"window_end,omitzero"`
+	DecidedBy   string    `json:"decided_by,omitempty"`
 	// Notified is true once the user's agent has told the user about the
 	// request's current state (POST /v1/requests/{id}/seen).
 	Notified bool `json:"notified,omitempty"`

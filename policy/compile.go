@@ -108,9 +108,11 @@ type rule struct {
 	message *MessageTemplate
 	scope   *ruleScope // nil: every user
 	minJust int32
-	action  Action
-	require Action
-	audit   bool
+	// approvers is how many approvals the console needs (0: one).
+	approvers int32
+	action    Action
+	require   Action
+	audit     bool
 }
 
 // ruleScope lists the users a rule applies to (or excludes).
@@ -520,6 +522,14 @@ func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rul
 	if r.Require != "" && out.action != Elevate && out.action != ActionUnset {
 		c.errorf(r.Pos, where, "require applies only to action elevate; for action %s remove it", out.action)
 	}
+	switch {
+	case r.Approvers < 0 || r.Approvers > 10:
+		c.errorf(r.Pos, where, "approvers must be 1 to 10, got %d", r.Approvers)
+	case r.Approvers > 0 && !takesApproval(out.action, out.require):
+		c.errorf(r.Pos, where, "approvers applies to approval, approval_offline and elevate with require: approval; for action %s remove it", out.action)
+	default:
+		out.approvers = int32(r.Approvers)
+	}
 	if r.MinJustification < 0 {
 		c.errorf(r.Pos, where, "min_justification must be 0 or more, got %d", r.MinJustification)
 	} else if r.MinJustification > 0 && !takesJustification(out.action, out.require) {
@@ -547,6 +557,17 @@ func (c *compiler) rule(e *Engine, index int, r *Rule, groupNames []string) *rul
 		return nil
 	}
 	return out
+}
+
+// takesApproval reports whether a rule's decision goes to approvers.
+func takesApproval(a, require Action) bool {
+	switch a {
+	case Approval, ApprovalOffline:
+		return true
+	case Elevate:
+		return require == Approval || require == ApprovalOffline
+	}
+	return false
 }
 
 func takesJustification(a, require Action) bool {

@@ -126,6 +126,7 @@ type Rule struct {
 	Require          string   `yaml:"require" doc:"For elevate: none, justification or approval." enum:"require"`
 	Message          *Message `yaml:"message" doc:"Title, body and URL shown to the user."`
 	MinJustification int      `yaml:"min_justification" doc:"Minimum length, in characters, of a justification."`
+	Approvers        int      `yaml:"approvers" doc:"For approval, approval_offline and elevate with require approval: how many approvers must approve in the console (1 to 10, default 1); one deny denies."`
 	Audit            *bool    `yaml:"audit" doc:"Log to audit (default true); false voids audit logging for this rule."`
 	Users            []string `yaml:"users" doc:"Apply only to these user names."`
 	UserGroups       []string `yaml:"user_groups" doc:"Apply only to members of these OS groups."`

@@ -28,11 +28,13 @@ type Decision struct {
 	Group      string `json:"group,omitempty"`
 	Definition int    `json:"definition,omitempty"`
 	// Audit says whether the decision should be written to the audit log.
-	Audit            bool             `json:"audit"`
-	MinJustification int              `json:"min_justification,omitempty"`
-	Message          *MessageTemplate `json:"-"`
-	PolicyID         string           `json:"policy_id"`
-	Revision         int64            `json:"policy_revision"`
+	Audit            bool `json:"audit"`
+	MinJustification int  `json:"min_justification,omitempty"`
+	// Approvers is how many approvals the console needs (0: one).
+	Approvers int              `json:"approvers,omitempty"`
+	Message   *MessageTemplate `json:"-"`
+	PolicyID  string           `json:"policy_id"`
+	Revision  int64            `json:"policy_revision"`
 }
 
 // MarshalText makes actions readable in JSON.
@@ -51,6 +53,7 @@ func (e *Engine) decision(r *rule, d *definition) Decision {
 		RuleName:         r.name,
 		Audit:            r.audit,
 		MinJustification: int(r.minJust),
+		Approvers:        int(r.approvers),
 		Message:          r.message,
 		PolicyID:         e.id,
 		Revision:         e.revision,

@@ -728,3 +728,30 @@ func TestMessageRender(t *testing.T) {
 		t.Errorf("nil template rendered %+v", got)
 	}
 }
+
+func TestApproversIsForApprovalsOnly(t *testing.T) {
+	doc := oneRule(Definition{Type: []string{"binary"}, Path: strCrit(OpExact, "/opt/x", false)})
+	doc.Rules[0].Action, doc.Rules[0].Approvers = "approval", 2
+	if d := decide(t, compileOK(t, doc), &Facts{Subject: Subject{Type: Binary, Path: "/opt/x"}}); d.Approvers != 2 {
+		t.Errorf("decision asks %d approvers, want 2", d.Approvers)
+	}
+	for _, tt := range []struct {
+		action  string
+		require string
+		n       int
+		want    string
+	}{
+		{"deny", "", 2, "approvers applies to approval"},
+		{"justification", "", 2, "approvers applies to approval"},
+		{"elevate", "justification", 2, "approvers applies to approval"},
+		{"approval", "", 11, "approvers must be 1 to 10"},
+		{"approval", "", -1, "approvers must be 1 to 10"},
+	} {
+		doc.Rules[0].Action, doc.Rules[0].Require, doc.Rules[0].Approvers = tt.action, tt.require, tt.n
+		if _, diags := Compile(doc); !diags.HasErrors() || !strings.Contains(diags.Error(), tt.want) {
+			t.Errorf("%s/%s approvers %d: %v", tt.action, tt.require, tt.n, diags)
+		}
+	}
+	doc.Rules[0].Action, doc.Rules[0].Require, doc.Rules[0].Approvers = "elevate", "approval", 3
+	compileOK(t, doc)
+}

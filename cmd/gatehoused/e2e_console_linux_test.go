@@ -132,6 +132,72 @@ func TestE2EConsoleApproval(t *testing.T) {
 	if r.DecidedBy == "" || !bytes.Contains([]byte(r.DecidedBy), []byte("console: ann")) {
 		t.Errorf("decided by %q, want the console's approver", r.DecidedBy)
 	}
+
+	// A rule with approvers: 2 — one approval is not enough, the same
+	// person twice is refused, a second person's approves.
+	st.AddAPIToken(context.Background(), server.HashToken(approver+"-bob"), store.Token{Name: "bob", Role: "approver"}, "test", time.Now())
+	p2 := e.install("/bin/true", "appr2/tool")
+	if err := e.run(p2, runOpt{uid: 1000}); !isEPERM(err) {
+		t.Fatalf("the two-approver program before any approval: %v", err)
+	}
+	var req2 localapi.Request
+	e.waitFor("the second request", func() bool {
+		rs, _ := e.client().Requests(context.Background())
+		for _, r := range rs {
+			if r.Path == p2 {
+				req2 = r
+			}
+		}
+		return req2.ID != 0
+	})
+	if req2.Approvers != 2 {
+		t.Errorf("the request asks %d approvers, want the rule's 2", req2.Approvers)
+	}
+	if out, err := e.cli(1000, "request", strconv.FormatInt(req2.ID, 10), "--reason", "needs two"); err != nil {
+		t.Fatalf("submit: %v %s", err, out)
+	}
+	var creq store.Request
+	e.waitFor("the second request on the console", func() bool {
+		rs, _ := st.Requests(context.Background(), store.Pending)
+		if len(rs) == 1 {
+			creq = rs[0]
+		}
+		return len(rs) == 1
+	})
+	if creq.ApprovalsNeeded != 2 {
+		t.Errorf("the console needs %d approvals, want 2", creq.ApprovalsNeeded)
+	}
+	vote := func(token string) int {
+		body, _ := json.Marshal(server.DecideRequest{Approve: true})
+		hreq, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/admin/requests/%d/decide", ts.URL, creq.ID), bytes.NewReader(body))
+		hreq.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	if code := vote(approver); code != 200 {
+		t.Fatalf("ann's vote: %d", code)
+	}
+	if code := vote(approver); code != http.StatusConflict {
+		t.Errorf("ann's second vote: %d, want 409", code)
+	}
+	time.Sleep(500 * time.Millisecond)
+	if r, _ := e.client().Request(context.Background(), req2.ID); r.State != "submitted" {
+		t.Errorf("after one approval of two the request is %s", r.State)
+	}
+	if code := vote(approver + "-bob"); code != 200 {
+		t.Fatalf("bob's vote: %d", code)
+	}
+	e.waitFor("the second approval on the machine", func() bool {
+		r, err := e.client().Request(context.Background(), req2.ID)
+		return err == nil && r.State == "approved"
+	})
+	if err := e.run(p2, runOpt{uid: 1000}); err != nil {
+		t.Errorf("the program approved by two: %v", err)
+	}
 }
 
 func (e *env) waitFor(what string, cond func() bool) {

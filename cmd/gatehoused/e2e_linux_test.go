@@ -111,6 +111,8 @@ groups:
     definitions: [{path: {starts_with: MNT/appr/}}]
   - name: offline
     definitions: [{path: {starts_with: MNT/offline/}}]
+  - name: approve-two
+    definitions: [{path: {starts_with: MNT/appr2/}}]
 rules:
   - {group: blocked, action: deny, message: {title: "{name} is blocked"}}
   - {group: justify, action: justification, min_justification: 5}
@@ -118,6 +120,7 @@ rules:
   - {group: denied-message, action: deny_message, message: {title: "{name} is not allowed", body: "Games are not allowed on company computers.", url: "https://it.example.com/policy"}}
   - {group: approve, action: approval, message: {title: "{name} needs approval"}}
   - {group: offline, action: approval_offline}
+  - {group: approve-two, action: approval, approvers: 2}
   - {group: evil-args, action: deny}
   - {group: child-of-test-shell, action: deny}
 `
@@ -140,7 +143,7 @@ func newEnv(t testing.TB) *env {
 	}
 	scratch.Mount(t, e.mnt)
 	t.Cleanup(e.stop) // runs before the unmount: cleanups run last-in first-out
-	for _, d := range []string{"bin", "blocked", "just", "warn", "denmsg", "appr", "offline"} {
+	for _, d := range []string{"bin", "blocked", "just", "warn", "denmsg", "appr", "appr2", "offline"} {
 		os.MkdirAll(filepath.Join(e.mnt, d), 0o755)
 	}
 	e.writePolicy(1)

@@ -43,7 +43,7 @@ func requestToWire(r store.Request) localapi.Request {
 	return localapi.Request{ID: r.ID, Created: r.Created, Updated: r.Updated, UID: r.UID, User: r.User, PID: r.PID,
 		Kind: r.Kind, State: r.State, Path: r.Path, SHA256: r.SHA256, Args: r.Args, Cwd: r.Cwd, Rule: r.Rule,
 		RuleName: r.RuleName, Group: r.Group, PolicyRevision: r.PolicyRevision, Title: r.Title, Body: r.Body, URL: r.URL,
-		MinJustification: r.MinJustification, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, DecidedBy: r.DecidedBy,
+		MinJustification: r.MinJustification, Approvers: r.Approvers, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, DecidedBy: r.DecidedBy,
 		Notified: r.Notified, Terminal: r.TTY != "", AppType: r.AppType, Publisher: r.Publisher, TeamID: r.TeamID,
 		SigningID: r.SigningID, Machine: r.Machine, RequestCode: r.RequestCode}
 }

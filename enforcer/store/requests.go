@@ -38,11 +38,13 @@ type Request struct {
 	Body             string
 	URL              string
 	MinJustification int
-	Reason           string
-	WindowStart      time.Time
-	WindowEnd        time.Time
-	DecidedBy        string
-	Notified         bool
+	// Approvers is how many approvals the console needs (0: one).
+	Approvers   int
+	Reason      string
+	WindowStart time.Time
+	WindowEnd   time.Time
+	DecidedBy   string
+	Notified    bool
 	// What the agent shows about the program (the Publisher Info panel).
 	AppType, Publisher, TeamID, SigningID string
 	// The offline approval challenge of an approval_offline request: the
@@ -75,7 +77,7 @@ func (e *StateError) Error() string {
 const requestCols = `created, updated, uid, user_name, pid, kind, state, path, sha256, dev, ino, args, cwd, tty,
 	rule, rule_name, group_name, policy_id, policy_revision, title, body, url, min_justification, reason,
 	window_start, window_end, decided_by, notified, app_type, publisher, team_id, signing_id, machine,
-	request_code, offline_attempts, cdhash`
+	request_code, offline_attempts, cdhash, approvers`
 
 // requestValues are r's values in requestCols order.
 func requestValues(r *Request) ([]any, error) {
@@ -89,7 +91,7 @@ func requestValues(r *Request) ([]any, error) {
 		int64(r.Dev), int64(r.Ino), args, r.Cwd, r.TTY, r.Rule, r.RuleName, r.Group, r.PolicyID, r.PolicyRevision,
 		r.Title, r.Body, r.URL, r.MinJustification, r.Reason, nanos(r.WindowStart), nanos(r.WindowEnd),
 		r.DecidedBy, r.Notified, r.AppType, r.Publisher, r.TeamID, r.SigningID, r.Machine, r.RequestCode,
-		r.OfflineAttempts, r.CDHash}, nil
+		r.OfflineAttempts, r.CDHash, r.Approvers}, nil
 }
 
 func scanRequest(s rowScanner) (Request, error) {
@@ -102,7 +104,7 @@ func scanRequest(s rowScanner) (Request, error) {
 	err := s.Scan(&r.ID, &created, &updated, &uid, &r.User, &r.PID, &r.Kind, &r.State, &r.Path, &r.SHA256,
 		&dev, &ino, &args, &r.Cwd, &r.TTY, &r.Rule, &r.RuleName, &r.Group, &r.PolicyID, &r.PolicyRevision,
 		&r.Title, &r.Body, &r.URL, &r.MinJustification, &r.Reason, &ws, &we, &r.DecidedBy, &r.Notified,
-		&r.AppType, &r.Publisher, &r.TeamID, &r.SigningID, &r.Machine, &r.RequestCode, &r.OfflineAttempts, &r.CDHash)
+		&r.AppType, &r.Publisher, &r.TeamID, &r.SigningID, &r.Machine, &r.RequestCode, &r.OfflineAttempts, &r.CDHash, &r.Approvers)
 	if err != nil {
 		return r, err
 	}

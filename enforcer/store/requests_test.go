@@ -18,7 +18,7 @@ import (
 func fullRequest() Request {
 	return Request{
 		Created: t0, Updated: t0.Add(time.Second), UID: math32, User: "alice", PID: 4242,
-		Kind: request.Approval, State: request.Pending, Path: "/opt/tool", SHA256: "cafe", CDHash: "0123456789abcdef0123456789abcdef01234567",
+		Kind: request.Approval, State: request.Pending, Path: "/opt/tool", SHA256: "cafe", Approvers: 2, CDHash: "0123456789abcdef0123456789abcdef01234567",
 		Dev: math.MaxUint64, Ino: 1<<63 + 5, Args: []string{"--flag", "ünï"}, Cwd: "/home/alice", TTY: "/dev/pts/3",
 		Rule: 3, RuleName: "tools", Group: "devs", PolicyID: "corp", PolicyRevision: 17, Title: "Blocked",
 		Body: "Ask for approval", URL: "https://help.example/", MinJustification: 20, Reason: "need it",
