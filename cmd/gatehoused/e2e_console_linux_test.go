@@ -23,6 +23,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // TestE2EConsoleApproval: the real gatehoused enrolls with a real console
@@ -64,6 +65,15 @@ func TestE2EConsoleApproval(t *testing.T) {
 	}
 	if fi, err := os.Stat(identity); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
 		t.Fatalf("the sync identity: %v %v, want 0600 owned by nobody", fi.Mode(), err)
+	}
+	// The offline secret is escrowed: the console holds the daemon's own.
+	ms, _ := st.Machines(context.Background())
+	own, err := offline.LoadSecret(filepath.Join(e.dir, "db", "offline.key"))
+	if err != nil || len(ms) != 1 {
+		t.Fatalf("machines %d, secret %v", len(ms), err)
+	}
+	if escrowed, err := offline.ParseSecret(string(ms[0].OfflineSecret)); err != nil || escrowed != own {
+		t.Errorf("the escrowed secret is not the machine's: %v", err)
 	}
 
 	ctx, cancel := context.WithCancel(context.Background())

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/console/client"
 	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // defaultSyncIdentity is where the sync service's identity goes.
@@ -46,16 +47,26 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *hostname == "" {
-		*hostname, _ = os.Hostname()
+		// The name the machine shows its users (and binds its offline
+		// codes to), so the help desk finds it by what the user reads out.
+		h, _ := os.Hostname()
+		*hostname = offline.MachineName(h)
 	}
-	secret, err := os.ReadFile(cfg.OfflineSecretFile())
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	// The offline secret, escrowed in its export form for the help desk's
+	// response codes (none yet: gatehoused makes it at its first start).
+	var escrow []byte
+	switch sec, err := offline.LoadSecret(cfg.OfflineSecretFile()); {
+	case err == nil:
+		escrow = []byte(sec.Export())
+	case errors.Is(err, fs.ErrNotExist):
+		fmt.Fprintln(stderr, "gatehoused enroll: no offline secret yet (gatehoused makes it at its first start): the console cannot make offline response codes for this machine until it is enrolled again")
+	default:
 		fmt.Fprintln(stderr, "gatehoused enroll: the offline secret:", err)
 		return 1
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	id, err := client.Enroll(ctx, url, token, *hostname, secret)
+	id, err := client.Enroll(ctx, url, token, *hostname, escrow)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
 		return 1

@@ -32,6 +32,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // Options configure a Server.
@@ -96,6 +97,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/admin/requests/{id}/decide", s.admin(roleApprove, s.decide))
 	mux.HandleFunc("GET /v1/admin/machines", s.admin(roleRead, s.listMachines))
 	mux.HandleFunc("POST /v1/admin/machines/{id}/revoke", s.admin(roleAdminOp, s.revoke))
+	mux.HandleFunc("POST /v1/admin/offline-code", s.admin(roleOffline, s.offlineCode))
 	return mux
 }
 
@@ -430,6 +432,7 @@ type right int
 const (
 	roleRead    right = iota // list requests and machines
 	roleApprove              // vote on requests
+	roleOffline              // make offline response codes
 	roleAdminOp              // everything else
 )
 
@@ -442,7 +445,9 @@ func allowed(role string, need right) bool {
 		return true
 	case roleApprover:
 		return need == roleRead || need == roleApprove
-	case roleHelpdesk, roleAuditor:
+	case roleHelpdesk:
+		return need == roleRead || need == roleOffline
+	case roleAuditor:
 		return need == roleRead
 	}
 	return false
@@ -571,4 +576,68 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, who store.Token)
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who store.Token) {
 	err := s.st.Revoke(r.Context(), r.PathValue("id"), who.Name, s.now())
 	s.reply(w, map[string]bool{"revoked": err == nil}, err)
+}
+
+// OfflineCodeRequest is POST /v1/admin/offline-code: the help desk's
+// response code for a machine's offline request.
+type OfflineCodeRequest struct {
+	MachineID   string `json:"machine_id"`
+	RequestCode string `json:"request_code"` // the 6 digits the user reads out
+	Revision    int64  `json:"revision"`     // the policy revision the machine shows
+	// Reason says why the code is issued (required; audited).
+	Reason string `json:"reason"`
+	// Date is the UTC day, YYYY-MM-DD (default today).
+	Date string `json:"date,omitempty"`
+}
+
+// offlineCode computes the response code from the machine's escrowed
+// secret: who asked, for which machine and why is audited.
+func (s *Server) offlineCode(w http.ResponseWriter, r *http.Request, who store.Token) {
+	var req OfflineCodeRequest
+	if err := decode(w, r, &req); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	if len(strings.TrimSpace(req.Reason)) < 5 {
+		s.reply(w, nil, fail(http.StatusBadRequest, "reason is required (at least 5 characters): it is kept with the code's record"))
+		return
+	}
+	m, err := s.st.Machine(r.Context(), req.MachineID)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	if len(m.OfflineSecret) == 0 {
+		s.reply(w, nil, fail(http.StatusConflict, "machine %s escrowed no offline secret at enrollment: enroll it again", m.ID))
+		return
+	}
+	secret, err := offline.ParseSecret(string(m.OfflineSecret))
+	if err != nil {
+		s.reply(w, nil, fmt.Errorf("machine %s's escrowed secret: %w", m.ID, err))
+		return
+	}
+	rc, err := offline.ParseRequestCode(req.RequestCode)
+	if err != nil {
+		s.reply(w, nil, fail(http.StatusBadRequest, "%v", err))
+		return
+	}
+	now := s.now()
+	day := offline.DayOf(now)
+	if req.Date != "" {
+		if day, err = offline.ParseDay(req.Date); err != nil {
+			s.reply(w, nil, fail(http.StatusBadRequest, "date: %v", err))
+			return
+		}
+	}
+	code, err := offline.Respond(secret, offline.Challenge{Machine: m.Hostname, Revision: req.Revision, RequestCode: rc, Day: day})
+	if err != nil {
+		s.reply(w, nil, fail(http.StatusBadRequest, "%v", err))
+		return
+	}
+	if err := s.st.Record(r.Context(), now, who.Name, "offline-code", fmt.Sprintf("machine %s (%s), request code %s, revision %d, day %s: %s",
+		m.ID, m.Hostname, rc, req.Revision, day, req.Reason)); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	s.reply(w, map[string]string{"code": code, "machine": m.Hostname}, nil)
 }

@@ -19,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // console is a real console on loopback HTTPS over a real SQLite file.
@@ -51,7 +52,7 @@ func newConsole(t *testing.T) *console {
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
 	c := &console{t: t, st: st, ca: ca, ts: ts, tokens: map[string]string{}}
-	for name, role := range map[string]string{"root": "admin", "ann": "approver", "bob": "approver", "cat": "approver", "aud": "auditor"} {
+	for name, role := range map[string]string{"root": "admin", "ann": "approver", "bob": "approver", "cat": "approver", "aud": "auditor", "desk": "helpdesk"} {
 		tok := server.NewToken()
 		if err := st.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: name, Role: role}, "test", time.Now()); err != nil {
 			t.Fatal(err)
@@ -289,5 +290,41 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 	}
 	if enrolls != 3 {
 		t.Errorf("%d enrollments audited, want 3", enrolls)
+	}
+}
+
+// The help desk's response code, from the secret the machine escrowed at
+// enrollment, is the one the machine accepts; who issued it and why is
+// audited; only the help desk and admins may.
+func TestTheHelpDeskGetsTheMachinesResponseCode(t *testing.T) {
+	c := newConsole(t)
+	secret := offline.NewSecret()
+	id, err := client.Enroll(context.Background(), c.ts.URL, c.enrollToken(1), "laptop-7", []byte(secret.Export()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc := offline.NewRequestCode()
+	req := server.OfflineCodeRequest{MachineID: id.MachineID, RequestCode: rc, Revision: 12, Reason: "user on a plane, ticket 4711"}
+	var out struct{ Code, Machine string }
+	if code := c.admin("desk", "POST", "/v1/admin/offline-code", req, &out); code != 200 {
+		t.Fatalf("offline code: %d", code)
+	}
+	if err := offline.Verify(secret, offline.Challenge{Machine: "LAPTOP-7", Revision: 12, RequestCode: rc, Day: offline.DayOf(time.Now())}, out.Code); err != nil {
+		t.Errorf("the machine refuses the console's code %s: %v", out.Code, err)
+	}
+	if code := c.admin("aud", "POST", "/v1/admin/offline-code", req, nil); code != 403 {
+		t.Errorf("an auditor made a code: %d", code)
+	}
+	req.Reason = ""
+	if code := c.admin("desk", "POST", "/v1/admin/offline-code", req, nil); code != 400 {
+		t.Errorf("a code without a reason: %d", code)
+	}
+	log, _ := c.st.Audit(context.Background())
+	found := false
+	for _, e := range log {
+		found = found || e.Action == "offline-code" && e.Actor == "desk" && strings.Contains(e.Detail, "ticket 4711")
+	}
+	if !found {
+		t.Error("the code issued is not audited with who and why")
 	}
 }

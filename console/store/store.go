@@ -215,6 +215,19 @@ func audit(ctx context.Context, tx *sql.Tx, now time.Time, actor, action, detail
 	return nil
 }
 
+// Record audits a change made outside a store transaction (a code issued).
+func (s *Store) Record(ctx context.Context, now time.Time, actor, action, detail string) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := audit(ctx, tx, now, actor, action, detail); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
 // AuditEntry is one recorded change.
 type AuditEntry struct {
 	ID                    int64
