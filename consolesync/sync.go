@@ -31,12 +31,14 @@ type Local interface {
 	Requests(ctx context.Context, states ...request.State) ([]localapi.Request, error)
 	Changes(ctx context.Context, after uint64, wait time.Duration) (localapi.Changes, error)
 	ConsoleDecide(ctx context.Context, id int64, d localapi.ConsoleDecision) (localapi.AnswerResult, error)
+	Events(ctx context.Context, f localapi.EventFilter) ([]localapi.Event, error)
 }
 
 // Console is what it needs of the console (*client.Client).
 type Console interface {
 	UploadRequest(ctx context.Context, r server.RequestUpload) (int64, error)
 	Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, error)
+	UploadEvents(ctx context.Context, evs []server.EventWire) (int, error)
 }
 
 // Options configure a Sync.
@@ -49,6 +51,9 @@ type Options struct {
 	// Wait is the long polls' wait (default 25 s); Backoff the first
 	// retry delay, doubled up to MaxBackoff (1 s, 30 s).
 	Wait, Backoff, MaxBackoff time.Duration
+	// EventsEvery is how often audit events are looked for once all are
+	// uploaded (default 2 s): they come in batches, not one by one.
+	EventsEvery time.Duration
 }
 
 // Sync carries requests and decisions.
@@ -66,6 +71,8 @@ type state struct {
 	DecisionSeq int64 `json:"decision_seq"`
 	// Uploaded are the local request ids uploaded and still open.
 	Uploaded []int64 `json:"uploaded"`
+	// EventID is the last audit event uploaded.
+	EventID int64 `json:"event_id"`
 }
 
 // New returns a sync; Run starts it.
@@ -81,6 +88,9 @@ func New(opt Options) (*Sync, error) {
 	}
 	if opt.MaxBackoff == 0 {
 		opt.MaxBackoff = 30 * time.Second
+	}
+	if opt.EventsEvery == 0 {
+		opt.EventsEvery = 2 * time.Second
 	}
 	s := &Sync{opt: opt, log: opt.Logger}
 	b, err := os.ReadFile(opt.State)
@@ -112,9 +122,10 @@ func (s *Sync) saveLocked() error {
 // Run carries requests up and decisions down until ctx ends.
 func (s *Sync) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); s.loop(ctx, "upload requests", s.uploadOnce) }()
 	go func() { defer wg.Done(); s.loop(ctx, "apply decisions", s.decisionsOnce) }()
+	go func() { defer wg.Done(); s.loop(ctx, "upload audit events", s.eventsOnce) }()
 	wg.Wait()
 	return nil
 }
@@ -234,4 +245,43 @@ func (s *Sync) decisionsOnce(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// eventBatch bounds one upload of audit events.
+const eventBatch = 500
+
+// eventsOnce uploads the audit events after the last one uploaded, a batch
+// at a time, at least once each (the console keeps one copy of each), and
+// saves its place after each batch; with none new it waits EventsEvery.
+func (s *Sync) eventsOnce(ctx context.Context) error {
+	s.mu.Lock()
+	after := s.state.EventID
+	s.mu.Unlock()
+	evs, err := s.opt.Local.Events(ctx, localapi.EventFilter{AfterID: after, Limit: eventBatch})
+	if err != nil {
+		return err
+	}
+	if len(evs) == 0 {
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.opt.EventsEvery):
+		}
+		return nil
+	}
+	wire := make([]server.EventWire, 0, len(evs))
+	for _, e := range evs {
+		detail, _ := json.Marshal(map[string]any{"rule_name": e.RuleName, "group": e.Group, "policy_id": e.PolicyID, "pid": e.PID,
+			"args": e.Args, "parent": e.Parent, "app_type": e.AppType, "source": e.Source, "reason": e.Reason, "grant_id": e.GrantID,
+			"request_id": e.RequestID, "count": e.Count, "detail": e.Detail})
+		wire = append(wire, server.EventWire{ID: e.ID, Time: e.Time, Kind: e.Kind, Action: e.Action, Allowed: e.Allowed, Rule: e.Rule,
+			PolicyRevision: e.PolicyRevision, UID: e.UID, User: e.User, Path: e.Path, SHA256: e.SHA256, Detail: detail})
+	}
+	if _, err := s.opt.Console.UploadEvents(ctx, wire); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	s.state.EventID = evs[len(evs)-1].ID
+	err = s.saveLocked()
+	s.mu.Unlock()
+	return err
 }

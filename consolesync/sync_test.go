@@ -32,6 +32,7 @@ type fakeLocal struct {
 	keys    []ed25519.PublicKey
 	applied []string
 	wake    chan struct{}
+	events  []localapi.Event
 }
 
 func (f *fakeLocal) Requests(context.Context, ...request.State) ([]localapi.Request, error) {
@@ -75,6 +76,18 @@ func (f *fakeLocal) ConsoleDecide(_ context.Context, id int64, d localapi.Consol
 	}
 	f.applied = append(f.applied, fmt.Sprintf("%d approve=%v by=%s", id, d.Approve, d.DecidedBy))
 	return localapi.AnswerResult{}, nil
+}
+
+func (f *fakeLocal) Events(_ context.Context, flt localapi.EventFilter) ([]localapi.Event, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []localapi.Event
+	for _, e := range f.events {
+		if e.ID > flt.AfterID && len(out) < flt.Limit {
+			out = append(out, e)
+		}
+	}
+	return out, nil
 }
 
 func (f *fakeLocal) got() []string {
@@ -180,6 +193,7 @@ func (f *fakeConsole) UploadRequest(context.Context, server.RequestUpload) (int6
 func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server.DecisionWire, error) {
 	return f.ds, f.err
 }
+func (f *fakeConsole) UploadEvents(context.Context, []server.EventWire) (int, error) { return 0, f.err }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -189,5 +203,66 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// Audit events go up in batches, each once, across restarts and a console
+// that was away.
+func TestAuditEventsComeHomeOnceEach(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ca, _ := pki.Create(time.Now())
+	srv := server.New(st, ca, server.Options{})
+	cert, _ := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.TLS = srv.TLSConfig(cert)
+	ts.StartTLS()
+	defer ts.Close()
+	secret := make([]byte, 32)
+	secret[0] = 2
+	st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), 1, nil, "test", time.Now())
+	id, err := client.Enroll(context.Background(), ts.URL, server.FormatEnrollToken(secret, ca.CAHash()), "mac-02", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, _ := client.New(id)
+	local := &fakeLocal{machine: id.MachineID, keys: id.SigningKeys, wake: make(chan struct{})}
+	for i := int64(1); i <= 1200; i++ {
+		local.events = append(local.events, localapi.Event{ID: i, Time: time.Now(), Kind: "exec", Action: "deny", Path: fmt.Sprintf("/opt/%d", i), UID: 501})
+	}
+	statePath := filepath.Join(t.TempDir(), "state.json")
+	s, _ := New(Options{Local: local, Console: cl, State: statePath, EventsEvery: 20 * time.Millisecond})
+	for range 3 { // three batches: 500, 500, 200
+		if err := s.eventsOnce(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int { evs, _ := st.Events(context.Background(), store.EventFilter{Limit: 10000}); return len(evs) }
+	if n := count(); n != 1200 {
+		t.Fatalf("%d events on the console, want 1200", n)
+	}
+	// A restart that lost its place (the state file gone) uploads again:
+	// nothing is stored twice.
+	s2, _ := New(Options{Local: local, Console: cl, State: filepath.Join(t.TempDir(), "fresh.json"), EventsEvery: 20 * time.Millisecond})
+	for range 3 {
+		s2.eventsOnce(context.Background())
+	}
+	if n := count(); n != 1200 {
+		t.Errorf("%d events after a re-upload, want still 1200", n)
+	}
+	// The console away: the batch waits, and goes once it is back.
+	local.events = append(local.events, localapi.Event{ID: 1201, Time: time.Now(), Kind: "exec", Path: "/opt/late"})
+	down := &fakeConsole{err: errors.New("console away")}
+	s3, _ := New(Options{Local: local, Console: down, State: statePath})
+	if err := s3.eventsOnce(context.Background()); err == nil {
+		t.Fatal("an upload to a console that is away succeeded")
+	}
+	s4, _ := New(Options{Local: local, Console: cl, State: statePath, EventsEvery: 20 * time.Millisecond})
+	s4.eventsOnce(context.Background())
+	if n := count(); n != 1201 {
+		t.Errorf("%d events once the console is back, want 1201", n)
 	}
 }

@@ -138,6 +138,17 @@ func TestE2EConsoleApproval(t *testing.T) {
 	e.waitEvent("the run allowed by the console's approval", func(ev localapi.Event) bool {
 		return ev.Path == p && ev.Allowed && ev.GrantID != 0
 	})
+	// The audit comes home: the run the console's approval allowed is in
+	// the console's events.
+	e.waitFor("the allowed run in the console's audit", func() bool {
+		evs, _ := st.Events(context.Background(), store.EventFilter{Limit: 10000})
+		for _, ev := range evs {
+			if ev.Path == p && ev.Allowed && ev.Kind == "exec" {
+				return true
+			}
+		}
+		return false
+	})
 	r, _ := e.client().Request(context.Background(), req.ID)
 	if r.DecidedBy == "" || !bytes.Contains([]byte(r.DecidedBy), []byte("console: ann")) {
 		t.Errorf("decided by %q, want the console's approver", r.DecidedBy)

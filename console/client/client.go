@@ -134,6 +134,21 @@ func (c *Client) UploadRequest(ctx context.Context, r server.RequestUpload) (int
 	return out.ID, nil
 }
 
+// UploadEvents sends a batch of audit events; repeating it is harmless.
+func (c *Client) UploadEvents(ctx context.Context, evs []server.EventWire) (int, error) {
+	body, err := json.Marshal(server.EventUpload{Events: evs})
+	if err != nil {
+		return 0, err
+	}
+	var out struct {
+		Stored int `json:"stored"`
+	}
+	if err := call(ctx, c.http, http.MethodPost, c.id.URL+"/v1/endpoint/events", body, &out); err != nil {
+		return 0, fmt.Errorf("upload %d events: %w", len(evs), err)
+	}
+	return out.Stored, nil
+}
+
 // ErrBadSignature: a decision whose signature does not verify with the
 // pinned keys (refused, never acted on).
 var ErrBadSignature = errors.New("a decision's signature does not verify with the console's pinned keys")

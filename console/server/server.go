@@ -92,6 +92,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/enroll", s.enroll)
 	mux.HandleFunc("POST /v1/endpoint/requests", s.endpoint(s.uploadRequest))
 	mux.HandleFunc("GET /v1/endpoint/decisions", s.endpoint(s.pollDecisions))
+	mux.HandleFunc("POST /v1/endpoint/events", s.endpoint(s.uploadEvents))
+	mux.HandleFunc("GET /v1/admin/events", s.admin(roleRead, s.listEvents))
 	mux.HandleFunc("POST /v1/admin/enroll-tokens", s.admin(roleAdminOp, s.makeEnrollToken))
 	mux.HandleFunc("GET /v1/admin/requests", s.admin(roleRead, s.listRequests))
 	mux.HandleFunc("POST /v1/admin/requests/{id}/decide", s.admin(roleApprove, s.decide))
@@ -139,12 +141,17 @@ func (s *Server) reply(w http.ResponseWriter, v any, err error) {
 
 // decode reads a strict JSON body of at most maxBody bytes into v.
 func decode(w http.ResponseWriter, r *http.Request, v any) error {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
+	return decodeUpTo(w, r, v, maxBody)
+}
+
+// decodeUpTo is decode with another limit.
+func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) error {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, limit))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		var mb *http.MaxBytesError
 		if errors.As(err, &mb) {
-			return fail(http.StatusRequestEntityTooLarge, "the body is over %d bytes", maxBody)
+			return fail(http.StatusRequestEntityTooLarge, "the body is over %d bytes", limit)
 		}
 		return fail(http.StatusBadRequest, "the body is not the JSON this call takes: %v", err)
 	}
@@ -640,4 +647,67 @@ func (s *Server) offlineCode(w http.ResponseWriter, r *http.Request, who store.T
 		return
 	}
 	s.reply(w, map[string]string{"code": code, "machine": m.Hostname}, nil)
+}
+
+// EventUpload is POST /v1/endpoint/events: a batch of a machine's audit
+// events, oldest first, at most maxEvents. Uploading a batch again (its
+// answer was lost) stores nothing twice.
+type EventUpload struct {
+	Events []EventWire `json:"events"`
+}
+
+// EventWire is one audit event as a machine sends it.
+type EventWire struct {
+	ID             int64           `json:"id"` // the event's id on the machine
+	Time           time.Time       `json:"time"`
+	Kind           string          `json:"kind"`
+	Action         string          `json:"action,omitempty"`
+	Allowed        bool            `json:"allowed"`
+	Rule           int             `json:"rule,omitempty"`
+	PolicyRevision int64           `json:"policy_revision,omitempty"`
+	UID            uint32          `json:"uid"`
+	User           string          `json:"user,omitempty"`
+	Path           string          `json:"path,omitempty"`
+	SHA256         string          `json:"sha256,omitempty"`
+	Detail         json.RawMessage `json:"detail,omitempty"` // the rest of the machine's event
+}
+
+const (
+	maxEvents     = 1000
+	maxEventsBody = 4 << 20
+)
+
+func (s *Server) uploadEvents(w http.ResponseWriter, r *http.Request, m store.Machine) {
+	var u EventUpload
+	if err := decodeUpTo(w, r, &u, maxEventsBody); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	if len(u.Events) > maxEvents {
+		s.reply(w, nil, fail(http.StatusRequestEntityTooLarge, "at most %d events per upload, got %d", maxEvents, len(u.Events)))
+		return
+	}
+	evs := make([]store.Event, 0, len(u.Events))
+	for _, e := range u.Events {
+		if e.ID <= 0 || e.Kind == "" {
+			s.reply(w, nil, fail(http.StatusBadRequest, "every event needs its id on the machine (1 or more) and a kind"))
+			return
+		}
+		detail := "{}"
+		if len(e.Detail) > 0 {
+			detail = string(e.Detail)
+		}
+		evs = append(evs, store.Event{MachineID: m.ID, EndpointID: e.ID, Time: e.Time, Kind: e.Kind, Action: e.Action, Allowed: e.Allowed,
+			Rule: e.Rule, PolicyRevision: e.PolicyRevision, UID: e.UID, User: e.User, Path: e.Path, SHA256: e.SHA256, Detail: detail})
+	}
+	n, err := s.st.PutEvents(r.Context(), evs)
+	s.reply(w, map[string]int{"stored": n}, err)
+}
+
+func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ store.Token) {
+	q := r.URL.Query()
+	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	evs, err := s.st.Events(r.Context(), store.EventFilter{MachineID: q.Get("machine"), AfterID: after, Limit: limit})
+	s.reply(w, evs, err)
 }
