@@ -328,3 +328,35 @@ func TestTheHelpDeskGetsTheMachinesResponseCode(t *testing.T) {
 		t.Error("the code issued is not audited with who and why")
 	}
 }
+
+func TestEventUploadsAreBoundedAndIdempotent(t *testing.T) {
+	c := newConsole(t)
+	a, _ := c.machine("a")
+	b, _ := c.machine("b")
+	ev := func(id int64) server.EventWire { return server.EventWire{ID: id, Time: time.Now(), Kind: "exec", Path: "/x"} }
+	if n, err := a.UploadEvents(context.Background(), []server.EventWire{ev(1), ev(2)}); err != nil || n != 2 {
+		t.Fatalf("upload: %d, %v", n, err)
+	}
+	if n, _ := a.UploadEvents(context.Background(), []server.EventWire{ev(2), ev(3)}); n != 1 {
+		t.Errorf("a batch sent again stored %d, want only the new one", n)
+	}
+	// b's event 1 is b's, not a duplicate of a's.
+	if n, _ := b.UploadEvents(context.Background(), []server.EventWire{ev(1)}); n != 1 {
+		t.Errorf("another machine's event 1 stored %d", n)
+	}
+	var ae *client.APIError
+	if _, err := a.UploadEvents(context.Background(), []server.EventWire{{Kind: "exec"}}); !errors.As(err, &ae) || ae.Status != 400 {
+		t.Errorf("an event without its id: %v", err)
+	}
+	many := make([]server.EventWire, 1001)
+	for i := range many {
+		many[i] = ev(int64(100 + i))
+	}
+	if _, err := a.UploadEvents(context.Background(), many); !errors.As(err, &ae) || ae.Status != 413 {
+		t.Errorf("1,001 events: %v", err)
+	}
+	var evs []store.Event
+	if code := c.admin("aud", "GET", "/v1/admin/events", nil, &evs); code != 200 || len(evs) != 4 {
+		t.Errorf("the auditor lists %d events (%d), want 4", len(evs), code)
+	}
+}
