@@ -32,6 +32,8 @@ type Local interface {
 	Changes(ctx context.Context, after uint64, wait time.Duration) (localapi.Changes, error)
 	ConsoleDecide(ctx context.Context, id int64, d localapi.ConsoleDecision) (localapi.AnswerResult, error)
 	Events(ctx context.Context, f localapi.EventFilter) ([]localapi.Event, error)
+	Status(ctx context.Context) (localapi.Status, error)
+	ApplyConsolePolicy(ctx context.Context, p localapi.ConsolePolicy) (localapi.Status, error)
 }
 
 // Console is what it needs of the console (*client.Client).
@@ -39,6 +41,7 @@ type Console interface {
 	UploadRequest(ctx context.Context, r server.RequestUpload) (int64, error)
 	Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, error)
 	UploadEvents(ctx context.Context, evs []server.EventWire) (int, error)
+	Policy(ctx context.Context, have int64, wait time.Duration) (*server.PolicyWire, error)
 }
 
 // Options configure a Sync.
@@ -122,10 +125,11 @@ func (s *Sync) saveLocked() error {
 // Run carries requests up and decisions down until ctx ends.
 func (s *Sync) Run(ctx context.Context) error {
 	var wg sync.WaitGroup
-	wg.Add(3)
+	wg.Add(4)
 	go func() { defer wg.Done(); s.loop(ctx, "upload requests", s.uploadOnce) }()
 	go func() { defer wg.Done(); s.loop(ctx, "apply decisions", s.decisionsOnce) }()
 	go func() { defer wg.Done(); s.loop(ctx, "upload audit events", s.eventsOnce) }()
+	go func() { defer wg.Done(); s.loop(ctx, "apply policies", s.policyOnce) }()
 	wg.Wait()
 	return nil
 }
@@ -284,4 +288,35 @@ func (s *Sync) eventsOnce(ctx context.Context) error {
 	err = s.saveLocked()
 	s.mu.Unlock()
 	return err
+}
+
+// policyOnce waits for a policy newer than the one gatehoused runs and
+// hands it over; gatehoused verifies it again and refuses an older one.
+func (s *Sync) policyOnce(ctx context.Context) error {
+	st, err := s.opt.Local.Status(ctx)
+	if err != nil {
+		return err
+	}
+	p, err := s.opt.Console.Policy(ctx, st.PolicyRevision, s.opt.Wait)
+	if err != nil || p == nil {
+		return err
+	}
+	after, err := s.opt.Local.ApplyConsolePolicy(ctx, localapi.ConsolePolicy{Revision: p.Revision, Body: p.Body, Signature: p.Signature})
+	var ae *localapi.APIError
+	switch {
+	case err == nil:
+		s.log.Info("sync: policy applied", "policy", p.Name, "revision", after.PolicyRevision)
+	case errors.As(err, &ae) && ae.Status < 500:
+		// Refused for good (it does not compile here, an older revision):
+		// said once per revision, then the next poll waits for a newer.
+		s.log.Error("sync: gatehoused refused the console's policy", "policy", p.Name, "revision", p.Revision, "err", err)
+		select {
+		case <-ctx.Done():
+		case <-time.After(s.opt.MaxBackoff):
+		}
+		return nil
+	default:
+		return err
+	}
+	return nil
 }

@@ -90,6 +90,13 @@ func (f *fakeLocal) Events(_ context.Context, flt localapi.EventFilter) ([]local
 	return out, nil
 }
 
+func (f *fakeLocal) Status(context.Context) (localapi.Status, error) {
+	return localapi.Status{PolicyRevision: 1}, nil
+}
+func (f *fakeLocal) ApplyConsolePolicy(context.Context, localapi.ConsolePolicy) (localapi.Status, error) {
+	return localapi.Status{}, nil
+}
+
 func (f *fakeLocal) got() []string {
 	f.mu.Lock()
 	defer f.mu.Unlock()
@@ -194,6 +201,9 @@ func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server
 	return f.ds, f.err
 }
 func (f *fakeConsole) UploadEvents(context.Context, []server.EventWire) (int, error) { return 0, f.err }
+func (f *fakeConsole) Policy(context.Context, int64, time.Duration) (*server.PolicyWire, error) {
+	return nil, f.err
+}
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
@@ -240,7 +250,10 @@ func TestAuditEventsComeHomeOnceEach(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	count := func() int { evs, _ := st.Events(context.Background(), store.EventFilter{Limit: 10000}); return len(evs) }
+	count := func() int {
+		evs, _ := st.Events(context.Background(), store.EventFilter{Limit: 10000})
+		return len(evs)
+	}
 	if n := count(); n != 1200 {
 		t.Fatalf("%d events on the console, want 1200", n)
 	}

@@ -31,14 +31,14 @@ const (
 	OpCheckAsOther
 	// OpReload reloads the policy file.
 	OpReload
-	// OpConsoleDecide applies a decision the console signed.
+	// OpConsoleDecide applies a decision or a policy the console signed.
 	OpConsoleDecide
 	ops = OpConsoleDecide
 )
 
 var opNames = [...]string{"", "read the status", "wait for changes", "read audit events", "read requests",
 	"read grants", "answer requests", "mark requests seen", "approve or deny requests", "check programs",
-	"check programs as another user", "reload the policy", "apply the console's decisions"}
+	"check programs as another user", "reload the policy", "apply what the console signed"}
 
 func (o Op) String() string {
 	if o != 0 && int(o) < len(opNames) {

@@ -3,6 +3,7 @@ package enforcer
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/policy/policyfile"
 )
 
 // ConsoleIdentity is what enrolling this machine with a console leaves for
@@ -106,4 +108,78 @@ func (e *Engine) ConsoleDecide(ctx context.Context, a Actor, d ConsoleDecision) 
 		by += ": " + n
 	}
 	return e.applyDecision(ctx, r.ID, d.Approve, by, d.WindowStart, d.WindowEnd)
+}
+
+// ConsolePolicy is a policy the console assigned this machine and signed,
+// as the sync service hands it over.
+type ConsolePolicy struct {
+	Revision  int64
+	Body      []byte
+	Signature []byte
+}
+
+// maxConsolePolicy bounds a policy from the console.
+const maxConsolePolicy = 16 << 20
+
+// ApplyConsolePolicy makes p the running policy: only if its signature
+// verifies with the keys pinned at enrollment for this machine, it
+// compiles, its document carries the signed revision, and that revision is
+// newer than the one running (an older policy, validly signed once, is not
+// taken again); the same revision is a no-op. It is written to the policy
+// file and loaded as any reload; on any failure the running policy stays.
+func (e *Engine) ApplyConsolePolicy(ctx context.Context, a Actor, p ConsolePolicy) (Status, error) {
+	if err := authorize(a, OpConsoleDecide, 0); err != nil {
+		return Status{}, err
+	}
+	id, err := ReadConsoleIdentity(e.cfg.consolePath())
+	if err != nil {
+		return Status{}, invalid("this machine is not enrolled with a console (%v): gatehouse enroll URL TOKEN, as root", err)
+	}
+	if len(p.Body) > maxConsolePolicy {
+		return Status{}, invalid("the console's policy is over %d bytes", maxConsolePolicy)
+	}
+	keys := make([]ed25519.PublicKey, 0, len(id.SigningKeys))
+	for _, k := range id.SigningKeys {
+		keys = append(keys, k)
+	}
+	if !signed.Verify(keys, p.Signature, signed.KindPolicy, signed.PolicyFields(id.MachineID, p.Revision, sha256.Sum256(p.Body))...) {
+		e.record(store.Event{Kind: "tamper", Action: "deny", UID: a.UID, User: a.User, PID: a.Peer.PID, PolicyRevision: p.Revision,
+			Detail: fmt.Sprintf("a console policy (revision %d) whose signature does not verify with the keys pinned at enrollment, from %s: refused", p.Revision, a)})
+		return Status{}, invalid("the policy's signature does not verify with the console's keys pinned at enrollment: refused")
+	}
+	eng, _, diags := policyfile.Compile("console policy", p.Body)
+	if diags.HasErrors() {
+		return Status{}, invalid("the console's policy revision %d does not compile here; the running policy stays:\n%v", p.Revision, diags.Err())
+	}
+	if eng.Revision() != p.Revision {
+		return Status{}, invalid("the console signed revision %d, but the policy says revision %d: refused", p.Revision, eng.Revision())
+	}
+	// One console policy at a time: the revision checked is the one
+	// replaced (loadPolicy takes the reload lock itself).
+	e.consolePolicy.Lock()
+	defer e.consolePolicy.Unlock()
+	running := e.pol.Load().eng.Revision()
+	switch {
+	case p.Revision == running:
+		return e.status(a), nil
+	case p.Revision < running:
+		return Status{}, invalid("the console's policy revision %d is older than the running revision %d: refused (an older policy is never taken again)", p.Revision, running)
+	}
+	path := e.cfg.Policy
+	if path == "" || strings.HasPrefix(path, "builtin:") {
+		return Status{}, invalid("gatehoused runs the bundled example policy; set policy: FILE in gatehoused.yaml to receive the console's")
+	}
+	tmp := path + ".console.tmp"
+	if err := os.WriteFile(tmp, p.Body, 0o644); err != nil {
+		return Status{}, fmt.Errorf("write the console's policy: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		os.Remove(tmp)
+		return Status{}, fmt.Errorf("write the console's policy: %w", err)
+	}
+	if err := e.loadPolicy(); err != nil {
+		return Status{}, invalid("%v", err)
+	}
+	e.log.Info("policy from the console applied", "revision", p.Revision, "previous_revision", running)
+	return e.status(a), nil
 }

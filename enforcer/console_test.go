@@ -3,8 +3,10 @@ package enforcer_test
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -90,5 +92,59 @@ func TestConsoleDecisionsMustBeSignedByThePinnedKey(t *testing.T) {
 	}
 	if tampers != 3 {
 		t.Errorf("%d refused forgeries recorded, want 3", tampers)
+	}
+}
+
+func TestConsolePoliciesMustBeSignedAndNewer(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t, func(c *enforcer.Config) { c.SyncUser = "nobody" })
+	b, _ := json.Marshal(enforcer.ConsoleIdentity{MachineID: "m-1", SigningKeys: [][]byte{pub}})
+	os.WriteFile(filepath.Join(h.dir, "db", "console.json"), b, 0o644)
+	sync := h.e.Identify(enforcer.Peer{UID: 65534, RealUID: 65534})
+	ctx := context.Background()
+	policyRev := func(rev int) []byte {
+		return []byte(strings.ReplaceAll(fmt.Sprintf(testPolicy, rev), "DIR", h.dir))
+	}
+	sign := func(machine string, rev int64, body []byte, key ed25519.PrivateKey) enforcer.ConsolePolicy {
+		msg, _ := signed.Message(signed.KindPolicy, signed.PolicyFields(machine, rev, sha256.Sum256(body))...)
+		return enforcer.ConsolePolicy{Revision: rev, Body: body, Signature: ed25519.Sign(key, msg)}
+	}
+	_, other, _ := ed25519.GenerateKey(nil)
+	for _, tt := range []struct {
+		name string
+		p    enforcer.ConsolePolicy
+		want string
+	}{
+		{"another key", sign("m-1", 5, policyRev(5), other), "does not verify"},
+		{"another machine's", sign("m-2", 5, policyRev(5), priv), "does not verify"},
+		{"a revision the document does not carry", sign("m-1", 6, policyRev(5), priv), "the policy says revision 5"},
+		{"a policy that does not compile", sign("m-1", 7, []byte("id: x\nrevision: 7\nrules: [{group: nope, action: deny}]\n"), priv), "does not compile"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, err := h.e.ApplyConsolePolicy(ctx, sync, tt.p); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want %q", err, tt.want)
+			}
+			if r := h.e.PolicyRevision(); r != 1 {
+				t.Errorf("the running revision became %d", r)
+			}
+		})
+	}
+	st, err := h.e.ApplyConsolePolicy(ctx, sync, sign("m-1", 5, policyRev(5), priv))
+	if err != nil || st.PolicyRevision != 5 {
+		t.Fatalf("apply revision 5: %+v, %v", st.PolicyRevision, err)
+	}
+	if got, _ := os.ReadFile(filepath.Join(h.dir, "policy.yaml")); string(got) != string(policyRev(5)) {
+		t.Error("the policy file is not the console's")
+	}
+	if _, err := h.e.ApplyConsolePolicy(ctx, sync, sign("m-1", 5, policyRev(5), priv)); err != nil {
+		t.Errorf("the same revision again: %v", err)
+	}
+	if _, err := h.e.ApplyConsolePolicy(ctx, sync, sign("m-1", 3, policyRev(3), priv)); err == nil || !strings.Contains(err.Error(), "older than the running revision 5") {
+		t.Errorf("an older revision, validly signed: %v", err)
+	}
+	// A user may not push a policy at all.
+	user := h.e.Identify(enforcer.Peer{UID: 1000, RealUID: 1000})
+	if _, err := h.e.ApplyConsolePolicy(ctx, user, sign("m-1", 9, policyRev(9), priv)); !errors.Is(err, enforcer.ErrForbidden) {
+		t.Errorf("a user pushing a policy: %v", err)
 	}
 }

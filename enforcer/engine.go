@@ -46,6 +46,8 @@ type Engine struct {
 	pol    atomic.Pointer[loadedPolicy]
 	polErr atomic.Pointer[string]
 	reload sync.Mutex // serializes policy loads
+	// consolePolicy serializes policies applied from the console.
+	consolePolicy sync.Mutex
 
 	cache     *factCache
 	bundles   bundleFacts // facts of bundles being installed or deleted

@@ -230,6 +230,14 @@ func (c *Client) ConsoleDecide(ctx context.Context, id int64, d ConsoleDecision)
 	return out, err
 }
 
+// ApplyConsolePolicy hands gatehoused a policy the console signed (the
+// sync service); the status after it is applied.
+func (c *Client) ApplyConsolePolicy(ctx context.Context, p ConsolePolicy) (Status, error) {
+	var out Status
+	err := c.do(ctx, "POST", "/policy/console", nil, p, &out)
+	return out, err
+}
+
 // Grants lists active grants (the caller's own unless root).
 func (c *Client) Grants(ctx context.Context) ([]Grant, error) {
 	var out []Grant

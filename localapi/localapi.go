@@ -18,8 +18,13 @@ import (
 // Version is the API version this package speaks; it is the path prefix.
 const Version = "v1"
 
-// MaxRequestBody bounds every request body the daemon reads.
-const MaxRequestBody = 64 << 10
+// MaxRequestBody bounds every request body the daemon reads, but a
+// console policy's, which MaxPolicyBody bounds (a policy of 10,000 rules is
+// megabytes, and JSON carries it in base64).
+const (
+	MaxRequestBody = 64 << 10
+	MaxPolicyBody  = 24 << 20
+)
 
 // Status is GET /v1/status.
 type Status struct {
@@ -196,6 +201,14 @@ type OfflineResponse struct {
 // Decide is POST /v1/requests/{id}/approve and /deny (root only).
 type Decide struct {
 	Note string `json:"note,omitempty"`
+}
+
+// ConsolePolicy is POST /v1/policy/console: a policy the console assigned
+// this machine and signed, carried by the sync service.
+type ConsolePolicy struct {
+	Revision  int64  `json:"revision"`
+	Body      []byte `json:"body"`
+	Signature []byte `json:"signature"`
 }
 
 // ConsoleDecision is POST /v1/requests/{id}/console-decision: a decision

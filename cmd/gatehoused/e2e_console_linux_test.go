@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -219,6 +220,52 @@ func TestE2EConsoleApproval(t *testing.T) {
 	if err := e.run(p2, runOpt{uid: 1000}); err != nil {
 		t.Errorf("the program approved by two: %v", err)
 	}
+
+	// Policy from the centre: revision 2, uploaded and assigned to every
+	// machine, reaches gatehoused through the sync, signed for this
+	// machine, and takes effect; the console learns the revision it runs.
+	admin := server.NewToken()
+	st.AddAPIToken(context.Background(), server.HashToken(admin), store.Token{Name: "root", Role: "admin"}, "test", time.Now())
+	adminCall := func(path string, v any) int {
+		body, _ := json.Marshal(v)
+		hreq, _ := http.NewRequest("POST", ts.URL+path, bytes.NewReader(body))
+		hreq.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := hc.Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	os.MkdirAll(filepath.Join(e.mnt, "pushed"), 0o755)
+	pushed := e.install("/bin/true", "pushed/tool")
+	if err := e.run(pushed, runOpt{uid: 1000}); err != nil {
+		t.Fatalf("pushed/tool before the new policy: %v", err)
+	}
+	rev2 := strings.ReplaceAll(fmt.Sprintf(e2ePolicy, 2), "MNT", e.mnt)
+	rev2 = strings.Replace(rev2, "rules:\n", "  - name: pushed\n    definitions: [{path: {starts_with: "+e.mnt+"/pushed/}}]\nrules:\n  - {group: pushed, action: deny}\n", 1)
+	if code := adminCall("/v1/admin/policies", server.PolicyUpload{Name: "fleet", YAML: "id: broken\nrevision: 3\nrules: [{group: none, action: deny}]\n"}); code != http.StatusBadRequest {
+		t.Errorf("a policy with lint errors: %d, want 400", code)
+	}
+	if code := adminCall("/v1/admin/policies", server.PolicyUpload{Name: "fleet", YAML: rev2}); code != 200 {
+		t.Fatalf("upload: %d", code)
+	}
+	if code := adminCall("/v1/admin/assignments", server.AssignRequest{Target: "*", Policy: "fleet"}); code != 200 {
+		t.Fatalf("assign: %d", code)
+	}
+	pushedAt := time.Now()
+	e.waitFor("revision 2 on the machine", func() bool {
+		st, err := e.client().Status(context.Background())
+		return err == nil && st.PolicyRevision == 2
+	})
+	t.Logf("console assignment → policy running on the machine: %v", time.Since(pushedAt))
+	if err := e.run(pushed, runOpt{uid: 1000}); !isEPERM(err) {
+		t.Errorf("pushed/tool under the pushed policy: %v, want EPERM", err)
+	}
+	e.waitFor("the console to know revision 2 runs", func() bool {
+		ms, _ := st.Machines(context.Background())
+		return len(ms) == 1 && ms[0].PolicyRevision == 2
+	})
 }
 
 func (e *env) waitFor(what string, cond func() bool) {

@@ -11,6 +11,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"crypto/tls"
 	"crypto/x509"
 	"encoding/json"
@@ -149,9 +150,30 @@ func (c *Client) UploadEvents(ctx context.Context, evs []server.EventWire) (int,
 	return out.Stored, nil
 }
 
+// Policy waits up to wait for a policy newer than have (the revision the
+// machine runs, which the console records) and returns it, nil when none
+// came. Its signature is checked here as gatehoused checks it again.
+func (c *Client) Policy(ctx context.Context, have int64, wait time.Duration) (*server.PolicyWire, error) {
+	q := url.Values{"have": {strconv.FormatInt(have, 10)}, "wait": {wait.String()}}
+	var out struct {
+		Policy *server.PolicyWire `json:"policy"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
+	defer cancel()
+	if err := call(ctx, c.http, http.MethodGet, c.id.URL+"/v1/endpoint/policy?"+q.Encode(), nil, &out); err != nil {
+		return nil, fmt.Errorf("wait for a policy: %w", err)
+	}
+	if p := out.Policy; p != nil {
+		if !signed.Verify(c.id.SigningKeys, p.Signature, signed.KindPolicy, signed.PolicyFields(c.id.MachineID, p.Revision, sha256.Sum256(p.Body))...) {
+			return nil, fmt.Errorf("policy %s revision %d: %w", p.Name, p.Revision, ErrBadSignature)
+		}
+	}
+	return out.Policy, nil
+}
+
 // ErrBadSignature: a decision whose signature does not verify with the
 // pinned keys (refused, never acted on).
-var ErrBadSignature = errors.New("a decision's signature does not verify with the console's pinned keys")
+var ErrBadSignature = errors.New("the signature does not verify with the console's pinned keys")
 
 // Decisions waits up to wait for decisions after seq and returns them once
 // their signatures verify. One that does not verify fails the whole call.

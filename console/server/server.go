@@ -33,6 +33,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/offline"
+	"github.com/gatehouse/gatehouse/policy/policyfile"
 )
 
 // Options configure a Server.
@@ -93,6 +94,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/endpoint/requests", s.endpoint(s.uploadRequest))
 	mux.HandleFunc("GET /v1/endpoint/decisions", s.endpoint(s.pollDecisions))
 	mux.HandleFunc("POST /v1/endpoint/events", s.endpoint(s.uploadEvents))
+	mux.HandleFunc("GET /v1/endpoint/policy", s.endpoint(s.pollPolicy))
+	mux.HandleFunc("POST /v1/admin/policies", s.admin(roleAdminOp, s.uploadPolicy))
+	mux.HandleFunc("POST /v1/admin/assignments", s.admin(roleAdminOp, s.assign))
 	mux.HandleFunc("GET /v1/admin/events", s.admin(roleRead, s.listEvents))
 	mux.HandleFunc("POST /v1/admin/enroll-tokens", s.admin(roleAdminOp, s.makeEnrollToken))
 	mux.HandleFunc("GET /v1/admin/requests", s.admin(roleRead, s.listRequests))
@@ -126,7 +130,7 @@ func (s *Server) reply(w http.ResponseWriter, v any, err error) {
 		case errors.As(err, &ae):
 		case errors.Is(err, store.ErrNotFound):
 			ae = &apiError{http.StatusNotFound, err.Error()}
-		case errors.Is(err, store.ErrToken), errors.Is(err, store.ErrDecided), errors.Is(err, store.ErrVoted):
+		case errors.Is(err, store.ErrToken), errors.Is(err, store.ErrDecided), errors.Is(err, store.ErrVoted), errors.Is(err, store.ErrStale):
 			ae = &apiError{http.StatusConflict, err.Error()}
 		default:
 			s.log.Error("console API", "err", err)
@@ -413,6 +417,17 @@ func (h *hub) watch(machine string) <-chan struct{} {
 		h.waiters[machine] = ch
 	}
 	return ch
+}
+
+// wakeAll wakes every machine's polls (a policy or an assignment changed).
+func (h *hub) wakeAll() {
+	h.mu.Lock()
+	ws := h.waiters
+	h.waiters = map[string]chan struct{}{}
+	h.mu.Unlock()
+	for _, ch := range ws {
+		close(ch)
+	}
 }
 
 func (h *hub) wake(machine string) {
@@ -710,4 +725,129 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ store.Toke
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	evs, err := s.st.Events(r.Context(), store.EventFilter{MachineID: q.Get("machine"), AfterID: after, Limit: limit})
 	s.reply(w, evs, err)
+}
+
+// PolicyUpload is POST /v1/admin/policies: a policy in the policy
+// language, linted before it is stored.
+type PolicyUpload struct {
+	Name string `json:"name"`
+	YAML string `json:"yaml"`
+}
+
+// Diagnostic is one lint finding, where it is.
+type Diagnostic struct {
+	Line     int    `json:"line"`
+	Column   int    `json:"column"`
+	Severity string `json:"severity"`
+	Message  string `json:"message"`
+}
+
+// maxPolicy bounds an uploaded policy.
+const maxPolicy = 16 << 20
+
+func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, who store.Token) {
+	var u PolicyUpload
+	if err := decodeUpTo(w, r, &u, maxPolicy+(64<<10)); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	if u.Name == "" || len(u.Name) > 100 {
+		s.reply(w, nil, fail(http.StatusBadRequest, "name the policy (1 to 100 characters)"))
+		return
+	}
+	eng, _, diags := policyfile.Compile(u.Name, []byte(u.YAML))
+	if diags.HasErrors() {
+		var out []Diagnostic
+		for _, d := range diags {
+			out = append(out, Diagnostic{Line: d.Pos.Line, Column: d.Pos.Col, Severity: d.Severity.String(), Message: d.Message})
+		}
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		json.NewEncoder(w).Encode(map[string]any{"error": "the policy has errors; nothing was stored", "diagnostics": out})
+		return
+	}
+	err := s.st.AddPolicy(r.Context(), store.Policy{Name: u.Name, Revision: eng.Revision(), Body: []byte(u.YAML), UploadedBy: who.Name}, s.now())
+	if err == nil {
+		s.hub.wakeAll()
+	}
+	s.reply(w, map[string]any{"name": u.Name, "revision": eng.Revision(), "warnings": len(diags)}, err)
+}
+
+// AssignRequest is POST /v1/admin/assignments.
+type AssignRequest struct {
+	Target string `json:"target"` // machine:<id>, tag:<tag> or *
+	Policy string `json:"policy"`
+}
+
+func (s *Server) assign(w http.ResponseWriter, r *http.Request, who store.Token) {
+	var a AssignRequest
+	if err := decode(w, r, &a); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	if a.Target != "*" && !strings.HasPrefix(a.Target, "machine:") && !strings.HasPrefix(a.Target, "tag:") {
+		s.reply(w, nil, fail(http.StatusBadRequest, "target is machine:<id>, tag:<tag> or *"))
+		return
+	}
+	err := s.st.Assign(r.Context(), a.Target, a.Policy, who.Name, s.now())
+	if err == nil {
+		s.hub.wakeAll()
+	}
+	s.reply(w, map[string]string{"target": a.Target, "policy": a.Policy}, err)
+}
+
+// PolicyWire is a policy as a machine receives it: signed for it.
+type PolicyWire struct {
+	Name      string `json:"name"`
+	Revision  int64  `json:"revision"`
+	Body      []byte `json:"body"`
+	Signature []byte `json:"signature"`
+}
+
+// pollPolicy answers as soon as the machine's policy is newer than the
+// revision it runs (have), signed for this machine; it records the
+// revision the machine reports.
+func (s *Server) pollPolicy(w http.ResponseWriter, r *http.Request, m store.Machine) {
+	have, _ := strconv.ParseInt(r.URL.Query().Get("have"), 10, 64)
+	_ = s.st.ReportRevision(r.Context(), m.ID, have)
+	wait := s.opt.MaxWait
+	if v := r.URL.Query().Get("wait"); v != "" {
+		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
+			wait = min(d, s.opt.MaxWait)
+		}
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), wait)
+	defer cancel()
+	for {
+		changed := s.hub.watch(m.ID)
+		fresh, err := s.st.Machine(r.Context(), m.ID) // its tags as they are now
+		if err != nil {
+			if r.Context().Err() != nil {
+				return
+			}
+			s.reply(w, nil, err)
+			return
+		}
+		p, ok, err := s.st.PolicyFor(r.Context(), fresh)
+		if err != nil {
+			if r.Context().Err() != nil {
+				return
+			}
+			s.reply(w, nil, err)
+			return
+		}
+		if ok && p.Revision > have {
+			sig := s.ca.Sign(signed.KindPolicy, signed.PolicyFields(m.ID, p.Revision, sha256.Sum256(p.Body))...)
+			s.reply(w, map[string]any{"policy": PolicyWire{Name: p.Name, Revision: p.Revision, Body: p.Body, Signature: sig}}, nil)
+			return
+		}
+		if ctx.Err() != nil {
+			s.reply(w, map[string]any{"policy": nil}, nil)
+			return
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+		}
+	}
 }

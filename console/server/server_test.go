@@ -333,7 +333,9 @@ func TestEventUploadsAreBoundedAndIdempotent(t *testing.T) {
 	c := newConsole(t)
 	a, _ := c.machine("a")
 	b, _ := c.machine("b")
-	ev := func(id int64) server.EventWire { return server.EventWire{ID: id, Time: time.Now(), Kind: "exec", Path: "/x"} }
+	ev := func(id int64) server.EventWire {
+		return server.EventWire{ID: id, Time: time.Now(), Kind: "exec", Path: "/x"}
+	}
 	if n, err := a.UploadEvents(context.Background(), []server.EventWire{ev(1), ev(2)}); err != nil || n != 2 {
 		t.Fatalf("upload: %d, %v", n, err)
 	}

@@ -83,3 +83,10 @@ func DecisionFields(machine string, requestID int64, approve bool, windowStart, 
 	}
 	return [][]byte{[]byte(machine), i64(requestID), verdict, unix(windowStart), unix(windowEnd), i64(revision)}
 }
+
+// PolicyFields are what the console signs of a policy it sends a machine:
+// bound to the machine, the revision and the policy's SHA-256, so that a
+// policy meant for other machines cannot be handed to this one.
+func PolicyFields(machine string, revision int64, sum [32]byte) [][]byte {
+	return [][]byte{[]byte(machine), binary.BigEndian.AppendUint64(nil, uint64(revision)), sum[:]}
+}

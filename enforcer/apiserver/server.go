@@ -41,6 +41,7 @@ type Engine interface {
 	WaitChanges(context.Context, enforcer.Actor, uint64, time.Duration) (enforcer.Changes, error)
 	Decide(context.Context, enforcer.Actor, int64, bool, string) (enforcer.AnswerResult, error)
 	ConsoleDecide(context.Context, enforcer.Actor, enforcer.ConsoleDecision) (enforcer.AnswerResult, error)
+	ApplyConsolePolicy(context.Context, enforcer.Actor, enforcer.ConsolePolicy) (enforcer.Status, error)
 	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
 	Check(context.Context, enforcer.Actor, enforcer.CheckQuery) (enforcer.CheckResult, error)
 }
@@ -139,14 +140,14 @@ func (s *Server) Serve(ctx context.Context, l net.Listener) error {
 // refused.
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
-	h := func(pattern string, f func(*http.Request, enforcer.Actor) (any, error)) {
+	hLimit := func(pattern string, limit int64, f func(*http.Request, enforcer.Actor) (any, error)) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
 			a, ok := r.Context().Value(actorKey{}).(enforcer.Actor)
 			if !ok {
 				writeError(w, http.StatusForbidden, "no peer credentials")
 				return
 			}
-			r.Body = http.MaxBytesReader(w, r.Body, localapi.MaxRequestBody)
+			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if fs, ok := r.Context().Value(filesKey{}).(fileSource); ok {
 				defer fs.drop() // descriptors the request did not take
 			}
@@ -158,6 +159,9 @@ func (s *Server) Handler() http.Handler {
 			w.Header().Set("Content-Type", "application/json")
 			json.NewEncoder(w).Encode(out)
 		})
+	}
+	h := func(pattern string, f func(*http.Request, enforcer.Actor) (any, error)) {
+		hLimit(pattern, localapi.MaxRequestBody, f)
 	}
 	v := "/" + localapi.Version
 	h("GET "+v+"/status", s.status)
@@ -174,6 +178,7 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v+"/grants", s.grants)
 	h("POST "+v+"/check", s.check)
 	h("POST "+v+"/policy/reload", s.reload)
+	hLimit("POST "+v+"/policy/console", localapi.MaxPolicyBody, s.consolePolicy)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		if len(r.URL.Path) < len(v)+1 || r.URL.Path[:len(v)+1] != v+"/" {
 			writeError(w, http.StatusNotFound, fmt.Sprintf("unknown API version or path %q; this gatehoused speaks %s", r.URL.Path, localapi.Version))
@@ -404,6 +409,18 @@ func (s *Server) answer(r *http.Request, a enforcer.Actor) (any, error) {
 	}
 	return answerToWire(s.eng.Answer(r.Context(), a, id, enforcer.Answer{Cancel: in.Cancel, Reason: in.Reason,
 		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd}))
+}
+
+func (s *Server) consolePolicy(r *http.Request, a enforcer.Actor) (any, error) {
+	var p localapi.ConsolePolicy
+	if err := decodeBody(r, &p); err != nil {
+		return nil, err
+	}
+	st, err := s.eng.ApplyConsolePolicy(r.Context(), a, enforcer.ConsolePolicy{Revision: p.Revision, Body: p.Body, Signature: p.Signature})
+	if err != nil {
+		return nil, err
+	}
+	return statusToWire(st), nil
 }
 
 func (s *Server) consoleDecide(r *http.Request, a enforcer.Actor) (any, error) {
