@@ -56,6 +56,7 @@ func Enroll(ctx context.Context, base, token, hostname string, offlineSecret []b
 		return Identity{}, err
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: firstContact(caHash)}}
+	defer hc.CloseIdleConnections() // enrollment is one call: keep nothing open
 	body, _ := json.Marshal(server.EnrollRequest{Token: token, CSR: csr, Hostname: hostname, OfflineSecret: offlineSecret})
 	var resp server.EnrollResponse
 	if err := call(ctx, hc, http.MethodPost, base+"/v1/enroll", body, &resp); err != nil {
