@@ -56,7 +56,10 @@ func start(t *testing.T, data string) (addr, caHash string, stop func()) {
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
-	go func() { done <- run(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--name", "127.0.0.1"}, pw, io.Discard); pw.Close() }()
+	go func() {
+		done <- run(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--name", "127.0.0.1"}, pw, io.Discard)
+		pw.Close()
+	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
 	if err != nil {
 		t.Fatalf("serve printed nothing: %v", err)
