@@ -128,10 +128,9 @@ func TestE2EConsoleApproval(t *testing.T) {
 		t.Fatalf("decide: %v %v", err, resp)
 	}
 	resp.Body.Close()
-	e.waitFor("the approval on the machine", func() bool {
-		r, err := e.client().Request(context.Background(), req.ID)
-		return err == nil && r.State == "approved"
-	})
+	// The grant is in place a moment after the request reads approved
+	// (agents are told of the change once it is).
+	e.waitFor("the approval's grant on the machine", func() bool { return e.granted(req.ID) })
 	t.Logf("console decision → grant on the machine: %v", time.Since(decided))
 	if err := e.run(p, runOpt{uid: 1000}); err != nil {
 		t.Fatalf("the approved program: %v", err)
@@ -213,10 +212,7 @@ func TestE2EConsoleApproval(t *testing.T) {
 	if code := vote(approver + "-bob"); code != 200 {
 		t.Fatalf("bob's vote: %d", code)
 	}
-	e.waitFor("the second approval on the machine", func() bool {
-		r, err := e.client().Request(context.Background(), req2.ID)
-		return err == nil && r.State == "approved"
-	})
+	e.waitFor("the second approval's grant on the machine", func() bool { return e.granted(req2.ID) })
 	if err := e.run(p2, runOpt{uid: 1000}); err != nil {
 		t.Errorf("the program approved by two: %v", err)
 	}
@@ -266,6 +262,20 @@ func TestE2EConsoleApproval(t *testing.T) {
 		ms, _ := st.Machines(context.Background())
 		return len(ms) == 1 && ms[0].PolicyRevision == 2
 	})
+}
+
+// granted reports whether a grant made for request id is in place.
+func (e *env) granted(id int64) bool {
+	gs, err := e.client().Grants(context.Background())
+	if err != nil {
+		return false
+	}
+	for _, g := range gs {
+		if g.RequestID == id {
+			return true
+		}
+	}
+	return false
 }
 
 func (e *env) waitFor(what string, cond func() bool) {
