@@ -10,6 +10,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"github.com/gatehouse/gatehouse/console/client"
 	"github.com/gatehouse/gatehouse/consolesync"
@@ -39,6 +40,12 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatehouse sync: %s: %v\n", *identity, err)
 		return exitFail
 	}
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	// A certificate within 30 days of expiring is renewed first.
+	if id, err = renewIfDue(id, *identity, log); err != nil {
+		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
+		return exitFail
+	}
 	cl, err := client.New(id)
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
@@ -47,7 +54,6 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 	if *statePath == "" {
 		*statePath = filepath.Join(filepath.Dir(*identity), "state.json")
 	}
-	log := slog.New(slog.NewTextHandler(stderr, nil))
 	s, err := consolesync.New(consolesync.Options{Local: localapi.NewClient(*sock), Console: cl, State: *statePath, Logger: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
@@ -58,4 +64,47 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "gatehouse sync: machine %s with %s\n", id.MachineID, id.URL)
 	s.Run(ctx)
 	return exitOK
+}
+
+// renewBefore is how long before its certificate expires a machine renews
+// it (certificates last 90 days).
+const renewBefore = 30 * 24 * time.Hour
+
+// renewIfDue renews id's certificate when it expires within renewBefore
+// and keeps the new identity at path (written next to it, then renamed: the
+// sync user owns that directory). The sync checks at each start; a machine
+// that runs it for months gets its certificate renewed at a restart within
+// the last 30 days.
+func renewIfDue(id client.Identity, path string, log *slog.Logger) (client.Identity, error) {
+	exp, err := id.Expires()
+	if err != nil {
+		return id, fmt.Errorf("the machine's certificate: %w", err)
+	}
+	if time.Until(exp) > renewBefore {
+		return id, nil
+	}
+	cl, err := client.New(id)
+	if err != nil {
+		return id, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	renewed, err := cl.Renew(ctx)
+	if err != nil {
+		if time.Now().Before(exp) {
+			log.Warn("renewing the machine's certificate failed; the current one still works", "expires", exp, "err", err)
+			return id, nil
+		}
+		return id, err
+	}
+	b, _ := json.MarshalIndent(renewed, "", "  ")
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return id, fmt.Errorf("keep the renewed identity: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return id, fmt.Errorf("keep the renewed identity: %w", err)
+	}
+	log.Info("the machine's certificate was renewed", "was_expiring", exp)
+	return renewed, nil
 }

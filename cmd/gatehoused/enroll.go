@@ -105,15 +105,27 @@ func orRoot(u string) string {
 }
 
 // writeJSON writes v to path atomically with perm, the file owned by uid
-// (-1: as is), its directory made 0755 if missing.
+// (-1: as is). A directory it has to make is made 0755, and given to uid
+// (0700) when uid is set: the sync service keeps its state and renews its
+// certificate there. A directory that exists is left as it is.
 func writeJSON(path string, v any, perm os.FileMode, uid int) error {
 	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
 	dir := filepath.Dir(path)
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return err
+	if _, err := os.Stat(dir); errors.Is(err, fs.ErrNotExist) {
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return err
+		}
+		if uid >= 0 {
+			if err := os.Chown(dir, uid, -1); err != nil {
+				return err
+			}
+			if err := os.Chmod(dir, 0o700); err != nil {
+				return err
+			}
+		}
 	}
 	tmp := path + ".tmp"
 	if err := os.WriteFile(tmp, b, perm); err != nil {

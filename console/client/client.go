@@ -121,6 +121,48 @@ func New(id Identity) (*Client, error) {
 	return &Client{id: id, http: &http.Client{Transport: tr}}, nil
 }
 
+// Expires is when the machine's certificate expires.
+func (id Identity) Expires() (time.Time, error) {
+	cert, err := tls.X509KeyPair(id.CertPEM, id.KeyPEM)
+	if err != nil {
+		return time.Time{}, err
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return time.Time{}, err
+	}
+	return leaf.NotAfter, nil
+}
+
+// Renew gets the machine a new certificate for a new key, with the current
+// one, and returns the identity to keep from now on (and to make a new
+// Client with).
+func (c *Client) Renew(ctx context.Context) (Identity, error) {
+	key, err := pki.NewClientKey()
+	if err != nil {
+		return Identity{}, err
+	}
+	csr, err := pki.CSR(key, c.id.MachineID)
+	if err != nil {
+		return Identity{}, err
+	}
+	body, _ := json.Marshal(server.RenewRequest{CSR: csr})
+	var resp server.EnrollResponse
+	if err := call(ctx, c.http, http.MethodPost, c.id.URL+"/v1/endpoint/renew", body, &resp); err != nil {
+		return Identity{}, fmt.Errorf("renew the machine's certificate: %w", err)
+	}
+	if resp.MachineID != c.id.MachineID {
+		return Identity{}, fmt.Errorf("renew: the console answered for machine %s, not %s", resp.MachineID, c.id.MachineID)
+	}
+	keyPEM, err := pki.KeyPEM(key)
+	if err != nil {
+		return Identity{}, err
+	}
+	id := c.id
+	id.CertPEM, id.KeyPEM = pki.CertPEM(resp.Certificate), keyPEM
+	return id, nil
+}
+
 // UploadRequest sends an approval request; repeating it is harmless.
 func (c *Client) UploadRequest(ctx context.Context, r server.RequestUpload) (int64, error) {
 	body, err := json.Marshal(r)

@@ -95,6 +95,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/endpoint/decisions", s.endpoint(s.pollDecisions))
 	mux.HandleFunc("POST /v1/endpoint/events", s.endpoint(s.uploadEvents))
 	mux.HandleFunc("GET /v1/endpoint/policy", s.endpoint(s.pollPolicy))
+	mux.HandleFunc("POST /v1/endpoint/renew", s.endpoint(s.renew))
 	mux.HandleFunc("POST /v1/admin/policies", s.admin(roleAdminOp, s.uploadPolicy))
 	mux.HandleFunc("POST /v1/admin/assignments", s.admin(roleAdminOp, s.assign))
 	mux.HandleFunc("GET /v1/admin/events", s.admin(roleRead, s.listEvents))
@@ -855,4 +856,36 @@ func (s *Server) pollPolicy(w http.ResponseWriter, r *http.Request, m store.Mach
 		case <-ctx.Done():
 		}
 	}
+}
+
+// RenewRequest is POST /v1/endpoint/renew: a new key's certificate request,
+// sent with the machine's current certificate.
+type RenewRequest struct {
+	CSR []byte `json:"csr"`
+}
+
+// renew issues the machine a new certificate for a new key: a machine
+// renews before its certificate expires; a revoked one cannot (endpoint
+// refuses it first).
+func (s *Server) renew(w http.ResponseWriter, r *http.Request, m store.Machine) {
+	var req RenewRequest
+	if err := decode(w, r, &req); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	now := s.now()
+	cert, err := s.ca.IssueClient(req.CSR, m.ID, s.opt.ClientCertLifetime, now)
+	if err != nil {
+		s.reply(w, nil, fail(http.StatusBadRequest, "the certificate request: %v", err))
+		return
+	}
+	if err := s.st.Record(r.Context(), now, "machine "+m.ID, "renew", fmt.Sprintf("%s (%s): a new certificate for %v", m.ID, m.Hostname, s.opt.ClientCertLifetime)); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	var keys [][]byte
+	for _, k := range s.ca.SigningPublics() {
+		keys = append(keys, k)
+	}
+	s.reply(w, EnrollResponse{MachineID: m.ID, Certificate: cert, CA: s.ca.CAPEM(), SigningKeys: keys}, nil)
 }

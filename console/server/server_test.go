@@ -362,3 +362,30 @@ func TestEventUploadsAreBoundedAndIdempotent(t *testing.T) {
 		t.Errorf("the auditor lists %d events (%d), want 4", len(evs), code)
 	}
 }
+
+// A machine renews its certificate with the one it has: the new one works;
+// a revoked machine cannot renew.
+func TestAMachineRenewsItsCertificate(t *testing.T) {
+	c := newConsole(t)
+	cl, id := c.machine("renewer")
+	renewed, err := cl.Renew(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(renewed.CertPEM) == string(id.CertPEM) || string(renewed.KeyPEM) == string(id.KeyPEM) || renewed.MachineID != id.MachineID {
+		t.Error("the renewal did not give a new certificate and key for the same machine")
+	}
+	exp, err := renewed.Expires()
+	if err != nil || time.Until(exp) < 89*24*time.Hour {
+		t.Errorf("the renewed certificate expires %v (%v)", exp, err)
+	}
+	nc, _ := client.New(renewed)
+	if _, err := nc.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err != nil {
+		t.Errorf("the renewed certificate: %v", err)
+	}
+	c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil)
+	var ae *client.APIError
+	if _, err := nc.Renew(context.Background()); !errors.As(err, &ae) || ae.Status != 403 {
+		t.Errorf("a revoked machine renews: %v", err)
+	}
+}
