@@ -77,21 +77,20 @@ func openWrite(t *testing.T, p string) <-chan error {
 // heldExecOf starts prog (on the scratch tmpfs a fanotify listener
 // marks) and returns its exec's event, held in execve until answered, and
 // a wait for the program's end (after the answer).
+//
+// The exec is made by a shell this test starts (exec "$0" "$@"), never by
+// the test process itself: Go starts a program with vfork and keeps its P
+// while the child is in execve, so an exec held by this process's own
+// listener deadlocks the runtime as soon as a stop-the-world (a GC phase)
+// waits for that P while the listener waits for a P to answer — which a
+// CI run under -race hit.
 func heldExecOf(t *testing.T, events <-chan *fanotify.Event, prog string, args ...string) (*fanotify.Event, func() error) {
 	t.Helper()
-	cmd := exec.Command(prog, args...)
-	started := make(chan error, 1)
-	go func() { started <- cmd.Start() }() // Start returns once the exec is answered
-	var once sync.Once
-	var werr error
-	wait := func() error {
-		once.Do(func() {
-			if werr = <-started; werr == nil {
-				werr = cmd.Wait()
-			}
-		})
-		return werr
+	cmd := exec.Command("/bin/sh", append([]string{"-c", `exec "$0" "$@"`, prog}, args...)...)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
 	}
+	wait := sync.OnceValue(cmd.Wait)
 	select {
 	case ev := <-events:
 		t.Cleanup(func() {
@@ -100,10 +99,10 @@ func heldExecOf(t *testing.T, events <-chan *fanotify.Event, prog string, args .
 			wait()
 		})
 		return ev, wait
-	case err := <-started:
-		t.Fatalf("%s started without being held: %v", prog, err)
 	case <-time.After(10 * time.Second):
-		t.Fatalf("no exec event for %s in 10 s", prog)
+		cmd.Process.Kill()
+		wait()
+		t.Fatalf("no exec event for %s in 10 s: it was not held", prog)
 	}
 	return nil, nil
 }
@@ -192,8 +191,6 @@ func TestContentHoldLetsAWriterInOnlyWhenSettled(t *testing.T) {
 		t.Fatalf("admit: %v", err)
 	}
 
-	// (Held last: Go starts a program with vfork, and the thread that
-	// forked waits, holding the fork lock, until the exec is answered.)
 	inExecEv, inExecWait := heldExecOf(t, events, prog, "30")
 	x := heldExec{pidfd: -1, tid: inExecEv.PID, tgid: inExecEv.PID}
 	if x.settled(st.key) {
