@@ -20,6 +20,7 @@ package alerts
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 )
 
@@ -48,7 +49,7 @@ type Dismisser interface {
 func Script(app string, timeout int) string {
 	var b strings.Builder
 	b.WriteString("with timeout of ")
-	b.WriteString(itoa(max(timeout, 1)))
+	b.WriteString(strconv.Itoa(max(timeout, 1)))
 	b.WriteString(" seconds\n")
 	b.WriteString(`tell application "System Events"
 	if not (exists process "CoreServicesUIAgent") then return "none"
@@ -106,17 +107,6 @@ func Quote(s string) string {
 	}
 	b.WriteByte('"')
 	return b.String()
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; n > 0; n /= 10 {
-		d = append([]byte{byte('0' + n%10)}, d...)
-	}
-	return string(d)
 }
 
 // Result interprets what Script returned.

@@ -5,15 +5,13 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
-	"net/http/httptest"
 	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/console/client"
-	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/consoletest"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/console/store"
@@ -104,26 +102,9 @@ func (f *fakeLocal) got() []string {
 }
 
 func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "console.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ca, _ := pki.Create(time.Now())
-	srv := server.New(st, ca, server.Options{})
-	cert, _ := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.TLS = srv.TLSConfig(cert)
-	ts.StartTLS()
-	defer ts.Close()
-	secret := make([]byte, 32)
-	secret[0] = 1
-	st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), 1, nil, "test", time.Now())
-	id, err := client.Enroll(context.Background(), ts.URL, server.FormatEnrollToken(secret, ca.CAHash()), "mac-01", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, _ := client.New(id)
+	c := consoletest.Start(t, t.TempDir(), server.Options{})
+	st, ca := c.Store, c.CA
+	cl, id := c.Enroll(t, "mac-01", nil)
 
 	local := &fakeLocal{machine: id.MachineID, keys: id.SigningKeys, wake: make(chan struct{})}
 	local.add(localapi.Request{ID: 41, Kind: request.Approval, State: request.Submitted, Path: "/opt/tool", User: "alice", UID: 501, Reason: "report", PolicyRevision: 3, Approvers: 1})
@@ -146,8 +127,6 @@ func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
 		t.Fatalf("console requests %+v: only the submitted approval goes up", rs)
 	}
 	// Decided on the console: handed to gatehoused, signed.
-	tok := server.NewToken()
-	st.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: "ann", Role: "approver"}, "test", time.Now())
 	if _, _, err := st.CastVote(context.Background(), rs[0].ID, store.Vote{Voter: "ann", Approve: true}, time.Now(), func(d *store.Decision) []byte {
 		return ca.Sign(signed.KindDecision, signed.DecisionFields(d.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
 	}); err != nil {
@@ -219,26 +198,9 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // Audit events go up in batches, each once, across restarts and a console
 // that was away.
 func TestAuditEventsComeHomeOnceEach(t *testing.T) {
-	st, err := store.Open(filepath.Join(t.TempDir(), "console.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	ca, _ := pki.Create(time.Now())
-	srv := server.New(st, ca, server.Options{})
-	cert, _ := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.TLS = srv.TLSConfig(cert)
-	ts.StartTLS()
-	defer ts.Close()
-	secret := make([]byte, 32)
-	secret[0] = 2
-	st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), 1, nil, "test", time.Now())
-	id, err := client.Enroll(context.Background(), ts.URL, server.FormatEnrollToken(secret, ca.CAHash()), "mac-02", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cl, _ := client.New(id)
+	c := consoletest.Start(t, t.TempDir(), server.Options{})
+	st := c.Store
+	cl, id := c.Enroll(t, "mac-02", nil)
 	local := &fakeLocal{machine: id.MachineID, keys: id.SigningKeys, wake: make(chan struct{})}
 	for i := int64(1); i <= 1200; i++ {
 		local.events = append(local.events, localapi.Event{ID: i, Time: time.Now(), Kind: "exec", Action: "deny", Path: fmt.Sprintf("/opt/%d", i), UID: 501})

@@ -127,7 +127,7 @@ type Config struct {
 	UpdaterTeamID    string `yaml:"updater_team_id"`
 	UpdaterSigningID string `yaml:"updater_signing_id"`
 
-	// Console is the file `gatehouse enroll` writes when this machine
+	// Console is the file `gatehoused enroll` writes when this machine
 	// enrolls with a console: the console's signing keys, which every
 	// decision it sends must verify with. "" is console.json next to the
 	// database.

@@ -17,7 +17,7 @@ import (
 )
 
 // ConsoleIdentity is what enrolling this machine with a console leaves for
-// the daemon (`gatehouse enroll`, as root; Config.Console): the console,
+// the daemon (`gatehoused enroll`, as root; Config.Console): the console,
 // the machine's id there, and the console's signing keys, which every
 // decision the sync service carries must verify with.
 type ConsoleIdentity struct {
@@ -69,6 +69,20 @@ func ReadConsoleIdentity(path string) (ConsoleIdentity, error) {
 	return id, nil
 }
 
+// consoleKeys reads what enrolling pinned: the machine's identity and the
+// console's signing keys.
+func (e *Engine) consoleKeys() (ConsoleIdentity, []ed25519.PublicKey, error) {
+	id, err := ReadConsoleIdentity(e.cfg.consolePath())
+	if err != nil {
+		return ConsoleIdentity{}, nil, invalid("this machine is not enrolled with a console (%v): sudo gatehoused enroll URL TOKEN", err)
+	}
+	keys := make([]ed25519.PublicKey, 0, len(id.SigningKeys))
+	for _, k := range id.SigningKeys {
+		keys = append(keys, k)
+	}
+	return id, keys, nil
+}
+
 // ConsoleDecide applies a decision of the console: only if its signature
 // verifies with the keys pinned at enrollment, for this machine, for the
 // policy revision the request was made under — the sync service that
@@ -78,14 +92,9 @@ func (e *Engine) ConsoleDecide(ctx context.Context, a Actor, d ConsoleDecision) 
 	if err := authorize(a, OpConsoleDecide, 0); err != nil {
 		return AnswerResult{}, err
 	}
-	path := e.cfg.consolePath()
-	id, err := ReadConsoleIdentity(path)
+	id, keys, err := e.consoleKeys()
 	if err != nil {
-		return AnswerResult{}, invalid("this machine is not enrolled with a console (%v): gatehouse enroll URL TOKEN, as root", err)
-	}
-	keys := make([]ed25519.PublicKey, 0, len(id.SigningKeys))
-	for _, k := range id.SigningKeys {
-		keys = append(keys, k)
+		return AnswerResult{}, err
 	}
 	fields := signed.DecisionFields(id.MachineID, d.RequestID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)
 	if !signed.Verify(keys, d.Signature, signed.KindDecision, fields...) {
@@ -131,16 +140,12 @@ func (e *Engine) ApplyConsolePolicy(ctx context.Context, a Actor, p ConsolePolic
 	if err := authorize(a, OpConsoleDecide, 0); err != nil {
 		return Status{}, err
 	}
-	id, err := ReadConsoleIdentity(e.cfg.consolePath())
+	id, keys, err := e.consoleKeys()
 	if err != nil {
-		return Status{}, invalid("this machine is not enrolled with a console (%v): gatehouse enroll URL TOKEN, as root", err)
+		return Status{}, err
 	}
 	if len(p.Body) > maxConsolePolicy {
 		return Status{}, invalid("the console's policy is over %d bytes", maxConsolePolicy)
-	}
-	keys := make([]ed25519.PublicKey, 0, len(id.SigningKeys))
-	for _, k := range id.SigningKeys {
-		keys = append(keys, k)
 	}
 	if !signed.Verify(keys, p.Signature, signed.KindPolicy, signed.PolicyFields(id.MachineID, p.Revision, sha256.Sum256(p.Body))...) {
 		e.record(store.Event{Kind: "tamper", Action: "deny", UID: a.UID, User: a.User, PID: a.Peer.PID, PolicyRevision: p.Revision,

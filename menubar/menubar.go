@@ -7,6 +7,8 @@
 // returns errors.ErrUnsupported. Not yet run on a Mac.
 package menubar
 
+import "strconv"
+
 // Section is a titled list of lines in the menu; Empty is shown when
 // Lines is empty.
 type Section struct {
@@ -28,16 +30,5 @@ func (s Section) shown() []string {
 		return s.Lines
 	}
 	out := append([]string(nil), s.Lines[:maxLines-1]...)
-	return append(out, "… and "+itoa(len(s.Lines)-maxLines+1)+" more")
-}
-
-func itoa(n int) string {
-	if n == 0 {
-		return "0"
-	}
-	var d []byte
-	for ; n > 0; n /= 10 {
-		d = append([]byte{byte('0' + n%10)}, d...)
-	}
-	return string(d)
+	return append(out, "… and "+strconv.Itoa(len(s.Lines)-maxLines+1)+" more")
 }

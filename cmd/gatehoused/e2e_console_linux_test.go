@@ -5,12 +5,9 @@ package main
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -20,7 +17,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/consoletest"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/localapi"
@@ -35,23 +32,22 @@ import (
 func TestE2EConsoleApproval(t *testing.T) {
 	e := newEnv(t)
 	// The console, in this process, on loopback HTTPS over SQLite.
-	st, err := store.Open(filepath.Join(e.dir, "console", "console.db"))
-	if err != nil {
-		t.Fatal(err)
+	c := consoletest.Start(t, filepath.Join(e.dir, "console"), server.Options{})
+	st := c.Store
+	approver, bob, admin := c.APIToken(t, "ann", "approver"), c.APIToken(t, "bob", "approver"), c.APIToken(t, "root", "admin")
+	// post calls the console's admin API with token and returns the status.
+	hc := c.HTTP()
+	post := func(token, path string, v any) int {
+		body, _ := json.Marshal(v)
+		hreq, _ := http.NewRequest("POST", c.URL+path, bytes.NewReader(body))
+		hreq.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(hreq)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
 	}
-	defer st.Close()
-	ca, _ := pki.Create(time.Now())
-	srv := server.New(st, ca, server.Options{})
-	cert, _ := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.TLS = srv.TLSConfig(cert)
-	ts.StartTLS()
-	defer ts.Close()
-	secret := make([]byte, 32)
-	rand.Read(secret)
-	st.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), 1, nil, "test", time.Now())
-	approver := server.NewToken()
-	st.AddAPIToken(context.Background(), server.HashToken(approver), store.Token{Name: "ann", Role: "approver"}, "test", time.Now())
 
 	e.config = "sync_user: nobody\n"
 	e.start()
@@ -60,7 +56,7 @@ func TestE2EConsoleApproval(t *testing.T) {
 	os.Chown(syncDir, 65534, 65534)
 	identity := filepath.Join(syncDir, "identity.json")
 	out, err := exec.Command(bins.daemon, "enroll", "--config", filepath.Join(e.dir, "gatehoused.yaml"), "--identity", identity,
-		"--hostname", "e2e-machine", ts.URL, server.FormatEnrollToken(secret, ca.CAHash())).CombinedOutput()
+		"--hostname", "e2e-machine", c.URL, c.EnrollToken(t, 1)).CombinedOutput()
 	if err != nil {
 		t.Fatalf("gatehoused enroll: %v\n%s", err, out)
 	}
@@ -118,18 +114,10 @@ func TestE2EConsoleApproval(t *testing.T) {
 		t.Errorf("the console's request %+v, the machine's %+v", consoleReq, req)
 	}
 	// The approver decides in the console.
-	body, _ := json.Marshal(server.DecideRequest{Approve: true, Note: "ok for today"})
-	hreq, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/admin/requests/%d/decide", ts.URL, consoleReq.ID), bytes.NewReader(body))
-	hreq.Header.Set("Authorization", "Bearer "+approver)
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.ClientCAs()}}}
 	decided := time.Now()
-	resp, err := hc.Do(hreq)
-	if err != nil || resp.StatusCode != 200 {
-		t.Fatalf("decide: %v %v", err, resp)
+	if code := post(approver, fmt.Sprintf("/v1/admin/requests/%d/decide", consoleReq.ID), server.DecideRequest{Approve: true, Note: "ok for today"}); code != 200 {
+		t.Fatalf("decide: %d", code)
 	}
-	resp.Body.Close()
-	// The grant is in place a moment after the request reads approved
-	// (agents are told of the change once it is).
 	e.waitFor("the approval's grant on the machine", func() bool { return e.granted(req.ID) })
 	t.Logf("console decision → grant on the machine: %v", time.Since(decided))
 	if err := e.run(p, runOpt{uid: 1000}); err != nil {
@@ -156,7 +144,6 @@ func TestE2EConsoleApproval(t *testing.T) {
 
 	// A rule with approvers: 2 — one approval is not enough, the same
 	// person twice is refused, a second person's approves.
-	st.AddAPIToken(context.Background(), server.HashToken(approver+"-bob"), store.Token{Name: "bob", Role: "approver"}, "test", time.Now())
 	p2 := e.install("/bin/true", "appr2/tool")
 	if err := e.run(p2, runOpt{uid: 1000}); !isEPERM(err) {
 		t.Fatalf("the two-approver program before any approval: %v", err)
@@ -189,15 +176,7 @@ func TestE2EConsoleApproval(t *testing.T) {
 		t.Errorf("the console needs %d approvals, want 2", creq.ApprovalsNeeded)
 	}
 	vote := func(token string) int {
-		body, _ := json.Marshal(server.DecideRequest{Approve: true})
-		hreq, _ := http.NewRequest("POST", fmt.Sprintf("%s/v1/admin/requests/%d/decide", ts.URL, creq.ID), bytes.NewReader(body))
-		hreq.Header.Set("Authorization", "Bearer "+token)
-		resp, err := hc.Do(hreq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
+		return post(token, fmt.Sprintf("/v1/admin/requests/%d/decide", creq.ID), server.DecideRequest{Approve: true})
 	}
 	if code := vote(approver); code != 200 {
 		t.Fatalf("ann's vote: %d", code)
@@ -209,7 +188,7 @@ func TestE2EConsoleApproval(t *testing.T) {
 	if r, _ := e.client().Request(context.Background(), req2.ID); r.State != "submitted" {
 		t.Errorf("after one approval of two the request is %s", r.State)
 	}
-	if code := vote(approver + "-bob"); code != 200 {
+	if code := vote(bob); code != 200 {
 		t.Fatalf("bob's vote: %d", code)
 	}
 	e.waitFor("the second approval's grant on the machine", func() bool { return e.granted(req2.ID) })
@@ -220,19 +199,6 @@ func TestE2EConsoleApproval(t *testing.T) {
 	// Policy from the centre: revision 2, uploaded and assigned to every
 	// machine, reaches gatehoused through the sync, signed for this
 	// machine, and takes effect; the console learns the revision it runs.
-	admin := server.NewToken()
-	st.AddAPIToken(context.Background(), server.HashToken(admin), store.Token{Name: "root", Role: "admin"}, "test", time.Now())
-	adminCall := func(path string, v any) int {
-		body, _ := json.Marshal(v)
-		hreq, _ := http.NewRequest("POST", ts.URL+path, bytes.NewReader(body))
-		hreq.Header.Set("Authorization", "Bearer "+admin)
-		resp, err := hc.Do(hreq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
 	os.MkdirAll(filepath.Join(e.mnt, "pushed"), 0o755)
 	pushed := e.install("/bin/true", "pushed/tool")
 	if err := e.run(pushed, runOpt{uid: 1000}); err != nil {
@@ -240,13 +206,13 @@ func TestE2EConsoleApproval(t *testing.T) {
 	}
 	rev2 := strings.ReplaceAll(fmt.Sprintf(e2ePolicy, 2), "MNT", e.mnt)
 	rev2 = strings.Replace(rev2, "rules:\n", "  - name: pushed\n    definitions: [{path: {starts_with: "+e.mnt+"/pushed/}}]\nrules:\n  - {group: pushed, action: deny}\n", 1)
-	if code := adminCall("/v1/admin/policies", server.PolicyUpload{Name: "fleet", YAML: "id: broken\nrevision: 3\nrules: [{group: none, action: deny}]\n"}); code != http.StatusBadRequest {
+	if code := post(admin, "/v1/admin/policies", server.PolicyUpload{Name: "fleet", YAML: "id: broken\nrevision: 3\nrules: [{group: none, action: deny}]\n"}); code != http.StatusBadRequest {
 		t.Errorf("a policy with lint errors: %d, want 400", code)
 	}
-	if code := adminCall("/v1/admin/policies", server.PolicyUpload{Name: "fleet", YAML: rev2}); code != 200 {
+	if code := post(admin, "/v1/admin/policies", server.PolicyUpload{Name: "fleet", YAML: rev2}); code != 200 {
 		t.Fatalf("upload: %d", code)
 	}
-	if code := adminCall("/v1/admin/assignments", server.AssignRequest{Target: "*", Policy: "fleet"}); code != 200 {
+	if code := post(admin, "/v1/admin/assignments", server.AssignRequest{Target: "*", Policy: "fleet"}); code != 200 {
 		t.Fatalf("assign: %d", code)
 	}
 	pushedAt := time.Now()

@@ -166,7 +166,7 @@ func decodeUpTo(w http.ResponseWriter, r *http.Request, v any, limit int64) erro
 	return nil
 }
 
-// EnrollToken is what `gatehouse enroll` is given: "gh1.<secret>.<ca hash>".
+// An enrollment token is what `gatehoused enroll` is given: "gh1.<secret>.<ca hash>".
 // The secret enrolls (its SHA-256 is stored); the CA hash lets the
 // endpoint trust the console on first contact without a leap of faith.
 const tokenPrefix = "gh1."
@@ -268,7 +268,7 @@ func newID() string {
 func (s *Server) endpoint(h func(w http.ResponseWriter, r *http.Request, m store.Machine)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		if r.TLS == nil || len(r.TLS.VerifiedChains) == 0 || len(r.TLS.VerifiedChains[0]) == 0 {
-			s.reply(w, nil, fail(http.StatusUnauthorized, "no client certificate: the endpoint API is for enrolled machines (gatehouse enroll)"))
+			s.reply(w, nil, fail(http.StatusUnauthorized, "no client certificate: the endpoint API is for enrolled machines (sudo gatehoused enroll URL TOKEN)"))
 			return
 		}
 		id, err := pki.MachineID(r.TLS.VerifiedChains[0][0])
@@ -364,6 +364,22 @@ func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.M
 		s.reply(w, nil, fail(http.StatusBadRequest, "after must be a decision sequence number"))
 		return
 	}
+	s.longPoll(w, r, m, func(ctx context.Context) (any, bool, error) {
+		ds, err := s.st.Decisions(ctx, m.ID, after, 100)
+		out := make([]DecisionWire, 0, len(ds))
+		for _, d := range ds {
+			out = append(out, DecisionWire{Seq: d.Seq, EndpointID: d.EndpointID, Approve: d.Approve, WindowStart: d.WindowStart,
+				WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
+		}
+		return map[string]any{"decisions": out}, len(ds) > 0, err
+	})
+}
+
+// longPoll answers a machine's long poll: look says what there is for it
+// and whether that is an answer; until it is, the poll waits for the
+// machine's hub to wake it, up to the request's wait (at most MaxWait),
+// and then replies with what look gave last.
+func (s *Server) longPoll(w http.ResponseWriter, r *http.Request, m store.Machine, look func(context.Context) (reply any, ok bool, err error)) {
 	wait := s.opt.MaxWait
 	if v := r.URL.Query().Get("wait"); v != "" {
 		d, err := time.ParseDuration(v)
@@ -376,8 +392,8 @@ func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.M
 	ctx, cancel := context.WithTimeout(r.Context(), wait)
 	defer cancel()
 	for {
-		changed := s.hub.watch(m.ID) // before reading: a decision made meanwhile wakes us
-		ds, err := s.st.Decisions(r.Context(), m.ID, after, 100)
+		changed := s.hub.watch(m.ID) // before looking: a change made meanwhile wakes us
+		out, ok, err := look(r.Context())
 		if err != nil {
 			if r.Context().Err() != nil {
 				return // the machine hung up
@@ -385,13 +401,8 @@ func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.M
 			s.reply(w, nil, err)
 			return
 		}
-		if len(ds) > 0 || ctx.Err() != nil {
-			out := make([]DecisionWire, 0, len(ds))
-			for _, d := range ds {
-				out = append(out, DecisionWire{Seq: d.Seq, EndpointID: d.EndpointID, Approve: d.Approve, WindowStart: d.WindowStart,
-					WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
-			}
-			s.reply(w, map[string]any{"decisions": out}, nil)
+		if ok || ctx.Err() != nil {
+			s.reply(w, out, nil)
 			return
 		}
 		select {
@@ -816,46 +827,18 @@ type PolicyWire struct {
 func (s *Server) pollPolicy(w http.ResponseWriter, r *http.Request, m store.Machine) {
 	have, _ := strconv.ParseInt(r.URL.Query().Get("have"), 10, 64)
 	_ = s.st.ReportRevision(r.Context(), m.ID, have)
-	wait := s.opt.MaxWait
-	if v := r.URL.Query().Get("wait"); v != "" {
-		if d, err := time.ParseDuration(v); err == nil && d >= 0 {
-			wait = min(d, s.opt.MaxWait)
-		}
-	}
-	ctx, cancel := context.WithTimeout(r.Context(), wait)
-	defer cancel()
-	for {
-		changed := s.hub.watch(m.ID)
-		fresh, err := s.st.Machine(r.Context(), m.ID) // its tags as they are now
+	s.longPoll(w, r, m, func(ctx context.Context) (any, bool, error) {
+		fresh, err := s.st.Machine(ctx, m.ID) // its tags as they are now
 		if err != nil {
-			if r.Context().Err() != nil {
-				return
-			}
-			s.reply(w, nil, err)
-			return
+			return nil, false, err
 		}
-		p, ok, err := s.st.PolicyFor(r.Context(), fresh)
-		if err != nil {
-			if r.Context().Err() != nil {
-				return
-			}
-			s.reply(w, nil, err)
-			return
+		p, ok, err := s.st.PolicyFor(ctx, fresh)
+		if err != nil || !ok || p.Revision <= have {
+			return map[string]any{"policy": nil}, false, err
 		}
-		if ok && p.Revision > have {
-			sig := s.ca.Sign(signed.KindPolicy, signed.PolicyFields(m.ID, p.Revision, sha256.Sum256(p.Body))...)
-			s.reply(w, map[string]any{"policy": PolicyWire{Name: p.Name, Revision: p.Revision, Body: p.Body, Signature: sig}}, nil)
-			return
-		}
-		if ctx.Err() != nil {
-			s.reply(w, map[string]any{"policy": nil}, nil)
-			return
-		}
-		select {
-		case <-changed:
-		case <-ctx.Done():
-		}
-	}
+		sig := s.ca.Sign(signed.KindPolicy, signed.PolicyFields(m.ID, p.Revision, sha256.Sum256(p.Body))...)
+		return map[string]any{"policy": PolicyWire{Name: p.Name, Revision: p.Revision, Body: p.Body, Signature: sig}}, true, nil
+	})
 }
 
 // RenewRequest is POST /v1/endpoint/renew: a new key's certificate request,

@@ -4,60 +4,37 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
-	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/console/consoletest"
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/offline"
 )
 
-// console is a real console on loopback HTTPS over a real SQLite file.
+// console is a real console (consoletest) with an API token per role.
 type console struct {
+	*consoletest.Console
 	t      *testing.T
 	st     *store.Store
 	ca     *pki.Authority
-	ts     *httptest.Server
 	tokens map[string]string // name -> API token
 }
 
 func newConsole(t *testing.T) *console {
 	t.Helper()
-	st, err := store.Open(filepath.Join(t.TempDir(), "console.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	ca, err := pki.Create(time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := server.New(st, ca, server.Options{MaxWait: 10 * time.Second})
-	cert, err := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := httptest.NewUnstartedServer(srv.Handler())
-	ts.TLS = srv.TLSConfig(cert)
-	ts.StartTLS()
-	t.Cleanup(ts.Close)
-	c := &console{t: t, st: st, ca: ca, ts: ts, tokens: map[string]string{}}
+	cc := consoletest.Start(t, t.TempDir(), server.Options{MaxWait: 10 * time.Second})
+	c := &console{Console: cc, t: t, st: cc.Store, ca: cc.CA, tokens: map[string]string{}}
 	for name, role := range map[string]string{"root": "admin", "ann": "approver", "bob": "approver", "cat": "approver", "aud": "auditor", "desk": "helpdesk"} {
-		tok := server.NewToken()
-		if err := st.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: name, Role: role}, "test", time.Now()); err != nil {
-			t.Fatal(err)
-		}
-		c.tokens[name] = tok
+		c.tokens[name] = cc.APIToken(t, name, role)
 	}
 	return c
 }
@@ -65,16 +42,12 @@ func newConsole(t *testing.T) *console {
 // admin calls the admin API as name; out may be nil.
 func (c *console) admin(name, method, path string, body any, out any) int {
 	c.t.Helper()
-	var rd *bytes.Reader
 	b, _ := json.Marshal(body)
-	rd = bytes.NewReader(b)
-	req, _ := http.NewRequest(method, c.ts.URL+path, rd)
+	req, _ := http.NewRequest(method, c.URL+path, bytes.NewReader(b))
 	if name != "" {
 		req.Header.Set("Authorization", "Bearer "+c.tokens[name])
 	}
-	pool := c.ca.ClientCAs() // the CA, as a trust root
-	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	resp, err := hc.Do(req)
+	resp, err := c.HTTP().Do(req)
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -96,7 +69,7 @@ func (c *console) enrollToken(uses int) string {
 
 func (c *console) machine(name string) (*client.Client, client.Identity) {
 	c.t.Helper()
-	id, err := client.Enroll(context.Background(), c.ts.URL, c.enrollToken(1), name, []byte("offline secret of "+name))
+	id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), name, []byte("offline secret of "+name))
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -218,20 +191,20 @@ func TestAMachineSeesOnlyItsOwnAndChecksSignatures(t *testing.T) {
 func TestBadInputIsRefusedClearly(t *testing.T) {
 	c := newConsole(t)
 	tok := c.enrollToken(1)
-	if _, err := client.Enroll(context.Background(), c.ts.URL, tok, "first", nil); err != nil {
+	if _, err := client.Enroll(context.Background(), c.URL, tok, "first", nil); err != nil {
 		t.Fatal(err)
 	}
 	var ae *client.APIError
-	if _, err := client.Enroll(context.Background(), c.ts.URL, tok, "second", nil); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
+	if _, err := client.Enroll(context.Background(), c.URL, tok, "second", nil); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
 		t.Errorf("a used token: %v", err)
 	}
 	// A token from another console: the TLS pin refuses this one first.
 	other, _ := pki.Create(time.Now())
 	foreign := strings.Replace(tok, c.ca.CAHash(), other.CAHash(), 1)
-	if _, err := client.Enroll(context.Background(), c.ts.URL, foreign, "x", nil); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
+	if _, err := client.Enroll(context.Background(), c.URL, foreign, "x", nil); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
 		t.Errorf("a token naming another CA: %v", err)
 	}
-	if _, err := client.Enroll(context.Background(), c.ts.URL, "gh1.nonsense", "x", nil); err == nil {
+	if _, err := client.Enroll(context.Background(), c.URL, "gh1.nonsense", "x", nil); err == nil {
 		t.Error("a malformed token enrolled")
 	}
 	for _, tt := range []struct {
@@ -264,7 +237,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 		t.Errorf("a revoked machine uploads: %v", err)
 	}
 	// A certificate from another console's CA does not get in.
-	oid, err := client.Enroll(context.Background(), c.ts.URL, c.enrollToken(1), "real", nil)
+	oid, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "real", nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -299,7 +272,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 func TestTheHelpDeskGetsTheMachinesResponseCode(t *testing.T) {
 	c := newConsole(t)
 	secret := offline.NewSecret()
-	id, err := client.Enroll(context.Background(), c.ts.URL, c.enrollToken(1), "laptop-7", []byte(secret.Export()))
+	id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "laptop-7", []byte(secret.Export()))
 	if err != nil {
 		t.Fatal(err)
 	}

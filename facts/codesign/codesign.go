@@ -27,7 +27,7 @@
 // This is what relic's lib/fruit/csblob.Verify does, written against relic's
 // lib/pkcs7 instead: csblob imports relic's pkcs9 (net/http, for timestamp
 // requests) and certloader (OpenPGP, keyrings, D-Bus), and the enforcer must
-// not link net/http (internal/importrules).
+// not link net/http (internal/importrules holds this package to that).
 //
 // Nothing here recovers from panics: hostile input is bounded before it
 // reaches a library (signatures over 32 MiB are refused), and the fuzz

@@ -51,6 +51,8 @@ var rules = []rule{
 		ban: []string{mod + "/enforcer", mod + "/enforcer/"}},
 	{pkg: "console/server", why: "the console is its own program: nothing of the engine or the agent",
 		ban: []string{mod + "/enforcer", mod + "/enforcer/", mod + "/app"}},
+	{pkg: "facts/codesign", why: "the enforcer links the signature verifier: relic's signing, timestamp (net/http) and key-loading code stays out",
+		ban: []string{"net/http", "github.com/sassoftware/relic/v8/lib/pkcs9", "github.com/sassoftware/relic/v8/lib/certloader", "github.com/sassoftware/relic/v8/lib/fruit/"}},
 	{pkg: "console/signed", why: "what gatehoused verifies of the console is a leaf: standard library only",
 		allow: []string{}},
 	{pkg: "consolesync", why: "the sync service talks to gatehoused only through the local API: nothing of the engine",

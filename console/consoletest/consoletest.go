@@ -1,0 +1,94 @@
+// Package consoletest runs a real console for tests: its server on
+// loopback HTTPS over a real SQLite file, with its own CA and signing key,
+// and the calls tests make of it — enrollment tokens, API tokens, machines
+// enrolled through the real client. Imported by tests only.
+package consoletest
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/store"
+)
+
+// Console is a running console; it stops with the test.
+type Console struct {
+	Store  *store.Store
+	CA     *pki.Authority
+	Server *server.Server
+	URL    string // https://127.0.0.1:port
+}
+
+// Start runs a console whose database is in dir.
+func Start(t testing.TB, dir string, opt server.Options) *Console {
+	t.Helper()
+	st, err := store.Open(filepath.Join(dir, "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ca, err := pki.Create(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := server.New(st, ca, opt)
+	cert, err := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.TLS = srv.TLSConfig(cert)
+	ts.StartTLS()
+	t.Cleanup(ts.Close)
+	return &Console{Store: st, CA: ca, Server: srv, URL: ts.URL}
+}
+
+// EnrollToken makes an enrollment token for uses machines (-1: any).
+func (c *Console) EnrollToken(t testing.TB, uses int) string {
+	t.Helper()
+	secret := make([]byte, 32)
+	rand.Read(secret)
+	if err := c.Store.AddEnrollToken(context.Background(), server.EnrollSecretHash(secret), time.Now().Add(time.Hour), uses, nil, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return server.FormatEnrollToken(secret, c.CA.CAHash())
+}
+
+// APIToken makes an API token for name with role.
+func (c *Console) APIToken(t testing.TB, name, role string) string {
+	t.Helper()
+	tok := server.NewToken()
+	if err := c.Store.AddAPIToken(context.Background(), server.HashToken(tok), store.Token{Name: name, Role: role}, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	return tok
+}
+
+// Enroll enrolls a machine named hostname (escrowing escrow) through the
+// real client and returns a client speaking as it.
+func (c *Console) Enroll(t testing.TB, hostname string, escrow []byte) (*client.Client, client.Identity) {
+	t.Helper()
+	id, err := client.Enroll(context.Background(), c.URL, c.EnrollToken(t, 1), hostname, escrow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl, err := client.New(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return cl, id
+}
+
+// HTTP is a client trusting the console's CA, for admin calls.
+func (c *Console) HTTP() *http.Client {
+	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.CA.ClientCAs()}}}
+}
