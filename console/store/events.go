@@ -26,14 +26,22 @@ type Event struct {
 // stored (same machine and endpoint id) are skipped. It returns how many
 // were new.
 func (s *Store) PutEvents(ctx context.Context, evs []Event) (int, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	q, tx, err := s.begin(ctx)
 	if err != nil {
 		return 0, err
 	}
 	defer tx.Rollback()
+	if s.pg {
+		// Readers page through events by id; uploads from several nodes
+		// committing out of id order could hide one from a reader who
+		// has moved past its id. One upload at a time, as on SQLite.
+		if _, err := q.exec(ctx, `SELECT pg_advisory_xact_lock(?)`, eventsLock); err != nil {
+			return 0, fmt.Errorf("store events: %w", err)
+		}
+	}
 	n := 0
 	for _, e := range evs {
-		res, err := tx.ExecContext(ctx, `INSERT INTO events (machine_id, endpoint_id, time, kind, action, allowed, rule, policy_revision, uid, user_name, path, sha256, detail)
+		res, err := q.exec(ctx, `INSERT INTO events (machine_id, endpoint_id, time, kind, action, allowed, rule, policy_revision, uid, user_name, path, sha256, detail)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (machine_id, endpoint_id) DO NOTHING`,
 			e.MachineID, e.EndpointID, nanos(e.Time), e.Kind, e.Action, e.Allowed, e.Rule, e.PolicyRevision, e.UID, e.User, e.Path, e.SHA256, e.Detail)
 		if err != nil {
@@ -65,7 +73,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		q += ` AND machine_id = ?`
 		args = append(args, f.MachineID)
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	rows, err := s.r.query(ctx, q+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}

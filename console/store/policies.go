@@ -24,51 +24,51 @@ type Policy struct {
 // AddPolicy stores a new revision of policy name; it must be newer than
 // every stored one.
 func (s *Store) AddPolicy(ctx context.Context, p Policy, now time.Time) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	q, tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var latest sql.NullInt64
-	if err := tx.QueryRowContext(ctx, `SELECT max(revision) FROM policies WHERE name = ?`, p.Name).Scan(&latest); err != nil {
+	if err := q.row(ctx, `SELECT max(revision) FROM policies WHERE name = ?`, p.Name).Scan(&latest); err != nil {
 		return err
 	}
 	if latest.Valid && p.Revision <= latest.Int64 {
 		return fmt.Errorf("policy %s revision %d (stored: %d): %w", p.Name, p.Revision, latest.Int64, ErrStale)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO policies (name, revision, body, uploaded, uploaded_by) VALUES (?, ?, ?, ?, ?)`,
+	if _, err := q.exec(ctx, `INSERT INTO policies (name, revision, body, uploaded, uploaded_by) VALUES (?, ?, ?, ?, ?)`,
 		p.Name, p.Revision, p.Body, nanos(now), p.UploadedBy); err != nil {
 		return fmt.Errorf("store policy: %w", err)
 	}
-	if err := audit(ctx, tx, now, p.UploadedBy, "policy", fmt.Sprintf("%s revision %d (%d bytes)", p.Name, p.Revision, len(p.Body))); err != nil {
+	if err := audit(ctx, q, now, p.UploadedBy, "policy", fmt.Sprintf("%s revision %d (%d bytes)", p.Name, p.Revision, len(p.Body))); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commitChange(ctx, q, tx, "")
 }
 
 // Assign gives target ("machine:<id>", "tag:<tag>", "*") policy name.
 func (s *Store) Assign(ctx context.Context, target, name, by string, now time.Time) error {
-	tx, err := s.w.BeginTx(ctx, nil)
+	q, tx, err := s.begin(ctx)
 	if err != nil {
 		return err
 	}
 	defer tx.Rollback()
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM policies WHERE name = ?`, name).Scan(&n); err != nil {
+	if err := q.row(ctx, `SELECT count(*) FROM policies WHERE name = ?`, name).Scan(&n); err != nil {
 		return err
 	}
 	if n == 0 {
 		return fmt.Errorf("policy %s: %w (upload it first)", name, ErrNotFound)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO assignments (target, policy_name, assigned, assigned_by) VALUES (?, ?, ?, ?)
+	if _, err := q.exec(ctx, `INSERT INTO assignments (target, policy_name, assigned, assigned_by) VALUES (?, ?, ?, ?)
 		ON CONFLICT (target) DO UPDATE SET policy_name = excluded.policy_name, assigned = excluded.assigned, assigned_by = excluded.assigned_by`,
 		target, name, nanos(now), by); err != nil {
 		return fmt.Errorf("assign: %w", err)
 	}
-	if err := audit(ctx, tx, now, by, "assign", fmt.Sprintf("%s gets policy %s", target, name)); err != nil {
+	if err := audit(ctx, q, now, by, "assign", fmt.Sprintf("%s gets policy %s", target, name)); err != nil {
 		return err
 	}
-	return tx.Commit()
+	return s.commitChange(ctx, q, tx, "")
 }
 
 // PolicyFor is the latest revision of the policy machine m gets: its own
@@ -84,7 +84,7 @@ func (s *Store) PolicyFor(ctx context.Context, m Machine) (p Policy, ok bool, er
 	targets = append(targets, "*")
 	for _, t := range targets {
 		var name string
-		err := s.r.QueryRowContext(ctx, `SELECT policy_name FROM assignments WHERE target = ?`, t).Scan(&name)
+		err := s.r.row(ctx, `SELECT policy_name FROM assignments WHERE target = ?`, t).Scan(&name)
 		if errors.Is(err, sql.ErrNoRows) {
 			continue
 		}
@@ -92,7 +92,7 @@ func (s *Store) PolicyFor(ctx context.Context, m Machine) (p Policy, ok bool, er
 			return Policy{}, false, err
 		}
 		var up int64
-		err = s.r.QueryRowContext(ctx, `SELECT name, revision, body, uploaded, uploaded_by FROM policies WHERE name = ? ORDER BY revision DESC LIMIT 1`, name).
+		err = s.r.row(ctx, `SELECT name, revision, body, uploaded, uploaded_by FROM policies WHERE name = ? ORDER BY revision DESC LIMIT 1`, name).
 			Scan(&p.Name, &p.Revision, &p.Body, &up, &p.UploadedBy)
 		if err != nil {
 			return Policy{}, false, err
@@ -105,6 +105,6 @@ func (s *Store) PolicyFor(ctx context.Context, m Machine) (p Policy, ok bool, er
 
 // ReportRevision records the policy revision machine id says it runs.
 func (s *Store) ReportRevision(ctx context.Context, id string, revision int64) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE machines SET policy_revision = ? WHERE id = ?`, revision, id)
+	_, err := s.w.exec(ctx, `UPDATE machines SET policy_revision = ? WHERE id = ?`, revision, id)
 	return err
 }

@@ -54,25 +54,24 @@ func (s *Store) PutRequest(ctx context.Context, r Request) (id int64, created bo
 	if r.ApprovalsNeeded < 1 {
 		r.ApprovalsNeeded = 1
 	}
-	res, err := s.w.ExecContext(ctx, `INSERT INTO requests (machine_id, endpoint_id, created, uid, user_name, kind, path, sha256, facts, reason,
+	err = s.w.row(ctx, `INSERT INTO requests (machine_id, endpoint_id, created, uid, user_name, kind, path, sha256, facts, reason,
 		window_start, window_end, rule, policy_revision, approvals_needed, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT (machine_id, endpoint_id) DO NOTHING`,
+		ON CONFLICT (machine_id, endpoint_id) DO NOTHING RETURNING id`,
 		r.MachineID, r.EndpointID, nanos(r.Created), r.UID, r.User, r.Kind, r.Path, r.SHA256, r.Facts, r.Reason,
-		nanos(r.WindowStart), nanos(r.WindowEnd), r.Rule, r.PolicyRevision, r.ApprovalsNeeded, Pending)
-	if err != nil {
+		nanos(r.WindowStart), nanos(r.WindowEnd), r.Rule, r.PolicyRevision, r.ApprovalsNeeded, Pending).Scan(&id)
+	if err == nil {
+		return id, true, nil
+	}
+	if !errors.Is(err, sql.ErrNoRows) { // no row: stored already
 		return 0, false, fmt.Errorf("store request: %w", err)
 	}
-	if n, _ := res.RowsAffected(); n == 1 {
-		id, err := res.LastInsertId()
-		return id, true, err
-	}
-	err = s.w.QueryRowContext(ctx, `SELECT id FROM requests WHERE machine_id = ? AND endpoint_id = ?`, r.MachineID, r.EndpointID).Scan(&id)
+	err = s.w.row(ctx, `SELECT id FROM requests WHERE machine_id = ? AND endpoint_id = ?`, r.MachineID, r.EndpointID).Scan(&id)
 	return id, false, err
 }
 
 // GetRequest returns request id.
 func (s *Store) GetRequest(ctx context.Context, id int64) (Request, error) {
-	r, err := scanRequest(s.r.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
+	r, err := scanRequest(s.r.row(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Request{}, fmt.Errorf("request %d: %w", id, ErrNotFound)
 	}
@@ -87,7 +86,7 @@ func (s *Store) Requests(ctx context.Context, state string) ([]Request, error) {
 		q += ` WHERE state = ?`
 		args = append(args, state)
 	}
-	rows, err := s.r.QueryContext(ctx, q+` ORDER BY id DESC LIMIT 1000`, args...)
+	rows, err := s.r.query(ctx, q+` ORDER BY id DESC LIMIT 1000`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list requests: %w", err)
 	}
@@ -133,12 +132,14 @@ type Decision struct {
 // (which sees every field but Seq and Signature). It returns the request
 // as it now is and the decision, if this vote made one.
 func (s *Store) CastVote(ctx context.Context, id int64, v Vote, now time.Time, sign func(*Decision) []byte) (Request, *Decision, error) {
-	tx, err := s.w.BeginTx(ctx, nil)
+	q, tx, err := s.begin(ctx)
 	if err != nil {
 		return Request{}, nil, err
 	}
 	defer tx.Rollback()
-	r, err := scanRequest(tx.QueryRowContext(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`, id))
+	// Locked (PostgreSQL): two approvers voting at once on two nodes are
+	// counted one after the other, so the second sees the first's vote.
+	r, err := scanRequest(q.row(ctx, `SELECT `+requestCols+` FROM requests WHERE id = ?`+q.forUpdate(), id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Request{}, nil, fmt.Errorf("request %d: %w", id, ErrNotFound)
 	}
@@ -149,24 +150,24 @@ func (s *Store) CastVote(ctx context.Context, id int64, v Vote, now time.Time, s
 		return r, nil, fmt.Errorf("request %d is %s: %w", id, r.State, ErrDecided)
 	}
 	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM votes WHERE request_id = ? AND voter = ?`, id, v.Voter).Scan(&n); err != nil {
+	if err := q.row(ctx, `SELECT count(*) FROM votes WHERE request_id = ? AND voter = ?`, id, v.Voter).Scan(&n); err != nil {
 		return r, nil, err
 	}
 	if n > 0 {
 		return r, nil, fmt.Errorf("request %d: %w", id, ErrVoted)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO votes (request_id, voter, approve, note, at) VALUES (?, ?, ?, ?, ?)`, id, v.Voter, v.Approve, v.Note, nanos(now)); err != nil {
+	if _, err := q.exec(ctx, `INSERT INTO votes (request_id, voter, approve, note, at) VALUES (?, ?, ?, ?, ?)`, id, v.Voter, v.Approve, v.Note, nanos(now)); err != nil {
 		return r, nil, fmt.Errorf("vote: %w", err)
 	}
 	word := "deny"
 	if v.Approve {
 		word = "approve"
 	}
-	if err := audit(ctx, tx, now, v.Voter, "vote", fmt.Sprintf("%s request %d (machine %s, %s): %s", word, id, r.MachineID, r.Path, v.Note)); err != nil {
+	if err := audit(ctx, q, now, v.Voter, "vote", fmt.Sprintf("%s request %d (machine %s, %s): %s", word, id, r.MachineID, r.Path, v.Note)); err != nil {
 		return r, nil, err
 	}
 	var approvals int
-	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM votes WHERE request_id = ? AND approve = 1`, id).Scan(&approvals); err != nil {
+	if err := q.row(ctx, `SELECT count(*) FROM votes WHERE request_id = ? AND approve = TRUE`, id).Scan(&approvals); err != nil {
 		return r, nil, err
 	}
 	var d *Decision
@@ -187,27 +188,38 @@ func (s *Store) CastVote(ctx context.Context, id int64, v Vote, now time.Time, s
 			d.WindowEnd = v.WindowEnd
 		}
 		d.Signature = sign(d)
-		if _, err := tx.ExecContext(ctx, `UPDATE requests SET state = ?, decided = ? WHERE id = ?`, r.State, nanos(now), id); err != nil {
+		if _, err := q.exec(ctx, `UPDATE requests SET state = ?, decided = ? WHERE id = ?`, r.State, nanos(now), id); err != nil {
 			return r, nil, err
 		}
-		res, err := tx.ExecContext(ctx, `INSERT INTO decisions (machine_id, request_id, endpoint_id, approve, window_start, window_end, decided_by, note, at, signature)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, d.MachineID, d.RequestID, d.EndpointID, d.Approve, nanos(d.WindowStart), nanos(d.WindowEnd), d.DecidedBy, d.Note, nanos(now), d.Signature)
+		// A machine reads its decisions in seq order from where it got to,
+		// so they must commit in that order: on PostgreSQL the machine's
+		// row is locked until this one commits, or a decision given a
+		// lower seq on another node could commit after a higher one was
+		// read, and never be seen.
+		if _, err := q.exec(ctx, `SELECT id FROM machines WHERE id = ?`+q.forUpdate(), d.MachineID); err != nil {
+			return r, nil, err
+		}
+		err := q.row(ctx, `INSERT INTO decisions (machine_id, request_id, endpoint_id, approve, window_start, window_end, decided_by, note, at, signature)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING seq`, d.MachineID, d.RequestID, d.EndpointID, d.Approve, nanos(d.WindowStart), nanos(d.WindowEnd), d.DecidedBy, d.Note, nanos(now), d.Signature).Scan(&d.Seq)
 		if err != nil {
 			return r, nil, fmt.Errorf("store decision: %w", err)
 		}
-		if d.Seq, err = res.LastInsertId(); err != nil {
+		if err := announce(ctx, q, d.MachineID); err != nil {
 			return r, nil, err
 		}
 	}
 	if err := tx.Commit(); err != nil {
 		return r, nil, err
 	}
+	if d != nil {
+		s.changed(d.MachineID)
+	}
 	return r, d, nil
 }
 
 // Votes lists the votes on request id, in order.
 func (s *Store) Votes(ctx context.Context, id int64) ([]Vote, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT voter, approve, note FROM votes WHERE request_id = ? ORDER BY at, voter`, id)
+	rows, err := s.r.query(ctx, `SELECT voter, approve, note FROM votes WHERE request_id = ? ORDER BY at, voter`, id)
 	if err != nil {
 		return nil, err
 	}
@@ -226,7 +238,7 @@ func (s *Store) Votes(ctx context.Context, id int64) ([]Vote, error) {
 // Decisions returns machine's decisions after seq, oldest first, at most
 // limit.
 func (s *Store) Decisions(ctx context.Context, machine string, after int64, limit int) ([]Decision, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT d.seq, d.machine_id, d.request_id, d.endpoint_id, d.approve, d.window_start, d.window_end,
+	rows, err := s.r.query(ctx, `SELECT d.seq, d.machine_id, d.request_id, d.endpoint_id, d.approve, d.window_start, d.window_end,
 		r.policy_revision, d.decided_by, d.note, d.at, d.signature
 		FROM decisions d JOIN requests r ON r.id = d.request_id WHERE d.machine_id = ? AND d.seq > ? ORDER BY d.seq LIMIT ?`, machine, after, limit)
 	if err != nil {
