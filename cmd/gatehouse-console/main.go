@@ -1,13 +1,15 @@
 // gatehouse-console is the console server: enrollment, approval requests
 // and their decisions for the machines that run gatehoused (docs/console.md).
 //
-//	gatehouse-console serve [--data DIR] [--listen ADDR] [--name HOST]...
-//	gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR]
-//	gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR]
+//	gatehouse-console serve [--data DIR | --database DSN] [--listen ADDR] [--name HOST]...
+//	gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
+//	gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
 //
 // With no configuration, serve keeps everything in DIR
 // (/var/lib/gatehouse-console): console.db (SQLite) and pki/ (the CA and
-// signing keys it makes on first start).
+// signing keys it makes on first start). With --database (or
+// GATEHOUSE_CONSOLE_DATABASE) it keeps both in that PostgreSQL database,
+// which several nodes behind a load balancer share.
 package main
 
 import (
@@ -41,9 +43,9 @@ func main() {
 }
 
 const usage = `usage:
-  gatehouse-console serve [--data DIR] [--listen ADDR] [--name HOST]...
-  gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR]
-  gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR]`
+  gatehouse-console serve [--data DIR | --database DSN] [--listen ADDR] [--name HOST]...
+  gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
+  gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -67,7 +69,39 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-func open(data string) (*store.Store, *pki.Authority, bool, error) {
+// where says where the console keeps its state.
+type where struct {
+	data, database *string
+}
+
+func whereFlags(fs *flag.FlagSet) where {
+	return where{
+		data:     fs.String("data", defaultData, "where the database (SQLite) and the keys are kept"),
+		database: fs.String("database", os.Getenv(databaseEnv), "a PostgreSQL connection string (postgres://… or \"host=… dbname=…\"), for several nodes sharing one database; empty: SQLite in --data (default $"+databaseEnv+")"),
+	}
+}
+
+// databaseEnv may hold --database's default, so that a password in it need
+// not be on a command line.
+const databaseEnv = "GATEHOUSE_CONSOLE_DATABASE"
+
+// open opens the console's store and authority: on PostgreSQL both are in
+// the database (the first node to start makes the authority); on SQLite
+// the database and pki/ are in the data directory.
+func (wh where) open(ctx context.Context, log *slog.Logger) (*store.Store, *pki.Authority, bool, error) {
+	if *wh.database != "" {
+		st, err := store.OpenPostgres(ctx, *wh.database, log)
+		if err != nil {
+			return nil, nil, false, err
+		}
+		ca, created, err := server.SharedAuthority(ctx, st, time.Now())
+		if err != nil {
+			st.Close()
+			return nil, nil, false, err
+		}
+		return st, ca, created, nil
+	}
+	data := *wh.data
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, false, fmt.Errorf("data directory: %w", err)
 	}
@@ -85,7 +119,7 @@ func open(data string) (*store.Store, *pki.Authority, bool, error) {
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gatehouse-console serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", defaultData, "where the database and the keys are kept")
+	wh := whereFlags(fs)
 	listen := fs.String("listen", ":8443", "the HTTPS address")
 	var names listFlag
 	fs.Var(&names, "name", "a DNS name or IP address endpoints reach the console by (repeat; default this host's name, localhost, 127.0.0.1)")
@@ -93,14 +127,18 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	st, ca, created, err := open(*data)
+	st, ca, created, err := wh.open(ctx, log)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console:", err)
 		return 1
 	}
 	defer st.Close()
 	if created {
-		log.Info("made the console's CA and signing key", "dir", filepath.Join(*data, "pki"), "ca_sha256", ca.CAHash())
+		in := filepath.Join(*wh.data, "pki")
+		if st.Postgres() {
+			in = "the database"
+		}
+		log.Info("made the console's CA and signing key", "in", in, "ca_sha256", ca.CAHash())
 	}
 	if len(names) == 0 {
 		host, _ := os.Hostname()
@@ -136,7 +174,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 func tokenCreate(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gatehouse-console token create", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", defaultData, "where the database and the keys are kept")
+	wh := whereFlags(fs)
 	name := fs.String("name", "", "who the token is for (shown in the audit)")
 	role := fs.String("role", "", "admin, approver, helpdesk or auditor")
 	if err := fs.Parse(args); err != nil {
@@ -146,7 +184,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatehouse-console token create: give --name and --role (one of %s)\n", strings.Join(server.RoleNames, ", "))
 		return 2
 	}
-	st, _, _, err := open(*data)
+	st, _, _, err := wh.open(context.Background(), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console:", err)
 		return 1
@@ -164,7 +202,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer) int {
 func tokenEnroll(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("gatehouse-console token enroll", flag.ContinueOnError)
 	fs.SetOutput(stderr)
-	data := fs.String("data", defaultData, "where the database and the keys are kept")
+	wh := whereFlags(fs)
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token enrolls")
 	uses := fs.Int("uses", 1, "how many machines it enrolls (-1: any number until it expires)")
 	var tags listFlag
@@ -176,7 +214,7 @@ func tokenEnroll(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gatehouse-console token enroll: --ttl must be positive and --uses -1 or 1 or more")
 		return 2
 	}
-	st, ca, _, err := open(*data)
+	st, ca, _, err := wh.open(context.Background(), nil)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console:", err)
 		return 1

@@ -4,13 +4,20 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
 	"io"
+	"net/http"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/console/pgtest"
+	"github.com/gatehouse/gatehouse/console/pki"
+	"github.com/gatehouse/gatehouse/console/server"
 )
 
 // serve with nothing but a data directory makes its keys, listens, and a
@@ -28,7 +35,7 @@ func TestServeWithNoConfigurationWorks(t *testing.T) {
 	}
 	token := strings.TrimSpace(enrollOut.String())
 
-	addr, caHash, stop := start(t, data)
+	addr, caHash, stop := start(t, "--data", data)
 	if !strings.HasSuffix(token, "."+caHash) {
 		t.Errorf("the enrollment token %s does not name the CA the server serves (%s)", token, caHash)
 	}
@@ -40,7 +47,7 @@ func TestServeWithNoConfigurationWorks(t *testing.T) {
 		t.Errorf("identity %+v", id)
 	}
 	stop()
-	_, again, stop2 := start(t, data)
+	_, again, stop2 := start(t, "--data", data)
 	defer stop2()
 	if again != caHash {
 		t.Errorf("a restart made a new CA: %s, was %s", again, caHash)
@@ -50,14 +57,15 @@ func TestServeWithNoConfigurationWorks(t *testing.T) {
 	}
 }
 
-// start runs serve on a free port and returns its address and CA hash.
-func start(t *testing.T, data string) (addr, caHash string, stop func()) {
+// start runs serve (with where: --data DIR or --database DSN) on a free
+// port and returns its address and CA hash.
+func start(t *testing.T, where ...string) (addr, caHash string, stop func()) {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	pr, pw := io.Pipe()
 	done := make(chan int, 1)
 	go func() {
-		done <- run(ctx, []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--name", "127.0.0.1"}, pw, io.Discard)
+		done <- run(ctx, append([]string{"serve", "--listen", "127.0.0.1:0", "--name", "127.0.0.1"}, where...), pw, io.Discard)
 		pw.Close()
 	}()
 	line, err := bufio.NewReader(pr).ReadString('\n')
@@ -79,5 +87,83 @@ func start(t *testing.T, data string) (addr, caHash string, stop func()) {
 		case <-time.After(10 * time.Second):
 			t.Error("serve did not stop within 10 s")
 		}
+	}
+}
+
+// Two nodes on one PostgreSQL database are one console: the first to start
+// makes the CA both serve, a machine enrolled through one is known to the
+// other, and a decision given on one reaches the machine's long poll on the
+// other within a second (LISTEN/NOTIFY).
+func TestTwoNodesOnPostgreSQLAreOneConsole(t *testing.T) {
+	dsn := pgtest.DSN(t)
+	ctx := context.Background()
+	var tokOut, enrollOut, errb bytes.Buffer
+	if code := run(ctx, []string{"token", "create", "--database", dsn, "--name", "ann", "--role", "approver"}, &tokOut, &errb); code != 0 {
+		t.Fatalf("token create: %d %s", code, errb.String())
+	}
+	if code := run(ctx, []string{"token", "enroll", "--database", dsn}, &enrollOut, &errb); code != 0 {
+		t.Fatalf("token enroll: %d %s", code, errb.String())
+	}
+	addrA, hashA, stopA := start(t, "--database", dsn)
+	defer stopA()
+	addrB, hashB, stopB := start(t, "--database", dsn)
+	defer stopB()
+	if hashA != hashB || !strings.HasSuffix(strings.TrimSpace(enrollOut.String()), "."+hashA) {
+		t.Fatalf("the nodes serve CAs %s and %s; the token names %s", hashA, hashB, enrollOut.String())
+	}
+	id, err := client.Enroll(ctx, "https://"+addrA, strings.TrimSpace(enrollOut.String()), "mac-01", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	id.URL = "https://" + addrB // the load balancer sends it to the other node
+	cl, err := client.New(id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rid, err := cl.UploadRequest(ctx, server.RequestUpload{EndpointID: 1, Created: time.Now(), UID: 501, User: "alice", Kind: "approval", Path: "/opt/tool"})
+	if err != nil {
+		t.Fatalf("node B refused the machine node A enrolled: %v", err)
+	}
+	type result struct {
+		ds  []server.DecisionWire
+		err error
+		at  time.Time
+	}
+	got := make(chan result, 1)
+	go func() {
+		ds, err := cl.Decisions(ctx, 0, 20*time.Second)
+		got <- result{ds, err, time.Now()}
+	}()
+	time.Sleep(200 * time.Millisecond) // the poll is waiting on node B
+	ca, err := pki.PinCA(id.CAPEM, hashA)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AddCert(ca)
+	hc := &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
+	req, _ := http.NewRequest("POST", fmt.Sprintf("https://%s/v1/admin/requests/%d/decide", addrA, rid), strings.NewReader(`{"approve":true,"note":"ok"}`))
+	req.Header.Set("Authorization", "Bearer "+strings.TrimSpace(tokOut.String()))
+	decided := time.Now()
+	resp, err := hc.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("decide on node A: HTTP %d", resp.StatusCode)
+	}
+	select {
+	case r := <-got:
+		if r.err != nil || len(r.ds) != 1 || !r.ds[0].Approve {
+			t.Fatalf("the poll on node B got %+v, %v", r.ds, r.err)
+		}
+		if lag := r.at.Sub(decided); lag > time.Second {
+			t.Errorf("the decision reached node B's poll after %v, want at most 1 s", lag)
+		} else {
+			t.Logf("decided on node A, received from node B %v later", lag)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("the decision made on node A never reached the poll on node B")
 	}
 }

@@ -1,7 +1,8 @@
 // Package consoletest runs a real console for tests: its server on
-// loopback HTTPS over a real SQLite file, with its own CA and signing key,
-// and the calls tests make of it — enrollment tokens, API tokens, machines
-// enrolled through the real client. Imported by tests only.
+// loopback HTTPS over a real SQLite file or a real PostgreSQL database
+// (console/pgtest), with its own CA and signing key, and the calls tests
+// make of it — enrollment tokens, API tokens, machines enrolled through the
+// real client. Imported by tests only.
 package consoletest
 
 import (
@@ -15,6 +16,7 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/client"
+	"github.com/gatehouse/gatehouse/console/pgtest"
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
@@ -28,7 +30,20 @@ type Console struct {
 	URL    string // https://127.0.0.1:port
 }
 
-// Start runs a console whose database is in dir.
+// Backends are the databases a console runs on (On).
+var Backends = []string{"sqlite", "postgres"}
+
+// On runs a console on backend: SQLite in dir, or a new PostgreSQL
+// database (skipping, or failing under CI, without a server: pgtest.DSN).
+func On(t testing.TB, backend, dir string, opt server.Options) *Console {
+	t.Helper()
+	if backend == "postgres" {
+		return StartPostgres(t, pgtest.DSN(t), opt)
+	}
+	return Start(t, dir, opt)
+}
+
+// Start runs a console whose database is SQLite in dir.
 func Start(t testing.TB, dir string, opt server.Options) *Console {
 	t.Helper()
 	st, err := store.Open(filepath.Join(dir, "console.db"))
@@ -40,6 +55,28 @@ func Start(t testing.TB, dir string, opt server.Options) *Console {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return serve(t, st, ca, opt)
+}
+
+// StartPostgres runs a console node on the PostgreSQL database dsn, with
+// the authority the database holds (made by the first node): calls with one
+// dsn are nodes of one console.
+func StartPostgres(t testing.TB, dsn string, opt server.Options) *Console {
+	t.Helper()
+	st, err := store.OpenPostgres(context.Background(), dsn, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ca, _, err := server.SharedAuthority(context.Background(), st, time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return serve(t, st, ca, opt)
+}
+
+func serve(t testing.TB, st *store.Store, ca *pki.Authority, opt server.Options) *Console {
+	t.Helper()
 	srv := server.New(st, ca, opt)
 	cert, err := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
 	if err != nil {

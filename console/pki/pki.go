@@ -42,7 +42,9 @@
 // Files, in one directory (Save, Load): ca.pem (the CA certificate, 0644),
 // ca-key.pem (its PKCS#8 key, 0600), signing-key.pem (the current Ed25519
 // PKCS#8 key, 0600) and, during a rotation overlap, signing-key.old.pem (the
-// previous one, 0600). Each file is replaced atomically. A CA is never
+// previous one, 0600). Each file is replaced atomically. Files and
+// FromFiles carry the same files where there is no directory (a console on
+// PostgreSQL keeps them in its database for every node). A CA is never
 // regenerated silently: LoadOrCreate creates one only in a directory that
 // holds none of these files, and Save refuses to replace a different CA.
 //
@@ -139,38 +141,81 @@ func Create(now time.Time) (*Authority, error) {
 // Load reads an authority saved by Save. Every file but signing-key.old.pem
 // must be present; an error for a missing file names it.
 func Load(dir string) (*Authority, error) {
+	files := map[string][]byte{}
+	for _, name := range []string{caFile, caKeyFile, signingFile, oldSigningFile} {
+		path := filepath.Join(dir, name)
+		b, err := os.ReadFile(path)
+		switch {
+		case errors.Is(err, fs.ErrNotExist) && name == oldSigningFile:
+			continue
+		case errors.Is(err, fs.ErrNotExist):
+			return nil, fmt.Errorf("console PKI in %s is incomplete: %s is missing; restore it from backup (a new CA would mean re-enrolling every endpoint, so none is made here): %w", dir, name, err)
+		case err != nil:
+			return nil, fmt.Errorf("read %s: %w", path, err)
+		}
+		files[name] = b
+	}
+	return FromFiles(files, dir)
+}
+
+// Files is the authority as the files Save writes, by name: for a
+// console that keeps it elsewhere than in a directory (its database, which
+// several console nodes share).
+func (a *Authority) Files() (map[string][]byte, error) {
+	a.mu.RLock()
+	signing, old := a.signing, a.old
+	a.mu.RUnlock()
+	files := map[string][]byte{caFile: a.CAPEM()}
+	var err error
+	if files[caKeyFile], err = KeyPEM(a.caKey); err != nil {
+		return nil, err
+	}
+	if files[signingFile], err = KeyPEM(signing); err != nil {
+		return nil, err
+	}
+	if old != nil {
+		if files[oldSigningFile], err = KeyPEM(old); err != nil {
+			return nil, err
+		}
+	}
+	return files, nil
+}
+
+// FromFiles is the authority in files, as Files gives them; where says in
+// errors where they came from. Every file but signing-key.old.pem must be
+// present.
+func FromFiles(files map[string][]byte, where string) (*Authority, error) {
+	in := fileSet{files: files, where: where}
 	a := &Authority{}
-	der, err := readPEM(dir, caFile, "CERTIFICATE")
+	der, err := in.pem(caFile, "CERTIFICATE")
 	if err != nil {
 		return nil, err
 	}
 	if a.caCert, err = x509.ParseCertificate(der); err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, caFile), err)
+		return nil, fmt.Errorf("parse %s: %w", in.path(caFile), err)
 	}
 	if !a.caCert.IsCA {
-		return nil, fmt.Errorf("%s is not a CA certificate", filepath.Join(dir, caFile))
+		return nil, fmt.Errorf("%s is not a CA certificate", in.path(caFile))
 	}
-	key, err := readKey(dir, caKeyFile)
+	key, err := in.key(caKeyFile)
 	if err != nil {
 		return nil, err
 	}
 	ecKey, ok := key.(*ecdsa.PrivateKey)
 	if !ok || ecKey.Curve != elliptic.P256() {
-		return nil, fmt.Errorf("%s holds a %T, want an ECDSA P-256 key", filepath.Join(dir, caKeyFile), key)
+		return nil, fmt.Errorf("%s holds a %T, want an ECDSA P-256 key", in.path(caKeyFile), key)
 	}
 	if !ecKey.PublicKey.Equal(a.caCert.PublicKey) {
-		return nil, fmt.Errorf("%s is not the key of the CA in %s; restore the matching pair from backup", filepath.Join(dir, caKeyFile), caFile)
+		return nil, fmt.Errorf("%s is not the key of the CA in %s; restore the matching pair from backup", in.path(caKeyFile), caFile)
 	}
 	a.caKey = ecKey
-	if a.signing, err = readSigningKey(dir, signingFile); err != nil {
+	if a.signing, err = in.signingKey(signingFile); err != nil {
 		return nil, err
 	}
-	a.old, err = readSigningKey(dir, oldSigningFile)
-	if errors.Is(err, fs.ErrNotExist) {
-		a.old, err = nil, nil
-	}
-	if err != nil {
-		return nil, err
+	if _, ok := files[oldSigningFile]; ok {
+		if a.old, err = in.signingKey(oldSigningFile); err != nil {
+			return nil, err
+		}
 	}
 	return a, nil
 }
@@ -224,41 +269,29 @@ func (a *Authority) Save(dir string) error {
 		return fmt.Errorf("read %s: %w", caPath, err)
 	}
 
-	a.mu.RLock()
-	signing, old := a.signing, a.old
-	a.mu.RUnlock()
-
-	caKey, err := KeyPEM(a.caKey)
+	files, err := a.Files()
 	if err != nil {
 		return err
 	}
-	if err := writeAtomic(dir, caKeyFile, caKey, 0o600); err != nil {
+	if err := writeAtomic(dir, caKeyFile, files[caKeyFile], 0o600); err != nil {
 		return err
 	}
-	if old != nil {
-		b, err := KeyPEM(old)
-		if err != nil {
-			return err
-		}
-		if err := writeAtomic(dir, oldSigningFile, b, 0o600); err != nil {
+	if old, ok := files[oldSigningFile]; ok {
+		if err := writeAtomic(dir, oldSigningFile, old, 0o600); err != nil {
 			return err
 		}
 	}
-	b, err := KeyPEM(signing)
-	if err != nil {
+	if err := writeAtomic(dir, signingFile, files[signingFile], 0o600); err != nil {
 		return err
 	}
-	if err := writeAtomic(dir, signingFile, b, 0o600); err != nil {
-		return err
-	}
-	if old == nil {
+	if _, ok := files[oldSigningFile]; !ok {
 		if err := os.Remove(filepath.Join(dir, oldSigningFile)); err != nil && !errors.Is(err, fs.ErrNotExist) {
 			return fmt.Errorf("remove old signing key: %w", err)
 		}
 	}
 	// The certificate last: a first Save cut short leaves no ca.pem, which
 	// LoadOrCreate reports rather than mistaking for an empty directory.
-	if err := writeAtomic(dir, caFile, a.CAPEM(), 0o644); err != nil {
+	if err := writeAtomic(dir, caFile, files[caFile], 0o644); err != nil {
 		return err
 	}
 	return syncDir(dir)
@@ -287,50 +320,46 @@ func (a *Authority) ClientCAs() *x509.CertPool {
 	return p
 }
 
-func readFile(dir, name string) ([]byte, error) {
-	path := filepath.Join(dir, name)
-	b, err := os.ReadFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("console PKI in %s is incomplete: %s is missing; restore it from backup (a new CA would mean re-enrolling every endpoint, so none is made here): %w", dir, name, err)
-	}
-	if err != nil {
-		return nil, fmt.Errorf("read %s: %w", path, err)
-	}
-	return b, nil
+// fileSet is an authority's files, read from where.
+type fileSet struct {
+	files map[string][]byte
+	where string
 }
 
-func readPEM(dir, name, typ string) ([]byte, error) {
-	b, err := readFile(dir, name)
-	if err != nil {
-		return nil, err
+func (f fileSet) path(name string) string { return filepath.Join(f.where, name) }
+
+func (f fileSet) pem(name, typ string) ([]byte, error) {
+	b, ok := f.files[name]
+	if !ok {
+		return nil, fmt.Errorf("console PKI in %s is incomplete: %s is missing; restore it from backup (a new CA would mean re-enrolling every endpoint, so none is made here)", f.where, name)
 	}
 	block, _ := pem.Decode(b)
 	if block == nil || block.Type != typ {
-		return nil, fmt.Errorf("%s: no PEM %q block", filepath.Join(dir, name), typ)
+		return nil, fmt.Errorf("%s: no PEM %q block", f.path(name), typ)
 	}
 	return block.Bytes, nil
 }
 
-func readKey(dir, name string) (any, error) {
-	der, err := readPEM(dir, name, "PRIVATE KEY")
+func (f fileSet) key(name string) (any, error) {
+	der, err := f.pem(name, "PRIVATE KEY")
 	if err != nil {
 		return nil, err
 	}
 	key, err := x509.ParsePKCS8PrivateKey(der)
 	if err != nil {
-		return nil, fmt.Errorf("parse %s: %w", filepath.Join(dir, name), err)
+		return nil, fmt.Errorf("parse %s: %w", f.path(name), err)
 	}
 	return key, nil
 }
 
-func readSigningKey(dir, name string) (ed25519.PrivateKey, error) {
-	key, err := readKey(dir, name)
+func (f fileSet) signingKey(name string) (ed25519.PrivateKey, error) {
+	key, err := f.key(name)
 	if err != nil {
 		return nil, err
 	}
 	k, ok := key.(ed25519.PrivateKey)
 	if !ok {
-		return nil, fmt.Errorf("%s holds a %T, want an Ed25519 key", filepath.Join(dir, name), key)
+		return nil, fmt.Errorf("%s holds a %T, want an Ed25519 key", f.path(name), key)
 	}
 	return k, nil
 }

@@ -237,3 +237,28 @@ func keys(m map[string][]byte) []string {
 	}
 	return ks
 }
+
+// Files and FromFiles carry the authority where no directory is (the
+// console's database), the rotation overlap's old key included, and a set
+// missing a file is refused naming it.
+func TestFilesCarryTheAuthority(t *testing.T) {
+	a := newAuthority(t)
+	if err := a.RotateSigning(); err != nil {
+		t.Fatal(err)
+	}
+	files, err := a.Files()
+	if err != nil || len(files) != 4 {
+		t.Fatalf("%d files, %v; want 4 during an overlap", len(files), err)
+	}
+	b, err := FromFiles(files, "db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if b.CAHash() != a.CAHash() || len(b.SigningPublics()) != 2 || !b.SigningPublic().Equal(a.SigningPublic()) {
+		t.Error("the authority changed on its way through Files and FromFiles")
+	}
+	delete(files, caKeyFile)
+	if _, err := FromFiles(files, "db"); err == nil || !strings.Contains(err.Error(), caKeyFile) {
+		t.Errorf("a set without the CA key: %v", err)
+	}
+}

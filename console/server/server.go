@@ -71,7 +71,36 @@ func New(st *store.Store, ca *pki.Authority, opt Options) *Server {
 	if opt.MaxWait == 0 {
 		opt.MaxWait = 25 * time.Second
 	}
-	return &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}}
+	s := &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}}
+	// Decisions and policies stored by this node or, on PostgreSQL, by
+	// any other wake the long polls waiting here.
+	st.Watch(func(machine string) {
+		if machine == "" {
+			s.hub.wakeAll()
+		} else {
+			s.hub.wake(machine)
+		}
+	})
+	return s
+}
+
+// SharedAuthority is the console's CA and signing keys as its database
+// holds them, made there on the first start: for consoles on PostgreSQL,
+// whose nodes must all have the same (a console on SQLite keeps them in
+// its data directory, pki.LoadOrCreate).
+func SharedAuthority(ctx context.Context, st *store.Store, now time.Time) (a *pki.Authority, created bool, err error) {
+	files, created, err := st.InitPKI(ctx, now, func() (map[string][]byte, error) {
+		a, err := pki.Create(now)
+		if err != nil {
+			return nil, err
+		}
+		return a.Files()
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	a, err = pki.FromFiles(files, "the console database's pki table")
+	return a, created, err
 }
 
 // TLSConfig is the listener's: the server certificate, and client
@@ -606,7 +635,6 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, who store.Token)
 	rq, d, err := s.st.CastVote(r.Context(), id, store.Vote{Voter: who.Name, Approve: req.Approve, Note: req.Note,
 		WindowStart: req.WindowStart, WindowEnd: req.WindowEnd}, s.now(), s.sign)
 	if err == nil && d != nil {
-		s.hub.wake(d.MachineID)
 		s.log.Info("request decided", "request", id, "machine", d.MachineID, "approve", d.Approve, "by", who.Name)
 	}
 	s.reply(w, rq, err)
@@ -784,9 +812,6 @@ func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, who store.
 		return
 	}
 	err := s.st.AddPolicy(r.Context(), store.Policy{Name: u.Name, Revision: eng.Revision(), Body: []byte(u.YAML), UploadedBy: who.Name}, s.now())
-	if err == nil {
-		s.hub.wakeAll()
-	}
 	s.reply(w, map[string]any{"name": u.Name, "revision": eng.Revision(), "warnings": len(diags)}, err)
 }
 
@@ -807,9 +832,6 @@ func (s *Server) assign(w http.ResponseWriter, r *http.Request, who store.Token)
 		return
 	}
 	err := s.st.Assign(r.Context(), a.Target, a.Policy, who.Name, s.now())
-	if err == nil {
-		s.hub.wakeAll()
-	}
 	s.reply(w, map[string]string{"target": a.Target, "policy": a.Policy}, err)
 }
 

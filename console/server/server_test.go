@@ -29,9 +29,16 @@ type console struct {
 	tokens map[string]string // name -> API token
 }
 
-func newConsole(t *testing.T) *console {
+// eachConsole runs f on a console over SQLite and on one over PostgreSQL.
+func eachConsole(t *testing.T, f func(t *testing.T, c *console)) {
+	for _, b := range consoletest.Backends {
+		t.Run(b, func(t *testing.T) { f(t, newConsole(t, b)) })
+	}
+}
+
+func newConsole(t *testing.T, backend string) *console {
 	t.Helper()
-	cc := consoletest.Start(t, t.TempDir(), server.Options{MaxWait: 10 * time.Second})
+	cc := consoletest.On(t, backend, t.TempDir(), server.Options{MaxWait: 10 * time.Second})
 	c := &console{Console: cc, t: t, st: cc.Store, ca: cc.CA, tokens: map[string]string{}}
 	for name, role := range map[string]string{"root": "admin", "ann": "approver", "bob": "approver", "cat": "approver", "aud": "auditor", "desk": "helpdesk"} {
 		c.tokens[name] = cc.APIToken(t, name, role)
@@ -94,271 +101,278 @@ func upload(t *testing.T, cl *client.Client, endpointID int64, approvals int) in
 // Enroll, upload, approve: the decision reaches the machine's open poll
 // at once, signed; the latency is logged (figures in docs/benchmarks.md).
 func TestAnApprovalReachesTheMachinesPoll(t *testing.T) {
-	c := newConsole(t)
-	cl, _ := c.machine("mac-01")
-	id := upload(t, cl, 17, 1)
-	if again := upload(t, cl, 17, 1); again != id {
-		t.Errorf("the same upload made request %d, then %d", id, again)
-	}
-	got := make(chan []server.DecisionWire, 1)
-	errs := make(chan error, 1)
-	go func() {
-		ds, err := cl.Decisions(context.Background(), 0, 9*time.Second)
-		got <- ds
-		errs <- err
-	}()
-	time.Sleep(100 * time.Millisecond) // the poll is open
-	start := time.Now()
-	if code := c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true, Note: "fine"}, nil); code != 200 {
-		t.Fatalf("decide: %d", code)
-	}
-	ds := <-got
-	if err := <-errs; err != nil {
-		t.Fatal(err)
-	}
-	lat := time.Since(start)
-	t.Logf("decision → machine: %v", lat)
-	if len(ds) != 1 || !ds[0].Approve || ds[0].EndpointID != 17 || ds[0].DecidedBy != "ann" || ds[0].PolicyRevision != 4 {
-		t.Fatalf("decisions %+v", ds)
-	}
-	// Asked again after it: nothing new (a short wait).
-	if ds, err := cl.Decisions(context.Background(), ds[0].Seq, 200*time.Millisecond); err != nil || len(ds) != 0 {
-		t.Errorf("after the last: %+v, %v", ds, err)
-	}
+	eachConsole(t, func(t *testing.T, c *console) {
+		cl, _ := c.machine("mac-01")
+		id := upload(t, cl, 17, 1)
+		if again := upload(t, cl, 17, 1); again != id {
+			t.Errorf("the same upload made request %d, then %d", id, again)
+		}
+		got := make(chan []server.DecisionWire, 1)
+		errs := make(chan error, 1)
+		go func() {
+			ds, err := cl.Decisions(context.Background(), 0, 9*time.Second)
+			got <- ds
+			errs <- err
+		}()
+		time.Sleep(100 * time.Millisecond) // the poll is open
+		start := time.Now()
+		if code := c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true, Note: "fine"}, nil); code != 200 {
+			t.Fatalf("decide: %d", code)
+		}
+		ds := <-got
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+		lat := time.Since(start)
+		t.Logf("decision → machine: %v", lat)
+		if len(ds) != 1 || !ds[0].Approve || ds[0].EndpointID != 17 || ds[0].DecidedBy != "ann" || ds[0].PolicyRevision != 4 {
+			t.Fatalf("decisions %+v", ds)
+		}
+		// Asked again after it: nothing new (a short wait).
+		if ds, err := cl.Decisions(context.Background(), ds[0].Seq, 200*time.Millisecond); err != nil || len(ds) != 0 {
+			t.Errorf("after the last: %+v, %v", ds, err)
+		}
+	})
 }
 
 func TestTwoOfThreeApprovalsAndOneDeny(t *testing.T) {
-	c := newConsole(t)
-	cl, _ := c.machine("mac-01")
-	id := upload(t, cl, 1, 2)
-	decide := func(who string, approve bool) int {
-		return c.admin(who, "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: approve}, nil)
-	}
-	if code := decide("ann", true); code != 200 {
-		t.Fatal(code)
-	}
-	if code := decide("ann", true); code != http.StatusConflict {
-		t.Errorf("the same approver again: %d, want 409", code)
-	}
-	if ds, _ := cl.Decisions(context.Background(), 0, 200*time.Millisecond); len(ds) != 0 {
-		t.Errorf("one approval of two decided: %+v", ds)
-	}
-	if code := decide("bob", true); code != 200 {
-		t.Fatal(code)
-	}
-	if ds, _ := cl.Decisions(context.Background(), 0, time.Second); len(ds) != 1 || !ds[0].Approve {
-		t.Errorf("two approvals: %+v", ds)
-	}
-	if code := decide("cat", false); code != http.StatusConflict {
-		t.Errorf("a vote after the decision: %d", code)
-	}
-	// One deny denies at once.
-	id2 := upload(t, cl, 2, 3)
-	c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: true}, nil)
-	c.admin("bob", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: false, Note: "no"}, nil)
-	if ds, _ := cl.Decisions(context.Background(), 1, time.Second); len(ds) != 1 || ds[0].Approve || ds[0].EndpointID != 2 {
-		t.Errorf("a deny after an approval: %+v", ds)
-	}
+	eachConsole(t, func(t *testing.T, c *console) {
+		cl, _ := c.machine("mac-01")
+		id := upload(t, cl, 1, 2)
+		decide := func(who string, approve bool) int {
+			return c.admin(who, "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: approve}, nil)
+		}
+		if code := decide("ann", true); code != 200 {
+			t.Fatal(code)
+		}
+		if code := decide("ann", true); code != http.StatusConflict {
+			t.Errorf("the same approver again: %d, want 409", code)
+		}
+		if ds, _ := cl.Decisions(context.Background(), 0, 200*time.Millisecond); len(ds) != 0 {
+			t.Errorf("one approval of two decided: %+v", ds)
+		}
+		if code := decide("bob", true); code != 200 {
+			t.Fatal(code)
+		}
+		if ds, _ := cl.Decisions(context.Background(), 0, time.Second); len(ds) != 1 || !ds[0].Approve {
+			t.Errorf("two approvals: %+v", ds)
+		}
+		if code := decide("cat", false); code != http.StatusConflict {
+			t.Errorf("a vote after the decision: %d", code)
+		}
+		// One deny denies at once.
+		id2 := upload(t, cl, 2, 3)
+		c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: true}, nil)
+		c.admin("bob", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: false, Note: "no"}, nil)
+		if ds, _ := cl.Decisions(context.Background(), 1, time.Second); len(ds) != 1 || ds[0].Approve || ds[0].EndpointID != 2 {
+			t.Errorf("a deny after an approval: %+v", ds)
+		}
+	})
 }
 
 // A machine knows only its own: its decisions, by its certificate, never
 // by a body; and a decision not signed by the pinned key is refused.
 func TestAMachineSeesOnlyItsOwnAndChecksSignatures(t *testing.T) {
-	c := newConsole(t)
-	a, _ := c.machine("a")
-	b, _ := c.machine("b")
-	id := upload(t, a, 5, 1)
-	c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true}, nil)
-	if ds, err := b.Decisions(context.Background(), 0, 300*time.Millisecond); err != nil || len(ds) != 0 {
-		t.Errorf("machine b sees %+v (%v)", ds, err)
-	}
-	// b's upload with a's endpoint id is b's own request, not a's.
-	if id2 := upload(t, b, 5, 1); id2 == id {
-		t.Error("machine b's upload landed on machine a's request")
-	}
-	// A client that pinned another key refuses the console's decisions.
-	_, forgedID := c.machine("c")
-	pub, _, _ := ed25519.GenerateKey(nil)
-	forgedID.SigningKeys = []ed25519.PublicKey{pub}
-	fc, _ := client.New(forgedID)
-	idc := upload(t, fc, 9, 1)
-	c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", idc), server.DecideRequest{Approve: true}, nil)
-	if _, err := fc.Decisions(context.Background(), 0, time.Second); !errors.Is(err, client.ErrBadSignature) {
-		t.Errorf("a decision under an unpinned key: %v", err)
-	}
+	eachConsole(t, func(t *testing.T, c *console) {
+		a, _ := c.machine("a")
+		b, _ := c.machine("b")
+		id := upload(t, a, 5, 1)
+		c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true}, nil)
+		if ds, err := b.Decisions(context.Background(), 0, 300*time.Millisecond); err != nil || len(ds) != 0 {
+			t.Errorf("machine b sees %+v (%v)", ds, err)
+		}
+		// b's upload with a's endpoint id is b's own request, not a's.
+		if id2 := upload(t, b, 5, 1); id2 == id {
+			t.Error("machine b's upload landed on machine a's request")
+		}
+		// A client that pinned another key refuses the console's decisions.
+		_, forgedID := c.machine("c")
+		pub, _, _ := ed25519.GenerateKey(nil)
+		forgedID.SigningKeys = []ed25519.PublicKey{pub}
+		fc, _ := client.New(forgedID)
+		idc := upload(t, fc, 9, 1)
+		c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", idc), server.DecideRequest{Approve: true}, nil)
+		if _, err := fc.Decisions(context.Background(), 0, time.Second); !errors.Is(err, client.ErrBadSignature) {
+			t.Errorf("a decision under an unpinned key: %v", err)
+		}
+	})
 }
 
 func TestBadInputIsRefusedClearly(t *testing.T) {
-	c := newConsole(t)
-	tok := c.enrollToken(1)
-	if _, err := client.Enroll(context.Background(), c.URL, tok, "first", nil); err != nil {
-		t.Fatal(err)
-	}
-	var ae *client.APIError
-	if _, err := client.Enroll(context.Background(), c.URL, tok, "second", nil); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
-		t.Errorf("a used token: %v", err)
-	}
-	// A token from another console: the TLS pin refuses this one first.
-	other, _ := pki.Create(time.Now())
-	foreign := strings.Replace(tok, c.ca.CAHash(), other.CAHash(), 1)
-	if _, err := client.Enroll(context.Background(), c.URL, foreign, "x", nil); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
-		t.Errorf("a token naming another CA: %v", err)
-	}
-	if _, err := client.Enroll(context.Background(), c.URL, "gh1.nonsense", "x", nil); err == nil {
-		t.Error("a malformed token enrolled")
-	}
-	for _, tt := range []struct {
-		name, who, method, path string
-		body                    any
-		want                    int
-	}{
-		{"no API token", "", "GET", "/v1/admin/requests", nil, 401},
-		{"an approver makes tokens", "ann", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "1h"}, 403},
-		{"an auditor decides", "aud", "POST", "/v1/admin/requests/1/decide", server.DecideRequest{Approve: true}, 403},
-		{"an auditor lists", "aud", "GET", "/v1/admin/requests", nil, 200},
-		{"an unknown field", "root", "POST", "/v1/admin/enroll-tokens", map[string]any{"ttl": "1h", "owner": "me"}, 400},
-		{"a ttl past 30 days", "root", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "9000h"}, 400},
-		{"an oversized body", "root", "POST", "/v1/admin/enroll-tokens", map[string]any{"ttl": strings.Repeat("x", 70<<10)}, 413},
-		{"the endpoint API without a certificate", "", "GET", "/v1/endpoint/decisions", nil, 401},
-		{"a request that is not there", "ann", "POST", "/v1/admin/requests/999/decide", server.DecideRequest{}, 404},
-	} {
-		t.Run(tt.name, func(t *testing.T) {
-			if code := c.admin(tt.who, tt.method, tt.path, tt.body, nil); code != tt.want {
-				t.Errorf("status %d, want %d", code, tt.want)
-			}
-		})
-	}
-	// A revoked machine is refused from then on.
-	cl, id := c.machine("leaver")
-	if code := c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil); code != 200 {
-		t.Fatalf("revoke: %d", code)
-	}
-	if _, err := cl.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); !errors.As(err, &ae) || ae.Status != 403 {
-		t.Errorf("a revoked machine uploads: %v", err)
-	}
-	// A certificate from another console's CA does not get in.
-	oid, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "real", nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	key, _ := pki.NewClientKey()
-	csr, _ := pki.CSR(key, "x")
-	der, _ := other.IssueClient(csr, oid.MachineID, time.Hour, time.Now())
-	oid.CertPEM = pki.CertPEM(der)
-	oid.KeyPEM, _ = pki.KeyPEM(key)
-	forged, err := client.New(oid)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := forged.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err == nil {
-		t.Error("a certificate another CA issued for an enrolled machine's id was accepted")
-	}
-	// Enrollment is audited.
-	log, _ := c.st.Audit(context.Background())
-	enrolls := 0
-	for _, e := range log {
-		if e.Action == "enroll" {
-			enrolls++
+	eachConsole(t, func(t *testing.T, c *console) {
+		tok := c.enrollToken(1)
+		if _, err := client.Enroll(context.Background(), c.URL, tok, "first", nil); err != nil {
+			t.Fatal(err)
 		}
-	}
-	if enrolls != 3 {
-		t.Errorf("%d enrollments audited, want 3", enrolls)
-	}
+		var ae *client.APIError
+		if _, err := client.Enroll(context.Background(), c.URL, tok, "second", nil); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
+			t.Errorf("a used token: %v", err)
+		}
+		// A token from another console: the TLS pin refuses this one first.
+		other, _ := pki.Create(time.Now())
+		foreign := strings.Replace(tok, c.ca.CAHash(), other.CAHash(), 1)
+		if _, err := client.Enroll(context.Background(), c.URL, foreign, "x", nil); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
+			t.Errorf("a token naming another CA: %v", err)
+		}
+		if _, err := client.Enroll(context.Background(), c.URL, "gh1.nonsense", "x", nil); err == nil {
+			t.Error("a malformed token enrolled")
+		}
+		for _, tt := range []struct {
+			name, who, method, path string
+			body                    any
+			want                    int
+		}{
+			{"no API token", "", "GET", "/v1/admin/requests", nil, 401},
+			{"an approver makes tokens", "ann", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "1h"}, 403},
+			{"an auditor decides", "aud", "POST", "/v1/admin/requests/1/decide", server.DecideRequest{Approve: true}, 403},
+			{"an auditor lists", "aud", "GET", "/v1/admin/requests", nil, 200},
+			{"an unknown field", "root", "POST", "/v1/admin/enroll-tokens", map[string]any{"ttl": "1h", "owner": "me"}, 400},
+			{"a ttl past 30 days", "root", "POST", "/v1/admin/enroll-tokens", server.EnrollTokenRequest{TTL: "9000h"}, 400},
+			{"an oversized body", "root", "POST", "/v1/admin/enroll-tokens", map[string]any{"ttl": strings.Repeat("x", 70<<10)}, 413},
+			{"the endpoint API without a certificate", "", "GET", "/v1/endpoint/decisions", nil, 401},
+			{"a request that is not there", "ann", "POST", "/v1/admin/requests/999/decide", server.DecideRequest{}, 404},
+		} {
+			t.Run(tt.name, func(t *testing.T) {
+				if code := c.admin(tt.who, tt.method, tt.path, tt.body, nil); code != tt.want {
+					t.Errorf("status %d, want %d", code, tt.want)
+				}
+			})
+		}
+		// A revoked machine is refused from then on.
+		cl, id := c.machine("leaver")
+		if code := c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil); code != 200 {
+			t.Fatalf("revoke: %d", code)
+		}
+		if _, err := cl.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); !errors.As(err, &ae) || ae.Status != 403 {
+			t.Errorf("a revoked machine uploads: %v", err)
+		}
+		// A certificate from another console's CA does not get in.
+		oid, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "real", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key, _ := pki.NewClientKey()
+		csr, _ := pki.CSR(key, "x")
+		der, _ := other.IssueClient(csr, oid.MachineID, time.Hour, time.Now())
+		oid.CertPEM = pki.CertPEM(der)
+		oid.KeyPEM, _ = pki.KeyPEM(key)
+		forged, err := client.New(oid)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := forged.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err == nil {
+			t.Error("a certificate another CA issued for an enrolled machine's id was accepted")
+		}
+		// Enrollment is audited.
+		log, _ := c.st.Audit(context.Background())
+		enrolls := 0
+		for _, e := range log {
+			if e.Action == "enroll" {
+				enrolls++
+			}
+		}
+		if enrolls != 3 {
+			t.Errorf("%d enrollments audited, want 3", enrolls)
+		}
+	})
 }
 
 // The help desk's response code, from the secret the machine escrowed at
 // enrollment, is the one the machine accepts; who issued it and why is
 // audited; only the help desk and admins may.
 func TestTheHelpDeskGetsTheMachinesResponseCode(t *testing.T) {
-	c := newConsole(t)
-	secret := offline.NewSecret()
-	id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "laptop-7", []byte(secret.Export()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	rc := offline.NewRequestCode()
-	req := server.OfflineCodeRequest{MachineID: id.MachineID, RequestCode: rc, Revision: 12, Reason: "user on a plane, ticket 4711"}
-	var out struct{ Code, Machine string }
-	if code := c.admin("desk", "POST", "/v1/admin/offline-code", req, &out); code != 200 {
-		t.Fatalf("offline code: %d", code)
-	}
-	if err := offline.Verify(secret, offline.Challenge{Machine: "LAPTOP-7", Revision: 12, RequestCode: rc, Day: offline.DayOf(time.Now())}, out.Code); err != nil {
-		t.Errorf("the machine refuses the console's code %s: %v", out.Code, err)
-	}
-	if code := c.admin("aud", "POST", "/v1/admin/offline-code", req, nil); code != 403 {
-		t.Errorf("an auditor made a code: %d", code)
-	}
-	req.Reason = ""
-	if code := c.admin("desk", "POST", "/v1/admin/offline-code", req, nil); code != 400 {
-		t.Errorf("a code without a reason: %d", code)
-	}
-	log, _ := c.st.Audit(context.Background())
-	found := false
-	for _, e := range log {
-		found = found || e.Action == "offline-code" && e.Actor == "desk" && strings.Contains(e.Detail, "ticket 4711")
-	}
-	if !found {
-		t.Error("the code issued is not audited with who and why")
-	}
+	eachConsole(t, func(t *testing.T, c *console) {
+		secret := offline.NewSecret()
+		id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "laptop-7", []byte(secret.Export()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		rc := offline.NewRequestCode()
+		req := server.OfflineCodeRequest{MachineID: id.MachineID, RequestCode: rc, Revision: 12, Reason: "user on a plane, ticket 4711"}
+		var out struct{ Code, Machine string }
+		if code := c.admin("desk", "POST", "/v1/admin/offline-code", req, &out); code != 200 {
+			t.Fatalf("offline code: %d", code)
+		}
+		if err := offline.Verify(secret, offline.Challenge{Machine: "LAPTOP-7", Revision: 12, RequestCode: rc, Day: offline.DayOf(time.Now())}, out.Code); err != nil {
+			t.Errorf("the machine refuses the console's code %s: %v", out.Code, err)
+		}
+		if code := c.admin("aud", "POST", "/v1/admin/offline-code", req, nil); code != 403 {
+			t.Errorf("an auditor made a code: %d", code)
+		}
+		req.Reason = ""
+		if code := c.admin("desk", "POST", "/v1/admin/offline-code", req, nil); code != 400 {
+			t.Errorf("a code without a reason: %d", code)
+		}
+		log, _ := c.st.Audit(context.Background())
+		found := false
+		for _, e := range log {
+			found = found || e.Action == "offline-code" && e.Actor == "desk" && strings.Contains(e.Detail, "ticket 4711")
+		}
+		if !found {
+			t.Error("the code issued is not audited with who and why")
+		}
+	})
 }
 
 func TestEventUploadsAreBoundedAndIdempotent(t *testing.T) {
-	c := newConsole(t)
-	a, _ := c.machine("a")
-	b, _ := c.machine("b")
-	ev := func(id int64) server.EventWire {
-		return server.EventWire{ID: id, Time: time.Now(), Kind: "exec", Path: "/x"}
-	}
-	if n, err := a.UploadEvents(context.Background(), []server.EventWire{ev(1), ev(2)}); err != nil || n != 2 {
-		t.Fatalf("upload: %d, %v", n, err)
-	}
-	if n, _ := a.UploadEvents(context.Background(), []server.EventWire{ev(2), ev(3)}); n != 1 {
-		t.Errorf("a batch sent again stored %d, want only the new one", n)
-	}
-	// b's event 1 is b's, not a duplicate of a's.
-	if n, _ := b.UploadEvents(context.Background(), []server.EventWire{ev(1)}); n != 1 {
-		t.Errorf("another machine's event 1 stored %d", n)
-	}
-	var ae *client.APIError
-	if _, err := a.UploadEvents(context.Background(), []server.EventWire{{Kind: "exec"}}); !errors.As(err, &ae) || ae.Status != 400 {
-		t.Errorf("an event without its id: %v", err)
-	}
-	many := make([]server.EventWire, 1001)
-	for i := range many {
-		many[i] = ev(int64(100 + i))
-	}
-	if _, err := a.UploadEvents(context.Background(), many); !errors.As(err, &ae) || ae.Status != 413 {
-		t.Errorf("1,001 events: %v", err)
-	}
-	var evs []store.Event
-	if code := c.admin("aud", "GET", "/v1/admin/events", nil, &evs); code != 200 || len(evs) != 4 {
-		t.Errorf("the auditor lists %d events (%d), want 4", len(evs), code)
-	}
+	eachConsole(t, func(t *testing.T, c *console) {
+		a, _ := c.machine("a")
+		b, _ := c.machine("b")
+		ev := func(id int64) server.EventWire {
+			return server.EventWire{ID: id, Time: time.Now(), Kind: "exec", Path: "/x"}
+		}
+		if n, err := a.UploadEvents(context.Background(), []server.EventWire{ev(1), ev(2)}); err != nil || n != 2 {
+			t.Fatalf("upload: %d, %v", n, err)
+		}
+		if n, _ := a.UploadEvents(context.Background(), []server.EventWire{ev(2), ev(3)}); n != 1 {
+			t.Errorf("a batch sent again stored %d, want only the new one", n)
+		}
+		// b's event 1 is b's, not a duplicate of a's.
+		if n, _ := b.UploadEvents(context.Background(), []server.EventWire{ev(1)}); n != 1 {
+			t.Errorf("another machine's event 1 stored %d", n)
+		}
+		var ae *client.APIError
+		if _, err := a.UploadEvents(context.Background(), []server.EventWire{{Kind: "exec"}}); !errors.As(err, &ae) || ae.Status != 400 {
+			t.Errorf("an event without its id: %v", err)
+		}
+		many := make([]server.EventWire, 1001)
+		for i := range many {
+			many[i] = ev(int64(100 + i))
+		}
+		if _, err := a.UploadEvents(context.Background(), many); !errors.As(err, &ae) || ae.Status != 413 {
+			t.Errorf("1,001 events: %v", err)
+		}
+		var evs []store.Event
+		if code := c.admin("aud", "GET", "/v1/admin/events", nil, &evs); code != 200 || len(evs) != 4 {
+			t.Errorf("the auditor lists %d events (%d), want 4", len(evs), code)
+		}
+	})
 }
 
 // A machine renews its certificate with the one it has: the new one works;
 // a revoked machine cannot renew.
 func TestAMachineRenewsItsCertificate(t *testing.T) {
-	c := newConsole(t)
-	cl, id := c.machine("renewer")
-	renewed, err := cl.Renew(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
-	if string(renewed.CertPEM) == string(id.CertPEM) || string(renewed.KeyPEM) == string(id.KeyPEM) || renewed.MachineID != id.MachineID {
-		t.Error("the renewal did not give a new certificate and key for the same machine")
-	}
-	exp, err := renewed.Expires()
-	if err != nil || time.Until(exp) < 89*24*time.Hour {
-		t.Errorf("the renewed certificate expires %v (%v)", exp, err)
-	}
-	nc, _ := client.New(renewed)
-	if _, err := nc.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err != nil {
-		t.Errorf("the renewed certificate: %v", err)
-	}
-	c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil)
-	var ae *client.APIError
-	if _, err := nc.Renew(context.Background()); !errors.As(err, &ae) || ae.Status != 403 {
-		t.Errorf("a revoked machine renews: %v", err)
-	}
+	eachConsole(t, func(t *testing.T, c *console) {
+		cl, id := c.machine("renewer")
+		renewed, err := cl.Renew(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if string(renewed.CertPEM) == string(id.CertPEM) || string(renewed.KeyPEM) == string(id.KeyPEM) || renewed.MachineID != id.MachineID {
+			t.Error("the renewal did not give a new certificate and key for the same machine")
+		}
+		exp, err := renewed.Expires()
+		if err != nil || time.Until(exp) < 89*24*time.Hour {
+			t.Errorf("the renewed certificate expires %v (%v)", exp, err)
+		}
+		nc, _ := client.New(renewed)
+		if _, err := nc.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err != nil {
+			t.Errorf("the renewed certificate: %v", err)
+		}
+		c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil)
+		var ae *client.APIError
+		if _, err := nc.Renew(context.Background()); !errors.As(err, &ae) || ae.Status != 403 {
+			t.Errorf("a revoked machine renews: %v", err)
+		}
+	})
 }
