@@ -97,12 +97,15 @@ type Agent struct {
 	opt Options
 	log *slog.Logger
 
-	mu      sync.Mutex
-	queue   []*Dialog               // dialogs waiting; queue[0] is shown
-	known   map[int64]request.State // request id -> state last handled
-	reqs    map[int64]localapi.Request
-	snap    Snapshot
-	changed chan struct{} // kicks the sync loop (after our own answers)
+	mu    sync.Mutex
+	queue []*Dialog               // dialogs waiting; queue[0] is shown
+	known map[int64]request.State // request id -> state last handled
+	// fellBack: submitted approval_offline requests whose offline codes
+	// were shown because the console was not reached.
+	fellBack map[int64]bool
+	reqs     map[int64]localapi.Request
+	snap     Snapshot
+	changed  chan struct{} // kicks the sync loop (after our own answers)
 
 	dismissWarned atomic.Bool // the missing permission was reported
 }
@@ -136,7 +139,7 @@ func New(opt Options) *Agent {
 	if opt.MaxBackoff == 0 {
 		opt.MaxBackoff = 5 * time.Second
 	}
-	return &Agent{opt: opt, log: opt.Logger, known: map[int64]request.State{},
+	return &Agent{opt: opt, log: opt.Logger, known: map[int64]request.State{}, fellBack: map[int64]bool{},
 		reqs: map[int64]localapi.Request{}, changed: make(chan struct{}, 1)}
 }
 
@@ -260,6 +263,14 @@ func (a *Agent) sync(ctx context.Context) error {
 	}
 	// Oldest first, so dialogs queue in the order the programs were blocked.
 	for _, r := range slices.Backward(rs) {
+		if r.Kind == request.ApprovalOffline && r.State == request.Submitted && r.Route == request.RouteOffline &&
+			!a.fellBack[r.ID] && now.Sub(r.Created) <= a.opt.DialogMaxAge {
+			// Sent to the console, which has not been reached since: the
+			// offline codes, once, so the help desk can answer instead.
+			a.fellBack[r.ID] = true
+			a.queue = append(a.queue, a.dialogFor(r))
+			show = show || len(a.queue) == 1
+		}
 		if a.known[r.ID] == r.State {
 			continue
 		}
@@ -357,8 +368,9 @@ func (a *Agent) dialogFor(r localapi.Request) *Dialog {
 	if d.Title == "" {
 		d.Title = defaultTitle(d.Kind, d.Program.Name)
 	}
-	if r.Kind == request.ApprovalOffline && r.RequestCode == "" {
-		// The daemon has no offline secret: a plain approval request.
+	if r.Kind == request.ApprovalOffline && (r.RequestCode == "" || r.Route == request.RouteConsole) {
+		// The daemon has no offline secret, or the console answers: a
+		// plain approval request (the console decides it).
 		d.Kind = DialogApproval
 	}
 	if d.Kind == DialogApprovalOffline {

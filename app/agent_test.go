@@ -603,3 +603,38 @@ func TestTrayRecentIsTheNewestClosed(t *testing.T) {
 		t.Errorf("recent (-want +got):\n%s", diff)
 	}
 }
+
+// On a machine whose console answers, approval_offline is an approval the
+// console decides (no codes); once the console is not reached for a while
+// after submitting (the daemon's route turns offline), the codes come up,
+// once, for the help desk to answer instead.
+func TestApprovalOfflineGoesToTheConsoleThenFallsBackToCodes(t *testing.T) {
+	r := newRig(t, nil)
+	r.api.codes[4] = "ABCD2345WXYZ"
+	r.api.add(localapi.Request{ID: 4, Kind: request.ApprovalOffline, Path: "/opt/app", RequestCode: "012345",
+		Machine: "host-1", PolicyRevision: 12, Route: request.RouteConsole})
+	d := r.ui.next(t)
+	if d.Kind != DialogApproval || d.RequestCode != "" {
+		t.Fatalf("with the console reached: dialog %+v, want an approval without codes", d)
+	}
+	if _, err := r.bridge.RequestApproval(4, "month end", "", ""); err != nil {
+		t.Fatal(err)
+	}
+	r.bridge.Close()
+	if d := r.ui.next(t); d != nil {
+		t.Fatalf("after Close: %+v, want the dialog hidden", d)
+	}
+	r.api.set(4, func(x *localapi.Request) { x.Route = request.RouteOffline })
+	d = r.ui.next(t)
+	if d.Kind != DialogApprovalOffline || d.RequestCode != "012345" || d.RequestID != 4 {
+		t.Fatalf("the console not reached: dialog %+v, want the offline codes", d)
+	}
+	out, err := r.bridge.SubmitResponseCode(4, "ABCD2345WXYZ")
+	if err != nil || !out.Relaunched {
+		t.Fatalf("the help desk's code: %+v, %v", out, err)
+	}
+	r.bridge.Close()
+	r.ui.next(t)                               // hidden
+	r.api.set(4, func(x *localapi.Request) {}) // another change: the codes are not offered again
+	r.ui.none(t, 200*time.Millisecond)
+}

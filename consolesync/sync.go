@@ -34,6 +34,7 @@ type Local interface {
 	Events(ctx context.Context, f localapi.EventFilter) ([]localapi.Event, error)
 	Status(ctx context.Context) (localapi.Status, error)
 	ApplyConsolePolicy(ctx context.Context, p localapi.ConsolePolicy) (localapi.Status, error)
+	ConsoleReached(ctx context.Context, uploaded []int64) error
 }
 
 // Console is what it needs of the console (*client.Client).
@@ -51,7 +52,9 @@ type Options struct {
 	// State is the state file (the sync user's, 0600).
 	State  string
 	Logger *slog.Logger
-	// Wait is the long polls' wait (default 25 s); Backoff the first
+	// Wait is the long polls' wait (default 20 s: each poll's answer tells
+	// gatehoused the console is reached, which must come more often than
+	// its console_fallback); Backoff the first
 	// retry delay, doubled up to MaxBackoff (1 s, 30 s).
 	Wait, Backoff, MaxBackoff time.Duration
 	// EventsEvery is how often audit events are looked for once all are
@@ -84,7 +87,7 @@ func New(opt Options) (*Sync, error) {
 		opt.Logger = slog.Default()
 	}
 	if opt.Wait == 0 {
-		opt.Wait = 25 * time.Second
+		opt.Wait = 20 * time.Second
 	}
 	if opt.Backoff == 0 {
 		opt.Backoff = time.Second
@@ -195,6 +198,7 @@ func (s *Sync) uploadOnce(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("save sync state: %w", err)
 		}
+		s.reached(ctx)
 	}
 	// Forget the ones no longer open: the list stays the open requests.
 	s.mu.Lock()
@@ -206,6 +210,19 @@ func (s *Sync) uploadOnce(ctx context.Context) error {
 	s.mu.Unlock()
 	_, err = s.opt.Local.Changes(ctx, ch.Seq, s.opt.Wait)
 	return err
+}
+
+// reached tells gatehoused the console answered just now and which
+// requests are on it: its approval_offline requests go to the console
+// while this keeps coming, and fall back to the offline codes when it
+// stops (console_fallback). Not being able to say so is no reason to stop.
+func (s *Sync) reached(ctx context.Context) {
+	s.mu.Lock()
+	up := slices.Clone(s.state.Uploaded)
+	s.mu.Unlock()
+	if err := s.opt.Local.ConsoleReached(ctx, up); err != nil && ctx.Err() == nil {
+		s.log.Warn("sync: could not tell gatehoused the console is reached", "err", err)
+	}
 }
 
 func upload(r localapi.Request) server.RequestUpload {
@@ -226,6 +243,7 @@ func (s *Sync) decisionsOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.reached(ctx)
 	for _, d := range ds {
 		_, err := s.opt.Local.ConsoleDecide(ctx, d.EndpointID, localapi.ConsoleDecision{Approve: d.Approve, WindowStart: d.WindowStart,
 			WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
@@ -283,6 +301,7 @@ func (s *Sync) eventsOnce(ctx context.Context) error {
 	if _, err := s.opt.Console.UploadEvents(ctx, wire); err != nil {
 		return err
 	}
+	s.reached(ctx)
 	s.mu.Lock()
 	s.state.EventID = evs[len(evs)-1].ID
 	err = s.saveLocked()
@@ -298,8 +317,12 @@ func (s *Sync) policyOnce(ctx context.Context) error {
 		return err
 	}
 	p, err := s.opt.Console.Policy(ctx, st.PolicyRevision, s.opt.Wait)
-	if err != nil || p == nil {
+	if err != nil {
 		return err
+	}
+	s.reached(ctx)
+	if p == nil {
+		return nil
 	}
 	after, err := s.opt.Local.ApplyConsolePolicy(ctx, localapi.ConsolePolicy{Revision: p.Revision, Body: p.Body, Signature: p.Signature})
 	var ae *localapi.APIError

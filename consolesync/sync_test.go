@@ -31,6 +31,15 @@ type fakeLocal struct {
 	applied []string
 	wake    chan struct{}
 	events  []localapi.Event
+	reached []int64 // what the sync last said is on the console
+	reports int
+}
+
+func (f *fakeLocal) ConsoleReached(_ context.Context, uploaded []int64) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.reached, f.reports = uploaded, f.reports+1
+	return nil
 }
 
 func (f *fakeLocal) Requests(context.Context, ...request.State) ([]localapi.Request, error) {
@@ -132,9 +141,14 @@ func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	// (A vote cast in the store directly does not wake the poll; the
-	// sync's next poll, within its 1 s wait, finds it.)
 	waitFor(t, "the decision applied", func() bool { return len(local.got()) == 1 })
+	// gatehoused heard that the console is reached, with request 41 on it
+	// (approval_offline requests go to the console while it does).
+	local.mu.Lock()
+	if local.reports == 0 || !slices.Contains(local.reached, 41) {
+		t.Errorf("the sync told gatehoused %d times that the console is reached, last with %v; want request 41 on it", local.reports, local.reached)
+	}
+	local.mu.Unlock()
 	stop()
 
 	// A restart neither uploads request 41 again nor applies the decision

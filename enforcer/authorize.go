@@ -33,12 +33,15 @@ const (
 	OpReload
 	// OpConsoleDecide applies a decision or a policy the console signed.
 	OpConsoleDecide
-	ops = OpConsoleDecide
+	// OpConsoleReport says the console was reached and what is on it.
+	OpConsoleReport
+	ops = OpConsoleReport
 )
 
 var opNames = [...]string{"", "read the status", "wait for changes", "read audit events", "read requests",
 	"read grants", "answer requests", "mark requests seen", "approve or deny requests", "check programs",
-	"check programs as another user", "reload the policy", "apply what the console signed"}
+	"check programs as another user", "reload the policy", "apply what the console signed",
+	"report the console's reachability"}
 
 func (o Op) String() string {
 	if o != 0 && int(o) < len(opNames) {
@@ -86,6 +89,7 @@ var rights = [ops + 1][actorKinds + 1]Scope{
 	OpCheckAsOther:  {0, None, All, None, None, None},
 	OpReload:        {0, None, All, None, None, None},
 	OpConsoleDecide: {0, None, All, All, None, None},
+	OpConsoleReport: {0, None, All, All, None, None},
 }
 
 // scope returns how far a's right to op reaches.

@@ -189,6 +189,7 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 			_, err := h.e.ConsoleDecide(ctx, a, enforcer.ConsoleDecision{RequestID: ar.ID, Approve: true})
 			return err
 		}, "--++---"},
+		{"report the console reached", func(a enforcer.Actor) error { return h.e.ConsoleReached(ctx, a, []int64{ar.ID}) }, "--++---"},
 		{"answer uid 1000's request", func(a enforcer.Actor) error {
 			_, err := h.e.Answer(ctx, a, wr.ID, enforcer.Answer{})
 			return err

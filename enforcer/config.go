@@ -75,6 +75,11 @@ type Config struct {
 	OfflineSecret   string   `yaml:"offline_secret"`
 	OfflineAttempts int      `yaml:"offline_attempts"`
 	OfflineLifetime Duration `yaml:"offline_lifetime"`
+	// ConsoleFallback is how long an approval_offline request waits for
+	// the console before the user gets the offline codes instead: on a
+	// machine enrolled with a console, the sync service must have reached
+	// it within this long (ApprovalRoute).
+	ConsoleFallback Duration `yaml:"console_fallback"`
 
 	// AuditQueue bounds the audit events waiting to be written.
 	AuditQueue int `yaml:"audit_queue"`
@@ -180,6 +185,7 @@ func DefaultConfig() Config {
 		RequestTTL:      Duration(7 * 24 * time.Hour),
 		OfflineAttempts: offline.DefaultLimits.MaxAttempts,
 		OfflineLifetime: Duration(offline.DefaultLimits.Lifetime),
+		ConsoleFallback: Duration(30 * time.Second),
 		AuditQueue:      65536,
 		Retention:       Duration(90 * 24 * time.Hour),
 		ReloadInterval:  Duration(2 * time.Second),

@@ -16,6 +16,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
 
@@ -146,5 +147,66 @@ func TestConsolePoliciesMustBeSignedAndNewer(t *testing.T) {
 	user := h.e.Identify(enforcer.Peer{UID: 1000, RealUID: 1000})
 	if _, err := h.e.ApplyConsolePolicy(ctx, user, sign("m-1", 9, policyRev(9), priv)); !errors.Is(err, enforcer.ErrForbidden) {
 		t.Errorf("a user pushing a policy: %v", err)
+	}
+}
+
+// approval_offline on an enrolled machine goes to the console while the
+// sync says it reaches it, and falls back to the offline codes when it has
+// not for console_fallback: before submitting, and after, while the request
+// is not on the console. Only the sync (or root) may say it.
+func TestApprovalOfflineGoesToTheConsoleWhileItIsReached(t *testing.T) {
+	h := newHarness(t, func(c *enforcer.Config) {
+		c.SyncUser = "nobody"
+		c.ConsoleFallback = enforcer.Duration(time.Minute)
+	})
+	p := h.file("offline/tool", "#!/bin/sh\n")
+	h.exec(p, execOpt{uid: 1000})
+	r := h.waitRequest(1000, p)
+	route := func() string {
+		var got localapi.Request
+		if code := h.call(1000, "GET", fmt.Sprintf("/requests/%d", r.ID), nil, &got); code != 200 {
+			t.Fatalf("read the request: %d", code)
+		}
+		return got.Route
+	}
+	if got := route(); got != "" {
+		t.Errorf("not enrolled: route %q, want none (the codes, as always)", got)
+	}
+	b, _ := json.Marshal(enforcer.ConsoleIdentity{URL: "https://console.example", MachineID: "m-1"})
+	os.WriteFile(filepath.Join(h.dir, "db", "console.json"), b, 0o644)
+	if got := route(); got != request.RouteOffline {
+		t.Errorf("enrolled, the console never reached: route %q, want offline", got)
+	}
+	if code := h.call(1000, "POST", "/console/reached", localapi.ConsoleReached{}, nil); code != 403 {
+		t.Errorf("a user says the console is reached: %d, want 403", code)
+	}
+	if code := h.call(65534, "POST", "/console/reached", localapi.ConsoleReached{}, nil); code != 200 {
+		t.Fatalf("the sync says the console is reached: %d", code)
+	}
+	if got := route(); got != request.RouteConsole {
+		t.Errorf("the console reached: route %q, want console", got)
+	}
+	h.shift.Store(int64(2 * time.Minute))
+	if got := route(); got != request.RouteOffline {
+		t.Errorf("two minutes without the console: route %q, want offline", got)
+	}
+	h.shift.Store(0)
+	owner := h.e.Identify(enforcer.Peer{UID: 1000, RealUID: 1000, GIDs: []uint32{1000}})
+	if _, err := h.e.Answer(context.Background(), owner, r.ID, enforcer.Answer{Reason: "month end"}); err != nil {
+		t.Fatal(err)
+	}
+	if got := route(); got != request.RouteConsole {
+		t.Errorf("just submitted: route %q, want console (the sync is still trying)", got)
+	}
+	h.shift.Store(int64(2 * time.Minute))
+	if got := route(); got != request.RouteOffline {
+		t.Errorf("submitted two minutes ago and not on the console: route %q, want offline", got)
+	}
+	if code := h.call(65534, "POST", "/console/reached", localapi.ConsoleReached{Uploaded: []int64{r.ID}}, nil); code != 200 {
+		t.Fatal(code)
+	}
+	h.shift.Store(int64(4 * time.Minute))
+	if got := route(); got != request.RouteConsole {
+		t.Errorf("on the console: route %q, want console (its decision will come)", got)
 	}
 }

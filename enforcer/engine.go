@@ -24,6 +24,7 @@ const maxAncestors = 32
 
 // Engine decides executions. Create it with New, start it with Run.
 type Engine struct {
+	contact consoleContact // what the sync last said (ApprovalRoute)
 	cfg     Config
 	log     *slog.Logger
 	now     func() time.Time

@@ -230,6 +230,12 @@ func (c *Client) ConsoleDecide(ctx context.Context, id int64, d ConsoleDecision)
 	return out, err
 }
 
+// ConsoleReached tells gatehoused that the sync service reached the console
+// just now and which requests are on it.
+func (c *Client) ConsoleReached(ctx context.Context, uploaded []int64) error {
+	return c.do(ctx, "POST", "/console/reached", nil, ConsoleReached{Uploaded: uploaded}, nil)
+}
+
 // ApplyConsolePolicy hands gatehoused a policy the console signed (the
 // sync service); the status after it is applied.
 func (c *Client) ApplyConsolePolicy(ctx context.Context, p ConsolePolicy) (Status, error) {

@@ -166,6 +166,12 @@ type Request struct {
 	// approval_offline request: what the user reads to the help desk.
 	Machine     string `json:"machine,omitempty"`
 	RequestCode string `json:"request_code,omitempty"`
+	// Route is where an approval_offline request goes on a machine
+	// enrolled with a console: "console" (an approval the console decides;
+	// the agent holds the codes back) or "offline" (the console was not
+	// reached within console_fallback: the codes). Empty for other kinds
+	// and on machines without a console: the codes, as always.
+	Route string `json:"route,omitempty"`
 }
 
 // Answer is POST /v1/requests/{id}/answer: the user's reply to a warning
@@ -209,6 +215,14 @@ type ConsolePolicy struct {
 	Revision  int64  `json:"revision"`
 	Body      []byte `json:"body"`
 	Signature []byte `json:"signature"`
+}
+
+// ConsoleReached is POST /v1/console/reached: the sync service reached the
+// console just now, and the requests Uploaded are on it (approval_offline
+// requests fall back to the offline codes when it has not for a while:
+// Request.Route).
+type ConsoleReached struct {
+	Uploaded []int64 `json:"uploaded,omitempty"`
 }
 
 // ConsoleDecision is POST /v1/requests/{id}/console-decision: a decision

@@ -52,6 +52,17 @@ func (k Kind) Valid() bool { return slices.Contains(kinds, k) }
 // takes no answer but Cancel.
 func (k Kind) Notice() bool { return k == DenyMessage || k == DenyNotify }
 
+// Where an approval_offline request goes on a machine enrolled with a
+// console (gatehoused decides; localapi.Request.Route carries it).
+const (
+	// RouteConsole: to the console, as an approval; the offline codes are
+	// held back while the console answers.
+	RouteConsole = "console"
+	// RouteOffline: the console was not reached within console_fallback,
+	// so the user gets the offline codes to read to the help desk.
+	RouteOffline = "offline"
+)
+
 // NeedsApprover reports whether k waits for an approver's decision once
 // submitted.
 func (k Kind) NeedsApprover() bool { return k == Approval || k == ApprovalOffline }

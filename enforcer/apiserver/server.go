@@ -41,6 +41,8 @@ type Engine interface {
 	WaitChanges(context.Context, enforcer.Actor, uint64, time.Duration) (enforcer.Changes, error)
 	Decide(context.Context, enforcer.Actor, int64, bool, string) (enforcer.AnswerResult, error)
 	ConsoleDecide(context.Context, enforcer.Actor, enforcer.ConsoleDecision) (enforcer.AnswerResult, error)
+	ConsoleReached(context.Context, enforcer.Actor, []int64) error
+	ApprovalRoute(store.Request) string
 	ApplyConsolePolicy(context.Context, enforcer.Actor, enforcer.ConsolePolicy) (enforcer.Status, error)
 	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
 	Check(context.Context, enforcer.Actor, enforcer.CheckQuery) (enforcer.CheckResult, error)
@@ -175,6 +177,7 @@ func (s *Server) Handler() http.Handler {
 	h("POST "+v+"/requests/{id}/approve", s.decide(true))
 	h("POST "+v+"/requests/{id}/deny", s.decide(false))
 	h("POST "+v+"/requests/{id}/console-decision", s.consoleDecide)
+	h("POST "+v+"/console/reached", s.consoleReached)
 	h("GET "+v+"/grants", s.grants)
 	h("POST "+v+"/check", s.check)
 	h("POST "+v+"/policy/reload", s.reload)
@@ -331,7 +334,7 @@ func (s *Server) requests(r *http.Request, a enforcer.Actor) (any, error) {
 	}
 	out := make([]localapi.Request, 0, len(rs))
 	for _, x := range rs {
-		out = append(out, requestToWire(x))
+		out = append(out, s.requestToWire(x))
 	}
 	return out, nil
 }
@@ -345,7 +348,7 @@ func (s *Server) request(r *http.Request, a enforcer.Actor) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return requestToWire(x), nil
+	return s.requestToWire(x), nil
 }
 
 func (s *Server) seen(r *http.Request, a enforcer.Actor) (any, error) {
@@ -357,7 +360,7 @@ func (s *Server) seen(r *http.Request, a enforcer.Actor) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return requestToWire(x), nil
+	return s.requestToWire(x), nil
 }
 
 func (s *Server) offline(r *http.Request, a enforcer.Actor) (any, error) {
@@ -369,7 +372,7 @@ func (s *Server) offline(r *http.Request, a enforcer.Actor) (any, error) {
 	if err := decodeBody(r, &o); err != nil {
 		return nil, err
 	}
-	return answerToWire(s.eng.OfflineCode(r.Context(), a, id, o.Code))
+	return s.answerToWire(s.eng.OfflineCode(r.Context(), a, id, o.Code))
 }
 
 // changes waits for a change to the requests (see localapi.Changes).
@@ -407,7 +410,7 @@ func (s *Server) answer(r *http.Request, a enforcer.Actor) (any, error) {
 	if err := decodeBody(r, &in); err != nil {
 		return nil, err
 	}
-	return answerToWire(s.eng.Answer(r.Context(), a, id, enforcer.Answer{Cancel: in.Cancel, Reason: in.Reason,
+	return s.answerToWire(s.eng.Answer(r.Context(), a, id, enforcer.Answer{Cancel: in.Cancel, Reason: in.Reason,
 		WindowStart: in.WindowStart, WindowEnd: in.WindowEnd}))
 }
 
@@ -432,8 +435,16 @@ func (s *Server) consoleDecide(r *http.Request, a enforcer.Actor) (any, error) {
 	if err := decodeBody(r, &d); err != nil {
 		return nil, err
 	}
-	return answerToWire(s.eng.ConsoleDecide(r.Context(), a, enforcer.ConsoleDecision{RequestID: id, Approve: d.Approve,
+	return s.answerToWire(s.eng.ConsoleDecide(r.Context(), a, enforcer.ConsoleDecision{RequestID: id, Approve: d.Approve,
 		WindowStart: d.WindowStart, WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature}))
+}
+
+func (s *Server) consoleReached(r *http.Request, a enforcer.Actor) (any, error) {
+	var c localapi.ConsoleReached
+	if err := decodeBody(r, &c); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.eng.ConsoleReached(r.Context(), a, c.Uploaded)
 }
 
 func (s *Server) decide(approve bool) func(*http.Request, enforcer.Actor) (any, error) {
@@ -446,7 +457,7 @@ func (s *Server) decide(approve bool) func(*http.Request, enforcer.Actor) (any, 
 		if err := decodeBody(r, &d); err != nil {
 			return nil, err
 		}
-		return answerToWire(s.eng.Decide(r.Context(), a, id, approve, d.Note))
+		return s.answerToWire(s.eng.Decide(r.Context(), a, id, approve, d.Note))
 	}
 }
 

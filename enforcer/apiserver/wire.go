@@ -39,8 +39,8 @@ func eventToWire(ev store.Event) localapi.Event {
 		Source: ev.Source, Reason: ev.Reason, GrantID: ev.GrantID, RequestID: ev.RequestID, Count: ev.Count, Detail: ev.Detail}
 }
 
-func requestToWire(r store.Request) localapi.Request {
-	return localapi.Request{ID: r.ID, Created: r.Created, Updated: r.Updated, UID: r.UID, User: r.User, PID: r.PID,
+func (s *Server) requestToWire(r store.Request) localapi.Request {
+	return localapi.Request{Route: s.eng.ApprovalRoute(r), ID: r.ID, Created: r.Created, Updated: r.Updated, UID: r.UID, User: r.User, PID: r.PID,
 		Kind: r.Kind, State: r.State, Path: r.Path, SHA256: r.SHA256, Args: r.Args, Cwd: r.Cwd, Rule: r.Rule,
 		RuleName: r.RuleName, Group: r.Group, PolicyRevision: r.PolicyRevision, Title: r.Title, Body: r.Body, URL: r.URL,
 		MinJustification: r.MinJustification, Approvers: r.Approvers, Reason: r.Reason, WindowStart: r.WindowStart, WindowEnd: r.WindowEnd, DecidedBy: r.DecidedBy,
@@ -53,11 +53,11 @@ func grantToWire(g store.Grant) localapi.Grant {
 		UsesLeft: g.UsesLeft, Origin: g.Origin, Reason: g.Reason, RequestID: g.RequestID}
 }
 
-func answerToWire(res enforcer.AnswerResult, err error) (any, error) {
+func (s *Server) answerToWire(res enforcer.AnswerResult, err error) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	out := localapi.AnswerResult{Request: requestToWire(res.Request)}
+	out := localapi.AnswerResult{Request: s.requestToWire(res.Request)}
 	if res.Grant != nil {
 		g := grantToWire(*res.Grant)
 		out.Grant = &g
