@@ -39,7 +39,7 @@ func TestServeWithNoConfigurationWorks(t *testing.T) {
 	if !strings.HasSuffix(token, "."+caHash) {
 		t.Errorf("the enrollment token %s does not name the CA the server serves (%s)", token, caHash)
 	}
-	id, err := client.Enroll(context.Background(), "https://"+addr, token, "mac-01", nil)
+	id, err := client.Enroll(context.Background(), "https://"+addr, token, client.Machine{Hostname: "mac-01"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestTwoNodesOnPostgreSQLAreOneConsole(t *testing.T) {
 	if hashA != hashB || !strings.HasSuffix(strings.TrimSpace(enrollOut.String()), "."+hashA) {
 		t.Fatalf("the nodes serve CAs %s and %s; the token names %s", hashA, hashB, enrollOut.String())
 	}
-	id, err := client.Enroll(ctx, "https://"+addrA, strings.TrimSpace(enrollOut.String()), "mac-01", nil)
+	id, err := client.Enroll(ctx, "https://"+addrA, strings.TrimSpace(enrollOut.String()), client.Machine{Hostname: "mac-01"})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/consoletest"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/offline"
 )
@@ -30,9 +31,16 @@ import (
 // an approver approves it through the console's API, and the program runs
 // on the machine with the grant — decided nowhere but on the console.
 func TestE2EConsoleApproval(t *testing.T) {
+	for _, backend := range consoletest.Backends {
+		t.Run(backend, func(t *testing.T) { e2eConsoleApproval(t, backend) })
+	}
+}
+
+func e2eConsoleApproval(t *testing.T, backend string) {
 	e := newEnv(t)
-	// The console, in this process, on loopback HTTPS over SQLite.
-	c := consoletest.Start(t, filepath.Join(e.dir, "console"), server.Options{})
+	// The console, in this process, on loopback HTTPS over SQLite or
+	// PostgreSQL.
+	c := consoletest.On(t, backend, filepath.Join(e.dir, "console"), server.Options{})
 	st := c.Store
 	approver, bob, admin := c.APIToken(t, "ann", "approver"), c.APIToken(t, "bob", "approver"), c.APIToken(t, "root", "admin")
 	// post calls the console's admin API with token and returns the status.
@@ -51,18 +59,7 @@ func TestE2EConsoleApproval(t *testing.T) {
 
 	e.config = "sync_user: nobody\n"
 	e.start()
-	syncDir := filepath.Join(e.dir, "sync")
-	os.MkdirAll(syncDir, 0o755)
-	os.Chown(syncDir, 65534, 65534)
-	identity := filepath.Join(syncDir, "identity.json")
-	out, err := exec.Command(bins.daemon, "enroll", "--config", filepath.Join(e.dir, "gatehoused.yaml"), "--identity", identity,
-		"--hostname", "e2e-machine", c.URL, c.EnrollToken(t, 1)).CombinedOutput()
-	if err != nil {
-		t.Fatalf("gatehoused enroll: %v\n%s", err, out)
-	}
-	if fi, err := os.Stat(identity); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
-		t.Fatalf("the sync identity: %v %v, want 0600 owned by nobody", fi.Mode(), err)
-	}
+	e.enrollAndSync(c.URL, c.EnrollToken(t, 1))
 	// The offline secret is escrowed: the console holds the daemon's own.
 	ms, _ := st.Machines(context.Background())
 	own, err := offline.LoadSecret(filepath.Join(e.dir, "db", "offline.key"))
@@ -72,18 +69,6 @@ func TestE2EConsoleApproval(t *testing.T) {
 	if escrowed, err := offline.ParseSecret(string(ms[0].OfflineSecret)); err != nil || escrowed != own {
 		t.Errorf("the escrowed secret is not the machine's: %v", err)
 	}
-
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
-	var syncLog bytes.Buffer
-	sync := exec.CommandContext(ctx, bins.cli, "sync", "--identity", identity, "--socket", e.socket())
-	sync.Dir = "/"
-	sync.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
-	sync.Stdout, sync.Stderr = &syncLog, &syncLog
-	if err := sync.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { cancel(); sync.Wait(); t.Logf("sync log:\n%s", syncLog.String()) }()
 
 	p := e.install("/bin/true", "appr/tool")
 	if err := e.run(p, runOpt{uid: 1000}); !isEPERM(err) {
@@ -228,6 +213,45 @@ func TestE2EConsoleApproval(t *testing.T) {
 		ms, _ := st.Machines(context.Background())
 		return len(ms) == 1 && ms[0].PolicyRevision == 2
 	})
+	// A tampered policy — revision 3, its signature not the console's — is
+	// refused however it arrives (here as root); revision 2 stays.
+	tampered := strings.Replace(rev2, "revision: 2", "revision: 3", 1)
+	if _, err := e.client().ApplyConsolePolicy(context.Background(), localapi.ConsolePolicy{Revision: 3, Body: []byte(tampered), Signature: bytes.Repeat([]byte{7}, 64)}); err == nil {
+		t.Error("a policy with a forged signature was applied")
+	}
+	if st, _ := e.client().Status(context.Background()); st.PolicyRevision != 2 {
+		t.Errorf("after the forged policy the machine runs revision %d, want 2", st.PolicyRevision)
+	}
+}
+
+// enrollAndSync enrolls the running gatehoused with the console at url
+// (`gatehoused enroll`, as root) and runs the real sync service as the
+// sync user, nobody, until the test ends (its log then goes to the test's).
+func (e *env) enrollAndSync(url, token string) {
+	t := e.t
+	t.Helper()
+	syncDir := filepath.Join(e.dir, "sync")
+	os.MkdirAll(syncDir, 0o755)
+	os.Chown(syncDir, 65534, 65534)
+	identity := filepath.Join(syncDir, "identity.json")
+	out, err := exec.Command(bins.daemon, "enroll", "--config", filepath.Join(e.dir, "gatehoused.yaml"), "--identity", identity,
+		"--hostname", "e2e-machine", url, token).CombinedOutput()
+	if err != nil {
+		t.Fatalf("gatehoused enroll: %v\n%s", err, out)
+	}
+	if fi, err := os.Stat(identity); err != nil || fi.Mode().Perm() != 0o600 || fi.Sys().(*syscall.Stat_t).Uid != 65534 {
+		t.Fatalf("the sync identity: %v %v, want 0600 owned by nobody", fi.Mode(), err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	syncLog := &testbus.Log{}
+	sync := exec.CommandContext(ctx, bins.cli, "sync", "--identity", identity, "--socket", e.socket())
+	sync.Dir = "/"
+	sync.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: 65534, Gid: 65534}}
+	sync.Stdout, sync.Stderr = syncLog, syncLog
+	if err := sync.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); sync.Wait(); t.Logf("sync log:\n%s", syncLog.String()) })
 }
 
 // granted reports whether a grant made for request id is in place.
@@ -246,7 +270,12 @@ func (e *env) granted(id int64) bool {
 
 func (e *env) waitFor(what string, cond func() bool) {
 	e.t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
+	e.waitWithin(what, 20*time.Second, cond)
+}
+
+func (e *env) waitWithin(what string, d time.Duration, cond func() bool) {
+	e.t.Helper()
+	deadline := time.Now().Add(d)
 	for !cond() {
 		if time.Now().After(deadline) {
 			e.t.Fatalf("timed out waiting for %s\n%s", what, e.log.String())

@@ -36,6 +36,7 @@ var bins struct {
 	dir       string
 	daemon    string
 	cli       string
+	console   string
 	err       error
 	cleanupFn func()
 }
@@ -48,7 +49,7 @@ func TestMain(m *testing.M) {
 	os.Exit(code)
 }
 
-// buildBinaries builds gatehoused and gatehouse once into a directory every
+// buildBinaries builds gatehoused, gatehouse and gatehouse-console once into a directory every
 // user can read (the CLI is also run as uid 1000).
 func buildBinaries(t testing.TB) {
 	t.Helper()
@@ -60,8 +61,8 @@ func buildBinaries(t testing.TB) {
 		}
 		os.Chmod(dir, 0o755)
 		bins.dir, bins.cleanupFn = dir, func() { os.RemoveAll(dir) }
-		bins.daemon, bins.cli = filepath.Join(dir, "gatehoused"), filepath.Join(dir, "gatehouse")
-		for out, pkg := range map[string]string{bins.daemon: ".", bins.cli: "../gatehouse"} {
+		bins.daemon, bins.cli, bins.console = filepath.Join(dir, "gatehoused"), filepath.Join(dir, "gatehouse"), filepath.Join(dir, "gatehouse-console")
+		for out, pkg := range map[string]string{bins.daemon: ".", bins.cli: "../gatehouse", bins.console: "../gatehouse-console"} {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 			cmd := exec.CommandContext(ctx, "go", "build", "-o", out, pkg)
 			b, err := cmd.CombinedOutput()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/console/client"
 	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/offline"
 )
 
@@ -47,10 +48,9 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if *hostname == "" {
-		// The name the machine shows its users (and binds its offline
-		// codes to), so the help desk finds it by what the user reads out.
-		h, _ := os.Hostname()
-		*hostname = offline.MachineName(h)
+		// The name the machine shows its users, so the help desk finds it
+		// by what the user reads out.
+		*hostname = offline.MachineName(facts.Machine())
 	}
 	// The offline secret, escrowed in its export form for the help desk's
 	// response codes (none yet: gatehoused makes it at its first start).
@@ -66,7 +66,9 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	id, err := client.Enroll(ctx, url, token, *hostname, escrow)
+	// The offline challenges name the machine as gatehoused does (its host
+	// name's first label), whatever name the console is to show.
+	id, err := client.Enroll(ctx, url, token, client.Machine{Hostname: *hostname, OfflineName: offline.MachineName(facts.Machine()), OfflineSecret: escrow})
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
 		return 1

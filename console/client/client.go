@@ -40,10 +40,22 @@ type Identity struct {
 	SigningKeys []ed25519.PublicKey `json:"signing_keys"`
 }
 
+// Machine is what a machine tells the console about itself at enrollment.
+type Machine struct {
+	// Hostname is the name the console shows.
+	Hostname string
+	// OfflineName is the machine's name in its offline challenges (what
+	// the user reads out; offline.MachineName of the host name), which
+	// the console's response codes are bound to; empty: Hostname.
+	OfflineName string
+	// OfflineSecret is escrowed, for the help desk's response codes.
+	OfflineSecret []byte
+}
+
 // Enroll enrolls this machine with the console at base (https://host:port)
-// using token, escrowing offlineSecret. The console's certificate is
-// accepted only if it chains to the CA whose hash the token carries.
-func Enroll(ctx context.Context, base, token, hostname string, offlineSecret []byte) (Identity, error) {
+// using token. The console's certificate is accepted only if it chains to
+// the CA whose hash the token carries.
+func Enroll(ctx context.Context, base, token string, m Machine) (Identity, error) {
 	_, caHash, err := server.ParseEnrollToken(token)
 	if err != nil {
 		return Identity{}, err
@@ -52,13 +64,13 @@ func Enroll(ctx context.Context, base, token, hostname string, offlineSecret []b
 	if err != nil {
 		return Identity{}, err
 	}
-	csr, err := pki.CSR(key, hostname)
+	csr, err := pki.CSR(key, m.Hostname)
 	if err != nil {
 		return Identity{}, err
 	}
 	hc := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{TLSClientConfig: firstContact(caHash)}}
 	defer hc.CloseIdleConnections() // enrollment is one call: keep nothing open
-	body, _ := json.Marshal(server.EnrollRequest{Token: token, CSR: csr, Hostname: hostname, OfflineSecret: offlineSecret})
+	body, _ := json.Marshal(server.EnrollRequest{Token: token, CSR: csr, Hostname: m.Hostname, OfflineName: m.OfflineName, OfflineSecret: m.OfflineSecret})
 	var resp server.EnrollResponse
 	if err := call(ctx, hc, http.MethodPost, base+"/v1/enroll", body, &resp); err != nil {
 		return Identity{}, fmt.Errorf("enroll with %s: %w", base, err)

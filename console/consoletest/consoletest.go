@@ -114,7 +114,7 @@ func (c *Console) APIToken(t testing.TB, name, role string) string {
 // real client and returns a client speaking as it.
 func (c *Console) Enroll(t testing.TB, hostname string, escrow []byte) (*client.Client, client.Identity) {
 	t.Helper()
-	id, err := client.Enroll(context.Background(), c.URL, c.EnrollToken(t, 1), hostname, escrow)
+	id, err := client.Enroll(context.Background(), c.URL, c.EnrollToken(t, 1), client.Machine{Hostname: hostname, OfflineSecret: escrow})
 	if err != nil {
 		t.Fatal(err)
 	}

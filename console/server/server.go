@@ -234,6 +234,9 @@ type EnrollRequest struct {
 	Token    string `json:"token"`
 	CSR      []byte `json:"csr"` // DER, base64 in JSON
 	Hostname string `json:"hostname"`
+	// OfflineName is the machine's name in its offline challenges
+	// (default Hostname): response codes are bound to it.
+	OfflineName string `json:"offline_name,omitempty"`
 	// OfflineSecret is escrowed, for the help desk's response codes.
 	OfflineSecret []byte `json:"offline_secret,omitempty"`
 }
@@ -265,6 +268,10 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, nil, fail(http.StatusBadRequest, "hostname is empty or longer than 253 characters"))
 		return
 	}
+	if len(req.OfflineName) > 253 {
+		s.reply(w, nil, fail(http.StatusBadRequest, "offline_name is longer than 253 characters"))
+		return
+	}
 	id := newID()
 	now := s.now()
 	cert, err := s.ca.IssueClient(req.CSR, id, s.opt.ClientCertLifetime, now)
@@ -272,7 +279,7 @@ func (s *Server) enroll(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, nil, fail(http.StatusBadRequest, "the certificate request: %v", err))
 		return
 	}
-	if _, err := s.st.Enroll(r.Context(), EnrollSecretHash(secret), store.Machine{ID: id, Hostname: req.Hostname, OfflineSecret: req.OfflineSecret}, now); err != nil {
+	if _, err := s.st.Enroll(r.Context(), EnrollSecretHash(secret), store.Machine{ID: id, Hostname: req.Hostname, OfflineName: req.OfflineName, OfflineSecret: req.OfflineSecret}, now); err != nil {
 		s.reply(w, nil, err)
 		return
 	}
@@ -696,7 +703,11 @@ func (s *Server) offlineCode(w http.ResponseWriter, r *http.Request, who store.T
 			return
 		}
 	}
-	code, err := offline.Respond(secret, offline.Challenge{Machine: m.Hostname, Revision: req.Revision, RequestCode: rc, Day: day})
+	name := m.OfflineName
+	if name == "" {
+		name = m.Hostname
+	}
+	code, err := offline.Respond(secret, offline.Challenge{Machine: name, Revision: req.Revision, RequestCode: rc, Day: day})
 	if err != nil {
 		s.reply(w, nil, fail(http.StatusBadRequest, "%v", err))
 		return

@@ -76,7 +76,7 @@ func (c *console) enrollToken(uses int) string {
 
 func (c *console) machine(name string) (*client.Client, client.Identity) {
 	c.t.Helper()
-	id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), name, []byte("offline secret of "+name))
+	id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), client.Machine{Hostname: name, OfflineSecret: []byte("offline secret of " + name)})
 	if err != nil {
 		c.t.Fatal(err)
 	}
@@ -201,20 +201,20 @@ func TestAMachineSeesOnlyItsOwnAndChecksSignatures(t *testing.T) {
 func TestBadInputIsRefusedClearly(t *testing.T) {
 	eachConsole(t, func(t *testing.T, c *console) {
 		tok := c.enrollToken(1)
-		if _, err := client.Enroll(context.Background(), c.URL, tok, "first", nil); err != nil {
+		if _, err := client.Enroll(context.Background(), c.URL, tok, client.Machine{Hostname: "first"}); err != nil {
 			t.Fatal(err)
 		}
 		var ae *client.APIError
-		if _, err := client.Enroll(context.Background(), c.URL, tok, "second", nil); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
+		if _, err := client.Enroll(context.Background(), c.URL, tok, client.Machine{Hostname: "second"}); !errors.As(err, &ae) || ae.Status != 409 || !strings.Contains(ae.Message, "unknown, expired or used up") {
 			t.Errorf("a used token: %v", err)
 		}
 		// A token from another console: the TLS pin refuses this one first.
 		other, _ := pki.Create(time.Now())
 		foreign := strings.Replace(tok, c.ca.CAHash(), other.CAHash(), 1)
-		if _, err := client.Enroll(context.Background(), c.URL, foreign, "x", nil); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
+		if _, err := client.Enroll(context.Background(), c.URL, foreign, client.Machine{Hostname: "x"}); err == nil || !strings.Contains(err.Error(), "does not chain to the CA the enrollment token names") {
 			t.Errorf("a token naming another CA: %v", err)
 		}
-		if _, err := client.Enroll(context.Background(), c.URL, "gh1.nonsense", "x", nil); err == nil {
+		if _, err := client.Enroll(context.Background(), c.URL, "gh1.nonsense", client.Machine{Hostname: "x"}); err == nil {
 			t.Error("a malformed token enrolled")
 		}
 		for _, tt := range []struct {
@@ -247,7 +247,7 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 			t.Errorf("a revoked machine uploads: %v", err)
 		}
 		// A certificate from another console's CA does not get in.
-		oid, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "real", nil)
+		oid, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), client.Machine{Hostname: "real"})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -278,12 +278,14 @@ func TestBadInputIsRefusedClearly(t *testing.T) {
 }
 
 // The help desk's response code, from the secret the machine escrowed at
-// enrollment, is the one the machine accepts; who issued it and why is
-// audited; only the help desk and admins may.
+// enrollment, is the one the machine accepts — bound to the name in the
+// machine's challenges, whatever name the console shows; who issued it and
+// why is audited; only the help desk and admins may.
 func TestTheHelpDeskGetsTheMachinesResponseCode(t *testing.T) {
 	eachConsole(t, func(t *testing.T, c *console) {
 		secret := offline.NewSecret()
-		id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1), "laptop-7", []byte(secret.Export()))
+		id, err := client.Enroll(context.Background(), c.URL, c.enrollToken(1),
+			client.Machine{Hostname: "Finance laptop 7", OfflineName: "laptop-7", OfflineSecret: []byte(secret.Export())})
 		if err != nil {
 			t.Fatal(err)
 		}

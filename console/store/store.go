@@ -192,6 +192,7 @@ func parseList(s string) []string {
 // Machine is one enrolled endpoint.
 type Machine struct {
 	ID, Hostname   string
+	OfflineName    string // in its offline challenges ("": Hostname)
 	Tags           []string
 	Enrolled       time.Time
 	LastSeen       time.Time
@@ -238,8 +239,8 @@ func (s *Store) Enroll(ctx context.Context, tokenHash string, m Machine, now tim
 	}
 	m.Tags = append(m.Tags, parseList(tags)...)
 	m.Enrolled = now
-	if _, err := q.exec(ctx, `INSERT INTO machines (id, hostname, tags, enrolled, offline_secret, cert_serial) VALUES (?, ?, ?, ?, ?, ?)`,
-		m.ID, m.Hostname, jsonList(m.Tags), nanos(now), m.OfflineSecret, m.CertSerial); err != nil {
+	if _, err := q.exec(ctx, `INSERT INTO machines (id, hostname, offline_name, tags, enrolled, offline_secret, cert_serial) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		m.ID, m.Hostname, m.OfflineName, jsonList(m.Tags), nanos(now), m.OfflineSecret, m.CertSerial); err != nil {
 		return Machine{}, fmt.Errorf("enroll: %w", err)
 	}
 	if err := audit(ctx, q, now, "token "+tokenHash[:min(12, len(tokenHash))], "enroll", fmt.Sprintf("machine %s (%s), tags %v", m.ID, m.Hostname, m.Tags)); err != nil {
@@ -248,13 +249,13 @@ func (s *Store) Enroll(ctx context.Context, tokenHash string, m Machine, now tim
 	return m, tx.Commit()
 }
 
-const machineCols = `id, hostname, tags, enrolled, last_seen, policy_revision, offline_secret, cert_serial, revoked`
+const machineCols = `id, hostname, offline_name, tags, enrolled, last_seen, policy_revision, offline_secret, cert_serial, revoked`
 
 func scanMachine(sc interface{ Scan(...any) error }) (Machine, error) {
 	var m Machine
 	var tags string
 	var enrolled, seen int64
-	err := sc.Scan(&m.ID, &m.Hostname, &tags, &enrolled, &seen, &m.PolicyRevision, &m.OfflineSecret, &m.CertSerial, &m.Revoked)
+	err := sc.Scan(&m.ID, &m.Hostname, &m.OfflineName, &tags, &enrolled, &seen, &m.PolicyRevision, &m.OfflineSecret, &m.CertSerial, &m.Revoked)
 	m.Tags, m.Enrolled, m.LastSeen = parseList(tags), fromNanos(enrolled), fromNanos(seen)
 	return m, err
 }
