@@ -41,13 +41,14 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 		return exitFail
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	// A certificate within 30 days of expiring is renewed first.
-	if id, err = renewIfDue(id, *identity, log); err != nil {
+	cl, err := client.New(id)
+	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
 		return exitFail
 	}
-	cl, err := client.New(id)
-	if err != nil {
+	// A certificate within 30 days of expiring is renewed first, and then
+	// twice a day while the sync runs.
+	if id, err = renewIfDue(cl, id, *identity, log); err != nil {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
 		return exitFail
 	}
@@ -62,30 +63,45 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	fmt.Fprintf(stdout, "gatehouse sync: machine %s with %s\n", id.MachineID, id.URL)
+	go func() {
+		t := time.NewTicker(renewCheck)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if next, err := renewIfDue(cl, id, *identity, log); err != nil {
+					log.Error("renewing the machine's certificate", "err", err)
+				} else {
+					id = next
+				}
+			}
+		}
+	}()
 	s.Run(ctx)
 	return exitOK
 }
+
+// renewCheck is how often a running sync looks whether its certificate is
+// due for renewal.
+const renewCheck = 12 * time.Hour
 
 // renewBefore is how long before its certificate expires a machine renews
 // it (certificates last 90 days).
 const renewBefore = 30 * 24 * time.Hour
 
-// renewIfDue renews id's certificate when it expires within renewBefore
-// and keeps the new identity at path (written next to it, then renamed: the
-// sync user owns that directory). The sync checks at each start; a machine
-// that runs it for months gets its certificate renewed at a restart within
-// the last 30 days.
-func renewIfDue(id client.Identity, path string, log *slog.Logger) (client.Identity, error) {
+// renewIfDue renews id's certificate (cl speaks with it) when it expires
+// within renewBefore, keeps the new identity at path (written next to it,
+// then renamed: the sync user owns that directory) and switches cl to it.
+// The sync checks at its start and every renewCheck.
+func renewIfDue(cl *client.Client, id client.Identity, path string, log *slog.Logger) (client.Identity, error) {
 	exp, err := id.Expires()
 	if err != nil {
 		return id, fmt.Errorf("the machine's certificate: %w", err)
 	}
 	if time.Until(exp) > renewBefore {
 		return id, nil
-	}
-	cl, err := client.New(id)
-	if err != nil {
-		return id, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -104,6 +120,9 @@ func renewIfDue(id client.Identity, path string, log *slog.Logger) (client.Ident
 	}
 	if err := os.Rename(tmp, path); err != nil {
 		return id, fmt.Errorf("keep the renewed identity: %w", err)
+	}
+	if err := cl.Use(renewed); err != nil {
+		return id, err
 	}
 	log.Info("the machine's certificate was renewed", "was_expiring", exp)
 	return renewed, nil

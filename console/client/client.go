@@ -21,6 +21,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync/atomic"
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/pki"
@@ -115,7 +116,8 @@ func firstContact(caHash string) *tls.Config {
 
 // Client speaks to the console as an enrolled machine.
 type Client struct {
-	id   Identity
+	id   Identity                        // its certificate: cert
+	cert atomic.Pointer[tls.Certificate] // the machine's, for new connections (Use)
 	http *http.Client
 }
 
@@ -130,8 +132,35 @@ func New(id Identity) (*Client, error) {
 	if !pool.AppendCertsFromPEM(id.CAPEM) {
 		return nil, errors.New("the console's CA is not PEM")
 	}
-	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool, Certificates: []tls.Certificate{cert}}}
-	return &Client{id: id, http: &http.Client{Transport: tr}}, nil
+	c := &Client{id: id}
+	c.cert.Store(&cert)
+	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool,
+		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.cert.Load(), nil }}}
+	c.http = &http.Client{Transport: tr}
+	return c, nil
+}
+
+// Use makes the client present renewed's certificate (Renew's) from now
+// on, on new connections; the ones open keep the old certificate, which is
+// still valid, until they close.
+func (c *Client) Use(renewed Identity) error {
+	if renewed.MachineID != c.id.MachineID {
+		return fmt.Errorf("the identity is machine %s's, not %s's", renewed.MachineID, c.id.MachineID)
+	}
+	cert, err := tls.X509KeyPair(renewed.CertPEM, renewed.KeyPEM)
+	if err != nil {
+		return fmt.Errorf("the renewed certificate: %w", err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return fmt.Errorf("the renewed certificate: %w", err)
+	}
+	if m, err := pki.MachineID(leaf); err != nil || m != c.id.MachineID {
+		return fmt.Errorf("the renewed certificate is not machine %s's (%q, %v)", c.id.MachineID, m, err)
+	}
+	c.cert.Store(&cert)
+	c.http.CloseIdleConnections()
+	return nil
 }
 
 // Expires is when the machine's certificate expires.

@@ -371,6 +371,23 @@ func TestAMachineRenewsItsCertificate(t *testing.T) {
 		if _, err := nc.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 1, User: "a", Kind: "approval", Path: "/x"}); err != nil {
 			t.Errorf("the renewed certificate: %v", err)
 		}
+		// A running client switches to the renewed certificate (the sync
+		// renews while it runs), and only to its own machine's.
+		if err := cl.Use(renewed); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := cl.UploadRequest(context.Background(), server.RequestUpload{EndpointID: 2, User: "a", Kind: "approval", Path: "/x"}); err != nil {
+			t.Errorf("after Use(renewed): %v", err)
+		}
+		_, other := c.machine("other")
+		if err := cl.Use(other); err == nil {
+			t.Error("a client took another machine's identity")
+		}
+		swapped := renewed
+		swapped.CertPEM, swapped.KeyPEM = other.CertPEM, other.KeyPEM
+		if err := cl.Use(swapped); err == nil {
+			t.Error("a client took another machine's certificate under its own id")
+		}
 		c.admin("root", "POST", "/v1/admin/machines/"+id.MachineID+"/revoke", nil, nil)
 		var ae *client.APIError
 		if _, err := nc.Renew(context.Background()); !errors.As(err, &ae) || ae.Status != 403 {
