@@ -1,13 +1,14 @@
-// Package pgtest gives a test a PostgreSQL database of its own on the
-// server scripts/test starts (scripts/postgres): GATEHOUSE_TEST_POSTGRES
-// holds that server's connection string. Each database is new, and dropped
-// when the test ends. Imported by tests only.
+// Package pgtest gives a test or a benchmark a PostgreSQL database of its
+// own on a server it is given — for tests, the one scripts/test starts
+// (scripts/postgres), whose connection string is in GATEHOUSE_TEST_POSTGRES.
+// Each database is new, and dropped when the test ends.
 package pgtest
 
 import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"net/url"
 	"os"
 	"strings"
@@ -32,44 +33,62 @@ func DSN(t testing.TB) string {
 		}
 		t.Skipf("needs PostgreSQL: run through scripts/test, or set %s to a server's connection string (scripts/postgres start DIR prints one)", Env)
 	}
+	dsn, drop, err := NewDatabase(base, "gatehouse_test")
+	if err != nil {
+		t.Fatalf("%s: %v", Env, err)
+	}
+	t.Cleanup(func() {
+		if err := drop(); err != nil {
+			t.Logf("%v", err)
+		}
+	})
+	return dsn
+}
+
+// NewDatabase creates a database named prefix_<random> on the server base
+// connects to and returns its connection string and what drops it.
+func NewDatabase(base, prefix string) (dsn string, drop func() error, err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	admin, err := pgx.Connect(ctx, base)
 	if err != nil {
-		t.Fatalf("connect to the test PostgreSQL server (%s): %v", Env, err)
+		return "", nil, fmt.Errorf("connect to PostgreSQL: %w", err)
 	}
 	defer admin.Close(context.Background())
 	b := make([]byte, 6)
 	rand.Read(b)
-	name := "gatehouse_test_" + hex.EncodeToString(b)
+	name := prefix + "_" + hex.EncodeToString(b)
 	if _, err := admin.Exec(ctx, "CREATE DATABASE "+name); err != nil {
-		t.Fatalf("create test database: %v", err)
+		return "", nil, fmt.Errorf("create database %s: %w", name, err)
 	}
-	t.Cleanup(func() {
+	if dsn, err = withDatabase(base, name); err != nil {
+		return "", nil, err
+	}
+	drop = func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 		defer cancel()
 		c, err := pgx.Connect(ctx, base)
+		if err == nil {
+			_, err = c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)")
+			c.Close(context.Background())
+		}
 		if err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-			return
+			return fmt.Errorf("drop database %s: %w", name, err)
 		}
-		defer c.Close(context.Background())
-		if _, err := c.Exec(ctx, "DROP DATABASE IF EXISTS "+name+" WITH (FORCE)"); err != nil {
-			t.Logf("drop test database %s: %v", name, err)
-		}
-	})
-	return withDatabase(t, base, name)
+		return nil
+	}
+	return dsn, drop, nil
 }
 
 // withDatabase is dsn naming database name instead.
-func withDatabase(t testing.TB, dsn, name string) string {
+func withDatabase(dsn, name string) (string, error) {
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		u, err := url.Parse(dsn)
 		if err != nil {
-			t.Fatalf("%s: %v", Env, err)
+			return "", err
 		}
 		u.Path = "/" + name
-		return u.String()
+		return u.String(), nil
 	}
-	return dsn + " dbname=" + name // the last of a repeated keyword counts
+	return dsn + " dbname=" + name, nil // the last of a repeated keyword counts
 }

@@ -190,6 +190,18 @@ func TestEventsUploadedTwiceAreStoredOnce(t *testing.T) {
 		if rest, _ := s.Events(ctx, EventFilter{AfterID: got[0].ID}); len(rest) != 3 {
 			t.Errorf("%d events after the first, want 3", len(rest))
 		}
+		// A batch longer than one INSERT's rows, with an event twice in it.
+		var big []Event
+		for i := range 600 {
+			big = append(big, Event{MachineID: "m2", EndpointID: int64(100 + i), Time: t0, Kind: "exec", Detail: "{}"})
+		}
+		big = append(big, big[7])
+		if n, err := s.PutEvents(ctx, big); n != 600 || err != nil {
+			t.Errorf("600 events with one repeated: %d new, %v", n, err)
+		}
+		if all, _ := s.Events(ctx, EventFilter{MachineID: "m2", Limit: 10000}); len(all) != 601 {
+			t.Errorf("m2 has %d events, want 601", len(all))
+		}
 	})
 }
 
