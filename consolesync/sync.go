@@ -10,6 +10,7 @@
 package consolesync
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -35,14 +36,15 @@ type Local interface {
 	Status(ctx context.Context) (localapi.Status, error)
 	ApplyConsolePolicy(ctx context.Context, p localapi.ConsolePolicy) (localapi.Status, error)
 	ConsoleReached(ctx context.Context, uploaded []int64) error
+	ConsoleKeys(ctx context.Context, k localapi.ConsoleKeys) error
 }
 
 // Console is what it needs of the console (*client.Client).
 type Console interface {
 	UploadRequest(ctx context.Context, r server.RequestUpload) (int64, error)
-	Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, error)
+	Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, *server.KeysWire, error)
 	UploadEvents(ctx context.Context, evs []server.EventWire) (int, error)
-	Policy(ctx context.Context, have int64, wait time.Duration) (*server.PolicyWire, error)
+	Policy(ctx context.Context, have int64, wait time.Duration) (*server.PolicyWire, *server.KeysWire, error)
 }
 
 // Options configure a Sync.
@@ -60,6 +62,9 @@ type Options struct {
 	// EventsEvery is how often audit events are looked for once all are
 	// uploaded (default 2 s): they come in batches, not one by one.
 	EventsEvery time.Duration
+	// SaveKeys keeps the console's signing keys after gatehoused took new
+	// ones (a rotation), with the sync's identity; nil keeps nothing.
+	SaveKeys func(keys [][]byte) error
 }
 
 // Sync carries requests and decisions.
@@ -69,6 +74,7 @@ type Sync struct {
 
 	mu    sync.Mutex
 	state state
+	keys  [][]byte // the signing keys last kept (takeKeys)
 }
 
 // state is what survives a restart.
@@ -212,6 +218,31 @@ func (s *Sync) uploadOnce(ctx context.Context) error {
 	return err
 }
 
+// takeKeys hands gatehoused the console's signing keys a reply announced
+// (a rotation), before what they sign, and keeps them with the identity
+// once it took them. nil: none announced.
+func (s *Sync) takeKeys(ctx context.Context, k *server.KeysWire) error {
+	if k == nil {
+		return nil
+	}
+	if err := s.opt.Local.ConsoleKeys(ctx, localapi.ConsoleKeys{Keys: k.Keys, Signature: k.Signature}); err != nil {
+		return fmt.Errorf("hand gatehoused the console's new signing keys: %w", err)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if slices.EqualFunc(k.Keys, s.keys, bytes.Equal) {
+		return nil
+	}
+	if s.opt.SaveKeys != nil {
+		if err := s.opt.SaveKeys(k.Keys); err != nil {
+			return fmt.Errorf("keep the console's new signing keys: %w", err)
+		}
+	}
+	s.keys = k.Keys
+	s.log.Info("sync: the console rotated its signing key; gatehoused has the new one", "keys", len(k.Keys))
+	return nil
+}
+
 // reached tells gatehoused the console answered just now and which
 // requests are on it: its approval_offline requests go to the console
 // while this keeps coming, and fall back to the offline codes when it
@@ -239,11 +270,14 @@ func (s *Sync) decisionsOnce(ctx context.Context) error {
 	s.mu.Lock()
 	after := s.state.DecisionSeq
 	s.mu.Unlock()
-	ds, err := s.opt.Console.Decisions(ctx, after, s.opt.Wait)
+	ds, keys, err := s.opt.Console.Decisions(ctx, after, s.opt.Wait)
 	if err != nil {
 		return err
 	}
 	s.reached(ctx)
+	if err := s.takeKeys(ctx, keys); err != nil {
+		return err
+	}
 	for _, d := range ds {
 		_, err := s.opt.Local.ConsoleDecide(ctx, d.EndpointID, localapi.ConsoleDecision{Approve: d.Approve, WindowStart: d.WindowStart,
 			WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
@@ -316,11 +350,14 @@ func (s *Sync) policyOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	p, err := s.opt.Console.Policy(ctx, st.PolicyRevision, s.opt.Wait)
+	p, keys, err := s.opt.Console.Policy(ctx, st.PolicyRevision, s.opt.Wait)
 	if err != nil {
 		return err
 	}
 	s.reached(ctx)
+	if err := s.takeKeys(ctx, keys); err != nil {
+		return err
+	}
 	if p == nil {
 		return nil
 	}

@@ -5,8 +5,10 @@ import (
 	"crypto/ed25519"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -33,6 +35,20 @@ type fakeLocal struct {
 	events  []localapi.Event
 	reached []int64 // what the sync last said is on the console
 	reports int
+}
+
+// ConsoleKeys takes new keys signed by one it has, as gatehoused does.
+func (f *fakeLocal) ConsoleKeys(_ context.Context, k localapi.ConsoleKeys) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if !signed.Verify(f.keys, k.Signature, signed.KindSigningKeys, signed.SigningKeysFields(k.Keys)...) {
+		return &localapi.APIError{Status: 400, Message: "keys not signed by a pinned key"}
+	}
+	f.keys = nil
+	for _, b := range k.Keys {
+		f.keys = append(f.keys, ed25519.PublicKey(b))
+	}
+	return nil
 }
 
 func (f *fakeLocal) ConsoleReached(_ context.Context, uploaded []int64) error {
@@ -190,12 +206,12 @@ type fakeConsole struct {
 func (f *fakeConsole) UploadRequest(context.Context, server.RequestUpload) (int64, error) {
 	return 1, f.err
 }
-func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server.DecisionWire, error) {
-	return f.ds, f.err
+func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server.DecisionWire, *server.KeysWire, error) {
+	return f.ds, nil, f.err
 }
 func (f *fakeConsole) UploadEvents(context.Context, []server.EventWire) (int, error) { return 0, f.err }
-func (f *fakeConsole) Policy(context.Context, int64, time.Duration) (*server.PolicyWire, error) {
-	return nil, f.err
+func (f *fakeConsole) Policy(context.Context, int64, time.Duration) (*server.PolicyWire, *server.KeysWire, error) {
+	return nil, nil, f.err
 }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
@@ -253,5 +269,77 @@ func TestAuditEventsComeHomeOnceEach(t *testing.T) {
 	s4.eventsOnce(context.Background())
 	if n := count(); n != 1201 {
 		t.Errorf("%d events once the console is back, want 1201", n)
+	}
+}
+
+// A signing-key rotation on the console: the next reply announces the new
+// key, signed by the one the machine pinned; the sync hands it to
+// gatehoused before the decision the new key signed, and keeps it with its
+// identity. After the rotation is finished decisions still verify.
+func TestARotatedSigningKeyReachesGatehousedBeforeWhatItSigns(t *testing.T) {
+	c := consoletest.Start(t, t.TempDir(), server.Options{})
+	cl, id := c.Enroll(t, "mac-03", nil)
+	admin := c.APIToken(t, "root", "admin")
+	local := &fakeLocal{machine: id.MachineID, keys: id.SigningKeys, wake: make(chan struct{})}
+	var kept [][]byte
+	s, _ := New(Options{Local: local, Console: cl, State: filepath.Join(t.TempDir(), "s.json"), Wait: time.Second,
+		SaveKeys: func(k [][]byte) error { kept = k; return nil }})
+	post := func(path string, body string) int {
+		req, _ := http.NewRequest("POST", c.URL+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+admin)
+		resp, err := c.HTTP().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	ctx := context.Background()
+	decideOne := func(endpointID int64) {
+		t.Helper()
+		rid, err := cl.UploadRequest(ctx, server.RequestUpload{EndpointID: endpointID, User: "a", Kind: "approval", Path: "/x"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if code := post(fmt.Sprintf("/v1/admin/requests/%d/decide", rid), `{"approve":true}`); code != 200 {
+			t.Fatalf("decide: %d", code)
+		}
+		if err := s.decisionsOnce(ctx); err != nil {
+			t.Fatalf("the sync after the rotation: %v", err)
+		}
+	}
+	if code := post("/v1/admin/signing-key/finish", ""); code != http.StatusConflict {
+		t.Errorf("finishing a rotation never started: %d, want 409", code)
+	}
+	if code := post("/v1/admin/signing-key/rotate", ""); code != 200 {
+		t.Fatalf("rotate: %d", code)
+	}
+	if code := post("/v1/admin/signing-key/rotate", ""); code != http.StatusConflict {
+		t.Errorf("rotating again during the overlap: %d, want 409", code)
+	}
+	decideOne(1)
+	if got := local.got(); len(got) != 1 {
+		t.Fatalf("decisions applied %q: the one signed by the new key", got)
+	}
+	if len(kept) != 2 || !c.CA.SigningPublic().Equal(ed25519.PublicKey(kept[0])) {
+		t.Errorf("the sync kept %d keys, want the new one first and the pinned one", len(kept))
+	}
+	if code := post("/v1/admin/signing-key/finish", ""); code != 200 {
+		t.Fatalf("finish: %d", code)
+	}
+	decideOne(2)
+	if got := local.got(); len(got) != 2 {
+		t.Errorf("after the rotation finished, decisions applied %q", got)
+	}
+	// The console's audit has both steps with who did them.
+	var steps int
+	log, _ := c.Store.Audit(ctx)
+	for _, e := range log {
+		if e.Action == "signing-key" && e.Actor == "root" {
+			steps++
+		}
+	}
+	if steps != 2 {
+		t.Errorf("%d rotation steps audited, want 2", steps)
 	}
 }

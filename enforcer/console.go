@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -8,6 +9,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +69,57 @@ func ReadConsoleIdentity(path string) (ConsoleIdentity, error) {
 		return ConsoleIdentity{}, fmt.Errorf("%s names no machine id or no signing key: enroll again", path)
 	}
 	return id, nil
+}
+
+// WriteConsoleIdentity writes an enrollment file (0644: it holds no
+// secret), replacing the old one whole.
+func WriteConsoleIdentity(path string, id ConsoleIdentity) error {
+	b, err := json.MarshalIndent(id, "", "  ")
+	if err != nil {
+		return err
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o644); err != nil {
+		return err
+	}
+	return os.Rename(tmp, path)
+}
+
+// ConsoleKeys takes the console's signing keys from now on, announced
+// during a rotation: only if a key pinned now signed them (the sync that
+// carries them is not trusted); the same keys again are a no-op.
+func (e *Engine) ConsoleKeys(ctx context.Context, a Actor, keys [][]byte, sig []byte) error {
+	if err := authorize(a, OpConsoleDecide, 0); err != nil {
+		return err
+	}
+	id, pinned, err := e.consoleKeys()
+	if err != nil {
+		return err
+	}
+	if len(keys) == 0 || len(keys) > 4 {
+		return invalid("the console's signing keys: %d keys, want 1 to 4", len(keys))
+	}
+	for _, k := range keys {
+		if len(k) != ed25519.PublicKeySize {
+			return invalid("the console's signing keys: one is not an Ed25519 public key")
+		}
+	}
+	if !signed.Verify(pinned, sig, signed.KindSigningKeys, signed.SigningKeysFields(keys)...) {
+		e.record(store.Event{Kind: "tamper", Action: "deny", UID: a.UID, User: a.User, PID: a.Peer.PID,
+			Detail: fmt.Sprintf("console signing keys not signed by a key pinned at enrollment, from %s: refused", a)})
+		return invalid("the console's new signing keys are not signed by a key pinned at enrollment: refused")
+	}
+	if slices.EqualFunc(keys, id.SigningKeys, bytes.Equal) {
+		return nil
+	}
+	id.SigningKeys = keys
+	if err := WriteConsoleIdentity(e.cfg.consolePath(), id); err != nil {
+		return fmt.Errorf("keep the console's new signing keys: %w", err)
+	}
+	e.record(store.Event{Kind: "daemon", UID: a.UID, User: a.User, PID: a.Peer.PID,
+		Detail: fmt.Sprintf("the console rotated its signing key: %d keys pinned now, from %s", len(keys), a)})
+	e.log.Info("console signing keys rotated", "keys", len(keys))
+	return nil
 }
 
 // consoleKeys reads what enrolling pinned: the machine's identity and the

@@ -1,6 +1,7 @@
 package enforcer_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/ed25519"
 	"crypto/sha256"
@@ -208,5 +209,64 @@ func TestApprovalOfflineGoesToTheConsoleWhileItIsReached(t *testing.T) {
 	h.shift.Store(int64(4 * time.Minute))
 	if got := route(); got != request.RouteConsole {
 		t.Errorf("on the console: route %q, want console (its decision will come)", got)
+	}
+}
+
+// New console signing keys (a rotation) are taken only when a pinned key
+// signed them, only from the sync or root; the same again is a no-op; a
+// decision the new key signed is then applied.
+func TestRotatedConsoleKeysMustBeSignedByAPinnedKey(t *testing.T) {
+	pub, priv, _ := ed25519.GenerateKey(nil)
+	newPub, newPriv, _ := ed25519.GenerateKey(nil)
+	h := newHarness(t, func(c *enforcer.Config) { c.SyncUser = "nobody" })
+	path := filepath.Join(h.dir, "db", "console.json")
+	if err := enforcer.WriteConsoleIdentity(path, enforcer.ConsoleIdentity{URL: "https://console.example", MachineID: "m-1", SigningKeys: [][]byte{pub}}); err != nil {
+		t.Fatal(err)
+	}
+	keys := [][]byte{newPub, pub}
+	statement := func(key ed25519.PrivateKey) []byte {
+		msg, _ := signed.Message(signed.KindSigningKeys, signed.SigningKeysFields(keys)...)
+		return ed25519.Sign(key, msg)
+	}
+	ctx := context.Background()
+	sync := h.e.Identify(enforcer.Peer{UID: 65534, RealUID: 65534})
+	user := h.e.Identify(enforcer.Peer{UID: 1000, RealUID: 1000, GIDs: []uint32{1000}})
+	if err := h.e.ConsoleKeys(ctx, user, keys, statement(priv)); !errors.Is(err, enforcer.ErrForbidden) {
+		t.Errorf("a user hands over keys: %v", err)
+	}
+	if err := h.e.ConsoleKeys(ctx, sync, keys, statement(newPriv)); err == nil || !strings.Contains(err.Error(), "not signed by a key pinned") {
+		t.Errorf("keys signed by the new key only: %v", err)
+	}
+	if err := h.e.ConsoleKeys(ctx, sync, keys, statement(priv)); err != nil {
+		t.Fatal(err)
+	}
+	id, err := enforcer.ReadConsoleIdentity(path)
+	if err != nil || len(id.SigningKeys) != 2 || !bytes.Equal(id.SigningKeys[0], newPub) || id.MachineID != "m-1" {
+		t.Fatalf("pinned after the rotation: %+v, %v", id, err)
+	}
+	if err := h.e.ConsoleKeys(ctx, sync, keys, statement(priv)); err != nil {
+		t.Errorf("the same keys again: %v", err)
+	}
+	// A decision signed by the new key now applies.
+	appr := h.file("appr/tool", "#!/bin/sh\n")
+	h.exec(appr, execOpt{uid: 1000})
+	r := h.waitRequest(1000, appr)
+	if _, err := h.e.Answer(ctx, user, r.ID, enforcer.Answer{Reason: "month end"}); err != nil {
+		t.Fatal(err)
+	}
+	d := enforcer.ConsoleDecision{RequestID: r.ID, Approve: true, PolicyRevision: r.PolicyRevision, DecidedBy: "ann"}
+	msg, _ := signed.Message(signed.KindDecision, signed.DecisionFields("m-1", d.RequestID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)...)
+	d.Signature = ed25519.Sign(newPriv, msg)
+	if _, err := h.e.ConsoleDecide(ctx, sync, d); err != nil {
+		t.Errorf("a decision signed by the rotated key: %v", err)
+	}
+	var tampers int
+	for _, ev := range h.events(store.Filter{Kind: "tamper"}) {
+		if strings.Contains(ev.Detail, "signing keys") {
+			tampers++
+		}
+	}
+	if tampers != 1 {
+		t.Errorf("%d refused key hand-overs recorded, want 1", tampers)
 	}
 }

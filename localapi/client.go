@@ -236,6 +236,12 @@ func (c *Client) ConsoleReached(ctx context.Context, uploaded []int64) error {
 	return c.do(ctx, "POST", "/console/reached", nil, ConsoleReached{Uploaded: uploaded}, nil)
 }
 
+// ConsoleKeys hands gatehoused the console's new signing keys (the sync
+// service, during a rotation).
+func (c *Client) ConsoleKeys(ctx context.Context, k ConsoleKeys) error {
+	return c.do(ctx, "POST", "/console/signing-keys", nil, k, nil)
+}
+
 // ApplyConsolePolicy hands gatehoused a policy the console signed (the
 // sync service); the status after it is applied.
 func (c *Client) ApplyConsolePolicy(ctx context.Context, p ConsolePolicy) (Status, error) {

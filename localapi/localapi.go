@@ -225,6 +225,14 @@ type ConsoleReached struct {
 	Uploaded []int64 `json:"uploaded,omitempty"`
 }
 
+// ConsoleKeys is POST /v1/console/signing-keys: the console's signing keys
+// from now on, announced during a rotation and signed by a key pinned at
+// enrollment, carried by the sync service.
+type ConsoleKeys struct {
+	Keys      [][]byte `json:"keys"`
+	Signature []byte   `json:"signature"`
+}
+
 // ConsoleDecision is POST /v1/requests/{id}/console-decision: a decision
 // the console made and signed, carried by the sync service; gatehoused
 // applies it only if the signature verifies with the keys pinned at

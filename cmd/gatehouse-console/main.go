@@ -149,7 +149,11 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gatehouse-console: server certificate:", err)
 		return 1
 	}
-	srv := server.New(st, ca, server.Options{Logger: log})
+	keep := server.KeepInDir(filepath.Join(*wh.data, "pki"), st, time.Now)
+	if st.Postgres() {
+		keep = server.KeepInStore(st, time.Now)
+	}
+	srv := server.New(st, ca, server.Options{Logger: log, Keep: keep})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console:", err)

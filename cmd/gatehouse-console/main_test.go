@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
@@ -18,6 +19,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/pgtest"
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/signed"
 )
 
 // serve with nothing but a data directory makes its keys, listens, and a
@@ -131,7 +133,7 @@ func TestTwoNodesOnPostgreSQLAreOneConsole(t *testing.T) {
 	}
 	got := make(chan result, 1)
 	go func() {
-		ds, err := cl.Decisions(ctx, 0, 20*time.Second)
+		ds, _, err := cl.Decisions(ctx, 0, 20*time.Second)
 		got <- result{ds, err, time.Now()}
 	}()
 	time.Sleep(200 * time.Millisecond) // the poll is waiting on node B
@@ -165,5 +167,51 @@ func TestTwoNodesOnPostgreSQLAreOneConsole(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Fatal("the decision made on node A never reached the poll on node B")
+	}
+
+	// The signing key rotated on node A: node B signs with the new key and
+	// announces it (it reloaded the keys from the database), signed by the
+	// key the machine pinned.
+	admin := func(addr, token, path, body string) int {
+		req, _ := http.NewRequest("POST", "https://"+addr+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := hc.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		return resp.StatusCode
+	}
+	var rootOut bytes.Buffer
+	if code := run(ctx, []string{"token", "create", "--database", dsn, "--name", "root", "--role", "admin"}, &rootOut, &errb); code != 0 {
+		t.Fatalf("token create: %d %s", code, errb.String())
+	}
+	if code := admin(addrA, strings.TrimSpace(rootOut.String()), "/v1/admin/signing-key/rotate", ""); code != 200 {
+		t.Fatalf("rotate on node A: %d", code)
+	}
+	rid2, err := cl.UploadRequest(ctx, server.RequestUpload{EndpointID: 2, Created: time.Now(), UID: 501, User: "alice", Kind: "approval", Path: "/opt/tool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var keys *server.KeysWire
+	deadline := time.Now().Add(5 * time.Second)
+	for keys == nil && time.Now().Before(deadline) { // node B hears of the rotation through NOTIFY
+		if _, keys, err = cl.Decisions(ctx, 1, 100*time.Millisecond); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if code := admin(addrB, strings.TrimSpace(tokOut.String()), fmt.Sprintf("/v1/admin/requests/%d/decide", rid2), `{"approve":true}`); code != 200 {
+		t.Fatalf("decide on node B: %d", code)
+	}
+	ds, keys, err := cl.Decisions(ctx, 1, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys == nil || len(keys.Keys) != 2 || len(ds) != 1 {
+		t.Fatalf("node B after the rotation on node A: keys %v, decisions %+v", keys, ds)
+	}
+	f := signed.DecisionFields(id.MachineID, ds[0].EndpointID, ds[0].Approve, ds[0].WindowStart, ds[0].WindowEnd, ds[0].PolicyRevision)
+	if !signed.Verify([]ed25519.PublicKey{keys.Keys[0]}, ds[0].Signature, signed.KindDecision, f...) {
+		t.Error("node B did not sign with the new key")
 	}
 }

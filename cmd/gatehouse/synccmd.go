@@ -9,6 +9,7 @@ import (
 	"os"
 	"os/signal"
 	"path/filepath"
+	"sync"
 	"syscall"
 	"time"
 
@@ -46,16 +47,20 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
 		return exitFail
 	}
+	keep := &identityFile{path: *identity}
 	// A certificate within 30 days of expiring is renewed first, and then
 	// twice a day while the sync runs.
-	if id, err = renewIfDue(cl, id, *identity, log); err != nil {
+	if err := renewIfDue(cl, keep, log); err != nil {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
 		return exitFail
 	}
 	if *statePath == "" {
 		*statePath = filepath.Join(filepath.Dir(*identity), "state.json")
 	}
-	s, err := consolesync.New(consolesync.Options{Local: localapi.NewClient(*sock), Console: cl, State: *statePath, Logger: log})
+	s, err := consolesync.New(consolesync.Options{Local: localapi.NewClient(*sock), Console: cl, State: *statePath, Logger: log,
+		// After a rotation the client verifies with the new keys; keep
+		// them for the next start.
+		SaveKeys: func([][]byte) error { return keep.save(cl.Identity()) }})
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse sync: %v\n", err)
 		return exitFail
@@ -71,10 +76,8 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 			case <-ctx.Done():
 				return
 			case <-t.C:
-				if next, err := renewIfDue(cl, id, *identity, log); err != nil {
+				if err := renewIfDue(cl, keep, log); err != nil {
 					log.Error("renewing the machine's certificate", "err", err)
-				} else {
-					id = next
 				}
 			}
 		}
@@ -87,21 +90,42 @@ func cmdSync(args []string, stdout, stderr io.Writer) int {
 // due for renewal.
 const renewCheck = 12 * time.Hour
 
+// identityFile is where the sync keeps its identity: written next to the
+// file, then renamed (the sync user owns that directory), one writer at a
+// time (a renewal, a key rotation).
+type identityFile struct {
+	mu   sync.Mutex
+	path string
+}
+
+func (f *identityFile) save(id client.Identity) error {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	b, _ := json.MarshalIndent(id, "", "  ")
+	tmp := f.path + ".tmp"
+	if err := os.WriteFile(tmp, b, 0o600); err != nil {
+		return fmt.Errorf("keep the identity: %w", err)
+	}
+	if err := os.Rename(tmp, f.path); err != nil {
+		return fmt.Errorf("keep the identity: %w", err)
+	}
+	return nil
+}
+
 // renewBefore is how long before its certificate expires a machine renews
 // it (certificates last 90 days).
 const renewBefore = 30 * 24 * time.Hour
 
-// renewIfDue renews id's certificate (cl speaks with it) when it expires
-// within renewBefore, keeps the new identity at path (written next to it,
-// then renamed: the sync user owns that directory) and switches cl to it.
-// The sync checks at its start and every renewCheck.
-func renewIfDue(cl *client.Client, id client.Identity, path string, log *slog.Logger) (client.Identity, error) {
-	exp, err := id.Expires()
+// renewIfDue renews cl's certificate when it expires within renewBefore,
+// keeps the new identity and switches cl to it. The sync checks at its
+// start and every renewCheck.
+func renewIfDue(cl *client.Client, keep *identityFile, log *slog.Logger) error {
+	exp, err := cl.Identity().Expires()
 	if err != nil {
-		return id, fmt.Errorf("the machine's certificate: %w", err)
+		return fmt.Errorf("the machine's certificate: %w", err)
 	}
 	if time.Until(exp) > renewBefore {
-		return id, nil
+		return nil
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
@@ -109,21 +133,16 @@ func renewIfDue(cl *client.Client, id client.Identity, path string, log *slog.Lo
 	if err != nil {
 		if time.Now().Before(exp) {
 			log.Warn("renewing the machine's certificate failed; the current one still works", "expires", exp, "err", err)
-			return id, nil
+			return nil
 		}
-		return id, err
+		return err
 	}
-	b, _ := json.MarshalIndent(renewed, "", "  ")
-	tmp := path + ".tmp"
-	if err := os.WriteFile(tmp, b, 0o600); err != nil {
-		return id, fmt.Errorf("keep the renewed identity: %w", err)
-	}
-	if err := os.Rename(tmp, path); err != nil {
-		return id, fmt.Errorf("keep the renewed identity: %w", err)
+	if err := keep.save(renewed); err != nil {
+		return err
 	}
 	if err := cl.Use(renewed); err != nil {
-		return id, err
+		return err
 	}
 	log.Info("the machine's certificate was renewed", "was_expiring", exp)
-	return renewed, nil
+	return nil
 }

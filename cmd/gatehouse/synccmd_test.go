@@ -27,10 +27,10 @@ func TestTheSyncRenewsACertificateDueForRenewal(t *testing.T) {
 		c := consoletest.Start(t, t.TempDir(), server.Options{ClientCertLifetime: tt.lifetime})
 		cl, id := c.Enroll(t, "mac-01", nil)
 		path := filepath.Join(t.TempDir(), "identity.json")
-		got, err := renewIfDue(cl, id, path, quiet)
-		if err != nil {
+		if err := renewIfDue(cl, &identityFile{path: path}, quiet); err != nil {
 			t.Fatal(err)
 		}
+		got := cl.Identity()
 		if changed := string(got.CertPEM) != string(id.CertPEM); changed != tt.renewed {
 			t.Errorf("lifetime %v: renewed %v, want %v", tt.lifetime, changed, tt.renewed)
 		}

@@ -5,6 +5,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/ed25519"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/consoletest"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/offline"
@@ -222,6 +224,43 @@ func e2eConsoleApproval(t *testing.T, backend string) {
 	if st, _ := e.client().Status(context.Background()); st.PolicyRevision != 2 {
 		t.Errorf("after the forged policy the machine runs revision %d, want 2", st.PolicyRevision)
 	}
+
+	// The console rotates its signing key: the next approval, signed by
+	// the new key, reaches the machine (gatehoused took the key, announced
+	// with the one it pinned), and both gatehoused and the sync keep it.
+	if code := post(admin, "/v1/admin/signing-key/rotate", nil); code != 200 {
+		t.Fatalf("rotate: %d", code)
+	}
+	p3 := e.install("/bin/true", "appr/tool3")
+	if err := e.run(p3, runOpt{uid: 1000}); !isEPERM(err) {
+		t.Fatalf("a third approval program: %v", err)
+	}
+	req3 := e.onlyRequest(p3)
+	if out, err := e.cli(1000, "request", strconv.FormatInt(req3.ID, 10), "--reason", "after the rotation"); err != nil {
+		t.Fatalf("submit: %v %s", err, out)
+	}
+	var creq3 store.Request
+	e.waitFor("the third request on the console", func() bool {
+		rs, _ := st.Requests(context.Background(), store.Pending)
+		if len(rs) == 1 {
+			creq3 = rs[0]
+		}
+		return len(rs) == 1
+	})
+	if code := post(approver, fmt.Sprintf("/v1/admin/requests/%d/decide", creq3.ID), server.DecideRequest{Approve: true}); code != 200 {
+		t.Fatalf("decide: %d", code)
+	}
+	e.waitFor("the grant signed by the rotated key", func() bool { return e.granted(req3.ID) })
+	if pinned, err := enforcer.ReadConsoleIdentity(filepath.Join(e.dir, "db", "console.json")); err != nil || len(pinned.SigningKeys) != 2 || !c.CA.SigningPublic().Equal(ed25519.PublicKey(pinned.SigningKeys[0])) {
+		t.Errorf("gatehoused pins %d keys after the rotation (%v), want the new one first", len(pinned.SigningKeys), err)
+	}
+	e.waitFor("the sync to keep the new key", func() bool {
+		b, _ := os.ReadFile(filepath.Join(e.dir, "sync", "identity.json"))
+		var id struct {
+			SigningKeys [][]byte `json:"signing_keys"`
+		}
+		return json.Unmarshal(b, &id) == nil && len(id.SigningKeys) == 2
+	})
 }
 
 // enrollAndSync enrolls the running gatehoused with the console at url

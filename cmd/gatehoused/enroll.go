@@ -77,7 +77,7 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 	for _, k := range id.SigningKeys {
 		pinned.SigningKeys = append(pinned.SigningKeys, k)
 	}
-	if err := writeJSON(cfg.ConsoleFile(), pinned, 0o644, -1); err != nil {
+	if err := enforcer.WriteConsoleIdentity(cfg.ConsoleFile(), pinned); err != nil {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
 		return 1
 	}

@@ -20,7 +20,9 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -116,9 +118,12 @@ func firstContact(caHash string) *tls.Config {
 
 // Client speaks to the console as an enrolled machine.
 type Client struct {
-	id   Identity                        // its certificate: cert
 	cert atomic.Pointer[tls.Certificate] // the machine's, for new connections (Use)
 	http *http.Client
+
+	mu   sync.Mutex
+	id   Identity            // as enrolled, with the certificate Use took; its keys are keys
+	keys []ed25519.PublicKey // the console's (adopt)
 }
 
 // New returns a client for id: TLS with the machine's certificate,
@@ -132,7 +137,7 @@ func New(id Identity) (*Client, error) {
 	if !pool.AppendCertsFromPEM(id.CAPEM) {
 		return nil, errors.New("the console's CA is not PEM")
 	}
-	c := &Client{id: id}
+	c := &Client{id: id, keys: id.SigningKeys}
 	c.cert.Store(&cert)
 	tr := &http.Transport{TLSClientConfig: &tls.Config{MinVersion: tls.VersionTLS13, RootCAs: pool,
 		GetClientCertificate: func(*tls.CertificateRequestInfo) (*tls.Certificate, error) { return c.cert.Load(), nil }}}
@@ -158,6 +163,9 @@ func (c *Client) Use(renewed Identity) error {
 	if m, err := pki.MachineID(leaf); err != nil || m != c.id.MachineID {
 		return fmt.Errorf("the renewed certificate is not machine %s's (%q, %v)", c.id.MachineID, m, err)
 	}
+	c.mu.Lock()
+	c.id.CertPEM, c.id.KeyPEM = renewed.CertPEM, renewed.KeyPEM
+	c.mu.Unlock()
 	c.cert.Store(&cert)
 	c.http.CloseIdleConnections()
 	return nil
@@ -200,7 +208,7 @@ func (c *Client) Renew(ctx context.Context) (Identity, error) {
 	if err != nil {
 		return Identity{}, err
 	}
-	id := c.id
+	id := c.Identity()
 	id.CertPEM, id.KeyPEM = pki.CertPEM(resp.Certificate), keyPEM
 	return id, nil
 }
@@ -237,23 +245,75 @@ func (c *Client) UploadEvents(ctx context.Context, evs []server.EventWire) (int,
 
 // Policy waits up to wait for a policy newer than have (the revision the
 // machine runs, which the console records) and returns it, nil when none
-// came. Its signature is checked here as gatehoused checks it again.
-func (c *Client) Policy(ctx context.Context, have int64, wait time.Duration) (*server.PolicyWire, error) {
+// came. Its signature is checked here as gatehoused checks it again. keys
+// is the console's new signing keys when the reply announced them (a
+// rotation; adopted here first): hand them to gatehoused before the policy.
+func (c *Client) Policy(ctx context.Context, have int64, wait time.Duration) (p *server.PolicyWire, keys *server.KeysWire, err error) {
 	q := url.Values{"have": {strconv.FormatInt(have, 10)}, "wait": {wait.String()}}
 	var out struct {
 		Policy *server.PolicyWire `json:"policy"`
+		Keys   *server.KeysWire   `json:"signing_keys"`
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
 	defer cancel()
 	if err := call(ctx, c.http, http.MethodGet, c.id.URL+"/v1/endpoint/policy?"+q.Encode(), nil, &out); err != nil {
-		return nil, fmt.Errorf("wait for a policy: %w", err)
+		return nil, nil, fmt.Errorf("wait for a policy: %w", err)
+	}
+	if keys, err = c.adopt(out.Keys); err != nil {
+		return nil, nil, err
 	}
 	if p := out.Policy; p != nil {
-		if !signed.Verify(c.id.SigningKeys, p.Signature, signed.KindPolicy, signed.PolicyFields(c.id.MachineID, p.Revision, sha256.Sum256(p.Body))...) {
-			return nil, fmt.Errorf("policy %s revision %d: %w", p.Name, p.Revision, ErrBadSignature)
+		if !signed.Verify(c.SigningKeys(), p.Signature, signed.KindPolicy, signed.PolicyFields(c.id.MachineID, p.Revision, sha256.Sum256(p.Body))...) {
+			return nil, keys, fmt.Errorf("policy %s revision %d: %w", p.Name, p.Revision, ErrBadSignature)
 		}
 	}
-	return out.Policy, nil
+	return out.Policy, keys, nil
+}
+
+// Identity is the client's identity as it is now: its certificate (after
+// Use) and the console's keys (after a rotation), to keep for the next
+// start.
+func (c *Client) Identity() Identity {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	id := c.id
+	id.SigningKeys = c.keys
+	return id
+}
+
+// SigningKeys are the console keys the client verifies with: those pinned
+// at enrollment, or those a rotation announced since.
+func (c *Client) SigningKeys() []ed25519.PublicKey {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.keys
+}
+
+// adopt takes the keys a reply announced (nil: none) when they are signed
+// by a key the client has (or are the ones it has) and returns them, every
+// time a reply carries them: gatehoused takes them again as a no-op, and a
+// hand-over that failed is done at the next reply.
+func (c *Client) adopt(k *server.KeysWire) (*server.KeysWire, error) {
+	if k == nil {
+		return nil, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(k.Keys) == len(c.keys) && slices.EqualFunc(k.Keys, c.keys, func(a []byte, b ed25519.PublicKey) bool { return b.Equal(ed25519.PublicKey(a)) }) {
+		return k, nil // taken already
+	}
+	if len(k.Keys) == 0 || !signed.Verify(c.keys, k.Signature, signed.KindSigningKeys, signed.SigningKeysFields(k.Keys)...) {
+		return nil, fmt.Errorf("the console announced signing keys no key of this machine's signed (did it miss a whole rotation? enroll it again): %w", ErrBadSignature)
+	}
+	keys := make([]ed25519.PublicKey, 0, len(k.Keys))
+	for _, b := range k.Keys {
+		if len(b) != ed25519.PublicKeySize {
+			return nil, errors.New("the console's new signing keys: one is not an Ed25519 key")
+		}
+		keys = append(keys, ed25519.PublicKey(b))
+	}
+	c.keys = keys
+	return k, nil
 }
 
 // ErrBadSignature: a decision whose signature does not verify with the
@@ -262,23 +322,29 @@ var ErrBadSignature = errors.New("the signature does not verify with the console
 
 // Decisions waits up to wait for decisions after seq and returns them once
 // their signatures verify. One that does not verify fails the whole call.
-func (c *Client) Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, error) {
+// keys is as Policy's: hand them to gatehoused before the decisions.
+func (c *Client) Decisions(ctx context.Context, after int64, wait time.Duration) (ds []server.DecisionWire, keys *server.KeysWire, err error) {
 	q := url.Values{"after": {strconv.FormatInt(after, 10)}, "wait": {wait.String()}}
 	var out struct {
 		Decisions []server.DecisionWire `json:"decisions"`
+		Keys      *server.KeysWire      `json:"signing_keys"`
 	}
 	ctx, cancel := context.WithTimeout(ctx, wait+10*time.Second)
 	defer cancel()
 	if err := call(ctx, c.http, http.MethodGet, c.id.URL+"/v1/endpoint/decisions?"+q.Encode(), nil, &out); err != nil {
-		return nil, fmt.Errorf("wait for decisions: %w", err)
+		return nil, nil, fmt.Errorf("wait for decisions: %w", err)
 	}
+	if keys, err = c.adopt(out.Keys); err != nil {
+		return nil, nil, err
+	}
+	pinned := c.SigningKeys()
 	for _, d := range out.Decisions {
 		f := signed.DecisionFields(c.id.MachineID, d.EndpointID, d.Approve, d.WindowStart, d.WindowEnd, d.PolicyRevision)
-		if !signed.Verify(c.id.SigningKeys, d.Signature, signed.KindDecision, f...) {
-			return nil, fmt.Errorf("decision %d (request %d): %w", d.Seq, d.EndpointID, ErrBadSignature)
+		if !signed.Verify(pinned, d.Signature, signed.KindDecision, f...) {
+			return nil, keys, fmt.Errorf("decision %d (request %d): %w", d.Seq, d.EndpointID, ErrBadSignature)
 		}
 	}
-	return out.Decisions, nil
+	return out.Decisions, keys, nil
 }
 
 // APIError is an error the console answered with.

@@ -55,6 +55,9 @@ func Start(t testing.TB, dir string, opt server.Options) *Console {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if opt.Keep == nil {
+		opt.Keep = server.KeepInDir(filepath.Join(dir, "pki"), st, time.Now)
+	}
 	return serve(t, st, ca, opt)
 }
 
@@ -71,6 +74,9 @@ func StartPostgres(t testing.TB, dsn string, opt server.Options) *Console {
 	ca, _, err := server.SharedAuthority(context.Background(), st, time.Now())
 	if err != nil {
 		t.Fatal(err)
+	}
+	if opt.Keep == nil {
+		opt.Keep = server.KeepInStore(st, time.Now)
 	}
 	return serve(t, st, ca, opt)
 }

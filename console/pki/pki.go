@@ -14,8 +14,9 @@
 //   - At enrollment the endpoint also stores SigningPublics. Decisions and
 //     policies reach it through the sync service, which is not trusted: the
 //     endpoint accepts them only with a valid signature (Verify) from a pinned
-//     key. A new signing key reaches endpoints over their TLS connection to the
-//     console (authenticated by the pinned CA), never through sync.
+//     key. A new signing key (RotateSigning) reaches endpoints through the
+//     sync too, but only as KeysStatement: the keys signed by the previous
+//     key, the one they pinned.
 //   - The console accepts client certificates from its own CA only
 //     (ClientCAs). An endpoint's identity is the machine id the server chose
 //     at issue time, carried as the URI SAN "gatehouse:machine:<id>" with the

@@ -74,3 +74,39 @@ func (a *Authority) DropOldSigning() {
 	defer a.mu.Unlock()
 	a.old = nil
 }
+
+// KeysStatement is, during a rotation overlap, the console's keys (the new
+// current one first, then the previous) signed by the previous one — the
+// key endpoints enrolled before the rotation pinned — so that they can take
+// the new key from the console through the untrusted sync
+// (signed.KindSigningKeys). ok is false outside an overlap.
+func (a *Authority) KeysStatement() (keys [][]byte, sig []byte, ok bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	if a.old == nil {
+		return nil, nil, false
+	}
+	keys = [][]byte{a.signing.Public().(ed25519.PublicKey), a.old.Public().(ed25519.PublicKey)}
+	msg, err := signed.Message(signed.KindSigningKeys, signed.SigningKeysFields(keys)...)
+	if err != nil {
+		panic("pki.KeysStatement: " + err.Error())
+	}
+	return keys, ed25519.Sign(a.old, msg), true
+}
+
+// ReloadSigning takes the signing keys in files (Files' form, from the
+// store another console node saved them to after a rotation); the CA must
+// be this one's.
+func (a *Authority) ReloadSigning(files map[string][]byte, where string) error {
+	b, err := FromFiles(files, where)
+	if err != nil {
+		return err
+	}
+	if b.CAHash() != a.CAHash() {
+		return fmt.Errorf("%s holds another CA's keys; refusing them", where)
+	}
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.signing, a.old = b.signing, b.old
+	return nil
+}

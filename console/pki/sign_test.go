@@ -4,6 +4,8 @@ import (
 	"crypto/ed25519"
 	"strings"
 	"testing"
+
+	"github.com/gatehouse/gatehouse/console/signed"
 )
 
 func b(ss ...string) [][]byte {
@@ -141,5 +143,39 @@ func TestRotationKeepsOldSignaturesValidUntilTheOldKeyIsDropped(t *testing.T) {
 	}
 	if err := reloaded.RotateSigning(); err != nil {
 		t.Errorf("rotating after the overlap ended: %v", err)
+	}
+}
+
+// During an overlap the console's keys come signed by the previous key,
+// which endpoints enrolled before the rotation pinned; outside one there is
+// no statement. Another node takes the rotated keys with ReloadSigning.
+func TestARotationIsAnnouncedWithThePreviousKey(t *testing.T) {
+	a := newAuthority(t)
+	if _, _, ok := a.KeysStatement(); ok {
+		t.Error("a statement outside an overlap")
+	}
+	pinned := a.SigningPublic()
+	if err := a.RotateSigning(); err != nil {
+		t.Fatal(err)
+	}
+	keys, sig, ok := a.KeysStatement()
+	if !ok || len(keys) != 2 || !a.SigningPublic().Equal(ed25519.PublicKey(keys[0])) || !pinned.Equal(ed25519.PublicKey(keys[1])) {
+		t.Fatalf("statement keys %x (ok %v)", keys, ok)
+	}
+	if !Verify([]ed25519.PublicKey{pinned}, sig, signed.KindSigningKeys, signed.SigningKeysFields(keys)...) {
+		t.Error("the statement does not verify with the key endpoints pinned")
+	}
+	if Verify([]ed25519.PublicKey{a.SigningPublic()}, sig, signed.KindSigningKeys, signed.SigningKeysFields(keys)...) {
+		t.Error("the statement verifies with the new key alone: anyone holding it could announce keys")
+	}
+	files, _ := a.Files()
+	other, _ := FromFiles(files, "db")
+	other.DropOldSigning()
+	b := newAuthority(t)
+	if err := b.ReloadSigning(files, "db"); err == nil {
+		t.Error("another CA took this one's keys")
+	}
+	if err := other.ReloadSigning(files, "db"); err != nil || len(other.SigningPublics()) != 2 {
+		t.Errorf("reload: %v, %d keys", err, len(other.SigningPublics()))
 	}
 }

@@ -45,6 +45,36 @@ type Options struct {
 	ClientCertLifetime time.Duration
 	// MaxWait bounds an endpoint's long poll (default 25 s).
 	MaxWait time.Duration
+	// Keep persists the authority after a signing-key rotation (KeepInDir,
+	// KeepInStore); nil refuses rotations.
+	Keep Keeper
+}
+
+// Keeper persists the console's authority; by and detail are for the
+// audit.
+type Keeper func(ctx context.Context, a *pki.Authority, by, detail string) error
+
+// KeepInDir keeps the authority in dir (a console on SQLite: its pki/),
+// auditing the change in st.
+func KeepInDir(dir string, st *store.Store, now func() time.Time) Keeper {
+	return func(ctx context.Context, a *pki.Authority, by, detail string) error {
+		if err := a.Save(dir); err != nil {
+			return err
+		}
+		return st.Record(ctx, now(), by, "signing-key", detail)
+	}
+}
+
+// KeepInStore keeps the authority in st (a console on PostgreSQL), where
+// every node reloads it.
+func KeepInStore(st *store.Store, now func() time.Time) Keeper {
+	return func(ctx context.Context, a *pki.Authority, by, detail string) error {
+		files, err := a.Files()
+		if err != nil {
+			return err
+		}
+		return st.SavePKI(ctx, files, by, detail, now())
+	}
 }
 
 // Server serves the console's API.
@@ -75,13 +105,36 @@ func New(st *store.Store, ca *pki.Authority, opt Options) *Server {
 	// Decisions and policies stored by this node or, on PostgreSQL, by
 	// any other wake the long polls waiting here.
 	st.Watch(func(machine string) {
-		if machine == "" {
+		switch machine {
+		case "":
 			s.hub.wakeAll()
-		} else {
+		case store.PKIChanged:
+			go s.reloadSigning()
+		default:
 			s.hub.wake(machine)
 		}
 	})
 	return s
+}
+
+// reloadSigning takes the signing keys another node saved after a rotation
+// (on SQLite there is one node, which rotated them itself).
+func (s *Server) reloadSigning() {
+	if !s.st.Postgres() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	files, err := s.st.PKI(ctx)
+	if err == nil {
+		err = s.ca.ReloadSigning(files, "the console database's pki table")
+	}
+	if err != nil {
+		s.log.Error("console: could not take the signing keys another node saved; restart this node", "err", err)
+		return
+	}
+	s.log.Info("console: signing keys reloaded", "keys", len(s.ca.SigningPublics()))
+	s.hub.wakeAll() // polls waiting here carry the new statement
 }
 
 // SharedAuthority is the console's CA and signing keys as its database
@@ -134,6 +187,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/admin/machines", s.admin(roleRead, s.listMachines))
 	mux.HandleFunc("POST /v1/admin/machines/{id}/revoke", s.admin(roleAdminOp, s.revoke))
 	mux.HandleFunc("POST /v1/admin/offline-code", s.admin(roleOffline, s.offlineCode))
+	mux.HandleFunc("POST /v1/admin/signing-key/rotate", s.admin(roleAdminOp, s.rotateSigning(true)))
+	mux.HandleFunc("POST /v1/admin/signing-key/finish", s.admin(roleAdminOp, s.rotateSigning(false)))
 	return mux
 }
 
@@ -407,8 +462,80 @@ func (s *Server) pollDecisions(w http.ResponseWriter, r *http.Request, m store.M
 			out = append(out, DecisionWire{Seq: d.Seq, EndpointID: d.EndpointID, Approve: d.Approve, WindowStart: d.WindowStart,
 				WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature})
 		}
-		return map[string]any{"decisions": out}, len(ds) > 0, err
+		return map[string]any{"decisions": out, "signing_keys": s.keysStatement()}, len(ds) > 0, err
 	})
+}
+
+// KeysWire is the console's signing keys during a rotation, signed by the
+// previous key (pki.KeysStatement); endpoint replies carry it until the
+// rotation is finished.
+type KeysWire struct {
+	Keys      [][]byte `json:"keys"`
+	Signature []byte   `json:"signature"`
+}
+
+func (s *Server) keysStatement() *KeysWire {
+	keys, sig, ok := s.ca.KeysStatement()
+	if !ok {
+		return nil
+	}
+	return &KeysWire{Keys: keys, Signature: sig}
+}
+
+// rotateSigning starts a rotation (a new signing key, the previous one
+// kept and announcing it: KeysWire) or finishes one (the previous key
+// dropped). It works on a copy kept first, so that a key never signs
+// before it is safe on disk or in the database.
+func (s *Server) rotateSigning(start bool) func(http.ResponseWriter, *http.Request, store.Token) {
+	return func(w http.ResponseWriter, r *http.Request, who store.Token) {
+		if s.opt.Keep == nil {
+			s.reply(w, nil, fail(http.StatusConflict, "this console cannot keep rotated keys"))
+			return
+		}
+		files, err := s.ca.Files()
+		if err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+		next, err := pki.FromFiles(files, "the running console")
+		if err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+		detail := "rotation started: a new signing key, the previous one announcing it"
+		if start {
+			if err := next.RotateSigning(); err != nil {
+				s.reply(w, nil, fail(http.StatusConflict, "%v", err))
+				return
+			}
+		} else {
+			if len(next.SigningPublics()) < 2 {
+				s.reply(w, nil, fail(http.StatusConflict, "no rotation is in progress"))
+				return
+			}
+			next.DropOldSigning()
+			detail = "rotation finished: the previous signing key dropped"
+		}
+		if err := s.opt.Keep(r.Context(), next, who.Name, detail); err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+		nf, err := next.Files()
+		if err == nil {
+			err = s.ca.ReloadSigning(nf, "the rotated keys")
+		}
+		if err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+		s.log.Info("console: "+detail, "by", who.Name)
+		s.hub.wakeAll()
+		var keys [][]byte
+		for _, k := range s.ca.SigningPublics() {
+			keys = append(keys, k)
+		}
+		s.reply(w, map[string]any{"signing_keys": keys, "overlap": len(keys) > 1}, nil)
+	}
 }
 
 // longPoll answers a machine's long poll: look says what there is for it
@@ -867,10 +994,10 @@ func (s *Server) pollPolicy(w http.ResponseWriter, r *http.Request, m store.Mach
 		}
 		p, ok, err := s.st.PolicyFor(ctx, fresh)
 		if err != nil || !ok || p.Revision <= have {
-			return map[string]any{"policy": nil}, false, err
+			return map[string]any{"policy": nil, "signing_keys": s.keysStatement()}, false, err
 		}
 		sig := s.ca.Sign(signed.KindPolicy, signed.PolicyFields(m.ID, p.Revision, sha256.Sum256(p.Body))...)
-		return map[string]any{"policy": PolicyWire{Name: p.Name, Revision: p.Revision, Body: p.Body, Signature: sig}}, true, nil
+		return map[string]any{"policy": PolicyWire{Name: p.Name, Revision: p.Revision, Body: p.Body, Signature: sig}, "signing_keys": s.keysStatement()}, true, nil
 	})
 }
 

@@ -110,7 +110,7 @@ func TestAnApprovalReachesTheMachinesPoll(t *testing.T) {
 		got := make(chan []server.DecisionWire, 1)
 		errs := make(chan error, 1)
 		go func() {
-			ds, err := cl.Decisions(context.Background(), 0, 9*time.Second)
+			ds, _, err := cl.Decisions(context.Background(), 0, 9*time.Second)
 			got <- ds
 			errs <- err
 		}()
@@ -129,7 +129,7 @@ func TestAnApprovalReachesTheMachinesPoll(t *testing.T) {
 			t.Fatalf("decisions %+v", ds)
 		}
 		// Asked again after it: nothing new (a short wait).
-		if ds, err := cl.Decisions(context.Background(), ds[0].Seq, 200*time.Millisecond); err != nil || len(ds) != 0 {
+		if ds, _, err := cl.Decisions(context.Background(), ds[0].Seq, 200*time.Millisecond); err != nil || len(ds) != 0 {
 			t.Errorf("after the last: %+v, %v", ds, err)
 		}
 	})
@@ -148,13 +148,13 @@ func TestTwoOfThreeApprovalsAndOneDeny(t *testing.T) {
 		if code := decide("ann", true); code != http.StatusConflict {
 			t.Errorf("the same approver again: %d, want 409", code)
 		}
-		if ds, _ := cl.Decisions(context.Background(), 0, 200*time.Millisecond); len(ds) != 0 {
+		if ds, _, _ := cl.Decisions(context.Background(), 0, 200*time.Millisecond); len(ds) != 0 {
 			t.Errorf("one approval of two decided: %+v", ds)
 		}
 		if code := decide("bob", true); code != 200 {
 			t.Fatal(code)
 		}
-		if ds, _ := cl.Decisions(context.Background(), 0, time.Second); len(ds) != 1 || !ds[0].Approve {
+		if ds, _, _ := cl.Decisions(context.Background(), 0, time.Second); len(ds) != 1 || !ds[0].Approve {
 			t.Errorf("two approvals: %+v", ds)
 		}
 		if code := decide("cat", false); code != http.StatusConflict {
@@ -164,7 +164,7 @@ func TestTwoOfThreeApprovalsAndOneDeny(t *testing.T) {
 		id2 := upload(t, cl, 2, 3)
 		c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: true}, nil)
 		c.admin("bob", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id2), server.DecideRequest{Approve: false, Note: "no"}, nil)
-		if ds, _ := cl.Decisions(context.Background(), 1, time.Second); len(ds) != 1 || ds[0].Approve || ds[0].EndpointID != 2 {
+		if ds, _, _ := cl.Decisions(context.Background(), 1, time.Second); len(ds) != 1 || ds[0].Approve || ds[0].EndpointID != 2 {
 			t.Errorf("a deny after an approval: %+v", ds)
 		}
 	})
@@ -178,7 +178,7 @@ func TestAMachineSeesOnlyItsOwnAndChecksSignatures(t *testing.T) {
 		b, _ := c.machine("b")
 		id := upload(t, a, 5, 1)
 		c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", id), server.DecideRequest{Approve: true}, nil)
-		if ds, err := b.Decisions(context.Background(), 0, 300*time.Millisecond); err != nil || len(ds) != 0 {
+		if ds, _, err := b.Decisions(context.Background(), 0, 300*time.Millisecond); err != nil || len(ds) != 0 {
 			t.Errorf("machine b sees %+v (%v)", ds, err)
 		}
 		// b's upload with a's endpoint id is b's own request, not a's.
@@ -192,7 +192,7 @@ func TestAMachineSeesOnlyItsOwnAndChecksSignatures(t *testing.T) {
 		fc, _ := client.New(forgedID)
 		idc := upload(t, fc, 9, 1)
 		c.admin("ann", "POST", fmt.Sprintf("/v1/admin/requests/%d/decide", idc), server.DecideRequest{Approve: true}, nil)
-		if _, err := fc.Decisions(context.Background(), 0, time.Second); !errors.Is(err, client.ErrBadSignature) {
+		if _, _, err := fc.Decisions(context.Background(), 0, time.Second); !errors.Is(err, client.ErrBadSignature) {
 			t.Errorf("a decision under an unpinned key: %v", err)
 		}
 	})

@@ -23,6 +23,10 @@ const context = "gatehouse-console-v1\x00"
 const (
 	KindDecision = "decision"
 	KindPolicy   = "policy"
+	// KindSigningKeys: the console's signing keys from now on, signed by
+	// the key being replaced (a rotation), so that an endpoint that pinned
+	// that key takes the new one from no one but the console.
+	KindSigningKeys = "signing-keys"
 )
 
 // Message is the byte string signed for kind and fields:
@@ -90,3 +94,8 @@ func DecisionFields(machine string, requestID int64, approve bool, windowStart, 
 func PolicyFields(machine string, revision int64, sum [32]byte) [][]byte {
 	return [][]byte{[]byte(machine), binary.BigEndian.AppendUint64(nil, uint64(revision)), sum[:]}
 }
+
+// SigningKeysFields are what the console signs of its keys during a
+// rotation: each public key, current first. The fields are the keys
+// themselves, so a statement lists exactly the keys it names.
+func SigningKeysFields(keys [][]byte) [][]byte { return keys }

@@ -42,6 +42,7 @@ type Engine interface {
 	Decide(context.Context, enforcer.Actor, int64, bool, string) (enforcer.AnswerResult, error)
 	ConsoleDecide(context.Context, enforcer.Actor, enforcer.ConsoleDecision) (enforcer.AnswerResult, error)
 	ConsoleReached(context.Context, enforcer.Actor, []int64) error
+	ConsoleKeys(context.Context, enforcer.Actor, [][]byte, []byte) error
 	ApprovalRoute(store.Request) string
 	ApplyConsolePolicy(context.Context, enforcer.Actor, enforcer.ConsolePolicy) (enforcer.Status, error)
 	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
@@ -178,6 +179,7 @@ func (s *Server) Handler() http.Handler {
 	h("POST "+v+"/requests/{id}/deny", s.decide(false))
 	h("POST "+v+"/requests/{id}/console-decision", s.consoleDecide)
 	h("POST "+v+"/console/reached", s.consoleReached)
+	h("POST "+v+"/console/signing-keys", s.consoleKeys)
 	h("GET "+v+"/grants", s.grants)
 	h("POST "+v+"/check", s.check)
 	h("POST "+v+"/policy/reload", s.reload)
@@ -437,6 +439,14 @@ func (s *Server) consoleDecide(r *http.Request, a enforcer.Actor) (any, error) {
 	}
 	return s.answerToWire(s.eng.ConsoleDecide(r.Context(), a, enforcer.ConsoleDecision{RequestID: id, Approve: d.Approve,
 		WindowStart: d.WindowStart, WindowEnd: d.WindowEnd, PolicyRevision: d.PolicyRevision, DecidedBy: d.DecidedBy, Note: d.Note, Signature: d.Signature}))
+}
+
+func (s *Server) consoleKeys(r *http.Request, a enforcer.Actor) (any, error) {
+	var k localapi.ConsoleKeys
+	if err := decodeBody(r, &k); err != nil {
+		return nil, err
+	}
+	return struct{}{}, s.eng.ConsoleKeys(r.Context(), a, k.Keys, k.Signature)
 }
 
 func (s *Server) consoleReached(r *http.Request, a enforcer.Actor) (any, error) {
