@@ -15,6 +15,8 @@ package main
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -69,16 +71,36 @@ type listFlag []string
 func (l *listFlag) String() string     { return strings.Join(*l, ",") }
 func (l *listFlag) Set(v string) error { *l = append(*l, v); return nil }
 
-// where says where the console keeps its state.
+// where says where the console keeps its state, and the CA to start with.
 type where struct {
 	data, database *string
+	caCert, caKey  *string
 }
 
 func whereFlags(fs *flag.FlagSet) where {
 	return where{
 		data:     fs.String("data", defaultData, "where the database (SQLite) and the keys are kept"),
 		database: fs.String("database", os.Getenv(databaseEnv), "a PostgreSQL connection string (postgres://… or \"host=… dbname=…\"), for several nodes sharing one database; empty: SQLite in --data (default $"+databaseEnv+")"),
+		caCert:   fs.String("ca-cert", "", "your own CA's certificate (PEM, ECDSA P-256) instead of one made at the first start; taken only by a console with no CA yet"),
+		caKey:    fs.String("ca-key", "", "the key of --ca-cert (PEM)"),
 	}
+}
+
+// ownCA reads --ca-cert and --ca-key (nil, nil without them).
+func (wh where) ownCA() (cert, key []byte, err error) {
+	if (*wh.caCert == "") != (*wh.caKey == "") {
+		return nil, nil, errors.New("give --ca-cert and --ca-key together")
+	}
+	if *wh.caCert == "" {
+		return nil, nil, nil
+	}
+	if cert, err = os.ReadFile(*wh.caCert); err != nil {
+		return nil, nil, err
+	}
+	if key, err = os.ReadFile(*wh.caKey); err != nil {
+		return nil, nil, err
+	}
+	return cert, key, nil
 }
 
 // databaseEnv may hold --database's default, so that a password in it need
@@ -89,12 +111,22 @@ const databaseEnv = "GATEHOUSE_CONSOLE_DATABASE"
 // the database (the first node to start makes the authority); on SQLite
 // the database and pki/ are in the data directory.
 func (wh where) open(ctx context.Context, log *slog.Logger) (*store.Store, *pki.Authority, bool, error) {
+	caPEM, keyPEM, err := wh.ownCA()
+	if err != nil {
+		return nil, nil, false, err
+	}
 	if *wh.database != "" {
+		var own *pki.Authority
+		if caPEM != nil {
+			if own, err = pki.FromCA(caPEM, keyPEM); err != nil {
+				return nil, nil, false, err
+			}
+		}
 		st, err := store.OpenPostgres(ctx, *wh.database, log)
 		if err != nil {
 			return nil, nil, false, err
 		}
-		ca, created, err := server.SharedAuthority(ctx, st, time.Now())
+		ca, created, err := server.SharedAuthority(ctx, st, time.Now(), own)
 		if err != nil {
 			st.Close()
 			return nil, nil, false, err
@@ -105,7 +137,13 @@ func (wh where) open(ctx context.Context, log *slog.Logger) (*store.Store, *pki.
 	if err := os.MkdirAll(data, 0o700); err != nil {
 		return nil, nil, false, fmt.Errorf("data directory: %w", err)
 	}
-	ca, created, err := pki.LoadOrCreate(filepath.Join(data, "pki"), time.Now())
+	var ca *pki.Authority
+	created := false
+	if caPEM != nil {
+		ca, err = pki.ImportCA(filepath.Join(data, "pki"), caPEM, keyPEM)
+	} else {
+		ca, created, err = pki.LoadOrCreate(filepath.Join(data, "pki"), time.Now())
+	}
 	if err != nil {
 		return nil, nil, false, err
 	}
@@ -121,6 +159,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs.SetOutput(stderr)
 	wh := whereFlags(fs)
 	listen := fs.String("listen", ":8443", "the HTTPS address")
+	tlsCert := fs.String("tls-cert", "", "a server certificate (PEM, its chain after it) to serve instead of one issued at each start; it must chain to the console's CA, which machines pin")
+	tlsKey := fs.String("tls-key", "", "the key of --tls-cert (PEM)")
 	var names listFlag
 	fs.Var(&names, "name", "a DNS name or IP address endpoints reach the console by (repeat; default this host's name, localhost, 127.0.0.1)")
 	if err := fs.Parse(args); err != nil {
@@ -144,7 +184,17 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		host, _ := os.Hostname()
 		names = slices.DeleteFunc([]string{host, "localhost", "127.0.0.1"}, func(s string) bool { return s == "" })
 	}
-	cert, err := ca.ServerCert(names, time.Now())
+	var cert tls.Certificate
+	switch {
+	case (*tlsCert == "") != (*tlsKey == ""):
+		err = errors.New("give --tls-cert and --tls-key together")
+	case *tlsCert != "":
+		if cert, err = tls.LoadX509KeyPair(*tlsCert, *tlsKey); err == nil {
+			cert, err = ca.ConfiguredServerCert(cert, time.Now())
+		}
+	default:
+		cert, err = ca.ServerCert(names, time.Now())
+	}
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console: server certificate:", err)
 		return 1

@@ -10,6 +10,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -213,5 +215,60 @@ func TestTwoNodesOnPostgreSQLAreOneConsole(t *testing.T) {
 	f := signed.DecisionFields(id.MachineID, ds[0].EndpointID, ds[0].Approve, ds[0].WindowStart, ds[0].WindowEnd, ds[0].PolicyRevision)
 	if !signed.Verify([]ed25519.PublicKey{keys.Keys[0]}, ds[0].Signature, signed.KindDecision, f...) {
 		t.Error("node B did not sign with the new key")
+	}
+}
+
+// An administrator's own CA (--ca-cert, --ca-key) is the one machines pin,
+// and a configured server certificate (--tls-cert, --tls-key) is served
+// only when it chains to it.
+func TestServeWithYourOwnCAAndCertificate(t *testing.T) {
+	dir := t.TempDir()
+	own, err := pki.Create(time.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	files, _ := own.Files()
+	write := func(name string, b []byte) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	caCert, caKey := write("ca.pem", files["ca.pem"]), write("ca-key.pem", files["ca-key.pem"])
+	writeCert := func(prefix string, a *pki.Authority) (string, string) {
+		c, err := a.ServerCert([]string{"127.0.0.1"}, time.Now())
+		if err != nil {
+			t.Fatal(err)
+		}
+		k, _ := pki.KeyPEM(c.PrivateKey)
+		return write(prefix+"-cert.pem", pki.CertPEM(c.Certificate[0])), write(prefix+"-key.pem", k)
+	}
+	cert, key := writeCert("server", own)
+	data := filepath.Join(dir, "data")
+	addr, hash, stop := start(t, "--data", data, "--ca-cert", caCert, "--ca-key", caKey, "--tls-cert", cert, "--tls-key", key)
+	if hash != own.CAHash() {
+		t.Errorf("serving CA %s, want the administrator's %s", hash, own.CAHash())
+	}
+	var tok, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"token", "enroll", "--data", data}, &tok, &errOut); code != 0 {
+		t.Fatalf("token enroll: %s", errOut.String())
+	}
+	if _, err := client.Enroll(context.Background(), "https://"+addr, strings.TrimSpace(tok.String()), client.Machine{Hostname: "mac-9"}); err != nil {
+		t.Errorf("enrolling through the configured certificate: %v", err)
+	}
+	stop()
+	other, _ := pki.Create(time.Now())
+	badCert, badKey := writeCert("other", other)
+	var errb bytes.Buffer
+	code := run(context.Background(), []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--tls-cert", badCert, "--tls-key", badKey}, io.Discard, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "does not chain to the console's CA") {
+		t.Errorf("a server certificate from another CA: exit %d, %q", code, errb.String())
+	}
+	otherFiles, _ := other.Files()
+	oc, ok := write("o.pem", otherFiles["ca.pem"]), write("ok.pem", otherFiles["ca-key.pem"])
+	code = run(context.Background(), []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--ca-cert", oc, "--ca-key", ok}, io.Discard, &errb)
+	if code != 1 || !strings.Contains(errb.String(), "holds another CA already") {
+		t.Errorf("another CA over the one in use: exit %d, %q", code, errb.String())
 	}
 }

@@ -71,7 +71,7 @@ func StartPostgres(t testing.TB, dsn string, opt server.Options) *Console {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
-	ca, _, err := server.SharedAuthority(context.Background(), st, time.Now())
+	ca, _, err := server.SharedAuthority(context.Background(), st, time.Now(), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -268,3 +268,36 @@ func randomSerial() (*big.Int, error) {
 		}
 	}
 }
+
+// ConfiguredServerCert is cert (a server certificate an administrator
+// configured, its chain after it) ready to serve: machines pin the
+// console's CA, so it must chain to it, for TLS servers, and be valid at
+// now; the CA is added to the chain when missing, for a machine's first
+// contact checks the chain for the CA its token names.
+func (a *Authority) ConfiguredServerCert(cert tls.Certificate, now time.Time) (tls.Certificate, error) {
+	if len(cert.Certificate) == 0 {
+		return cert, errors.New("the server certificate file holds no certificate")
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		return cert, fmt.Errorf("the server certificate: %w", err)
+	}
+	inter := x509.NewCertPool()
+	hasCA := false
+	for _, der := range cert.Certificate[1:] {
+		c, err := x509.ParseCertificate(der)
+		if err != nil {
+			return cert, fmt.Errorf("the server certificate's chain: %w", err)
+		}
+		hasCA = hasCA || c.Equal(a.caCert)
+		inter.AddCert(c)
+	}
+	if _, err := leaf.Verify(x509.VerifyOptions{Roots: a.ClientCAs(), Intermediates: inter, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		return cert, fmt.Errorf("the server certificate does not chain to the console's CA (sha256 %s), which machines pin: %w", a.CAHash(), err)
+	}
+	if !hasCA {
+		cert.Certificate = append(cert.Certificate, a.caCert.Raw)
+	}
+	cert.Leaf = leaf
+	return cert, nil
+}

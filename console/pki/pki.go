@@ -250,6 +250,44 @@ func LoadOrCreate(dir string, now time.Time) (a *Authority, created bool, err er
 	return a, true, nil
 }
 
+// ImportCA makes an authority from an administrator's own CA (its
+// certificate and key, PEM; ECDSA P-256) with a new signing key, and saves
+// it in dir, which must hold no authority yet: an authority in use is
+// never replaced (its machines pin its CA and signing key). An import of
+// the CA dir already holds loads it.
+func ImportCA(dir string, caPEM, keyPEM []byte) (*Authority, error) {
+	if have, err := Load(dir); err == nil {
+		if b, _ := pem.Decode(caPEM); b != nil && bytes.Equal(b.Bytes, have.caCert.Raw) {
+			return have, nil
+		}
+		return nil, fmt.Errorf("%s holds another CA already, which enrolled machines pin; the CA given is not imported", dir)
+	}
+	for _, name := range []string{caFile, caKeyFile, signingFile, oldSigningFile} {
+		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
+			return nil, fmt.Errorf("%s holds part of an authority (%s): restore it from backup rather than importing a CA over it", dir, name)
+		}
+	}
+	a, err := FromCA(caPEM, keyPEM)
+	if err != nil {
+		return nil, err
+	}
+	return a, a.Save(dir)
+}
+
+// FromCA is an authority with an administrator's own CA (its certificate
+// and key, PEM; ECDSA P-256) and a new signing key.
+func FromCA(caPEM, keyPEM []byte) (*Authority, error) {
+	_, signing, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return nil, fmt.Errorf("generate signing key: %w", err)
+	}
+	sk, err := KeyPEM(signing)
+	if err != nil {
+		return nil, err
+	}
+	return FromFiles(map[string][]byte{caFile: caPEM, caKeyFile: keyPEM, signingFile: sk}, "the CA given")
+}
+
 // Save writes the authority to dir, creating dir (0700) if needed. Keys are
 // 0600, the certificate 0644; each file is replaced atomically. Without an
 // old signing key a stale signing-key.old.pem is removed, so DropOldSigning

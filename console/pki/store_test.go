@@ -262,3 +262,37 @@ func TestFilesCarryTheAuthority(t *testing.T) {
 		t.Errorf("a set without the CA key: %v", err)
 	}
 }
+
+// An administrator's own CA is imported into an empty directory with a
+// signing key made beside it, and never over an authority in use; a
+// server certificate an administrator configures must chain to the
+// console's CA.
+func TestAnAdministratorsOwnCAAndServerCertificate(t *testing.T) {
+	own := newAuthority(t)
+	files, _ := own.Files()
+	dir := filepath.Join(t.TempDir(), "pki")
+	a, err := ImportCA(dir, files[caFile], files[caKeyFile])
+	if err != nil || a.CAHash() != own.CAHash() {
+		t.Fatalf("import: %v", err)
+	}
+	again, created, err := LoadOrCreate(dir, testNow)
+	if err != nil || created || !again.SigningPublic().Equal(a.SigningPublic()) || again.CAHash() != own.CAHash() {
+		t.Errorf("the imported CA and its signing key were not kept: %v", err)
+	}
+	if b, err := ImportCA(dir, files[caFile], files[caKeyFile]); err != nil || !b.SigningPublic().Equal(a.SigningPublic()) {
+		t.Errorf("importing the same CA again: %v", err)
+	}
+	other, _ := newAuthority(t).Files()
+	if _, err := ImportCA(dir, other[caFile], other[caKeyFile]); err == nil {
+		t.Error("another CA imported over the one in use")
+	}
+	good, _ := a.ServerCert([]string{"console.example"}, testNow)
+	good.Certificate = good.Certificate[:1] // the leaf alone, as a file may hold it
+	if ready, err := a.ConfiguredServerCert(good, testNow.Add(time.Hour)); err != nil || len(ready.Certificate) != 2 {
+		t.Errorf("a certificate from the console's CA: %v; chain of %d, want the CA added", err, len(ready.Certificate))
+	}
+	bad, _ := newAuthority(t).ServerCert([]string{"console.example"}, testNow)
+	if _, err := a.ConfiguredServerCert(bad, testNow.Add(time.Hour)); err == nil || !strings.Contains(err.Error(), "does not chain to the console's CA") {
+		t.Errorf("a certificate from another CA: %v", err)
+	}
+}

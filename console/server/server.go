@@ -141,8 +141,15 @@ func (s *Server) reloadSigning() {
 // holds them, made there on the first start: for consoles on PostgreSQL,
 // whose nodes must all have the same (a console on SQLite keeps them in
 // its data directory, pki.LoadOrCreate).
-func SharedAuthority(ctx context.Context, st *store.Store, now time.Time) (a *pki.Authority, created bool, err error) {
+//
+// own, when not nil, is the authority to store on the first start (an
+// administrator's own CA, pki.FromCA) instead of a new one; a database
+// holding another CA already is then an error.
+func SharedAuthority(ctx context.Context, st *store.Store, now time.Time, own *pki.Authority) (a *pki.Authority, created bool, err error) {
 	files, created, err := st.InitPKI(ctx, now, func() (map[string][]byte, error) {
+		if own != nil {
+			return own.Files()
+		}
 		a, err := pki.Create(now)
 		if err != nil {
 			return nil, err
@@ -152,8 +159,13 @@ func SharedAuthority(ctx context.Context, st *store.Store, now time.Time) (a *pk
 	if err != nil {
 		return nil, false, err
 	}
-	a, err = pki.FromFiles(files, "the console database's pki table")
-	return a, created, err
+	if a, err = pki.FromFiles(files, "the console database's pki table"); err != nil {
+		return nil, false, err
+	}
+	if own != nil && own.CAHash() != a.CAHash() {
+		return nil, false, fmt.Errorf("the database holds another CA already (sha256 %s), which enrolled machines pin; the CA given is not imported", a.CAHash())
+	}
+	return a, created, nil
 }
 
 // TLSConfig is the listener's: the server certificate, and client

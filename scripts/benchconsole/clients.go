@@ -89,7 +89,7 @@ func clients() {
 				polls.Add(1)
 				go func() {
 					defer polls.Done()
-					ds, err := c.Decisions(pctx, 0, 9*time.Minute)
+					ds, _, err := c.Decisions(pctx, 0, 9*time.Minute)
 					switch {
 					case err == nil && len(ds) > 0:
 						say("got %s %d", ids[i], time.Now().UnixNano())

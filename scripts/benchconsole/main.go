@@ -102,7 +102,7 @@ func main() {
 			db := pg.newDatabase()
 			st, err := store.OpenPostgres(context.Background(), db.dsn, slog.New(slog.DiscardHandler))
 			check(err)
-			ca, _, err := server.SharedAuthority(context.Background(), st, time.Now())
+			ca, _, err := server.SharedAuthority(context.Background(), st, time.Now(), nil)
 			check(err)
 			fmt.Printf("\n== PostgreSQL (%s), %d machines\n", pg.settings, *n)
 			r = run("PostgreSQL", st, ca, *n, *decisions, *uploads)
