@@ -4,6 +4,7 @@
 //	gatehouse-console serve [--data DIR | --database DSN] [--listen ADDR] [--name HOST]...
 //	gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
 //	gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
+//	gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date D] [--data DIR | --database DSN]
 //
 // With no configuration, serve keeps everything in DIR
 // (/var/lib/gatehouse-console): console.db (SQLite) and pki/ (the CA and
@@ -25,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
+	"os/user"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -47,7 +49,8 @@ func main() {
 const usage = `usage:
   gatehouse-console serve [--data DIR | --database DSN] [--listen ADDR] [--name HOST]...
   gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
-  gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]`
+  gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
+  gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date YYYY-MM-DD] [--data DIR | --database DSN]`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -61,6 +64,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return tokenCreate(args[2:], stdout, stderr)
 	case len(args) > 1 && args[0] == "token" && args[1] == "enroll":
 		return tokenEnroll(args[2:], stdout, stderr)
+	case args[0] == "offline-code":
+		return offlineCode(args[1:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, usage)
 	return 2
@@ -286,4 +291,77 @@ func tokenEnroll(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintln(stdout, server.FormatEnrollToken(secret, ca.CAHash()))
 	return 0
+}
+
+// offlineCode is the help desk's response code from the command line, as
+// POST /v1/admin/offline-code gives it: from the machine's escrowed
+// secret, audited with the account that ran it and the reason.
+func offlineCode(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse-console offline-code", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wh := whereFlags(fs)
+	machine := fs.String("machine", "", "the computer: the name its user reads out, its hostname on the console, or its machine id")
+	rc := fs.String("request-code", "", "the 6-digit request code the user reads out")
+	revision := fs.Int64("revision", 0, "the policy revision the user's computer shows")
+	reason := fs.String("reason", "", "why the code is issued (kept with its record)")
+	date := fs.String("date", "", "the UTC day the code is for, YYYY-MM-DD (default today)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *machine == "" || *rc == "" || *reason == "" {
+		fmt.Fprintln(stderr, "gatehouse-console offline-code: give --machine, --request-code, --revision and --reason")
+		return 2
+	}
+	ctx := context.Background()
+	st, _, _, err := wh.open(ctx, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	defer st.Close()
+	id, err := findMachine(ctx, st, *machine)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console offline-code:", err)
+		return 1
+	}
+	who := "gatehouse-console offline-code"
+	if u, err := user.Current(); err == nil {
+		who += fmt.Sprintf(" (%s, uid %s)", u.Username, u.Uid)
+	}
+	code, host, err := server.OfflineCode(ctx, st, server.OfflineCodeRequest{MachineID: id, RequestCode: *rc, Revision: *revision, Reason: *reason, Date: *date}, who, time.Now())
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console offline-code:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "%s\t(for %s)\n", code, host)
+	return 0
+}
+
+// findMachine is the id of the machine name names: its id, or the one
+// machine whose offline name or hostname it is (case does not matter).
+func findMachine(ctx context.Context, st *store.Store, name string) (string, error) {
+	ms, err := st.Machines(ctx)
+	if err != nil {
+		return "", err
+	}
+	var found []store.Machine
+	for _, m := range ms {
+		if m.ID == name {
+			return m.ID, nil
+		}
+		if strings.EqualFold(m.OfflineName, name) || strings.EqualFold(m.Hostname, name) {
+			found = append(found, m)
+		}
+	}
+	switch len(found) {
+	case 0:
+		return "", fmt.Errorf("no machine is called %q: `GET /v1/admin/machines` lists them", name)
+	case 1:
+		return found[0].ID, nil
+	}
+	var ids []string
+	for _, m := range found {
+		ids = append(ids, m.ID)
+	}
+	return "", fmt.Errorf("%d machines are called %q (%s): give its machine id", len(found), name, strings.Join(ids, ", "))
 }

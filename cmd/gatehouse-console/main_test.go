@@ -22,6 +22,8 @@ import (
 	"github.com/gatehouse/gatehouse/console/pki"
 	"github.com/gatehouse/gatehouse/console/server"
 	"github.com/gatehouse/gatehouse/console/signed"
+	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/offline"
 )
 
 // serve with nothing but a data directory makes its keys, listens, and a
@@ -270,5 +272,58 @@ func TestServeWithYourOwnCAAndCertificate(t *testing.T) {
 	code = run(context.Background(), []string{"serve", "--data", data, "--listen", "127.0.0.1:0", "--ca-cert", oc, "--ca-key", ok}, io.Discard, &errb)
 	if code != 1 || !strings.Contains(errb.String(), "holds another CA already") {
 		t.Errorf("another CA over the one in use: exit %d, %q", code, errb.String())
+	}
+}
+
+// The help desk's code from the command line: the machine found by the
+// name its user reads out, the code the machine accepts, the use audited
+// with the account and the reason; a name two machines share is refused.
+func TestOfflineCodeFromTheCommandLine(t *testing.T) {
+	data := t.TempDir()
+	addr, _, stop := start(t, "--data", data)
+	defer stop()
+	secret := offline.NewSecret()
+	for i := range 2 {
+		var tok, errb bytes.Buffer
+		if code := run(context.Background(), []string{"token", "enroll", "--data", data}, &tok, &errb); code != 0 {
+			t.Fatal(errb.String())
+		}
+		m := client.Machine{Hostname: "Finance laptop 7", OfflineName: "laptop-7", OfflineSecret: []byte(secret.Export())}
+		if i == 1 {
+			m = client.Machine{Hostname: "desk-2", OfflineName: "desk-2", OfflineSecret: []byte(offline.NewSecret().Export())}
+		}
+		if _, err := client.Enroll(context.Background(), "https://"+addr, strings.TrimSpace(tok.String()), m); err != nil {
+			t.Fatal(err)
+		}
+	}
+	rc := offline.NewRequestCode()
+	var out, errb bytes.Buffer
+	if code := run(context.Background(), []string{"offline-code", "--data", data, "--machine", "LAPTOP-7", "--request-code", rc, "--revision", "12", "--reason", "ticket 4711, user on the phone"}, &out, &errb); code != 0 {
+		t.Fatalf("offline-code: %d %s", code, errb.String())
+	}
+	got, _, _ := strings.Cut(out.String(), "\t")
+	if err := offline.Verify(secret, offline.Challenge{Machine: "laptop-7", Revision: 12, RequestCode: rc, Day: offline.DayOf(time.Now())}, got); err != nil {
+		t.Errorf("the machine refuses the code %q: %v", got, err)
+	}
+	st, err := store.Open(filepath.Join(data, "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	log, _ := st.Audit(context.Background())
+	st.Close()
+	audited := false
+	for _, e := range log {
+		audited = audited || e.Action == "offline-code" && strings.HasPrefix(e.Actor, "gatehouse-console offline-code (") && strings.Contains(e.Detail, "ticket 4711")
+	}
+	if !audited {
+		t.Error("the code issued from the command line is not audited with the account and the reason")
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"offline-code", "--data", data, "--machine", "nobody-here", "--request-code", rc, "--revision", "12", "--reason", "ticket 4711"}, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "no machine is called") {
+		t.Errorf("an unknown machine: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := run(context.Background(), []string{"offline-code", "--data", data, "--machine", "desk-2", "--request-code", rc, "--revision", "12", "--reason", "no"}, io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "reason is required") {
+		t.Errorf("a short reason: %d %q", code, errb.String())
 	}
 }

@@ -811,52 +811,53 @@ func (s *Server) offlineCode(w http.ResponseWriter, r *http.Request, who store.T
 		s.reply(w, nil, err)
 		return
 	}
+	code, host, err := OfflineCode(r.Context(), s.st, req, who.Name, s.now())
+	s.reply(w, map[string]string{"code": code, "machine": host}, err)
+}
+
+// OfflineCode computes the help desk's response code for req from the
+// machine's escrowed secret and audits it with who and req's reason (the
+// admin API, and `gatehouse-console offline-code`). It returns the code
+// and the machine's hostname; errors are the API's (apiError, or
+// store.ErrNotFound for an unknown machine).
+func OfflineCode(ctx context.Context, st *store.Store, req OfflineCodeRequest, who string, now time.Time) (code, hostname string, err error) {
 	if len(strings.TrimSpace(req.Reason)) < 5 {
-		s.reply(w, nil, fail(http.StatusBadRequest, "reason is required (at least 5 characters): it is kept with the code's record"))
-		return
+		return "", "", fail(http.StatusBadRequest, "reason is required (at least 5 characters): it is kept with the code's record")
 	}
-	m, err := s.st.Machine(r.Context(), req.MachineID)
+	m, err := st.Machine(ctx, req.MachineID)
 	if err != nil {
-		s.reply(w, nil, err)
-		return
+		return "", "", err
 	}
 	if len(m.OfflineSecret) == 0 {
-		s.reply(w, nil, fail(http.StatusConflict, "machine %s escrowed no offline secret at enrollment: enroll it again", m.ID))
-		return
+		return "", "", fail(http.StatusConflict, "machine %s escrowed no offline secret at enrollment: enroll it again", m.ID)
 	}
 	secret, err := offline.ParseSecret(string(m.OfflineSecret))
 	if err != nil {
-		s.reply(w, nil, fmt.Errorf("machine %s's escrowed secret: %w", m.ID, err))
-		return
+		return "", "", fmt.Errorf("machine %s's escrowed secret: %w", m.ID, err)
 	}
 	rc, err := offline.ParseRequestCode(req.RequestCode)
 	if err != nil {
-		s.reply(w, nil, fail(http.StatusBadRequest, "%v", err))
-		return
+		return "", "", fail(http.StatusBadRequest, "%v", err)
 	}
-	now := s.now()
 	day := offline.DayOf(now)
 	if req.Date != "" {
 		if day, err = offline.ParseDay(req.Date); err != nil {
-			s.reply(w, nil, fail(http.StatusBadRequest, "date: %v", err))
-			return
+			return "", "", fail(http.StatusBadRequest, "date: %v", err)
 		}
 	}
 	name := m.OfflineName
 	if name == "" {
 		name = m.Hostname
 	}
-	code, err := offline.Respond(secret, offline.Challenge{Machine: name, Revision: req.Revision, RequestCode: rc, Day: day})
+	code, err = offline.Respond(secret, offline.Challenge{Machine: name, Revision: req.Revision, RequestCode: rc, Day: day})
 	if err != nil {
-		s.reply(w, nil, fail(http.StatusBadRequest, "%v", err))
-		return
+		return "", "", fail(http.StatusBadRequest, "%v", err)
 	}
-	if err := s.st.Record(r.Context(), now, who.Name, "offline-code", fmt.Sprintf("machine %s (%s), request code %s, revision %d, day %s: %s",
+	if err := st.Record(ctx, now, who, "offline-code", fmt.Sprintf("machine %s (%s), request code %s, revision %d, day %s: %s",
 		m.ID, m.Hostname, rc, req.Revision, day, req.Reason)); err != nil {
-		s.reply(w, nil, err)
-		return
+		return "", "", err
 	}
-	s.reply(w, map[string]string{"code": code, "machine": m.Hostname}, nil)
+	return code, m.Hostname, nil
 }
 
 // EventUpload is POST /v1/endpoint/events: a batch of a machine's audit
