@@ -338,7 +338,7 @@ func startMachines() *machines {
 	cmd := exec.Command(self)
 	cmd.Env = append(os.Environ(), clientsEnv+"=1")
 	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = &syscall.SysProcAttr{Pdeathsig: syscall.SIGKILL}
+	cmd.SysProcAttr = childAttr()
 	in, err := cmd.StdinPipe()
 	check(err)
 	out, err := cmd.StdoutPipe()
