@@ -5,6 +5,8 @@
 //	gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
 //	gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
 //	gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date D] [--data DIR | --database DSN]
+//	gatehouse-console user add --name NAME --role ROLE [--data DIR | --database DSN]
+//	gatehouse-console user password --name NAME [--data DIR | --database DSN]
 //
 // With no configuration, serve keeps everything in DIR
 // (/var/lib/gatehouse-console): console.db (SQLite) and pki/ (the CA and
@@ -14,6 +16,7 @@
 package main
 
 import (
+	"bufio"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -50,7 +53,9 @@ const usage = `usage:
   gatehouse-console serve [--data DIR | --database DSN] [--listen ADDR] [--name HOST]...
   gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
   gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
-  gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date YYYY-MM-DD] [--data DIR | --database DSN]`
+  gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date YYYY-MM-DD] [--data DIR | --database DSN]
+  gatehouse-console user add --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]   (the password on stdin, or one is made)
+  gatehouse-console user password --name NAME [--data DIR | --database DSN]`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -66,6 +71,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return tokenEnroll(args[2:], stdout, stderr)
 	case args[0] == "offline-code":
 		return offlineCode(args[1:], stdout, stderr)
+	case len(args) > 1 && args[0] == "user" && (args[1] == "add" || args[1] == "password"):
+		return userCmd(args[1], args[2:], os.Stdin, stdout, stderr)
 	}
 	fmt.Fprintln(stderr, usage)
 	return 2
@@ -364,4 +371,52 @@ func findMachine(ctx context.Context, st *store.Store, name string) (string, err
 		ids = append(ids, m.ID)
 	}
 	return "", fmt.Errorf("%d machines are called %q (%s): give its machine id", len(found), name, strings.Join(ids, ", "))
+}
+
+// userCmd adds a person who signs in to the pages, or sets a new password
+// (which also unlocks the account and ends its sessions). The password is
+// the first line of stdin; with nothing there one is made and printed once.
+func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse-console user "+verb, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wh := whereFlags(fs)
+	name := fs.String("name", "", "who signs in")
+	role := fs.String("role", "", "admin, approver, helpdesk or auditor (user add)")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *name == "" || verb == "add" && !slices.Contains(server.RoleNames, *role) {
+		fmt.Fprintf(stderr, "gatehouse-console user %s: give --name%s\n", verb, map[bool]string{true: " and --role (one of " + strings.Join(server.RoleNames, ", ") + ")"}[verb == "add"])
+		return 2
+	}
+	password, made := "", false
+	if line, err := bufio.NewReader(stdin).ReadString('\n'); err == nil || line != "" {
+		password = strings.TrimRight(line, "\r\n")
+	}
+	if password == "" {
+		password, made = rand.Text(), true // 26 base32 characters, 128 bits
+	}
+	ctx := context.Background()
+	st, _, _, err := wh.open(ctx, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	defer st.Close()
+	by := "gatehouse-console user " + verb
+	if verb == "add" {
+		err = server.AddUser(ctx, st, *name, *role, password, by, time.Now())
+	} else if len(password) < 12 {
+		err = errors.New("the password needs at least 12 characters")
+	} else {
+		err = st.SetPassword(ctx, *name, server.HashPassword(password), by, time.Now())
+	}
+	if err != nil {
+		fmt.Fprintf(stderr, "gatehouse-console user %s: %v\n", verb, err)
+		return 1
+	}
+	if made {
+		fmt.Fprintf(stdout, "%s\n", password)
+	}
+	return 0
 }

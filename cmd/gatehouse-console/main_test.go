@@ -327,3 +327,35 @@ func TestOfflineCodeFromTheCommandLine(t *testing.T) {
 		t.Errorf("a short reason: %d %q", code, errb.String())
 	}
 }
+
+// user add takes the password from stdin or makes one (printed once);
+// user password sets a new one.
+func TestUsersFromTheCommandLine(t *testing.T) {
+	data := t.TempDir()
+	var out, errb bytes.Buffer
+	if code := userCmd("add", []string{"--data", data, "--name", "ann", "--role", "approver"}, strings.NewReader("correct horse battery\n"), &out, &errb); code != 0 || out.Len() != 0 {
+		t.Fatalf("user add with a password: %d %q %s", code, out.String(), errb.String())
+	}
+	if code := userCmd("add", []string{"--data", data, "--name", "bob", "--role", "auditor"}, strings.NewReader(""), &out, &errb); code != 0 || len(strings.TrimSpace(out.String())) != 26 {
+		t.Fatalf("user add making a password: %d %q %s", code, out.String(), errb.String())
+	}
+	errb.Reset()
+	if code := userCmd("add", []string{"--data", data, "--name", "ann", "--role", "approver"}, strings.NewReader("another long password\n"), io.Discard, &errb); code != 1 || !strings.Contains(errb.String(), "exists already") {
+		t.Errorf("the same name again: %d %q", code, errb.String())
+	}
+	errb.Reset()
+	if code := userCmd("add", []string{"--data", data, "--name", "cat", "--role", "root"}, strings.NewReader(""), io.Discard, &errb); code != 2 {
+		t.Errorf("an unknown role: %d", code)
+	}
+	if code := userCmd("password", []string{"--data", data, "--name", "ann"}, strings.NewReader("a new long password\n"), io.Discard, &errb); code != 0 {
+		t.Errorf("user password: %d %s", code, errb.String())
+	}
+	st, err := store.Open(filepath.Join(data, "console.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if u, err := st.GetUser(context.Background(), "ann"); err != nil || u.Role != "approver" || !strings.HasPrefix(u.Password, "$argon2id$") {
+		t.Errorf("ann: %+v, %v", u, err)
+	}
+}

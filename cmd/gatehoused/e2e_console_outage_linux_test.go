@@ -23,7 +23,6 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/server"
-	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
@@ -162,7 +161,7 @@ func TestE2EConsoleOutage(t *testing.T) {
 	if out, err := e.cli(1000, "request", strconv.FormatInt(req.ID, 10), "--reason", "before the outage"); err != nil {
 		t.Fatalf("submit: %v %s", err, out)
 	}
-	var pending []store.Request
+	var pending []server.RequestWire
 	e.waitFor("the request on the console", func() bool {
 		pending = nil
 		con.call(ann, "GET", "/v1/admin/requests?state=pending", nil, &pending)
@@ -196,7 +195,7 @@ func TestE2EConsoleOutage(t *testing.T) {
 	}
 	con.start()
 	var resp struct{ Code string }
-	var machines []store.Machine
+	var machines []server.MachineWire
 	con.call(desk, "GET", "/v1/admin/machines", nil, &machines)
 	if len(machines) != 1 {
 		t.Fatalf("machines %+v", machines)
@@ -219,7 +218,7 @@ func TestE2EConsoleOutage(t *testing.T) {
 	}
 	var missing []int64
 	e.waitForLong("every event on the console", func() bool {
-		var evs []store.Event
+		var evs []server.EventOut
 		con.call(aud, "GET", "/v1/admin/events?limit=10000", nil, &evs)
 		seen := map[int64]int{}
 		for _, ev := range evs {

@@ -201,6 +201,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/admin/offline-code", s.admin(roleOffline, s.offlineCode))
 	mux.HandleFunc("POST /v1/admin/signing-key/rotate", s.admin(roleAdminOp, s.rotateSigning(true)))
 	mux.HandleFunc("POST /v1/admin/signing-key/finish", s.admin(roleAdminOp, s.rotateSigning(false)))
+	mux.HandleFunc("POST /v1/session", s.signIn)
+	mux.HandleFunc("GET /v1/session", s.whoAmI)
+	mux.HandleFunc("DELETE /v1/session", s.signOut)
 	return mux
 }
 
@@ -686,16 +689,8 @@ func NewToken() string {
 // bearer token, with its role's rights.
 func (s *Server) admin(need right, h func(w http.ResponseWriter, r *http.Request, who store.Token)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-		if !ok || tok == "" {
-			s.reply(w, nil, fail(http.StatusUnauthorized, "no API token: send Authorization: Bearer <token> (gatehouse-console token create)"))
-			return
-		}
-		who, err := s.st.APIToken(r.Context(), HashToken(tok))
+		who, err := s.caller(r)
 		if err != nil {
-			if errors.Is(err, store.ErrNotFound) {
-				err = fail(http.StatusUnauthorized, "the API token is unknown or revoked")
-			}
 			s.reply(w, nil, err)
 			return
 		}
@@ -748,15 +743,35 @@ func (s *Server) makeEnrollToken(w http.ResponseWriter, r *http.Request, who sto
 
 func (s *Server) listRequests(w http.ResponseWriter, r *http.Request, _ store.Token) {
 	rs, err := s.st.Requests(r.Context(), r.URL.Query().Get("state"))
-	s.reply(w, rs, err)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	out, err := s.requestsToWire(r.Context(), rs)
+	s.reply(w, out, err)
 }
 
 func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, _ store.Token) {
 	ms, err := s.st.Machines(r.Context())
-	for i := range ms {
-		ms[i].OfflineSecret = nil // never served
+	if err != nil {
+		s.reply(w, nil, err)
+		return
 	}
-	s.reply(w, ms, err)
+	pending, err := s.st.Requests(r.Context(), store.Pending)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	waiting := map[string]int{}
+	for _, p := range pending {
+		waiting[p.MachineID]++
+	}
+	out := make([]MachineWire, 0, len(ms))
+	for _, m := range ms {
+		out = append(out, MachineWire{ID: m.ID, Hostname: m.Hostname, OfflineName: m.OfflineName, Tags: m.Tags, Enrolled: m.Enrolled,
+			LastSeen: m.LastSeen, PolicyRevision: m.PolicyRevision, Revoked: m.Revoked, Pending: waiting[m.ID]})
+	}
+	s.reply(w, out, nil)
 }
 
 // DecideRequest is POST /v1/admin/requests/{id}/decide.
@@ -783,7 +798,16 @@ func (s *Server) decide(w http.ResponseWriter, r *http.Request, who store.Token)
 	if err == nil && d != nil {
 		s.log.Info("request decided", "request", id, "machine", d.MachineID, "approve", d.Approve, "by", who.Name)
 	}
-	s.reply(w, rq, err)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	out, err := s.requestsToWire(r.Context(), []store.Request{rq})
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	s.reply(w, out[0], nil)
 }
 
 func (s *Server) revoke(w http.ResponseWriter, r *http.Request, who store.Token) {
@@ -920,7 +944,7 @@ func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ store.Toke
 	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
 	limit, _ := strconv.Atoi(q.Get("limit"))
 	evs, err := s.st.Events(r.Context(), store.EventFilter{MachineID: q.Get("machine"), AfterID: after, Limit: limit})
-	s.reply(w, evs, err)
+	s.reply(w, eventsToWire(evs), err)
 }
 
 // PolicyUpload is POST /v1/admin/policies: a policy in the policy

@@ -344,8 +344,8 @@ func TestEventUploadsAreBoundedAndIdempotent(t *testing.T) {
 		if _, err := a.UploadEvents(context.Background(), many); !errors.As(err, &ae) || ae.Status != 413 {
 			t.Errorf("1,001 events: %v", err)
 		}
-		var evs []store.Event
-		if code := c.admin("aud", "GET", "/v1/admin/events", nil, &evs); code != 200 || len(evs) != 4 {
+		var evs []server.EventOut
+		if code := c.admin("aud", "GET", "/v1/admin/events", nil, &evs); code != 200 || len(evs) != 4 || evs[0].MachineID == "" {
 			t.Errorf("the auditor lists %d events (%d), want 4", len(evs), code)
 		}
 	})

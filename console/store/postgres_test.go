@@ -34,8 +34,8 @@ func TestNodesStartingTogetherMigrateOnce(t *testing.T) {
 	}
 	s := openPostgres(t, dsn)
 	var v int
-	if err := s.r.row(context.Background(), `SELECT version FROM schema_version`).Scan(&v); err != nil || v != 5 {
-		t.Errorf("schema version %d, %v; want 5", v, err)
+	if err := s.r.row(context.Background(), `SELECT version FROM schema_version`).Scan(&v); err != nil || v != 6 {
+		t.Errorf("schema version %d, %v; want 6", v, err)
 	}
 }
 

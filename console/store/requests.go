@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 )
 
@@ -107,6 +109,7 @@ type Vote struct {
 	Voter   string
 	Approve bool
 	Note    string
+	At      time.Time // when it was cast (stored votes)
 	// WindowStart and WindowEnd narrow the request's window (an approval
 	// only); zero keeps it.
 	WindowStart, WindowEnd time.Time
@@ -219,20 +222,38 @@ func (s *Store) CastVote(ctx context.Context, id int64, v Vote, now time.Time, s
 
 // Votes lists the votes on request id, in order.
 func (s *Store) Votes(ctx context.Context, id int64) ([]Vote, error) {
-	rows, err := s.r.query(ctx, `SELECT voter, approve, note FROM votes WHERE request_id = ? ORDER BY at, voter`, id)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []Vote
-	for rows.Next() {
-		var v Vote
-		if err := rows.Scan(&v.Voter, &v.Approve, &v.Note); err != nil {
+	vs, err := s.VotesOn(ctx, []int64{id})
+	return vs[id], err
+}
+
+// VotesOn lists the votes on each of requests ids, in order.
+func (s *Store) VotesOn(ctx context.Context, ids []int64) (map[int64][]Vote, error) {
+	out := map[int64][]Vote{}
+	for chunk := range slices.Chunk(ids, 500) {
+		args := make([]any, len(chunk))
+		for i, id := range chunk {
+			args[i] = id
+		}
+		rows, err := s.r.query(ctx, `SELECT request_id, voter, approve, note, at FROM votes WHERE request_id IN (`+strings.Repeat(", ?", len(chunk))[2:]+`) ORDER BY at, voter`, args...)
+		if err != nil {
 			return nil, err
 		}
-		out = append(out, v)
+		for rows.Next() {
+			var v Vote
+			var id, at int64
+			if err := rows.Scan(&id, &v.Voter, &v.Approve, &v.Note, &at); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			v.At = fromNanos(at)
+			out[id] = append(out[id], v)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
 	}
-	return out, rows.Err()
+	return out, nil
 }
 
 // Decisions returns machine's decisions after seq, oldest first, at most
