@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/cookiejar"
 	"strings"
@@ -148,5 +149,44 @@ func TestPeopleSignInWithPasswordsAndSessions(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// The pages come with a policy that allows nothing from elsewhere and no
+// framing; the queue's version moves when a request is uploaded, waking a
+// page's long poll.
+func TestThePagesAndTheirLiveQueue(t *testing.T) {
+	c := newConsole(t, "sqlite")
+	resp, err := c.HTTP().Get(c.URL + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "default-src 'self'") || !strings.Contains(csp, "frame-ancestors 'none'") || resp.Header.Get("X-Frame-Options") != "DENY" {
+		t.Errorf("the page's headers %v", resp.Header)
+	}
+	if resp, _ := c.HTTP().Get(c.URL + "/../console.db"); resp != nil && resp.StatusCode != 404 {
+		t.Errorf("a path outside the pages: %d", resp.StatusCode)
+	}
+	var v struct{ Version uint64 }
+	c.admin("aud", "GET", "/v1/admin/requests/changes?after=0&wait=1s", nil, &v)
+	cl, _ := c.machine("m")
+	got := make(chan uint64, 1)
+	go func() {
+		var w struct{ Version uint64 }
+		c.admin("aud", "GET", fmt.Sprintf("/v1/admin/requests/changes?after=%d&wait=9s", v.Version), nil, &w)
+		got <- w.Version
+	}()
+	time.Sleep(100 * time.Millisecond)
+	start := time.Now()
+	upload(t, cl, 1, 1)
+	select {
+	case nv := <-got:
+		if nv == v.Version {
+			t.Errorf("the version did not move")
+		}
+		t.Logf("upload → the page's poll: %v", time.Since(start))
+	case <-time.After(5 * time.Second):
+		t.Fatal("an upload did not wake the page's poll")
 	}
 }

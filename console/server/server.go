@@ -79,12 +79,13 @@ func KeepInStore(st *store.Store, now func() time.Time) Keeper {
 
 // Server serves the console's API.
 type Server struct {
-	st  *store.Store
-	ca  *pki.Authority
-	log *slog.Logger
-	now func() time.Time
-	opt Options
-	hub hub
+	st    *store.Store
+	ca    *pki.Authority
+	log   *slog.Logger
+	now   func() time.Time
+	opt   Options
+	hub   hub
+	queue *queue // the pages' request queue (web.go)
 }
 
 // New returns a server over st, with ca's keys.
@@ -101,15 +102,18 @@ func New(st *store.Store, ca *pki.Authority, opt Options) *Server {
 	if opt.MaxWait == 0 {
 		opt.MaxWait = 25 * time.Second
 	}
-	s := &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}}
+	s := &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}, queue: newQueue()}
 	// Decisions and policies stored by this node or, on PostgreSQL, by
 	// any other wake the long polls waiting here.
 	st.Watch(func(machine string) {
 		switch machine {
 		case "":
 			s.hub.wakeAll()
+			s.queue.bump()
 		case store.PKIChanged:
 			go s.reloadSigning()
+		case store.RequestsChanged:
+			s.queue.bump()
 		default:
 			s.hub.wake(machine)
 		}
@@ -204,6 +208,8 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/session", s.signIn)
 	mux.HandleFunc("GET /v1/session", s.whoAmI)
 	mux.HandleFunc("DELETE /v1/session", s.signOut)
+	mux.HandleFunc("GET /v1/admin/requests/changes", s.admin(roleRead, s.queueChanges))
+	mux.HandleFunc("GET /", s.pages)
 	return mux
 }
 

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -80,7 +81,14 @@ func TestAChangeOnOneNodeWakesTheOther(t *testing.T) {
 	dsn := pgtest.DSN(t)
 	a, b := openPostgres(t, dsn), openPostgres(t, dsn)
 	heard := make(chan string, 16)
-	b.Watch(func(m string) { heard <- m })
+	var queue atomic.Int32 // the pages' queue moves too (RequestsChanged)
+	b.Watch(func(m string) {
+		if m == RequestsChanged {
+			queue.Add(1)
+			return
+		}
+		heard <- m
+	})
 	// b's listener says "" once it listens.
 	select {
 	case m := <-heard:
@@ -116,6 +124,10 @@ func TestAChangeOnOneNodeWakesTheOther(t *testing.T) {
 		}
 	case <-time.After(time.Second):
 		t.Fatal("node b did not hear node a's policy within 1 s")
+	}
+	// Heard before the policy: NOTIFYs arrive in commit order.
+	if queue.Load() < 2 {
+		t.Errorf("node b heard the queue move %d times, want 2 (the upload, the vote)", queue.Load())
 	}
 }
 

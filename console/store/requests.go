@@ -62,6 +62,7 @@ func (s *Store) PutRequest(ctx context.Context, r Request) (id int64, created bo
 		r.MachineID, r.EndpointID, nanos(r.Created), r.UID, r.User, r.Kind, r.Path, r.SHA256, r.Facts, r.Reason,
 		nanos(r.WindowStart), nanos(r.WindowEnd), r.Rule, r.PolicyRevision, r.ApprovalsNeeded, Pending).Scan(&id)
 	if err == nil {
+		s.notify(ctx, RequestsChanged)
 		return id, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) { // no row: stored already
@@ -211,12 +212,16 @@ func (s *Store) CastVote(ctx context.Context, id int64, v Vote, now time.Time, s
 			return r, nil, err
 		}
 	}
+	if err := announce(ctx, q, RequestsChanged); err != nil {
+		return r, nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return r, nil, err
 	}
 	if d != nil {
 		s.changed(d.MachineID)
 	}
+	s.changed(RequestsChanged)
 	return r, d, nil
 }
 

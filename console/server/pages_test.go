@@ -1,0 +1,108 @@
+package server_test
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/gatehouse/gatehouse/console/consoletest"
+	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/offline"
+)
+
+// TestPagesInChromium runs frontend/console-tests in real Chromium
+// (playwright-core, Debian's chromium) against a real console: sign-in, the
+// live queue, an approval, the help desk's code, an auditor's view on a
+// phone; then checks here what the pages did.
+func TestPagesInChromium(t *testing.T) {
+	frontendDir, _ := filepath.Abs("../../frontend")
+	why := ""
+	node, err := exec.LookPath("node")
+	switch {
+	case err != nil:
+		why = "node is not installed (scripts/setup installs it)"
+	case os.Getenv("CHROMIUM") == "" && !exists("/usr/bin/chromium"):
+		why = "/usr/bin/chromium is not installed (scripts/setup installs it)"
+	case !exists(filepath.Join(frontendDir, "node_modules", "playwright-core")):
+		why = "playwright-core is not installed: npm ci in frontend/ (scripts/setup does)"
+	}
+	if why != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the console's page tests need Chromium in CI: %s", why)
+		}
+		t.Skipf("needs Chromium: %s", why)
+	}
+	c := consoletest.Start(t, t.TempDir(), server.Options{MaxWait: 10 * time.Second})
+	ctx := context.Background()
+	const password = "correct horse battery staple"
+	for name, role := range map[string]string{"ann": "approver", "desk": "helpdesk", "aud": "auditor"} {
+		if err := server.AddUser(ctx, c.Store, name, role, password, "test", time.Now()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	secret := offline.NewSecret()
+	cl, id := c.Enroll(t, "mac-e2e", []byte(secret.Export()))
+	if err := c.Store.ReportRevision(ctx, id.MachineID, 3); err != nil {
+		t.Fatal(err)
+	}
+	var next atomic.Int64
+	upload := func() error {
+		n := next.Add(1)
+		_, err := cl.UploadRequest(ctx, server.RequestUpload{EndpointID: n, Created: time.Now(), UID: 501, User: "alice", Kind: "approval",
+			Path: fmt.Sprintf("/Applications/Tool %d.app/Contents/MacOS/tool", n), SHA256: "ab12cd34", Reason: "quarterly report",
+			Facts: []byte(`{"publisher":"Example Corp","team_id":"EXAMPLE123","args":["--run"]}`), PolicyRevision: 3, ApprovalsNeeded: 1})
+		return err
+	}
+	if err := upload(); err != nil {
+		t.Fatal(err)
+	}
+	helper := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := upload(); err != nil {
+			http.Error(w, err.Error(), 500)
+		}
+	}))
+	defer helper.Close()
+	codeFile := filepath.Join(t.TempDir(), "code")
+	cctx, cancel := context.WithTimeout(ctx, 4*time.Minute)
+	defer cancel()
+	cmd := exec.CommandContext(cctx, node, "--test", "console-tests/")
+	cmd.Dir = frontendDir
+	cmd.Env = append(os.Environ(), "CONSOLE_URL="+c.URL, "PASSWORD="+password, "HELPER_URL="+helper.URL, "CODE_FILE="+codeFile)
+	out, err := cmd.CombinedOutput()
+	t.Logf("node --test console-tests/:\n%s", out)
+	if err != nil {
+		t.Fatalf("the page tests failed: %v", err)
+	}
+	// What the pages did, as the console recorded it.
+	rs, _ := c.Store.Requests(ctx, store.Approved)
+	if len(rs) != 1 {
+		t.Fatalf("%d requests approved, want the one ann approved", len(rs))
+	}
+	if vs, _ := c.Store.Votes(ctx, rs[0].ID); len(vs) != 1 || vs[0].Voter != "ann" || vs[0].Note != "ok for the quarter" {
+		t.Errorf("votes %+v", vs)
+	}
+	if ds, _ := c.Store.Decisions(ctx, id.MachineID, 0, 10); len(ds) != 1 || !ds[0].Approve {
+		t.Errorf("the machine's decisions %+v", ds)
+	}
+	code, err := os.ReadFile(codeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := offline.Verify(secret, offline.Challenge{Machine: "mac-e2e", Revision: 3, RequestCode: "191279", Day: offline.DayOf(time.Now())}, strings.TrimSpace(string(code))); err != nil {
+		t.Errorf("the machine refuses the code the help desk read from the page: %v", err)
+	}
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
+}

@@ -1,0 +1,140 @@
+// The console's pages in real Chromium against a real console, started by
+// the Go test that runs this file (console/server/pages_test.go) with:
+//   CONSOLE_URL   the console (HTTPS with its own CA)
+//   PASSWORD      every account's password (ann: approver, desk: help
+//                 desk, aud: auditor)
+//   HELPER_URL    the Go test's helper: GET /upload makes the enrolled
+//                 machine upload another request
+//   CODE_FILE     where the help desk's response code is written, for the
+//                 Go test to check against the machine's secret
+// Screenshots go to test-results/console-*.png.
+
+import { describe, test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { writeFile, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+import { launch, resultsDir } from '../tests/helpers.js';
+
+const url = process.env.CONSOLE_URL;
+const password = process.env.PASSWORD;
+const env = url ? await launch() : { skip: 'CONSOLE_URL is not set: run through go test ./console/server (TestPagesInChromium)' };
+after(async () => { await env.browser?.close(); });
+
+const desktop = { width: 1280, height: 800 };
+const phone = { width: 390, height: 844 };
+
+async function shot(page, name) {
+  await mkdir(resultsDir, { recursive: true });
+  await page.screenshot({ path: path.join(resultsDir, `console-${name}.png`), fullPage: true });
+}
+
+async function signIn(name, viewport = desktop) {
+  const ctx = await env.browser.newContext({ viewport, ignoreHTTPSErrors: true });
+  const page = await ctx.newPage();
+  const external = [];
+  page.on('request', (r) => { if (!r.url().startsWith(url)) { external.push(r.url()); } });
+  await page.goto(url);
+  await page.waitForSelector('#name');
+  // Keyboard only: the name field has focus; Tab to the password; Enter.
+  await page.keyboard.type(name);
+  await page.keyboard.press('Tab');
+  await page.keyboard.type(password);
+  await page.keyboard.press('Enter');
+  await page.waitForSelector('#nav a');
+  return { page, ctx, external };
+}
+
+const controls = new Set(['button', 'textbox', 'combobox', 'checkbox', 'link', 'listbox', 'spinbutton']);
+async function unnamed(page) {
+  const cdp = await page.context().newCDPSession(page);
+  const { nodes } = await cdp.send('Accessibility.getFullAXTree');
+  const roles = nodes.filter((n) => !n.ignored).map((n) => ({ role: n.role?.value, name: (n.name?.value || '').trim() }));
+  return { unnamed: roles.filter((n) => controls.has(n.role) && n.name === ''), count: roles.filter((n) => controls.has(n.role)).length };
+}
+
+describe('console pages', { skip: env.skip }, () => {
+  test('a wrong password is refused on the page', async () => {
+    const ctx = await env.browser.newContext({ viewport: desktop, ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.fill('#name', 'ann');
+    await page.fill('#password', 'not the password');
+    await page.click('#sign-in');
+    await page.waitForSelector('#signin-error:not([hidden])');
+    assert.match(await page.textContent('#signin-error'), /name or the password is not right/);
+    await shot(page, 'signin-refused');
+    await ctx.close();
+  });
+
+  test('an approver sees the queue live and approves', async () => {
+    const { page, ctx, external } = await signIn('ann');
+    const links = await page.$$eval('#nav a', (as) => as.map((a) => a.textContent));
+    assert.deepEqual(links, ['Requests', 'Computers', 'Audit'], 'an approver has no offline approval page');
+    await page.waitForSelector('article[data-request]');
+    const first = page.locator('article[data-request]').first();
+    assert.match(await first.locator('h3').textContent(), /^Tool \d on mac-e2e$/, 'an app bundle is called by its name');
+    assert.doesNotMatch(await first.textContent(), /null|undefined/);
+    assert.match(await first.textContent(), /quarterly report/);
+    assert.match(await first.textContent(), /mac-e2e/);
+    assert.match(await first.textContent(), /0 of 1 approval/);
+    const r = await unnamed(page);
+    assert.ok(r.count > 3, 'no controls found');
+    assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
+    await shot(page, 'requests');
+    // A new request appears without a reload.
+    const before = await page.locator('#pending-title ~ article').count();
+    const resp = await fetch(`${process.env.HELPER_URL}/upload`);
+    assert.equal(resp.status, 200);
+    await page.waitForFunction((n) => document.querySelectorAll('#pending-title ~ article').length === n + 1, before, { timeout: 10000 });
+    // Approve the oldest with a comment.
+    const card = page.locator('#pending-title ~ article').last();
+    const id = await card.getAttribute('data-request');
+    await card.locator('textarea').fill('ok for the quarter');
+    await card.getByRole('button', { name: 'Approve' }).click();
+    await page.waitForSelector(`#decided-title ~ article[data-request="${id}"] .state-approved`, { timeout: 10000 });
+    assert.match(await page.textContent(`#decided-title ~ article[data-request="${id}"]`), /Approved by ann/);
+    await shot(page, 'requests-approved');
+    assert.deepEqual(external, [], 'nothing is loaded from elsewhere');
+    await ctx.close();
+  });
+
+  test('the help desk reads back a response code', async () => {
+    const { page, ctx } = await signIn('desk');
+    await page.click('#nav a[href="#/offline"]');
+    await page.waitForSelector('#computer option', { state: 'attached' });
+    assert.equal(await page.inputValue('#revision'), '3', 'the revision the computer last reported is prefilled');
+    await page.fill('#request-code', '191279');
+    await page.fill('#offline-reason', 'no');
+    await page.click('#make-code');
+    await page.waitForSelector('#offline-error:not([hidden])');
+    assert.match(await page.textContent('#offline-error'), /reason is required/);
+    await page.fill('#offline-reason', 'ticket 4711, user on the phone');
+    await page.click('#make-code');
+    await page.waitForSelector('#response-code');
+    const code = await page.textContent('#response-code');
+    assert.match(code, /^[0-9A-Z]{4}-[0-9A-Z]{4}-[0-9A-Z]{4}$/);
+    await writeFile(process.env.CODE_FILE, code);
+    const r = await unnamed(page);
+    assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
+    await shot(page, 'offline');
+    await ctx.close();
+  });
+
+  test('an auditor reads but cannot decide; the pages fit a phone', async () => {
+    const { page, ctx } = await signIn('aud', phone);
+    await page.waitForSelector('article[data-request]');
+    assert.equal(await page.getByRole('button', { name: 'Approve' }).count(), 0, 'no Approve for an auditor');
+    await shot(page, 'requests-phone');
+    await page.click('#nav a[href="#/computers"]');
+    await page.waitForSelector('tbody tr');
+    assert.match(await page.textContent('tbody'), /mac-e2e/);
+    await shot(page, 'computers-phone');
+    await page.click('#nav a[href="#/audit"]');
+    await page.waitForSelector('table');
+    await shot(page, 'audit-phone');
+    // Signing out ends the session.
+    await page.click('#sign-out');
+    await page.waitForSelector('#name');
+    await ctx.close();
+  });
+});

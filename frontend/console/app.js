@@ -1,0 +1,422 @@
+// The console's pages: sign-in, the live request queue, the help desk's
+// offline approval, computers and the audit. Every call goes to the
+// console's own API with the session cookie; every change carries the
+// session's CSRF token. What a role may do is decided by the server; the
+// pages only leave out what the role cannot use.
+
+import { h } from './dom.js';
+
+const app = document.getElementById('app');
+const live = document.getElementById('live');
+let session = null; // {user, role, csrf}
+let stopLive = null; // ends the request queue's long poll
+
+const pages = [
+  { hash: '#/requests', title: 'Requests', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showRequests },
+  { hash: '#/offline', title: 'Offline approval', roles: ['admin', 'helpdesk'], show: showOffline },
+  { hash: '#/computers', title: 'Computers', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showComputers },
+  { hash: '#/audit', title: 'Audit', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showAudit },
+];
+
+class APIError extends Error {
+  constructor(status, message) {
+    super(message);
+    this.status = status;
+  }
+}
+
+async function api(method, path, body, signal) {
+  const headers = {};
+  if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+  }
+  if (method !== 'GET' && session) {
+    headers['X-CSRF-Token'] = session.csrf;
+  }
+  const resp = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body), credentials: 'same-origin', signal });
+  let data = null;
+  try {
+    data = await resp.json();
+  } catch {
+    data = null;
+  }
+  if (!resp.ok) {
+    if (resp.status === 401 && path !== '/v1/session') {
+      session = null;
+      showSignIn('Your session has ended: sign in again.');
+    }
+    throw new APIError(resp.status, (data && data.error) || `the console answered ${resp.status}`);
+  }
+  return data;
+}
+
+function say(text) {
+  live.textContent = '';
+  setTimeout(() => { live.textContent = text; }, 30);
+}
+
+function when(t) {
+  if (!t) {
+    return '';
+  }
+  const d = new Date(t);
+  return isNaN(d) ? '' : d.toLocaleString();
+}
+
+function page(title, ...content) {
+  app.replaceChildren(h('h1', { text: title }), ...content);
+  document.title = `${title} — Gatehouse console`;
+}
+
+function errorLine(id) {
+  return h('p', { class: 'error', id, role: 'alert', hidden: true });
+}
+
+function setError(el, msg) {
+  el.textContent = msg || '';
+  el.hidden = !msg;
+}
+
+// ---- sign-in and the frame ----
+
+function showSignIn(message) {
+  if (stopLive) {
+    stopLive();
+  }
+  document.getElementById('top').hidden = true;
+  const name = h('input', { id: 'name', autocomplete: 'username', required: true });
+  const password = h('input', { id: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const err = errorLine('signin-error');
+  const submit = h('button', { type: 'submit', class: 'primary', id: 'sign-in', text: 'Sign in' });
+  const form = h('form', { class: 'signin', 'aria-labelledby': 'signin-title' },
+    h('h1', { id: 'signin-title', text: 'Sign in to the Gatehouse console' }),
+    message ? h('p', { text: message }) : null,
+    h('label', { for: 'name', text: 'Name' }), name,
+    h('label', { for: 'password', text: 'Password' }), password,
+    err,
+    h('p', {}, submit));
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    submit.disabled = true;
+    try {
+      session = await api('POST', '/v1/session', { name: name.value, password: password.value });
+      start();
+    } catch (ex) {
+      setError(err, ex.message);
+      password.select();
+      password.focus();
+    } finally {
+      submit.disabled = false;
+    }
+  });
+  app.replaceChildren(form);
+  document.title = 'Sign in — Gatehouse console';
+  name.focus();
+}
+
+function start() {
+  document.getElementById('top').hidden = false;
+  document.getElementById('who').textContent = `${session.user} (${session.role})`;
+  const nav = document.getElementById('nav');
+  nav.replaceChildren(...pages.filter((p) => p.roles.includes(session.role)).map((p) => h('a', { href: p.hash, text: p.title })));
+  route();
+}
+
+function route() {
+  if (!session) {
+    return;
+  }
+  if (stopLive) {
+    stopLive();
+    stopLive = null;
+  }
+  const allowed = pages.filter((p) => p.roles.includes(session.role));
+  const p = allowed.find((x) => x.hash === location.hash) || allowed[0];
+  for (const a of document.querySelectorAll('#nav a')) {
+    if (a.getAttribute('href') === p.hash) {
+      a.setAttribute('aria-current', 'page');
+    } else {
+      a.removeAttribute('aria-current');
+    }
+  }
+  p.show();
+  app.focus();
+}
+
+document.getElementById('sign-out').addEventListener('click', async () => {
+  try {
+    await api('DELETE', '/v1/session');
+  } catch {
+    // signed out either way
+  }
+  session = null;
+  showSignIn('You are signed out.');
+});
+window.addEventListener('hashchange', route);
+
+// ---- requests ----
+
+const canDecide = () => session && (session.role === 'admin' || session.role === 'approver');
+
+function facts(r) {
+  const f = r.facts || {};
+  const rows = [
+    ['Path', r.path],
+    ['SHA-256', r.sha256],
+    ['Publisher', f.publisher],
+    ['Team ID', f.team_id],
+    ['Signing ID', f.signing_id],
+    ['Arguments', Array.isArray(f.args) ? f.args.join(' ') : ''],
+    ['User', r.user ? `${r.user} (uid ${r.uid})` : ''],
+    ['Computer', r.hostname || r.machine_id],
+    ['Reason', r.reason],
+    ['Window', r.window_start || r.window_end ? `${when(r.window_start) || 'now'} – ${when(r.window_end) || 'the approval\'s default'}` : ''],
+    ['Rule', `rule ${r.rule}, policy revision ${r.policy_revision}`],
+    ['Asked', when(r.created)],
+  ];
+  return h('dl', { class: 'facts' }, rows.filter(([, v]) => v).map(([k, v]) => [h('dt', { text: k }), h('dd', { text: String(v) })]));
+}
+
+// programName is what the user calls the program: an app bundle's name
+// for its executable, else the file's name (as the agent's dialogs say).
+function programName(path) {
+  const i = path.indexOf('.app/Contents/MacOS/');
+  const p = i >= 0 ? path.slice(0, i) : path;
+  return p.split('/').pop() || path;
+}
+
+function progress(r) {
+  const yes = r.votes.filter((v) => v.approve);
+  let text = `${yes.length} of ${r.approvals_needed} approval${r.approvals_needed === 1 ? '' : 's'}`;
+  if (r.votes.length) {
+    text += ': ' + r.votes.map((v) => `${v.voter} ${v.approve ? 'approved' : 'denied'}${v.note ? ` (“${v.note}”)` : ''}`).join(', ');
+  }
+  return h('p', { class: 'progress', text });
+}
+
+function requestCard(r, refresh) {
+  const name = programName(r.path);
+  const titleId = `req-${r.id}-title`;
+  const card = h('article', { class: 'card', 'aria-labelledby': titleId, 'data-request': String(r.id) },
+    h('h3', { id: titleId, text: `${name} on ${r.hostname || r.machine_id}` }),
+    facts(r),
+    progress(r));
+  if (r.state !== 'pending') {
+    const decider = r.votes.length ? r.votes[r.votes.length - 1].voter : '';
+    card.append(h('p', { class: `state-${r.state}`, text: `${r.state === 'approved' ? 'Approved' : 'Denied'}${decider ? ` by ${decider}` : ''}, ${when(r.decided)}` }));
+    return card;
+  }
+  if (!canDecide()) {
+    return card;
+  }
+  const voted = r.votes.some((v) => v.voter === session.user);
+  const noteId = `req-${r.id}-note`;
+  const endId = `req-${r.id}-end`;
+  const note = h('textarea', { id: noteId, rows: 1 });
+  const end = h('input', { id: endId, type: 'datetime-local' });
+  const err = errorLine(`req-${r.id}-error`);
+  const decide = async (approve, btn) => {
+    btn.disabled = true;
+    setError(err, '');
+    const body = { approve, note: note.value.trim() };
+    if (approve && end.value) {
+      body.window_end = new Date(end.value).toISOString();
+    }
+    try {
+      const after = await api('POST', `/v1/admin/requests/${r.id}/decide`, body);
+      say(after.state === 'pending' ? `Your approval of ${name} is counted; it needs ${after.approvals_needed} in all.` : `${name} is ${after.state}.`);
+      refresh();
+    } catch (ex) {
+      setError(err, ex.message);
+      btn.disabled = false;
+    }
+  };
+  const approve = h('button', { type: 'button', class: 'primary', text: 'Approve', 'aria-describedby': titleId });
+  const deny = h('button', { type: 'button', class: 'deny', text: 'Deny', 'aria-describedby': titleId });
+  approve.addEventListener('click', () => decide(true, approve));
+  deny.addEventListener('click', () => decide(false, deny));
+  if (voted) {
+    approve.disabled = deny.disabled = true;
+  }
+  card.append(h('div', { class: 'actions' },
+    h('div', {}, h('label', { for: noteId, text: 'Comment' }), note),
+    h('div', {}, h('label', { for: endId, text: 'Approve until (optional)' }), end),
+    approve, deny), err);
+  if (voted) {
+    card.append(h('p', { class: 'progress', text: 'You have voted on this request.' }));
+  }
+  return card;
+}
+
+function showRequests() {
+  const pendingList = h('section', { 'aria-labelledby': 'pending-title' }, h('h2', { id: 'pending-title', text: 'Waiting for a decision' }));
+  const decidedList = h('section', { 'aria-labelledby': 'decided-title' }, h('h2', { id: 'decided-title', text: 'Decided' }));
+  const err = errorLine('requests-error');
+  page('Requests', err, pendingList, decidedList);
+  let known = -1;
+  const refresh = async () => {
+    try {
+      const rs = await api('GET', '/v1/admin/requests');
+      const pending = rs.filter((r) => r.state === 'pending');
+      const decided = rs.filter((r) => r.state !== 'pending').slice(0, 20);
+      pendingList.replaceChildren(pendingList.firstChild, ...(pending.length ? pending.map((r) => requestCard(r, refresh)) : [h('p', { text: 'Nothing is waiting.' })]));
+      decidedList.replaceChildren(decidedList.firstChild, ...decided.map((r) => requestCard(r, refresh)));
+      if (known >= 0 && pending.length > known) {
+        say(`${pending.length - known} new request${pending.length - known === 1 ? '' : 's'}.`);
+      }
+      known = pending.length;
+      setError(err, '');
+    } catch (ex) {
+      setError(err, ex.message);
+    }
+  };
+  refresh();
+  // New requests and votes appear without a reload: a long poll on the
+  // queue's version.
+  const ctl = new AbortController();
+  stopLive = () => ctl.abort();
+  (async () => {
+    let version = 0;
+    while (!ctl.signal.aborted) {
+      try {
+        const v = await api('GET', `/v1/admin/requests/changes?after=${version}&wait=25s`, undefined, ctl.signal);
+        if (v.version !== version) {
+          const first = version === 0;
+          version = v.version;
+          if (!first) {
+            await refresh();
+          }
+        }
+      } catch (ex) {
+        if (ctl.signal.aborted || ex.status === 401) {
+          return;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 2000));
+      }
+    }
+  })();
+}
+
+// ---- the help desk's offline approval ----
+
+async function showOffline() {
+  const machine = h('select', { id: 'computer' });
+  const code = h('input', { id: 'request-code', inputmode: 'numeric', autocomplete: 'off', maxlength: 7, 'aria-describedby': 'request-code-hint' });
+  const revision = h('input', { id: 'revision', inputmode: 'numeric', autocomplete: 'off' });
+  const reason = h('textarea', { id: 'offline-reason', rows: 2, 'aria-describedby': 'reason-hint' });
+  const err = errorLine('offline-error');
+  const result = h('div', { id: 'offline-result', role: 'status', 'aria-live': 'polite' });
+  const submit = h('button', { type: 'submit', class: 'primary', id: 'make-code', text: 'Get the response code' });
+  const form = h('form', {},
+    h('label', { for: 'computer', text: 'Computer' }), machine,
+    h('label', { for: 'request-code', text: 'Request code' }), code,
+    h('p', { class: 'progress', id: 'request-code-hint', text: 'The 6 digits the user reads out.' }),
+    h('label', { for: 'revision', text: 'Policy revision the computer shows' }), revision,
+    h('label', { for: 'offline-reason', text: 'Reason for issuing' }), reason,
+    h('p', { class: 'progress', id: 'reason-hint', text: 'Required; kept with the code\'s record (ticket number, who asked).' }),
+    err, h('p', {}, submit), result);
+  page('Offline approval', form);
+  let machines = [];
+  try {
+    machines = await api('GET', '/v1/admin/machines');
+  } catch (ex) {
+    setError(err, ex.message);
+  }
+  machine.replaceChildren(...machines.filter((m) => !m.revoked).map((m) => h('option', { value: m.id, text: m.offline_name && m.offline_name !== m.hostname ? `${m.hostname} (${m.offline_name})` : m.hostname })));
+  const prefill = () => {
+    const m = machines.find((x) => x.id === machine.value);
+    revision.value = m ? String(m.policy_revision) : '';
+  };
+  machine.addEventListener('change', prefill);
+  prefill();
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    setError(err, '');
+    result.replaceChildren();
+    submit.disabled = true;
+    try {
+      const out = await api('POST', '/v1/admin/offline-code', {
+        machine_id: machine.value, request_code: code.value.trim(), revision: Number(revision.value) || 0, reason: reason.value.trim(),
+      });
+      result.replaceChildren(h('p', { text: `Read this response code to the user of ${out.machine}:` }), h('p', { class: 'code', id: 'response-code', text: out.code }));
+    } catch (ex) {
+      setError(err, ex.message);
+    } finally {
+      submit.disabled = false;
+    }
+  });
+}
+
+// ---- computers ----
+
+async function showComputers() {
+  const err = errorLine('computers-error');
+  const table = h('table', {}, h('caption', { class: 'visually-hidden', text: 'Enrolled computers' }),
+    h('thead', {}, h('tr', {}, ['Computer', 'Tags', 'Pending', 'Last seen', 'Policy revision', 'Enrolled', ''].map((t) => h('th', { scope: 'col', text: t })))));
+  const body = h('tbody');
+  table.append(body);
+  page('Computers', err, table);
+  const load = async () => {
+    try {
+      const ms = await api('GET', '/v1/admin/machines');
+      body.replaceChildren(...ms.map((m) => {
+        const cells = [m.hostname, (m.tags || []).join(', '), String(m.pending), when(m.last_seen) || 'never', String(m.policy_revision), when(m.enrolled)];
+        const row = h('tr', {}, cells.map((c) => h('td', { text: c })));
+        const last = h('td');
+        if (m.revoked) {
+          last.textContent = 'revoked';
+        } else if (session.role === 'admin') {
+          const b = h('button', { type: 'button', class: 'deny', text: 'Revoke', 'aria-label': `Revoke ${m.hostname}` });
+          b.addEventListener('click', async () => {
+            if (!window.confirm(`Revoke ${m.hostname}? It will have to enroll again.`)) {
+              return;
+            }
+            try {
+              await api('POST', `/v1/admin/machines/${m.id}/revoke`);
+              say(`${m.hostname} is revoked.`);
+              load();
+            } catch (ex) {
+              setError(err, ex.message);
+            }
+          });
+          last.append(b);
+        }
+        row.append(last);
+        return row;
+      }));
+    } catch (ex) {
+      setError(err, ex.message);
+    }
+  };
+  load();
+}
+
+// ---- audit ----
+
+async function showAudit() {
+  const err = errorLine('audit-error');
+  const table = h('table', {}, h('caption', { class: 'visually-hidden', text: 'Audit events from the computers' }),
+    h('thead', {}, h('tr', {}, ['Time', 'Computer', 'User', 'Action', 'Program'].map((t) => h('th', { scope: 'col', text: t })))));
+  const body = h('tbody');
+  table.append(body);
+  page('Audit', err, table);
+  try {
+    const [evs, ms] = await Promise.all([api('GET', '/v1/admin/events?limit=500'), api('GET', '/v1/admin/machines')]);
+    const host = Object.fromEntries(ms.map((m) => [m.id, m.hostname]));
+    body.replaceChildren(...evs.reverse().map((e) => h('tr', {},
+      [when(e.time), host[e.machine_id] || e.machine_id, e.user || '', `${e.kind} ${e.action || ''}${e.allowed ? ' (allowed)' : ''}`, e.path || ''].map((c) => h('td', { text: c })))));
+  } catch (ex) {
+    setError(err, ex.message);
+  }
+}
+
+// ---- start ----
+
+(async () => {
+  try {
+    session = await api('GET', '/v1/session');
+    start();
+  } catch {
+    showSignIn();
+  }
+})();
