@@ -7,6 +7,7 @@
 //	gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date D] [--data DIR | --database DSN]
 //	gatehouse-console user add --name NAME --role ROLE [--data DIR | --database DSN]
 //	gatehouse-console user password --name NAME [--data DIR | --database DSN]
+//	gatehouse-console user totp --name NAME [--off] [--data DIR | --database DSN]
 //
 // With no configuration, serve keeps everything in DIR
 // (/var/lib/gatehouse-console): console.db (SQLite) and pki/ (the CA and
@@ -55,7 +56,8 @@ const usage = `usage:
   gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
   gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date YYYY-MM-DD] [--data DIR | --database DSN]
   gatehouse-console user add --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]   (the password on stdin, or one is made)
-  gatehouse-console user password --name NAME [--data DIR | --database DSN]`
+  gatehouse-console user password --name NAME [--data DIR | --database DSN]
+  gatehouse-console user totp --name NAME [--off] [--data DIR | --database DSN]   (prints the otpauth:// URI for an authenticator app)`
 
 func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -73,6 +75,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return offlineCode(args[1:], stdout, stderr)
 	case len(args) > 1 && args[0] == "user" && (args[1] == "add" || args[1] == "password"):
 		return userCmd(args[1], args[2:], os.Stdin, stdout, stderr)
+	case len(args) > 1 && args[0] == "user" && args[1] == "totp":
+		return userTOTP(args[2:], stdout, stderr)
 	}
 	fmt.Fprintln(stderr, usage)
 	return 2
@@ -417,6 +421,42 @@ func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	}
 	if made {
 		fmt.Fprintf(stdout, "%s\n", password)
+	}
+	return 0
+}
+
+// userTOTP gives an account a second factor (one-time codes) and prints
+// the otpauth:// URI to put in an authenticator app, or removes it.
+func userTOTP(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("gatehouse-console user totp", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	wh := whereFlags(fs)
+	name := fs.String("name", "", "the account")
+	off := fs.Bool("off", false, "remove the account's second factor")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *name == "" {
+		fmt.Fprintln(stderr, "gatehouse-console user totp: give --name")
+		return 2
+	}
+	ctx := context.Background()
+	st, _, _, err := wh.open(ctx, nil)
+	if err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console:", err)
+		return 1
+	}
+	defer st.Close()
+	secret, uri := "", ""
+	if !*off {
+		secret, uri = server.NewTOTPSecret(*name)
+	}
+	if err := st.SetTOTP(ctx, *name, secret, "gatehouse-console user totp", time.Now()); err != nil {
+		fmt.Fprintln(stderr, "gatehouse-console user totp:", err)
+		return 1
+	}
+	if uri != "" {
+		fmt.Fprintln(stdout, uri)
 	}
 	return 0
 }

@@ -11,6 +11,8 @@ import (
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -134,4 +136,47 @@ func (c *Console) Enroll(t testing.TB, hostname string, escrow []byte) (*client.
 // HTTP is a client trusting the console's CA, for admin calls.
 func (c *Console) HTTP() *http.Client {
 	return &http.Client{Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: c.CA.ClientCAs()}}}
+}
+
+// Browser finds what the pages' Chromium tests need — node, Debian's
+// chromium (or $CHROMIUM), playwright-core in frontend/node_modules (npm
+// ci) — and returns node and the frontend directory, found from the
+// working directory up. Without them the test skips, saying what is
+// missing, except under CI, where scripts/setup installs them: there it
+// fails.
+func Browser(t testing.TB) (node, frontendDir string) {
+	t.Helper()
+	dir, _ := os.Getwd()
+	for ; dir != filepath.Dir(dir); dir = filepath.Dir(dir) {
+		if _, err := os.Stat(filepath.Join(dir, "frontend", "package.json")); err == nil {
+			break
+		}
+	}
+	frontendDir = filepath.Join(dir, "frontend")
+	chromium := os.Getenv("CHROMIUM")
+	if chromium == "" {
+		chromium = "/usr/bin/chromium"
+	}
+	why := ""
+	node, err := exec.LookPath("node")
+	switch {
+	case err != nil:
+		why = "node is not installed (scripts/setup installs it)"
+	case !exists(chromium):
+		why = chromium + " is not installed (scripts/setup installs chromium)"
+	case !exists(filepath.Join(frontendDir, "node_modules", "playwright-core")):
+		why = "playwright-core is not installed: npm ci in frontend/ (scripts/setup does)"
+	}
+	if why != "" {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("the console's page tests need Chromium in CI: %s", why)
+		}
+		t.Skipf("needs Chromium: %s", why)
+	}
+	return node, frontendDir
+}
+
+func exists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

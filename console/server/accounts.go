@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"crypto/subtle"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -79,6 +80,8 @@ var unknownUser = HashPassword("no such user")
 type SignIn struct {
 	Name     string `json:"name"`
 	Password string `json:"password"`
+	// Code is the one-time code of an account with a second factor.
+	Code string `json:"code,omitempty"`
 }
 
 // SessionWire is who is signed in, with the CSRF token the pages send
@@ -115,7 +118,26 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, nil, fail(http.StatusTooManyRequests, "too many failed sign-ins: the account is locked until %s; an administrator can set a new password sooner", u.LockedUntil.UTC().Format("15:04 MST")))
 		return
 	}
-	if !checkPassword(u.Password, in.Password) {
+	ok := checkPassword(u.Password, in.Password)
+	if ok && u.TOTPSecret != "" {
+		if in.Code == "" {
+			// Not a failure: the page asks for the code and sends both again.
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusUnauthorized)
+			json.NewEncoder(w).Encode(map[string]any{"error": "enter the one-time code from your authenticator app", "code_required": true})
+			return
+		}
+		step, good := checkTOTP(u.TOTPSecret, in.Code, now, u.TOTPUsed)
+		if good {
+			if good, err = s.st.UseTOTP(r.Context(), u.Name, step); err != nil {
+				s.reply(w, nil, err)
+				return
+			}
+		}
+		ok = good
+		refused = fail(http.StatusUnauthorized, "the one-time code is not right (or was used already): wait for the next one")
+	}
+	if !ok {
 		locked, err := s.st.LoginFailed(r.Context(), u.Name, now, maxFailures, lockFor)
 		if err != nil {
 			s.reply(w, nil, err)

@@ -190,3 +190,41 @@ func TestThePagesAndTheirLiveQueue(t *testing.T) {
 		t.Fatal("an upload did not wake the page's poll")
 	}
 }
+
+// An account with a second factor signs in with its one-time code too:
+// without one the console asks for it (not a failure), a code works once,
+// a wrong one is refused.
+func TestASecondFactorIsAskedForAndWorksOnce(t *testing.T) {
+	c := consoletest.Start(t, t.TempDir(), server.Options{})
+	ctx := context.Background()
+	if err := server.AddUser(ctx, c.Store, "ann", "approver", "correct horse battery", "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	secret, uri := server.NewTOTPSecret("ann")
+	if !strings.HasPrefix(uri, "otpauth://totp/Gatehouse:ann?") || !strings.Contains(uri, "secret="+secret) {
+		t.Errorf("uri %s", uri)
+	}
+	if err := c.Store.SetTOTP(ctx, "ann", secret, "test", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	b := newBrowser(t, c)
+	var asked map[string]any
+	if code := b.call("POST", "/v1/session", server.SignIn{Name: "ann", Password: "correct horse battery"}, &asked); code != 401 || asked["code_required"] != true {
+		t.Fatalf("without a code: %d %v", code, asked)
+	}
+	if code := b.call("POST", "/v1/session", server.SignIn{Name: "ann", Password: "correct horse battery", Code: "000000"}, nil); code != 401 {
+		t.Errorf("a wrong code: %d", code)
+	}
+	now, _ := server.TOTPCode(secret, time.Now())
+	if code := b.call("POST", "/v1/session", server.SignIn{Name: "ann", Password: "correct horse battery", Code: now}, nil); code != 200 {
+		t.Fatalf("the right code: %d", code)
+	}
+	if code := newBrowser(t, c).call("POST", "/v1/session", server.SignIn{Name: "ann", Password: "correct horse battery", Code: now}, nil); code != 401 {
+		t.Errorf("the same code again: %d, want 401", code)
+	}
+	// The sign-in between cleared the wrong code's failure; the code used
+	// again is one.
+	if u, _ := c.Store.GetUser(ctx, "ann"); u.Failures != 1 {
+		t.Errorf("%d failures counted, want 1 (the code used again)", u.Failures)
+	}
+}

@@ -14,6 +14,7 @@ type User struct {
 	// Password is the argon2id hash in PHC form ("" for single sign-on
 	// only); TOTPSecret the base32 secret of a second factor ("" for none).
 	Password, TOTPSecret string
+	TOTPUsed             int64 // the last time step whose code was used
 	Failures             int
 	LockedUntil, Created time.Time
 	Disabled             bool
@@ -50,8 +51,8 @@ func (s *Store) AddUser(ctx context.Context, u User, by string, now time.Time) e
 func (s *Store) GetUser(ctx context.Context, name string) (User, error) {
 	var u User
 	var locked, created int64
-	err := s.r.row(ctx, `SELECT name, role, password, totp_secret, failures, locked_until, created, disabled FROM users WHERE name = ?`, name).
-		Scan(&u.Name, &u.Role, &u.Password, &u.TOTPSecret, &u.Failures, &locked, &created, &u.Disabled)
+	err := s.r.row(ctx, `SELECT name, role, password, totp_secret, totp_used, failures, locked_until, created, disabled FROM users WHERE name = ?`, name).
+		Scan(&u.Name, &u.Role, &u.Password, &u.TOTPSecret, &u.TOTPUsed, &u.Failures, &locked, &created, &u.Disabled)
 	if errors.Is(err, sql.ErrNoRows) {
 		return User{}, fmt.Errorf("user %s: %w", name, ErrNotFound)
 	}
@@ -81,6 +82,42 @@ func (s *Store) SetPassword(ctx context.Context, name, hash, by string, now time
 		return err
 	}
 	return tx.Commit()
+}
+
+// SetTOTP gives user name a one-time-code secret ("" removes it), audited.
+func (s *Store) SetTOTP(ctx context.Context, name, secret, by string, now time.Time) error {
+	q, tx, err := s.begin(ctx)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	res, err := q.exec(ctx, `UPDATE users SET totp_secret = ?, totp_used = 0 WHERE name = ?`, secret, name)
+	if err != nil {
+		return err
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return fmt.Errorf("user %s: %w", name, ErrNotFound)
+	}
+	what := "gave " + name + " a one-time-code secret"
+	if secret == "" {
+		what = "removed " + name + "'s one-time-code secret"
+	}
+	if err := audit(ctx, q, now, by, "user", what); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// UseTOTP records that user name used the code of time step: false when
+// that step (or a later one) was used already, so that a code works once
+// even on two nodes at once.
+func (s *Store) UseTOTP(ctx context.Context, name string, step int64) (bool, error) {
+	res, err := s.w.exec(ctx, `UPDATE users SET totp_used = ? WHERE name = ? AND totp_used < ?`, step, name, step)
+	if err != nil {
+		return false, err
+	}
+	n, err := res.RowsAffected()
+	return n == 1, err
 }
 
 // LoginFailed counts a failed sign-in of user name; the max-th failure in a

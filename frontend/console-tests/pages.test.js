@@ -4,7 +4,9 @@
 //   PASSWORD      every account's password (ann: approver, desk: help
 //                 desk, aud: auditor)
 //   HELPER_URL    the Go test's helper: GET /upload makes the enrolled
-//                 machine upload another request
+//                 machine upload another request; GET /totp is the code
+//                 root's authenticator app shows (root, an admin, has a
+//                 second factor)
 //   CODE_FILE     where the help desk's response code is written, for the
 //                 Go test to check against the machine's secret
 // Screenshots go to test-results/console-*.png.
@@ -117,6 +119,26 @@ describe('console pages', { skip: env.skip }, () => {
     const r = await unnamed(page);
     assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
     await shot(page, 'offline');
+    await ctx.close();
+  });
+
+  test('an admin with a second factor is asked for the one-time code', async () => {
+    const ctx = await env.browser.newContext({ viewport: desktop, ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.fill('#name', 'root');
+    await page.fill('#password', password);
+    await page.click('#sign-in');
+    await page.waitForSelector('#code', { state: 'visible' });
+    assert.match(await page.textContent('#signin-error'), /one-time code/);
+    assert.equal(await page.evaluate(() => document.activeElement.id), 'code', 'the code field has focus');
+    const code = await (await fetch(`${process.env.HELPER_URL}/totp`)).text();
+    await page.keyboard.type(code);
+    await page.keyboard.press('Enter');
+    await page.waitForSelector('#nav a');
+    const links = await page.$$eval('#nav a', (as) => as.map((a) => a.textContent));
+    assert.deepEqual(links, ['Requests', 'Offline approval', 'Computers', 'Audit'], 'an admin has every page');
+    await shot(page, 'admin-signed-in');
     await ctx.close();
   });
 

@@ -19,9 +19,10 @@ const pages = [
 ];
 
 class APIError extends Error {
-  constructor(status, message) {
+  constructor(status, message, data) {
     super(message);
     this.status = status;
+    this.data = data || {};
   }
 }
 
@@ -45,7 +46,7 @@ async function api(method, path, body, signal) {
       session = null;
       showSignIn('Your session has ended: sign in again.');
     }
-    throw new APIError(resp.status, (data && data.error) || `the console answered ${resp.status}`);
+    throw new APIError(resp.status, (data && data.error) || `the console answered ${resp.status}`, data);
   }
   return data;
 }
@@ -86,6 +87,8 @@ function showSignIn(message) {
   document.getElementById('top').hidden = true;
   const name = h('input', { id: 'name', autocomplete: 'username', required: true });
   const password = h('input', { id: 'password', type: 'password', autocomplete: 'current-password', required: true });
+  const code = h('input', { id: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 7 });
+  const codeField = h('div', { hidden: true }, h('label', { for: 'code', text: 'One-time code' }), code);
   const err = errorLine('signin-error');
   const submit = h('button', { type: 'submit', class: 'primary', id: 'sign-in', text: 'Sign in' });
   const form = h('form', { class: 'signin', 'aria-labelledby': 'signin-title' },
@@ -93,18 +96,29 @@ function showSignIn(message) {
     message ? h('p', { text: message }) : null,
     h('label', { for: 'name', text: 'Name' }), name,
     h('label', { for: 'password', text: 'Password' }), password,
+    codeField,
     err,
     h('p', {}, submit));
   form.addEventListener('submit', async (e) => {
     e.preventDefault();
     submit.disabled = true;
     try {
-      session = await api('POST', '/v1/session', { name: name.value, password: password.value });
+      const body = { name: name.value, password: password.value };
+      if (!codeField.hidden) {
+        body.code = code.value.trim();
+      }
+      session = await api('POST', '/v1/session', body);
       start();
     } catch (ex) {
       setError(err, ex.message);
-      password.select();
-      password.focus();
+      if (ex.data.code_required || !codeField.hidden) {
+        codeField.hidden = false;
+        code.select();
+        code.focus();
+      } else {
+        password.select();
+        password.focus();
+      }
     } finally {
       submit.disabled = false;
     }
