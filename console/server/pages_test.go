@@ -42,6 +42,14 @@ func TestPagesInChromium(t *testing.T) {
 	if err := c.Store.ReportRevision(ctx, id.MachineID, 3); err != nil {
 		t.Fatal(err)
 	}
+	day := time.Now().Add(-24 * time.Hour)
+	if _, err := cl.UploadEvents(ctx, []server.EventWire{
+		{ID: 1, Time: day, Kind: "exec", Action: "deny", UID: 501, User: "alice", Path: "/opt/blocked/tool", Rule: 2},
+		{ID: 2, Time: day.Add(time.Minute), Kind: "exec", Action: "allow", Allowed: true, UID: 502, User: "bob", Path: "/usr/bin/true", Rule: 1},
+		{ID: 3, Time: time.Now(), Kind: "exec", Action: "deny", UID: 501, User: "alice", Path: "/opt/blocked/other", Rule: 2},
+	}); err != nil {
+		t.Fatal(err)
+	}
 	var next atomic.Int64
 	upload := func() error {
 		n := next.Add(1)

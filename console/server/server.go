@@ -18,6 +18,7 @@ import (
 	"crypto/sha256"
 	"crypto/tls"
 	"encoding/base64"
+	"encoding/csv"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
@@ -946,11 +947,79 @@ func (s *Server) uploadEvents(w http.ResponseWriter, r *http.Request, m store.Ma
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ store.Token) {
+	f, err := eventFilter(r)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	evs, err := s.st.Events(r.Context(), f)
+	if err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		writeEventsCSV(w, evs)
+		return
+	}
+	s.reply(w, eventsToWire(evs), nil)
+}
+
+// eventFilter reads GET /v1/admin/events' query: machine, user, path (a
+// part of it), sha256, action, kind, rule, since and until (RFC 3339),
+// after (an id), limit, order=newest.
+func eventFilter(r *http.Request) (store.EventFilter, error) {
 	q := r.URL.Query()
-	after, _ := strconv.ParseInt(q.Get("after"), 10, 64)
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	evs, err := s.st.Events(r.Context(), store.EventFilter{MachineID: q.Get("machine"), AfterID: after, Limit: limit})
-	s.reply(w, eventsToWire(evs), err)
+	f := store.EventFilter{MachineID: q.Get("machine"), User: q.Get("user"), PathContains: q.Get("path"), SHA256: q.Get("sha256"),
+		Action: q.Get("action"), Kind: q.Get("kind"), Newest: q.Get("order") == "newest"}
+	var err error
+	if v := q.Get("after"); v != "" {
+		if f.AfterID, err = strconv.ParseInt(v, 10, 64); err != nil {
+			return f, fail(http.StatusBadRequest, "after is an event id")
+		}
+	}
+	if v := q.Get("limit"); v != "" {
+		if f.Limit, err = strconv.Atoi(v); err != nil || f.Limit < 1 || f.Limit > 10000 {
+			return f, fail(http.StatusBadRequest, "limit is 1 to 10000")
+		}
+	}
+	if v := q.Get("rule"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return f, fail(http.StatusBadRequest, "rule is a number")
+		}
+		f.Rule = &n
+	}
+	for name, t := range map[string]*time.Time{"since": &f.Since, "until": &f.Until} {
+		if v := q.Get(name); v != "" {
+			if *t, err = time.Parse(time.RFC3339, v); err != nil {
+				return f, fail(http.StatusBadRequest, "%s is a time like 2026-12-01T00:00:00Z", name)
+			}
+		}
+	}
+	return f, nil
+}
+
+// writeEventsCSV writes evs as CSV, a header first, for a spreadsheet.
+func writeEventsCSV(w http.ResponseWriter, evs []store.Event) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="gatehouse-events.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Write([]string{"time", "machine", "event_id", "kind", "action", "allowed", "rule", "policy_revision", "uid", "user", "path", "sha256"})
+	for _, e := range evs {
+		cw.Write([]string{e.Time.UTC().Format(time.RFC3339Nano), e.MachineID, strconv.FormatInt(e.EndpointID, 10), e.Kind, e.Action,
+			strconv.FormatBool(e.Allowed), strconv.Itoa(e.Rule), strconv.FormatInt(e.PolicyRevision, 10), strconv.FormatUint(uint64(e.UID), 10),
+			csvSafe(e.User), csvSafe(e.Path), e.SHA256})
+	}
+	cw.Flush()
+}
+
+// csvSafe keeps a field a spreadsheet would take for a formula (a path or
+// user name starting with = + - @) a text.
+func csvSafe(v string) string {
+	if v != "" && strings.ContainsRune("=+-@\t\r", rune(v[0])) {
+		return "'" + v
+	}
+	return v
 }
 
 // PolicyUpload is POST /v1/admin/policies: a policy in the policy

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -392,6 +393,67 @@ func TestAMachineRenewsItsCertificate(t *testing.T) {
 		var ae *client.APIError
 		if _, err := nc.Renew(context.Background()); !errors.As(err, &ae) || ae.Status != 403 {
 			t.Errorf("a revoked machine renews: %v", err)
+		}
+	})
+}
+
+// The audit is searched by computer, user, part of the path, hash,
+// action, rule and time, newest first if asked, and exported as CSV (a
+// field a spreadsheet would run as a formula stays text); a bad filter is
+// a clear 400.
+func TestTheAuditIsSearchedAndExported(t *testing.T) {
+	eachConsole(t, func(t *testing.T, c *console) {
+		a, aid := c.machine("a")
+		b, _ := c.machine("b")
+		t0 := time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+		a.UploadEvents(context.Background(), []server.EventWire{
+			{ID: 1, Time: t0, Kind: "exec", Action: "deny", UID: 501, User: "alice", Path: "/opt/100%_real/tool", SHA256: "aa11", Rule: 3},
+			{ID: 2, Time: t0.Add(time.Hour), Kind: "exec", Action: "allow", Allowed: true, UID: 502, User: "bob", Path: "/usr/bin/true", Rule: 1},
+			{ID: 3, Time: t0.Add(2 * time.Hour), Kind: "exec", Action: "deny", UID: 501, User: "=cmd|' /C calc'!A0", Path: "/opt/x", Rule: 3},
+		})
+		b.UploadEvents(context.Background(), []server.EventWire{{ID: 1, Time: t0, Kind: "exec", Action: "deny", User: "alice", Path: "/opt/100%_real/tool"}})
+		find := func(query string) []server.EventOut {
+			t.Helper()
+			var evs []server.EventOut
+			if code := c.admin("aud", "GET", "/v1/admin/events?"+query, nil, &evs); code != 200 {
+				t.Fatalf("%s: %d", query, code)
+			}
+			return evs
+		}
+		for _, tt := range []struct {
+			query string
+			want  int
+		}{
+			{"", 4}, {"machine=" + aid.MachineID, 3}, {"user=alice", 2}, {"path=100%25_", 2}, {"path=%25", 2}, {"sha256=AA11", 1},
+			{"action=allow", 1}, {"rule=3", 2}, {"since=2026-12-01T09:30:00Z", 2}, {"until=2026-12-01T09:30:00Z", 2},
+			{"machine=" + aid.MachineID + "&action=deny&until=2026-12-01T10:30:00Z", 1},
+		} {
+			if got := find(tt.query); len(got) != tt.want {
+				t.Errorf("%q: %d events, want %d", tt.query, len(got), tt.want)
+			}
+		}
+		if got := find("order=newest&limit=1"); len(got) != 1 || got[0].Path != "/opt/100%_real/tool" || got[0].MachineID == aid.MachineID {
+			t.Errorf("the newest: %+v", got)
+		}
+		for _, bad := range []string{"since=yesterday", "rule=x", "limit=0", "after=-"} {
+			var e map[string]string
+			if code := c.admin("aud", "GET", "/v1/admin/events?"+bad, nil, &e); code != 400 || e["error"] == "" {
+				t.Errorf("%s: %d %v", bad, code, e)
+			}
+		}
+		req, _ := http.NewRequest("GET", c.URL+"/v1/admin/events?format=csv&machine="+aid.MachineID, nil)
+		req.Header.Set("Authorization", "Bearer "+c.tokens["aud"])
+		resp, err := c.HTTP().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		rows, err := csv.NewReader(resp.Body).ReadAll()
+		if err != nil || len(rows) != 4 || rows[0][0] != "time" || resp.Header.Get("Content-Type") != "text/csv; charset=utf-8" {
+			t.Fatalf("CSV %v, %v", rows, err)
+		}
+		if rows[3][9] != "'=cmd|' /C calc'!A0" {
+			t.Errorf("a formula-looking user name in the CSV: %q", rows[3][9])
 		}
 	})
 }

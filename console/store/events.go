@@ -68,26 +68,74 @@ func (s *Store) PutEvents(ctx context.Context, evs []Event) (int, error) {
 	return n, tx.Commit()
 }
 
-// EventFilter selects events: a machine ("" any), after an id, at most
-// Limit (default 1000).
+// EventFilter selects events: each field set narrows the selection (a
+// machine, a user, a path containing a string, a hash, an action, a kind,
+// a rule, a time range), after an id, at most Limit (default 1000, at
+// most 10,000).
 type EventFilter struct {
-	MachineID string
-	AfterID   int64
-	Limit     int
+	MachineID    string
+	User         string
+	PathContains string
+	SHA256       string
+	Action       string
+	Kind         string
+	Rule         *int
+	Since, Until time.Time
+	AfterID      int64
+	Limit        int
+	// Newest lists the newest first (the Limit newest that match).
+	Newest bool
 }
 
-// Events lists uploaded events, oldest first.
+// Events lists uploaded events, oldest first (Newest: newest first).
 func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 	if f.Limit <= 0 || f.Limit > 10000 {
 		f.Limit = 1000
 	}
 	q := `SELECT id, machine_id, endpoint_id, time, kind, action, allowed, rule, policy_revision, uid, user_name, path, sha256, detail FROM events WHERE id > ?`
 	args := []any{f.AfterID}
-	if f.MachineID != "" {
-		q += ` AND machine_id = ?`
-		args = append(args, f.MachineID)
+	add := func(cond string, v any) {
+		q += ` AND ` + cond
+		args = append(args, v)
 	}
-	rows, err := s.r.query(ctx, q+` ORDER BY id LIMIT ?`, append(args, f.Limit)...)
+	if f.MachineID != "" {
+		add(`machine_id = ?`, f.MachineID)
+	}
+	if f.User != "" {
+		add(`user_name = ?`, f.User)
+	}
+	if f.PathContains != "" {
+		// instr/strpos, not LIKE: a % or _ typed is a character, not a
+		// pattern.
+		if s.pg {
+			add(`strpos(path, ?) > 0`, f.PathContains)
+		} else {
+			add(`instr(path, ?) > 0`, f.PathContains)
+		}
+	}
+	if f.SHA256 != "" {
+		add(`sha256 = ?`, strings.ToLower(f.SHA256))
+	}
+	if f.Action != "" {
+		add(`action = ?`, f.Action)
+	}
+	if f.Kind != "" {
+		add(`kind = ?`, f.Kind)
+	}
+	if f.Rule != nil {
+		add(`rule = ?`, *f.Rule)
+	}
+	if !f.Since.IsZero() {
+		add(`time >= ?`, nanos(f.Since))
+	}
+	if !f.Until.IsZero() {
+		add(`time < ?`, nanos(f.Until))
+	}
+	order := ` ORDER BY id`
+	if f.Newest {
+		order += ` DESC`
+	}
+	rows, err := s.r.query(ctx, q+order+` LIMIT ?`, append(args, f.Limit)...)
 	if err != nil {
 		return nil, fmt.Errorf("list events: %w", err)
 	}

@@ -152,8 +152,21 @@ describe('console pages', { skip: env.skip }, () => {
     assert.match(await page.textContent('tbody'), /mac-e2e/);
     await shot(page, 'computers-phone');
     await page.click('#nav a[href="#/audit"]');
-    await page.waitForSelector('table');
+    await page.waitForSelector('#audit-count:not(:empty)');
+    assert.match(await page.textContent('#audit-count'), /^3 events/);
     await shot(page, 'audit-phone');
+    // Search by user: only alice's; the picture says what it shows.
+    await page.fill('#f-user', 'alice');
+    await page.click('#search');
+    await page.waitForFunction(() => document.querySelector('#audit-count').textContent.startsWith('2 events'));
+    const users = await page.$$eval('tbody tr td:nth-child(3)', (tds) => tds.map((td) => td.textContent));
+    assert.deepEqual(users, ['alice', 'alice']);
+    assert.match(await page.getAttribute('svg.chart', 'aria-label'), /0 allowed, 1 denied/);
+    // The CSV is the same search.
+    const href = await page.getAttribute('#csv', 'href');
+    assert.match(href, /format=csv/);
+    const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
+    assert.equal(csv.trim().split('\n').length, 3, 'a header and alice\'s two events');
     // Signing out ends the session.
     await page.click('#sign-out');
     await page.waitForSelector('#name');

@@ -407,21 +407,111 @@ async function showComputers() {
 
 // ---- audit ----
 
+const svgNS = 'http://www.w3.org/2000/svg';
+
+function svg(tag, attrs) {
+  const el = document.createElementNS(svgNS, tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    el.setAttribute(k, String(v));
+  }
+  return el;
+}
+
+// chart draws the events per day, allowed and denied stacked, with a
+// description for screen readers.
+function chart(evs) {
+  const days = new Map();
+  for (const e of evs) {
+    const day = (e.time || '').slice(0, 10);
+    const d = days.get(day) || { allowed: 0, denied: 0 };
+    if (e.allowed) {
+      d.allowed++;
+    } else {
+      d.denied++;
+    }
+    days.set(day, d);
+  }
+  const list = [...days.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(-30);
+  const max = Math.max(1, ...list.map(([, d]) => d.allowed + d.denied));
+  const w = 24;
+  const height = 120;
+  const label = list.length
+    ? 'Decisions per day: ' + list.map(([day, d]) => `${day} ${d.allowed} allowed, ${d.denied} denied`).join('; ')
+    : 'No decisions to draw.';
+  const pic = svg('svg', { width: Math.max(list.length * w, w), height: height + 20, role: 'img', 'aria-label': label, class: 'chart' });
+  list.forEach(([day, d], i) => {
+    const ha = (d.allowed / max) * height;
+    const hd = (d.denied / max) * height;
+    pic.append(svg('rect', { x: i * w + 4, y: height - ha - hd, width: w - 8, height: hd, class: 'bar-denied' }));
+    pic.append(svg('rect', { x: i * w + 4, y: height - ha, width: w - 8, height: ha, class: 'bar-allowed' }));
+    const t = svg('text', { x: i * w + w / 2, y: height + 14, 'text-anchor': 'middle', class: 'bar-label' });
+    t.textContent = day.slice(8);
+    pic.append(t);
+  });
+  return h('figure', { class: 'chart-box' }, pic, h('figcaption', { text: 'Decisions per day (green allowed, red denied) of the events listed.' }));
+}
+
 async function showAudit() {
   const err = errorLine('audit-error');
+  const machine = h('select', { id: 'f-machine' }, h('option', { value: '', text: 'Any computer' }));
+  const user = h('input', { id: 'f-user', autocomplete: 'off' });
+  const program = h('input', { id: 'f-path', autocomplete: 'off' });
+  const hash = h('input', { id: 'f-sha256', autocomplete: 'off' });
+  const action = h('select', { id: 'f-action' }, ['', 'allow', 'deny', 'warning', 'justification', 'approval', 'approval_offline', 'audit']
+    .map((a) => h('option', { value: a, text: a || 'Any action' })));
+  const since = h('input', { id: 'f-since', type: 'date' });
+  const until = h('input', { id: 'f-until', type: 'date' });
+  const field = (id, text, input) => h('div', { class: 'filter' }, h('label', { for: id, text }), input);
+  const csvLink = h('a', { id: 'csv', href: '#', download: 'gatehouse-events.csv', text: 'Download CSV' });
+  const search = h('button', { type: 'submit', class: 'primary', id: 'search', text: 'Search' });
+  const form = h('form', { class: 'filters', 'aria-label': 'Filter the audit' },
+    field('f-machine', 'Computer', machine), field('f-user', 'User', user), field('f-path', 'Program (part of its path)', program),
+    field('f-sha256', 'SHA-256', hash), field('f-action', 'Action', action), field('f-since', 'From', since), field('f-until', 'Until', until),
+    h('div', { class: 'filter' }, search));
+  const count = h('p', { class: 'progress', id: 'audit-count', role: 'status' });
+  const picture = h('div');
   const table = h('table', {}, h('caption', { class: 'visually-hidden', text: 'Audit events from the computers' }),
-    h('thead', {}, h('tr', {}, ['Time', 'Computer', 'User', 'Action', 'Program'].map((t) => h('th', { scope: 'col', text: t })))));
+    h('thead', {}, h('tr', {}, ['Time', 'Computer', 'User', 'Action', 'Rule', 'Program'].map((t) => h('th', { scope: 'col', text: t })))));
   const body = h('tbody');
   table.append(body);
-  page('Audit', err, table);
+  page('Audit', form, err, h('p', {}, csvLink), count, picture, table);
+  let host = {};
   try {
-    const [evs, ms] = await Promise.all([api('GET', '/v1/admin/events?limit=500'), api('GET', '/v1/admin/machines')]);
-    const host = Object.fromEntries(ms.map((m) => [m.id, m.hostname]));
-    body.replaceChildren(...evs.reverse().map((e) => h('tr', {},
-      [when(e.time), host[e.machine_id] || e.machine_id, e.user || '', `${e.kind} ${e.action || ''}${e.allowed ? ' (allowed)' : ''}`, e.path || ''].map((c) => h('td', { text: c })))));
+    const ms = await api('GET', '/v1/admin/machines');
+    host = Object.fromEntries(ms.map((m) => [m.id, m.hostname]));
+    machine.append(...ms.map((m) => h('option', { value: m.id, text: m.hostname })));
   } catch (ex) {
     setError(err, ex.message);
   }
+  const query = () => {
+    const q = new URLSearchParams({ order: 'newest', limit: '1000' });
+    const set = (k, v) => { if (v) { q.set(k, v); } };
+    set('machine', machine.value);
+    set('user', user.value.trim());
+    set('path', program.value.trim());
+    set('sha256', hash.value.trim());
+    set('action', action.value);
+    set('since', since.value ? new Date(`${since.value}T00:00:00`).toISOString() : '');
+    set('until', until.value ? new Date(new Date(`${until.value}T00:00:00`).getTime() + 86400000).toISOString() : '');
+    return q;
+  };
+  const run = async () => {
+    setError(err, '');
+    const q = query();
+    csvLink.href = `/v1/admin/events?${q}&format=csv`;
+    try {
+      const evs = await api('GET', `/v1/admin/events?${q}`);
+      count.textContent = `${evs.length} event${evs.length === 1 ? '' : 's'}${evs.length === 1000 ? ' (the newest 1,000)' : ''}.`;
+      picture.replaceChildren(chart(evs));
+      body.replaceChildren(...evs.map((e) => h('tr', {},
+        [when(e.time), host[e.machine_id] || e.machine_id, e.user || '', `${e.kind} ${e.action || ''}${e.allowed ? ' (allowed)' : ''}`, String(e.rule || ''), e.path || '']
+          .map((c) => h('td', { text: c })))));
+    } catch (ex) {
+      setError(err, ex.message);
+    }
+  };
+  form.addEventListener('submit', (e) => { e.preventDefault(); run(); });
+  run();
 }
 
 // ---- start ----
