@@ -97,6 +97,15 @@ func TestPagesInChromium(t *testing.T) {
 	if ds, _ := c.Store.Decisions(ctx, id.MachineID, 0, 10); len(ds) != 1 || !ds[0].Approve {
 		t.Errorf("the machine's decisions %+v", ds)
 	}
+	// The policy the admin edited: revisions 1 and 2, and 3 rolled back to
+	// 1's text; assigned to tag:lab.
+	hist, _ := c.Store.Policies(ctx, "fleet")
+	if len(hist) != 3 || hist[0].Revision != 3 || !strings.Contains(string(hist[0].Body), "/opt/one/") {
+		t.Errorf("the policy's history %+v", hist)
+	}
+	if as, _ := c.Store.Assignments(ctx); len(as) != 1 || as[0].Target != "tag:lab" || as[0].By != "root" {
+		t.Errorf("assignments %+v", as)
+	}
 	code, err := os.ReadFile(codeFile)
 	if err != nil {
 		t.Fatal(err)

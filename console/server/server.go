@@ -34,7 +34,6 @@ import (
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/offline"
-	"github.com/gatehouse/gatehouse/policy/policyfile"
 )
 
 // Options configure a Server.
@@ -210,6 +209,11 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("GET /v1/session", s.whoAmI)
 	mux.HandleFunc("DELETE /v1/session", s.signOut)
 	mux.HandleFunc("GET /v1/admin/requests/changes", s.admin(roleRead, s.queueChanges))
+	mux.HandleFunc("GET /v1/admin/policies", s.admin(roleRead, s.listPolicies))
+	mux.HandleFunc("GET /v1/admin/policies/{name}", s.admin(roleRead, s.policyHistory))
+	mux.HandleFunc("POST /v1/admin/policies/lint", s.admin(roleRead, s.lintPolicy))
+	mux.HandleFunc("POST /v1/admin/policies/{name}/rollback", s.admin(roleAdminOp, s.rollback))
+	mux.HandleFunc("GET /v1/admin/assignments", s.admin(roleRead, s.listAssignments))
 	mux.HandleFunc("GET /", s.pages)
 	return mux
 }
@@ -1050,19 +1054,15 @@ func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, who store.
 		s.reply(w, nil, fail(http.StatusBadRequest, "name the policy (1 to 100 characters)"))
 		return
 	}
-	eng, _, diags := policyfile.Compile(u.Name, []byte(u.YAML))
-	if diags.HasErrors() {
-		var out []Diagnostic
-		for _, d := range diags {
-			out = append(out, Diagnostic{Line: d.Pos.Line, Column: d.Pos.Col, Severity: d.Severity.String(), Message: d.Message})
-		}
+	rev, diags, errs := lint(u.Name, u.YAML)
+	if errs {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
-		json.NewEncoder(w).Encode(map[string]any{"error": "the policy has errors; nothing was stored", "diagnostics": out})
+		json.NewEncoder(w).Encode(map[string]any{"error": "the policy has errors; nothing was stored", "diagnostics": diags})
 		return
 	}
-	err := s.st.AddPolicy(r.Context(), store.Policy{Name: u.Name, Revision: eng.Revision(), Body: []byte(u.YAML), UploadedBy: who.Name}, s.now())
-	s.reply(w, map[string]any{"name": u.Name, "revision": eng.Revision(), "warnings": len(diags)}, err)
+	err := s.st.AddPolicy(r.Context(), store.Policy{Name: u.Name, Revision: rev, Body: []byte(u.YAML), UploadedBy: who.Name}, s.now())
+	s.reply(w, map[string]any{"name": u.Name, "revision": rev, "warnings": len(diags)}, err)
 }
 
 // AssignRequest is POST /v1/admin/assignments.

@@ -108,3 +108,58 @@ func (s *Store) ReportRevision(ctx context.Context, id string, revision int64) e
 	_, err := s.w.exec(ctx, `UPDATE machines SET policy_revision = ? WHERE id = ?`, revision, id)
 	return err
 }
+
+// Policies lists every revision of policy name, newest first, or, for
+// name "", the newest revision of each policy, by name.
+func (s *Store) Policies(ctx context.Context, name string) ([]Policy, error) {
+	q := `SELECT name, revision, body, uploaded, uploaded_by FROM policies WHERE name = ? ORDER BY revision DESC`
+	args := []any{name}
+	if name == "" {
+		q = `SELECT p.name, p.revision, p.body, p.uploaded, p.uploaded_by FROM policies p
+			WHERE p.revision = (SELECT max(revision) FROM policies WHERE name = p.name) ORDER BY p.name`
+		args = nil
+	}
+	rows, err := s.r.query(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list policies: %w", err)
+	}
+	defer rows.Close()
+	var out []Policy
+	for rows.Next() {
+		var p Policy
+		var up int64
+		if err := rows.Scan(&p.Name, &p.Revision, &p.Body, &up, &p.UploadedBy); err != nil {
+			return nil, err
+		}
+		p.Uploaded = fromNanos(up)
+		out = append(out, p)
+	}
+	return out, rows.Err()
+}
+
+// Assignment says which policy a target gets.
+type Assignment struct {
+	Target, Policy string
+	Assigned       time.Time
+	By             string
+}
+
+// Assignments lists every assignment, by target.
+func (s *Store) Assignments(ctx context.Context) ([]Assignment, error) {
+	rows, err := s.r.query(ctx, `SELECT target, policy_name, assigned, assigned_by FROM assignments ORDER BY target`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Assignment
+	for rows.Next() {
+		var a Assignment
+		var at int64
+		if err := rows.Scan(&a.Target, &a.Policy, &at, &a.By); err != nil {
+			return nil, err
+		}
+		a.Assigned = fromNanos(at)
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}

@@ -16,6 +16,7 @@ const pages = [
   { hash: '#/offline', title: 'Offline approval', roles: ['admin', 'helpdesk'], show: showOffline },
   { hash: '#/computers', title: 'Computers', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showComputers },
   { hash: '#/audit', title: 'Audit', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showAudit },
+  { hash: '#/policy', title: 'Policy', roles: ['admin'], show: showPolicy },
 ];
 
 class APIError extends Error {
@@ -64,8 +65,14 @@ function when(t) {
   return isNaN(d) ? '' : d.toLocaleString();
 }
 
+// fill replaces el's children with kids, leaving out null, undefined and
+// false (which replaceChildren would show as text).
+function fill(el, ...kids) {
+  el.replaceChildren(...kids.flat().filter((k) => k !== null && k !== undefined && k !== false));
+}
+
 function page(title, ...content) {
-  app.replaceChildren(h('h1', { text: title }), ...content);
+  fill(app, h('h1', { text: title }), ...content);
   document.title = `${title} — Gatehouse console`;
 }
 
@@ -512,6 +519,190 @@ async function showAudit() {
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); run(); });
   run();
+}
+
+// ---- policy ----
+
+// lineDiff is the line-by-line difference of a and b: [' ', line],
+// ['-', line] or ['+', line] (longest common subsequence); null when the
+// texts are too large to compare here.
+export function lineDiff(a, b) {
+  const x = a.split('\n');
+  const y = b.split('\n');
+  if (x.length * y.length > 4e6) {
+    return null;
+  }
+  const n = x.length;
+  const m = y.length;
+  const lcs = Array.from({ length: n + 1 }, () => new Uint32Array(m + 1));
+  for (let i = n - 1; i >= 0; i--) {
+    for (let j = m - 1; j >= 0; j--) {
+      lcs[i][j] = x[i] === y[j] ? lcs[i + 1][j + 1] + 1 : Math.max(lcs[i + 1][j], lcs[i][j + 1]);
+    }
+  }
+  const out = [];
+  let i = 0;
+  let j = 0;
+  while (i < n && j < m) {
+    if (x[i] === y[j]) {
+      out.push([' ', x[i]]);
+      i++;
+      j++;
+    } else if (lcs[i + 1][j] >= lcs[i][j + 1]) {
+      out.push(['-', x[i++]]);
+    } else {
+      out.push(['+', y[j++]]);
+    }
+  }
+  while (i < n) { out.push(['-', x[i++]]); }
+  while (j < m) { out.push(['+', y[j++]]); }
+  return out;
+}
+
+function diffView(older, newer) {
+  const d = lineDiff(older, newer);
+  if (!d) {
+    return h('p', { class: 'progress', text: 'Too large to compare here.' });
+  }
+  const shown = d.filter(([op], k) => op !== ' ' || d.slice(Math.max(0, k - 2), k + 3).some(([o]) => o !== ' '));
+  return h('pre', { class: 'diff' }, shown.map(([op, line]) => h('span', { class: op === '+' ? 'add' : op === '-' ? 'del' : '', text: `${op} ${line}\n` })));
+}
+
+async function showPolicy() {
+  const err = errorLine('policy-error');
+  const list = h('ul', { class: 'policy-list', 'aria-label': 'Policies' });
+  const editor = h('section', { 'aria-labelledby': 'editor-title' });
+  page('Policy', err, h('div', { class: 'policy' }, h('nav', { 'aria-label': 'Policies' }, list), editor));
+  let policies = [];
+  const load = async (select) => {
+    try {
+      policies = await api('GET', '/v1/admin/policies');
+    } catch (ex) {
+      setError(err, ex.message);
+      return;
+    }
+    list.replaceChildren(...policies.map((p) => h('li', {}, h('button', { type: 'button', class: 'link', text: `${p.name} (revision ${p.revision})`, onclick: () => open(p.name) }))),
+      h('li', {}, h('button', { type: 'button', id: 'new-policy', text: 'New policy', onclick: () => open('') })));
+    if (select !== undefined) {
+      open(select);
+    } else if (policies.length) {
+      open(policies[0].name);
+    } else {
+      open('');
+    }
+  };
+  const open = async (name) => {
+    let history = [];
+    if (name) {
+      try {
+        history = await api('GET', `/v1/admin/policies/${encodeURIComponent(name)}`);
+      } catch (ex) {
+        setError(err, ex.message);
+        return;
+      }
+    }
+    const current = history[0];
+    const nameField = h('input', { id: 'policy-name', value: name, readOnly: !!name, autocomplete: 'off' });
+    const text = h('textarea', { id: 'policy-text', class: 'code-edit', rows: 22, spellcheck: 'false', 'aria-describedby': 'lint-result' });
+    text.value = current ? current.body : 'id: fleet\nrevision: 1\ndefault: allow\ngroups: []\nrules: []\n';
+    const result = h('div', { id: 'lint-result', role: 'status', 'aria-live': 'polite' });
+    const publish = h('button', { type: 'button', class: 'primary', id: 'publish', text: 'Publish', disabled: true });
+    const published = h('p', { id: 'published', role: 'status' });
+    let errors = true;
+    let timer = 0;
+    const goTo = (line, col) => {
+      const lines = text.value.split('\n');
+      let pos = 0;
+      for (let k = 0; k < line - 1 && k < lines.length; k++) {
+        pos += lines[k].length + 1;
+      }
+      pos += Math.max(0, col - 1);
+      text.focus();
+      text.setSelectionRange(pos, pos);
+    };
+    const check = async () => {
+      try {
+        const out = await api('POST', '/v1/admin/policies/lint', { name: nameField.value.trim() || 'policy', yaml: text.value });
+        errors = out.errors;
+        const items = out.diagnostics.map((d) => h('li', {}, h('button', { type: 'button', class: `link diag-${d.severity}`, text: `Line ${d.line}, column ${d.column}: ${d.severity}: ${d.message}`, onclick: () => goTo(d.line, d.column) })));
+        fill(result,
+          h('p', { class: errors ? 'error' : 'progress', id: 'lint-summary', text: errors ? 'The policy has errors: it cannot be published.' : `Lints clean${out.diagnostics.length ? ` with ${out.diagnostics.length} warning${out.diagnostics.length === 1 ? '' : 's'}` : ''}: revision ${out.revision}.` }),
+          items.length ? h('ul', { class: 'diagnostics' }, items) : null);
+        publish.disabled = errors || !nameField.value.trim() || (current && text.value === current.body);
+      } catch (ex) {
+        setError(err, ex.message);
+      }
+    };
+    text.addEventListener('input', () => { publish.disabled = true; clearTimeout(timer); timer = setTimeout(check, 400); });
+    nameField.addEventListener('input', () => { clearTimeout(timer); timer = setTimeout(check, 400); });
+    publish.addEventListener('click', async () => {
+      publish.disabled = true;
+      try {
+        const out = await api('POST', '/v1/admin/policies', { name: nameField.value.trim(), yaml: text.value });
+        say(`${out.name} revision ${out.revision} is published.`);
+        load(out.name);
+      } catch (ex) {
+        setError(err, ex.message);
+        publish.disabled = false;
+      }
+    });
+    const target = h('input', { id: 'assign-target', autocomplete: 'off', placeholder: 'tag:finance, machine:ID or *', 'aria-describedby': 'assign-hint' });
+    const assign = h('button', { type: 'button', id: 'assign', text: 'Assign' });
+    assign.addEventListener('click', async () => {
+      try {
+        await api('POST', '/v1/admin/assignments', { target: target.value.trim(), policy: name });
+        say(`${target.value.trim()} gets ${name}.`);
+        load(name);
+      } catch (ex) {
+        setError(err, ex.message);
+      }
+    });
+    const info = policies.find((p) => p.name === name);
+    const historyList = h('ol', { class: 'history', reversed: true });
+    history.forEach((rev, k) => {
+      const older = history[k + 1];
+      const item = h('li', { 'data-revision': String(rev.revision) }, h('span', { text: `Revision ${rev.revision}, by ${rev.uploaded_by}, ${when(rev.uploaded)}` }));
+      const box = h('div');
+      if (older) {
+        const show = h('button', { type: 'button', class: 'link', text: 'Show changes', 'aria-expanded': 'false' });
+        show.addEventListener('click', () => {
+          const expanded = show.getAttribute('aria-expanded') === 'true';
+          show.setAttribute('aria-expanded', String(!expanded));
+          box.replaceChildren(...(expanded ? [] : [diffView(older.body, rev.body)]));
+        });
+        item.append(' ', show);
+      }
+      if (k > 0) {
+        const back = h('button', { type: 'button', class: 'deny', text: `Roll back to revision ${rev.revision}` });
+        back.addEventListener('click', async () => {
+          try {
+            const out = await api('POST', `/v1/admin/policies/${encodeURIComponent(name)}/rollback`, { revision: rev.revision });
+            say(`Revision ${rev.revision}'s text is published again as revision ${out.revision}.`);
+            load(name);
+          } catch (ex) {
+            setError(err, ex.message);
+          }
+        });
+        item.append(' ', back);
+      }
+      item.append(box);
+      historyList.append(item);
+    });
+    fill(editor,
+      h('h2', { id: 'editor-title', text: name ? `${name}` : 'New policy' }),
+      h('label', { for: 'policy-name', text: 'Name' }), nameField,
+      h('label', { for: 'policy-text', text: 'Policy (YAML)' }), text,
+      result, h('p', {}, publish), published,
+      name ? h('div', {},
+        h('h2', { text: 'Assigned to' }),
+        h('p', { text: info && info.assigned_to && info.assigned_to.length ? info.assigned_to.join(', ') : 'Nothing yet: no machine gets it.' }),
+        h('label', { for: 'assign-target', text: 'Assign to' }), target,
+        h('p', { class: 'progress', id: 'assign-hint', text: 'A machine gets its own assignment, else its first tag\'s, else *\'s.' }),
+        h('p', {}, assign),
+        h('h2', { text: 'History' }), historyList) : null);
+    check();
+  };
+  load();
 }
 
 // ---- start ----
