@@ -6,6 +6,7 @@ require (
 	fyne.io/systray v1.12.2
 	github.com/cilium/ebpf v0.22.0
 	github.com/ebitengine/purego v0.11.3
+	github.com/emersion/go-smtp v0.26.0
 	github.com/gen2brain/beeep v0.11.3
 	github.com/go-asn1-ber/asn1-ber v1.5.7
 	github.com/godbus/dbus/v5 v5.2.4
@@ -31,6 +32,7 @@ require (
 	github.com/cloudflare/circl v1.3.8 // indirect
 	github.com/danieljoos/wincred v1.2.2 // indirect
 	github.com/dustin/go-humanize v1.1.0 // indirect
+	github.com/emersion/go-sasl v0.0.0-20241020182733-b788ff22d5a6 // indirect
 	github.com/esiqveland/notify v0.13.3 // indirect
 	github.com/go-ole/go-ole v1.3.0 // indirect
 	github.com/google/uuid v1.6.0 // indirect

@@ -177,6 +177,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	listen := fs.String("listen", ":8443", "the HTTPS address")
 	tlsCert := fs.String("tls-cert", "", "a server certificate (PEM, its chain after it) to serve instead of one issued at each start; it must chain to the console's CA, which machines pin")
 	tlsKey := fs.String("tls-key", "", "the key of --tls-cert (PEM)")
+	publicURL := fs.String("url", "", "where people reach the console's pages, for the links in notifications (default https://NAME:PORT with the first --name)")
+	smtpAddr := fs.String("smtp", "", "the SMTP server (host:port) e-mail notifications go through; empty: no e-mail")
+	smtpFrom := fs.String("smtp-from", "", "the sender of e-mail notifications")
+	smtpUser := fs.String("smtp-user", "", "the SMTP account (its password in $GATEHOUSE_CONSOLE_SMTP_PASSWORD)")
 	var names listFlag
 	fs.Var(&names, "name", "a DNS name or IP address endpoints reach the console by (repeat; default this host's name, localhost, 127.0.0.1)")
 	if err := fs.Parse(args); err != nil {
@@ -219,7 +223,19 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if st.Postgres() {
 		keep = server.KeepInStore(st, time.Now)
 	}
-	srv := server.New(st, ca, server.Options{Logger: log, Keep: keep})
+	var mail *server.SMTP
+	if *smtpAddr != "" {
+		if *smtpFrom == "" {
+			fmt.Fprintln(stderr, "gatehouse-console: --smtp needs --smtp-from")
+			return 2
+		}
+		mail = &server.SMTP{Addr: *smtpAddr, From: *smtpFrom, User: *smtpUser, Password: os.Getenv("GATEHOUSE_CONSOLE_SMTP_PASSWORD")}
+	}
+	if *publicURL == "" {
+		_, port, _ := net.SplitHostPort(*listen)
+		*publicURL = "https://" + net.JoinHostPort(names[0], port)
+	}
+	srv := server.New(st, ca, server.Options{Logger: log, Keep: keep, PublicURL: *publicURL, SMTP: mail})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console:", err)
@@ -229,6 +245,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fmt.Fprintf(stdout, "gatehouse-console listening on https://%s (names %s; CA sha256 %s)\n", ln.Addr(), strings.Join(names, ", "), ca.CAHash())
 	errc := make(chan error, 1)
 	go func() { errc <- hs.ServeTLS(ln, "", "") }()
+	go srv.Run(ctx) // notifications
 	select {
 	case err := <-errc:
 		fmt.Fprintln(stderr, "gatehouse-console:", err)

@@ -94,6 +94,10 @@ func serve(t testing.TB, st *store.Store, ca *pki.Authority, opt server.Options)
 	ts.TLS = srv.TLSConfig(cert)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { srv.Run(ctx); close(done) }() // notifications
+	t.Cleanup(func() { cancel(); <-done })
 	return &Console{Store: st, CA: ca, Server: srv, URL: ts.URL}
 }
 

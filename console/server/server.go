@@ -48,6 +48,14 @@ type Options struct {
 	// Keep persists the authority after a signing-key rotation (KeepInDir,
 	// KeepInStore); nil refuses rotations.
 	Keep Keeper
+	// PublicURL is where people reach the console's pages, for the links
+	// in notifications (default https://localhost:8443).
+	PublicURL string
+	// SMTP sends e-mail notifications; nil sends none.
+	SMTP *SMTP
+	// NotifyRetry is the first wait before a failed notification is sent
+	// again (default 10 s; it doubles, up to an hour).
+	NotifyRetry time.Duration
 }
 
 // Keeper persists the console's authority; by and detail are for the
@@ -101,6 +109,12 @@ func New(st *store.Store, ca *pki.Authority, opt Options) *Server {
 	}
 	if opt.MaxWait == 0 {
 		opt.MaxWait = 25 * time.Second
+	}
+	if opt.NotifyRetry == 0 {
+		opt.NotifyRetry = 10 * time.Second
+	}
+	if opt.PublicURL == "" {
+		opt.PublicURL = "https://localhost:8443"
 	}
 	s := &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}, queue: newQueue()}
 	// Decisions and policies stored by this node or, on PostgreSQL, by
@@ -214,6 +228,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/admin/policies/lint", s.admin(roleRead, s.lintPolicy))
 	mux.HandleFunc("POST /v1/admin/policies/{name}/rollback", s.admin(roleAdminOp, s.rollback))
 	mux.HandleFunc("GET /v1/admin/assignments", s.admin(roleRead, s.listAssignments))
+	mux.HandleFunc("POST /v1/admin/notifiers", s.admin(roleAdminOp, s.addNotifier))
+	mux.HandleFunc("GET /v1/admin/notifiers", s.admin(roleRead, s.listNotifiers))
+	mux.HandleFunc("DELETE /v1/admin/notifiers/{id}", s.admin(roleAdminOp, s.deleteNotifier))
 	mux.HandleFunc("GET /", s.pages)
 	return mux
 }

@@ -35,8 +35,8 @@ func TestNodesStartingTogetherMigrateOnce(t *testing.T) {
 	}
 	s := openPostgres(t, dsn)
 	var v int
-	if err := s.r.row(context.Background(), `SELECT version FROM schema_version`).Scan(&v); err != nil || v != 7 {
-		t.Errorf("schema version %d, %v; want 7", v, err)
+	if err := s.r.row(context.Background(), `SELECT version FROM schema_version`).Scan(&v); err != nil || v != 8 {
+		t.Errorf("schema version %d, %v; want 8", v, err)
 	}
 }
 

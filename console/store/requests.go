@@ -56,18 +56,30 @@ func (s *Store) PutRequest(ctx context.Context, r Request) (id int64, created bo
 	if r.ApprovalsNeeded < 1 {
 		r.ApprovalsNeeded = 1
 	}
-	err = s.w.row(ctx, `INSERT INTO requests (machine_id, endpoint_id, created, uid, user_name, kind, path, sha256, facts, reason,
+	q, tx, err := s.begin(ctx)
+	if err != nil {
+		return 0, false, err
+	}
+	defer tx.Rollback()
+	err = q.row(ctx, `INSERT INTO requests (machine_id, endpoint_id, created, uid, user_name, kind, path, sha256, facts, reason,
 		window_start, window_end, rule, policy_revision, approvals_needed, state) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (machine_id, endpoint_id) DO NOTHING RETURNING id`,
 		r.MachineID, r.EndpointID, nanos(r.Created), r.UID, r.User, r.Kind, r.Path, r.SHA256, r.Facts, r.Reason,
 		nanos(r.WindowStart), nanos(r.WindowEnd), r.Rule, r.PolicyRevision, r.ApprovalsNeeded, Pending).Scan(&id)
 	if err == nil {
-		s.notify(ctx, RequestsChanged)
+		// Approvers hear of it (the outbox), and the pages' queue moves.
+		if err := queueNotifications(ctx, q, id); err != nil {
+			return 0, false, fmt.Errorf("store request: %w", err)
+		}
+		if err := s.commitChange(ctx, q, tx, RequestsChanged); err != nil {
+			return 0, false, fmt.Errorf("store request: %w", err)
+		}
 		return id, true, nil
 	}
 	if !errors.Is(err, sql.ErrNoRows) { // no row: stored already
 		return 0, false, fmt.Errorf("store request: %w", err)
 	}
+	tx.Rollback()
 	err = s.w.row(ctx, `SELECT id FROM requests WHERE machine_id = ? AND endpoint_id = ?`, r.MachineID, r.EndpointID).Scan(&id)
 	return id, false, err
 }

@@ -397,15 +397,6 @@ func (s *Store) APIToken(ctx context.Context, hash string) (Token, error) {
 // on (the pages' live queue): never a machine id, which is hex.
 const RequestsChanged = "requests!"
 
-// notify announces payload to every node (NOTIFY on PostgreSQL) outside a
-// transaction, and wakes this node's watchers.
-func (s *Store) notify(ctx context.Context, payload string) {
-	if s.pg {
-		s.w.exec(ctx, `SELECT pg_notify('`+notifyChannel+`', ?)`, payload) // best effort: the pages also poll
-	}
-	s.changed(payload)
-}
-
 // commitChange announces a change to machine ("": any) and commits tx,
 // then wakes this node's watchers.
 func (s *Store) commitChange(ctx context.Context, q db, tx *sql.Tx, machine string) error {
