@@ -5,10 +5,12 @@ go 1.26.0
 require (
 	fyne.io/systray v1.12.2
 	github.com/cilium/ebpf v0.22.0
+	github.com/coreos/go-oidc/v3 v3.21.0
 	github.com/ebitengine/purego v0.11.3
 	github.com/emersion/go-smtp v0.26.0
 	github.com/gen2brain/beeep v0.11.3
 	github.com/go-asn1-ber/asn1-ber v1.5.7
+	github.com/go-jose/go-jose/v4 v4.1.9
 	github.com/godbus/dbus/v5 v5.2.4
 	github.com/google/go-cmp v0.7.0
 	github.com/jackc/pgx/v5 v5.13.0
@@ -19,6 +21,7 @@ require (
 	go.yaml.in/yaml/v3 v3.0.6
 	go.yaml.in/yaml/v4 v4.0.0
 	golang.org/x/crypto v0.46.0
+	golang.org/x/oauth2 v0.38.0
 	golang.org/x/sys v0.49.0
 	howett.net/plist v1.0.1
 	modernc.org/sqlite v1.62.0

@@ -55,7 +55,7 @@ const usage = `usage:
   gatehouse-console token create --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]
   gatehouse-console token enroll [--ttl 24h] [--uses 1] [--tag T]... [--data DIR | --database DSN]
   gatehouse-console offline-code --machine NAME|ID --request-code CODE --revision N --reason TEXT [--date YYYY-MM-DD] [--data DIR | --database DSN]
-  gatehouse-console user add --name NAME --role admin|approver|helpdesk|auditor [--data DIR | --database DSN]   (the password on stdin, or one is made)
+  gatehouse-console user add --name NAME --role admin|approver|helpdesk|auditor [--sso] [--data DIR | --database DSN]   (the password on stdin, or one is made; --sso: single sign-on only)
   gatehouse-console user password --name NAME [--data DIR | --database DSN]
   gatehouse-console user totp --name NAME [--off] [--data DIR | --database DSN]   (prints the otpauth:// URI for an authenticator app)`
 
@@ -181,6 +181,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	smtpAddr := fs.String("smtp", "", "the SMTP server (host:port) e-mail notifications go through; empty: no e-mail")
 	smtpFrom := fs.String("smtp-from", "", "the sender of e-mail notifications")
 	smtpUser := fs.String("smtp-user", "", "the SMTP account (its password in $GATEHOUSE_CONSOLE_SMTP_PASSWORD)")
+	oidcIssuer := fs.String("oidc-issuer", "", "single sign-on: the OpenID Connect provider's issuer URL")
+	oidcClient := fs.String("oidc-client-id", "", "single sign-on: this console's client id at the provider (its secret in $GATEHOUSE_CONSOLE_OIDC_SECRET; the redirect URI is --url + /v1/sso/callback)")
 	var names listFlag
 	fs.Var(&names, "name", "a DNS name or IP address endpoints reach the console by (repeat; default this host's name, localhost, 127.0.0.1)")
 	if err := fs.Parse(args); err != nil {
@@ -235,7 +237,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		_, port, _ := net.SplitHostPort(*listen)
 		*publicURL = "https://" + net.JoinHostPort(names[0], port)
 	}
-	srv := server.New(st, ca, server.Options{Logger: log, Keep: keep, PublicURL: *publicURL, SMTP: mail})
+	var sso *server.OIDC
+	if *oidcIssuer != "" {
+		if *oidcClient == "" {
+			fmt.Fprintln(stderr, "gatehouse-console: --oidc-issuer needs --oidc-client-id")
+			return 2
+		}
+		sso = &server.OIDC{Issuer: *oidcIssuer, ClientID: *oidcClient, ClientSecret: os.Getenv("GATEHOUSE_CONSOLE_OIDC_SECRET")}
+	}
+	srv := server.New(st, ca, server.Options{Logger: log, Keep: keep, PublicURL: *publicURL, SMTP: mail, OIDC: sso})
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehouse-console:", err)
@@ -403,6 +413,7 @@ func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	wh := whereFlags(fs)
 	name := fs.String("name", "", "who signs in")
 	role := fs.String("role", "", "admin, approver, helpdesk or auditor (user add)")
+	ssoOnly := fs.Bool("sso", false, "the account signs in only through single sign-on: no password (user add)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -411,11 +422,13 @@ func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writ
 		return 2
 	}
 	password, made := "", false
-	if line, err := bufio.NewReader(stdin).ReadString('\n'); err == nil || line != "" {
-		password = strings.TrimRight(line, "\r\n")
-	}
-	if password == "" {
-		password, made = rand.Text(), true // 26 base32 characters, 128 bits
+	if !*ssoOnly {
+		if line, err := bufio.NewReader(stdin).ReadString('\n'); err == nil || line != "" {
+			password = strings.TrimRight(line, "\r\n")
+		}
+		if password == "" {
+			password, made = rand.Text(), true // 26 base32 characters, 128 bits
+		}
 	}
 	ctx := context.Background()
 	st, _, _, err := wh.open(ctx, nil)

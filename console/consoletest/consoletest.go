@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/tls"
 	"net/http"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -85,12 +86,24 @@ func StartPostgres(t testing.TB, dsn string, opt server.Options) *Console {
 
 func serve(t testing.TB, st *store.Store, ca *pki.Authority, opt server.Options) *Console {
 	t.Helper()
+	// The address first, so that the console knows its own URL (the links
+	// it sends, single sign-on's way back).
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := "https://" + ln.Addr().String()
+	if opt.PublicURL == "" {
+		opt.PublicURL = url
+	}
 	srv := server.New(st, ca, opt)
 	cert, err := ca.ServerCert([]string{"127.0.0.1"}, time.Now())
 	if err != nil {
 		t.Fatal(err)
 	}
 	ts := httptest.NewUnstartedServer(srv.Handler())
+	ts.Listener.Close()
+	ts.Listener = ln
 	ts.TLS = srv.TLSConfig(cert)
 	ts.StartTLS()
 	t.Cleanup(ts.Close)

@@ -233,7 +233,8 @@ func (s *Server) caller(r *http.Request) (store.Token, error) {
 	return store.Token{Name: ss.User, Role: ss.Role}, nil
 }
 
-// AddUser makes a local account (gatehouse-console user add).
+// AddUser makes an account (gatehouse-console user add): with a password,
+// or with "" one that signs in only through single sign-on.
 func AddUser(ctx context.Context, st *store.Store, name, role, password, by string, now time.Time) error {
 	if name == "" || len(name) > 100 || strings.ContainsAny(name, " \t\n/") {
 		return fmt.Errorf("the name %q: 1 to 100 characters, no spaces or slashes", name)
@@ -241,10 +242,14 @@ func AddUser(ctx context.Context, st *store.Store, name, role, password, by stri
 	if !validRole(role) {
 		return fmt.Errorf("the role %q: one of %s", role, strings.Join(RoleNames, ", "))
 	}
-	if len(password) < 12 {
-		return errors.New("the password needs at least 12 characters")
+	hash := ""
+	if password != "" {
+		if len(password) < 12 {
+			return errors.New("the password needs at least 12 characters")
+		}
+		hash = HashPassword(password)
 	}
-	return st.AddUser(ctx, store.User{Name: name, Role: role, Password: HashPassword(password)}, by, now)
+	return st.AddUser(ctx, store.User{Name: name, Role: role, Password: hash}, by, now)
 }
 
 func validRole(role string) bool {

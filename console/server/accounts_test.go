@@ -80,7 +80,7 @@ func TestPeopleSignInWithPasswordsAndSessions(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			if err := server.AddUser(ctx, c.Store, "bob", "approver", "short", "test", time.Now()); err == nil {
+			if err := server.AddUser(ctx, c.Store, "bob", "approver", "too short", "test", time.Now()); err == nil {
 				t.Error("a 5-character password was taken")
 			}
 			b := newBrowser(t, c)

@@ -25,13 +25,19 @@ import (
 // phone; then checks here what the pages did.
 func TestPagesInChromium(t *testing.T) {
 	node, frontendDir := consoletest.Browser(t)
-	c := consoletest.Start(t, t.TempDir(), server.Options{MaxWait: 10 * time.Second})
+	idp := newProvider(t, "gatehouse-console", "s3cret") // single sign-on beside the passwords
+	idp.as("sso@example.com")
+	c := consoletest.Start(t, t.TempDir(), server.Options{MaxWait: 10 * time.Second,
+		OIDC: &server.OIDC{Issuer: idp.URL, ClientID: "gatehouse-console", ClientSecret: "s3cret"}})
 	ctx := context.Background()
 	const password = "correct horse battery staple"
 	for name, role := range map[string]string{"ann": "approver", "desk": "helpdesk", "aud": "auditor", "root": "admin"} {
 		if err := server.AddUser(ctx, c.Store, name, role, password, "test", time.Now()); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if err := server.AddUser(ctx, c.Store, "sso@example.com", "auditor", "", "test", time.Now()); err != nil {
+		t.Fatal(err)
 	}
 	totp, _ := server.NewTOTPSecret("root") // root signs in with a one-time code too
 	if err := c.Store.SetTOTP(ctx, "root", totp, "test", time.Now()); err != nil {

@@ -56,6 +56,8 @@ type Options struct {
 	// NotifyRetry is the first wait before a failed notification is sent
 	// again (default 10 s; it doubles, up to an hour).
 	NotifyRetry time.Duration
+	// OIDC enables single sign-on beside the local accounts (sso.go).
+	OIDC *OIDC
 }
 
 // Keeper persists the console's authority; by and detail are for the
@@ -94,6 +96,7 @@ type Server struct {
 	opt   Options
 	hub   hub
 	queue *queue // the pages' request queue (web.go)
+	sso   sso
 }
 
 // New returns a server over st, with ca's keys.
@@ -116,7 +119,7 @@ func New(st *store.Store, ca *pki.Authority, opt Options) *Server {
 	if opt.PublicURL == "" {
 		opt.PublicURL = "https://localhost:8443"
 	}
-	s := &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}, queue: newQueue()}
+	s := &Server{st: st, ca: ca, log: opt.Logger, now: opt.Now, opt: opt, hub: hub{waiters: map[string]chan struct{}{}}, queue: newQueue(), sso: sso{cfg: opt.OIDC}}
 	// Decisions and policies stored by this node or, on PostgreSQL, by
 	// any other wake the long polls waiting here.
 	st.Watch(func(machine string) {
@@ -222,6 +225,9 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/session", s.signIn)
 	mux.HandleFunc("GET /v1/session", s.whoAmI)
 	mux.HandleFunc("DELETE /v1/session", s.signOut)
+	mux.HandleFunc("GET /v1/sso", s.ssoInfo)
+	mux.HandleFunc("GET /v1/sso/start", s.ssoStart)
+	mux.HandleFunc("GET /v1/sso/callback", s.ssoCallback)
 	mux.HandleFunc("GET /v1/admin/requests/changes", s.admin(roleRead, s.queueChanges))
 	mux.HandleFunc("GET /v1/admin/policies", s.admin(roleRead, s.listPolicies))
 	mux.HandleFunc("GET /v1/admin/policies/{name}", s.admin(roleRead, s.policyHistory))

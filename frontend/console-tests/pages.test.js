@@ -68,6 +68,17 @@ describe('console pages', { skip: env.skip }, () => {
     await ctx.close();
   });
 
+  test('single sign-on signs in the account the provider names', async () => {
+    const ctx = await env.browser.newContext({ viewport: desktop, ignoreHTTPSErrors: true });
+    const page = await ctx.newPage();
+    await page.goto(url);
+    await page.waitForSelector('#sso');
+    await page.click('#sso');
+    await page.waitForSelector('#nav a');
+    assert.equal(await page.textContent('#who'), 'sso@example.com (auditor)');
+    await ctx.close();
+  });
+
   test('an approver sees the queue live and approves', async () => {
     const { page, ctx, external } = await signIn('ann');
     const links = await page.$$eval('#nav a', (as) => as.map((a) => a.textContent));

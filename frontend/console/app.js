@@ -133,6 +133,11 @@ function showSignIn(message) {
   app.replaceChildren(form);
   document.title = 'Sign in — Gatehouse console';
   name.focus();
+  api('GET', '/v1/sso').then((sso) => {
+    if (sso.enabled) {
+      form.append(h('p', {}, h('a', { href: '/v1/sso/start', id: 'sso', text: 'Sign in with single sign-on' })));
+    }
+  }).catch(() => {});
 }
 
 function start() {
