@@ -13,6 +13,7 @@ import (
 	"go.yaml.in/yaml/v4"
 
 	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/policy"
 	"github.com/gatehouse/gatehouse/policy/policyfile"
 )
 
@@ -100,17 +101,17 @@ func (s *Server) listAssignments(w http.ResponseWriter, r *http.Request, _ store
 }
 
 // lint compiles a policy as gatehoused would: its findings, line and
-// column, with the revision its text names.
-func lint(name, text string) (revision int64, diags []Diagnostic, errs bool) {
+// column, and the engine when it has no errors (nil otherwise).
+func lint(name, text string) (eng *policy.Engine, diags []Diagnostic) {
 	eng, _, ds := policyfile.Compile(name, []byte(text))
 	diags = []Diagnostic{}
 	for _, d := range ds {
 		diags = append(diags, Diagnostic{Line: d.Pos.Line, Column: d.Pos.Col, Severity: d.Severity.String(), Message: d.Message})
 	}
 	if ds.HasErrors() {
-		return 0, diags, true
+		return nil, diags
 	}
-	return eng.Revision(), diags, false
+	return eng, diags
 }
 
 // lintPolicy is POST /v1/admin/policies/lint: the findings, nothing
@@ -125,8 +126,12 @@ func (s *Server) lintPolicy(w http.ResponseWriter, r *http.Request, _ store.Toke
 	if name == "" {
 		name = "policy"
 	}
-	rev, diags, errs := lint(name, u.YAML)
-	s.reply(w, map[string]any{"revision": rev, "errors": errs, "diagnostics": diags}, nil)
+	eng, diags := lint(name, u.YAML)
+	rev := int64(0)
+	if eng != nil {
+		rev = eng.Revision()
+	}
+	s.reply(w, map[string]any{"revision": rev, "errors": eng == nil, "diagnostics": diags}, nil)
 }
 
 // RollbackRequest is POST /v1/admin/policies/{name}/rollback.
@@ -164,7 +169,7 @@ func (s *Server) rollback(w http.ResponseWriter, r *http.Request, who store.Toke
 		s.reply(w, nil, fail(http.StatusConflict, "%v", err))
 		return
 	}
-	if _, diags, errs := lint(name, string(body)); errs {
+	if eng, diags := lint(name, string(body)); eng == nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusConflict)
 		json.NewEncoder(w).Encode(map[string]any{"error": fmt.Sprintf("revision %d does not lint clean with this console's compiler; nothing was stored", req.Revision), "diagnostics": diags})

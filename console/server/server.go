@@ -234,6 +234,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/admin/policies/lint", s.admin(roleRead, s.lintPolicy))
 	mux.HandleFunc("POST /v1/admin/policies/{name}/rollback", s.admin(roleAdminOp, s.rollback))
 	mux.HandleFunc("GET /v1/admin/assignments", s.admin(roleRead, s.listAssignments))
+	mux.HandleFunc("POST /v1/admin/whatif", s.admin(roleRead, s.whatIf))
 	mux.HandleFunc("POST /v1/admin/notifiers", s.admin(roleAdminOp, s.addNotifier))
 	mux.HandleFunc("GET /v1/admin/notifiers", s.admin(roleRead, s.listNotifiers))
 	mux.HandleFunc("DELETE /v1/admin/notifiers/{id}", s.admin(roleAdminOp, s.deleteNotifier))
@@ -1077,15 +1078,15 @@ func (s *Server) uploadPolicy(w http.ResponseWriter, r *http.Request, who store.
 		s.reply(w, nil, fail(http.StatusBadRequest, "name the policy (1 to 100 characters)"))
 		return
 	}
-	rev, diags, errs := lint(u.Name, u.YAML)
-	if errs {
+	eng, diags := lint(u.Name, u.YAML)
+	if eng == nil {
 		w.Header().Set("Content-Type", "application/json")
 		w.WriteHeader(http.StatusBadRequest)
 		json.NewEncoder(w).Encode(map[string]any{"error": "the policy has errors; nothing was stored", "diagnostics": diags})
 		return
 	}
-	err := s.st.AddPolicy(r.Context(), store.Policy{Name: u.Name, Revision: rev, Body: []byte(u.YAML), UploadedBy: who.Name}, s.now())
-	s.reply(w, map[string]any{"name": u.Name, "revision": rev, "warnings": len(diags)}, err)
+	err := s.st.AddPolicy(r.Context(), store.Policy{Name: u.Name, Revision: eng.Revision(), Body: []byte(u.YAML), UploadedBy: who.Name}, s.now())
+	s.reply(w, map[string]any{"name": u.Name, "revision": eng.Revision(), "warnings": len(diags)}, err)
 }
 
 // AssignRequest is POST /v1/admin/assignments.

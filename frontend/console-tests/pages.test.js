@@ -191,6 +191,14 @@ describe('console pages', { skip: env.skip }, () => {
     await page.waitForSelector('#lint-summary');
     assert.doesNotMatch(await page.textContent('main'), /\bnull\b|\bundefined\b/);
     assert.match(await page.textContent('.history li[data-revision="3"]'), /rollback to 1/);
+    // What-if: the policy now denies /opt/one/ only; the uploaded denial
+    // of /opt/blocked/tool would be an allow.
+    await page.click('#what-if');
+    await page.waitForSelector('#what-if-summary');
+    assert.match(await page.textContent('#what-if-summary'), /would be decided differently/);
+    const row = page.locator('#what-if-result tbody tr', { hasText: '/opt/blocked/tool' });
+    assert.match(await row.textContent(), /deny.*allow \(rule 0\).*alice.*mac-e2e/);
+    await shot(page, 'policy-what-if');
     const r = await unnamed(page);
     assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
     await ctx.close();

@@ -693,11 +693,31 @@ async function showPolicy() {
       item.append(box);
       historyList.append(item);
     });
+    const whatIfBtn = h('button', { type: 'button', id: 'what-if', text: 'What if it were published? (the last 7 days)' });
+    const whatIfOut = h('div', { id: 'what-if-result', role: 'status', 'aria-live': 'polite' });
+    whatIfBtn.addEventListener('click', async () => {
+      whatIfBtn.disabled = true;
+      try {
+        const out = await api('POST', '/v1/admin/whatif', { name: nameField.value.trim() || 'draft', yaml: text.value, days: 7 });
+        const rows = out.changed.map((c) => h('tr', {}, [c.path, c.was, `${c.would} (rule ${c.would_rule})`, String(c.events), c.users.join(', '), c.computers.join(', ')].map((v) => h('td', { text: v }))));
+        fill(whatIfOut,
+          h('p', { id: 'what-if-summary', text: `${out.events} program start${out.events === 1 ? '' : 's'} since ${when(out.since)} replayed${out.truncated ? ' (the newest 50,000)' : ''}: ${out.changed.length ? `${out.changed.length} program${out.changed.length === 1 ? '' : 's'} would be decided differently.` : 'nothing would be decided differently.'}` }),
+          rows.length ? h('table', {}, h('caption', { class: 'visually-hidden', text: 'Programs the draft would decide differently' }),
+            h('thead', {}, h('tr', {}, ['Program', 'Was', 'Would be', 'Starts', 'Users', 'Computers'].map((t) => h('th', { scope: 'col', text: t })))),
+            h('tbody', {}, rows)) : null,
+          out.missing.length ? h('p', { class: 'error', id: 'what-if-missing', text: `Not covered: the draft looks at ${out.missing.join(', ')}, which the events do not carry; rules on them match no replayed start.` }) : null,
+          h('ul', { class: 'progress' }, out.notes.map((n) => h('li', { text: n }))));
+      } catch (ex) {
+        fill(whatIfOut, h('p', { class: 'error', text: ex.message }));
+      } finally {
+        whatIfBtn.disabled = false;
+      }
+    });
     fill(editor,
       h('h2', { id: 'editor-title', text: name ? `${name}` : 'New policy' }),
       h('label', { for: 'policy-name', text: 'Name' }), nameField,
       h('label', { for: 'policy-text', text: 'Policy (YAML)' }), text,
-      result, h('p', {}, publish), published,
+      result, h('p', { class: 'actions' }, publish, whatIfBtn), published, whatIfOut,
       name ? h('div', {},
         h('h2', { text: 'Assigned to' }),
         h('p', { text: info && info.assigned_to && info.assigned_to.length ? info.assigned_to.join(', ') : 'Nothing yet: no machine gets it.' }),
