@@ -16,34 +16,28 @@ import (
 // elsewhere, and no framing.
 const pagePolicy = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
 
-// pageFiles are the files the pages are made of, by URL path.
-var pageFiles = map[string]string{
-	"/":          "console/index.html",
-	"/app.js":    "console/app.js",
-	"/style.css": "console/style.css",
-	"/dom.js":    "dist/dom.js",
-}
-
-var pageTypes = map[string]string{
-	"/":          "text/html; charset=utf-8",
-	"/app.js":    "text/javascript; charset=utf-8",
-	"/style.css": "text/css; charset=utf-8",
-	"/dom.js":    "text/javascript; charset=utf-8",
+// pageFiles are the files the pages are made of, by URL path, with their
+// types.
+var pageFiles = map[string]struct{ name, typ string }{
+	"/":          {"console/index.html", "text/html; charset=utf-8"},
+	"/app.js":    {"console/app.js", "text/javascript; charset=utf-8"},
+	"/style.css": {"console/style.css", "text/css; charset=utf-8"},
+	"/dom.js":    {"dist/dom.js", "text/javascript; charset=utf-8"},
 }
 
 func (s *Server) pages(w http.ResponseWriter, r *http.Request) {
-	name, ok := pageFiles[r.URL.Path]
+	f, ok := pageFiles[r.URL.Path]
 	if !ok {
 		http.NotFound(w, r)
 		return
 	}
-	b, err := fs.ReadFile(frontend.Console, name)
+	b, err := fs.ReadFile(frontend.Console, f.name)
 	if err != nil {
 		http.Error(w, "the console's pages are missing from this build", http.StatusInternalServerError)
 		return
 	}
 	h := w.Header()
-	h.Set("Content-Type", pageTypes[r.URL.Path])
+	h.Set("Content-Type", f.typ)
 	h.Set("Content-Security-Policy", pagePolicy)
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "no-referrer")
