@@ -334,21 +334,27 @@ func (e *env) waitRequestState(id int64, state request.State) localapi.Request {
 	}
 }
 
+// onlyRequest is the request for path, waiting for it: the daemon writes
+// a request after it has answered the exec, so it may lag the EPERM.
 func (e *env) onlyRequest(path string) localapi.Request {
 	e.t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	rs, err := e.client().Requests(ctx)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	for _, r := range rs {
-		if r.Path == path {
-			return r
+	var found localapi.Request
+	e.waitFor("the request for "+path, func() bool {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		rs, err := e.client().Requests(ctx)
+		if err != nil {
+			e.t.Fatal(err)
 		}
-	}
-	e.t.Fatalf("no request for %s", path)
-	return localapi.Request{}
+		for _, r := range rs {
+			if r.Path == path {
+				found = r
+				return true
+			}
+		}
+		return false
+	})
+	return found
 }
 
 func TestE2EAgentWarning(t *testing.T) {
