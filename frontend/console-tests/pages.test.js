@@ -148,7 +148,7 @@ describe('console pages', { skip: env.skip }, () => {
     await page.keyboard.press('Enter');
     await page.waitForSelector('#nav a');
     const links = await page.$$eval('#nav a', (as) => as.map((a) => a.textContent));
-    assert.deepEqual(links, ['Requests', 'Offline approval', 'Computers', 'Audit', 'Policy'], 'an admin has every page');
+    assert.deepEqual(links, ['Requests', 'Offline approval', 'Computers', 'Audit', 'Policy', 'Notifications'], 'an admin has every page');
     await shot(page, 'admin-signed-in');
 
     // The policy: lint inline, publish only when clean, history with the
@@ -199,6 +199,23 @@ describe('console pages', { skip: env.skip }, () => {
     const row = page.locator('#what-if-result tbody tr', { hasText: '/opt/blocked/tool' });
     assert.match(await row.textContent(), /deny.*allow \(rule 0\).*alice.*mac-e2e/);
     await shot(page, 'policy-what-if');
+    // Notifications: a bad URL is refused with the console's reason; a
+    // Slack webhook is added and removed.
+    await page.click('#nav a[href="#/notifications"]');
+    await page.waitForSelector('#n-target');
+    await page.fill('#n-target', 'not a url');
+    await page.click('#n-add');
+    await page.waitForSelector('#notifiers-error:not([hidden])');
+    assert.match(await page.textContent('#notifiers-error'), /webhook's http\(s\) URL/);
+    await page.fill('#n-target', `${process.env.HELPER_URL}/hook`);
+    await page.click('#n-add');
+    await page.waitForSelector('tr[data-notifier]');
+    assert.match(await page.textContent('tr[data-notifier]'), /webhook \(slack\)/);
+    await shot(page, 'notifications');
+    await page.click('tr[data-notifier] button');
+    await page.waitForSelector('tr[data-notifier]', { state: 'detached' });
+    await page.click('#nav a[href="#/policy"]');
+    await page.waitForSelector('#lint-summary');
     const r = await unnamed(page);
     assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
     await ctx.close();

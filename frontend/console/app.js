@@ -17,6 +17,7 @@ const pages = [
   { hash: '#/computers', title: 'Computers', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showComputers },
   { hash: '#/audit', title: 'Audit', roles: ['admin', 'approver', 'helpdesk', 'auditor'], show: showAudit },
   { hash: '#/policy', title: 'Policy', roles: ['admin'], show: showPolicy },
+  { hash: '#/notifications', title: 'Notifications', roles: ['admin'], show: showNotifications },
 ];
 
 class APIError extends Error {
@@ -727,6 +728,67 @@ async function showPolicy() {
         h('h2', { text: 'History' }), historyList) : null);
     check();
   };
+  load();
+}
+
+// ---- notifications ----
+
+async function showNotifications() {
+  const err = errorLine('notifiers-error');
+  const kind = h('select', { id: 'n-kind' }, h('option', { value: 'webhook', text: 'Webhook' }), h('option', { value: 'email', text: 'E-mail' }));
+  const format = h('select', { id: 'n-format' }, [['slack', 'Slack'], ['teams', 'Microsoft Teams (Adaptive Card)'], ['json', 'Generic JSON']].map(([v, t]) => h('option', { value: v, text: t })));
+  const formatField = h('div', {}, h('label', { for: 'n-format', text: 'Format' }), format);
+  const target = h('input', { id: 'n-target', autocomplete: 'off', 'aria-describedby': 'n-target-hint' });
+  const hint = h('p', { class: 'progress', id: 'n-target-hint', text: 'The webhook\'s URL.' });
+  kind.addEventListener('change', () => {
+    formatField.hidden = kind.value !== 'webhook';
+    hint.textContent = kind.value === 'webhook' ? 'The webhook\'s URL.' : 'The address approvers read (the console sends through its --smtp server).';
+  });
+  const add = h('button', { type: 'submit', class: 'primary', id: 'n-add', text: 'Add' });
+  const form = h('form', { 'aria-label': 'Add a notifier' },
+    h('label', { for: 'n-kind', text: 'Kind' }), kind, formatField,
+    h('label', { for: 'n-target', text: 'Send to' }), target, hint, h('p', {}, add));
+  const body = h('tbody');
+  const table = h('table', {}, h('caption', { class: 'visually-hidden', text: 'Where approvers hear of new requests' }),
+    h('thead', {}, h('tr', {}, ['Kind', 'Send to', 'Added by', ''].map((t) => h('th', { scope: 'col', text: t })))), body);
+  page('Notifications', h('p', { text: 'Every new approval request goes to each of these, with a link to it.' }), table, h('h2', { text: 'Add' }), form, err);
+  const load = async () => {
+    try {
+      const ns = await api('GET', '/v1/admin/notifiers');
+      body.replaceChildren(...ns.map((n) => {
+        const del = h('button', { type: 'button', class: 'deny', text: 'Remove', 'aria-label': `Remove ${n.target}` });
+        del.addEventListener('click', async () => {
+          try {
+            await api('DELETE', `/v1/admin/notifiers/${n.id}`);
+            say(`${n.target} removed.`);
+            load();
+          } catch (ex) {
+            setError(err, ex.message);
+          }
+        });
+        return h('tr', { 'data-notifier': String(n.id) }, h('td', { text: n.kind === 'webhook' ? `webhook (${n.format})` : 'e-mail' }),
+          h('td', { text: n.target }), h('td', { text: `${n.by}, ${when(n.created)}` }), h('td', {}, del));
+      }));
+      if (!ns.length) {
+        body.replaceChildren(h('tr', {}, h('td', { colspan: 4, text: 'None yet: approvers see requests only on this console.' })));
+      }
+    } catch (ex) {
+      setError(err, ex.message);
+    }
+  };
+  form.addEventListener('submit', async (e) => {
+    e.preventDefault();
+    setError(err, '');
+    try {
+      await api('POST', '/v1/admin/notifiers', { kind: kind.value, format: kind.value === 'webhook' ? format.value : '', target: target.value.trim() });
+      say(`${target.value.trim()} added.`);
+      target.value = '';
+      load();
+    } catch (ex) {
+      setError(err, ex.message);
+      target.focus();
+    }
+  });
   load();
 }
 
