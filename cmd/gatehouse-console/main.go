@@ -93,8 +93,12 @@ type where struct {
 	caCert, caKey  *string
 }
 
-func whereFlags(fs *flag.FlagSet) where {
-	return where{
+// command is a subcommand's flag set, with where the console keeps its
+// state.
+func command(name string, stderr io.Writer) (*flag.FlagSet, where) {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs, where{
 		data:     fs.String("data", defaultData, "where the database (SQLite) and the keys are kept"),
 		database: fs.String("database", os.Getenv(databaseEnv), "a PostgreSQL connection string (postgres://… or \"host=… dbname=…\"), for several nodes sharing one database; empty: SQLite in --data (default $"+databaseEnv+")"),
 		caCert:   fs.String("ca-cert", "", "your own CA's certificate (PEM, ECDSA P-256) instead of one made at the first start; taken only by a console with no CA yet"),
@@ -171,9 +175,7 @@ func (wh where) open(ctx context.Context, log *slog.Logger) (*store.Store, *pki.
 }
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gatehouse-console serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wh := whereFlags(fs)
+	fs, wh := command("gatehouse-console serve", stderr)
 	listen := fs.String("listen", ":8443", "the HTTPS address")
 	tlsCert := fs.String("tls-cert", "", "a server certificate (PEM, its chain after it) to serve instead of one issued at each start; it must chain to the console's CA, which machines pin")
 	tlsKey := fs.String("tls-key", "", "the key of --tls-cert (PEM)")
@@ -269,9 +271,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func tokenCreate(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gatehouse-console token create", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wh := whereFlags(fs)
+	fs, wh := command("gatehouse-console token create", stderr)
 	name := fs.String("name", "", "who the token is for (shown in the audit)")
 	role := fs.String("role", "", "admin, approver, helpdesk or auditor")
 	if err := fs.Parse(args); err != nil {
@@ -297,9 +297,7 @@ func tokenCreate(args []string, stdout, stderr io.Writer) int {
 }
 
 func tokenEnroll(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gatehouse-console token enroll", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wh := whereFlags(fs)
+	fs, wh := command("gatehouse-console token enroll", stderr)
 	ttl := fs.Duration("ttl", 24*time.Hour, "how long the token enrolls")
 	uses := fs.Int("uses", 1, "how many machines it enrolls (-1: any number until it expires)")
 	var tags listFlag
@@ -335,9 +333,7 @@ func tokenEnroll(args []string, stdout, stderr io.Writer) int {
 // POST /v1/admin/offline-code gives it: from the machine's escrowed
 // secret, audited with the account that ran it and the reason.
 func offlineCode(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gatehouse-console offline-code", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wh := whereFlags(fs)
+	fs, wh := command("gatehouse-console offline-code", stderr)
 	machine := fs.String("machine", "", "the computer: the name its user reads out, its hostname on the console, or its machine id")
 	rc := fs.String("request-code", "", "the 6-digit request code the user reads out")
 	revision := fs.Int64("revision", 0, "the policy revision the user's computer shows")
@@ -408,9 +404,7 @@ func findMachine(ctx context.Context, st *store.Store, name string) (string, err
 // (which also unlocks the account and ends its sessions). The password is
 // the first line of stdin; with nothing there one is made and printed once.
 func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gatehouse-console user "+verb, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wh := whereFlags(fs)
+	fs, wh := command("gatehouse-console user "+verb, stderr)
 	name := fs.String("name", "", "who signs in")
 	role := fs.String("role", "", "admin, approver, helpdesk or auditor (user add)")
 	ssoOnly := fs.Bool("sso", false, "the account signs in only through single sign-on: no password (user add)")
@@ -440,10 +434,8 @@ func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writ
 	by := "gatehouse-console user " + verb
 	if verb == "add" {
 		err = server.AddUser(ctx, st, *name, *role, password, by, time.Now())
-	} else if len(password) < 12 {
-		err = errors.New("the password needs at least 12 characters")
 	} else {
-		err = st.SetPassword(ctx, *name, server.HashPassword(password), by, time.Now())
+		err = server.SetPassword(ctx, st, *name, password, by, time.Now())
 	}
 	if err != nil {
 		fmt.Fprintf(stderr, "gatehouse-console user %s: %v\n", verb, err)
@@ -458,9 +450,7 @@ func userCmd(verb string, args []string, stdin io.Reader, stdout, stderr io.Writ
 // userTOTP gives an account a second factor (one-time codes) and prints
 // the otpauth:// URI to put in an authenticator app, or removes it.
 func userTOTP(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("gatehouse-console user totp", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	wh := whereFlags(fs)
+	fs, wh := command("gatehouse-console user totp", stderr)
 	name := fs.String("name", "", "the account")
 	off := fs.Bool("off", false, "remove the account's second factor")
 	if err := fs.Parse(args); err != nil {

@@ -9,6 +9,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -151,14 +152,21 @@ func (s *Server) signIn(w http.ResponseWriter, r *http.Request) {
 		s.reply(w, nil, refused)
 		return
 	}
+	ss, err := s.startSession(w, r, u)
+	s.reply(w, ss, err)
+}
+
+// startSession signs u in: a new session stored (by its cookie's hash),
+// its cookie set on w.
+func (s *Server) startSession(w http.ResponseWriter, r *http.Request, u store.User) (SessionWire, error) {
 	cookie, csrf := NewToken(), NewToken()
+	now := s.now()
 	exp := now.Add(sessionTTL)
 	if err := s.st.NewSession(r.Context(), HashToken(cookie), u.Name, csrf, now, exp); err != nil {
-		s.reply(w, nil, err)
-		return
+		return SessionWire{}, err
 	}
 	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/", Expires: exp, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	s.reply(w, SessionWire{User: u.Name, Role: u.Role, CSRF: csrf, Expires: exp}, nil)
+	return SessionWire{User: u.Name, Role: u.Role, CSRF: csrf, Expires: exp}, nil
 }
 
 // session is the request's live session, from its cookie.
@@ -239,24 +247,33 @@ func AddUser(ctx context.Context, st *store.Store, name, role, password, by stri
 	if name == "" || len(name) > 100 || strings.ContainsAny(name, " \t\n/") {
 		return fmt.Errorf("the name %q: 1 to 100 characters, no spaces or slashes", name)
 	}
-	if !validRole(role) {
+	if !slices.Contains(RoleNames, role) {
 		return fmt.Errorf("the role %q: one of %s", role, strings.Join(RoleNames, ", "))
 	}
 	hash := ""
 	if password != "" {
-		if len(password) < 12 {
-			return errors.New("the password needs at least 12 characters")
+		var err error
+		if hash, err = passwordHash(password); err != nil {
+			return err
 		}
-		hash = HashPassword(password)
 	}
 	return st.AddUser(ctx, store.User{Name: name, Role: role, Password: hash}, by, now)
 }
 
-func validRole(role string) bool {
-	for _, r := range RoleNames {
-		if r == role {
-			return true
-		}
+// SetPassword gives account name a new password (which also unlocks it and
+// ends its sessions: gatehouse-console user password).
+func SetPassword(ctx context.Context, st *store.Store, name, password, by string, now time.Time) error {
+	hash, err := passwordHash(password)
+	if err != nil {
+		return err
 	}
-	return false
+	return st.SetPassword(ctx, name, hash, by, now)
+}
+
+// passwordHash is password's hash, if it is long enough to be one.
+func passwordHash(password string) (string, error) {
+	if len(password) < 12 {
+		return "", errors.New("the password needs at least 12 characters")
+	}
+	return HashPassword(password), nil
 }

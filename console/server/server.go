@@ -655,11 +655,6 @@ func (h *hub) wakeAll() {
 	}
 }
 
-// Wake wakes machine's polls, as a decision stored for it does (for
-// decisions stored by other means: the benchmark, and later the nodes
-// behind a load balancer).
-func (s *Server) Wake(machine string) { s.hub.wake(machine) }
-
 func (h *hub) wake(machine string) {
 	h.mu.Lock()
 	ch, ok := h.waiters[machine]

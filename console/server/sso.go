@@ -177,12 +177,6 @@ func (s *Server) ssoSession(w http.ResponseWriter, r *http.Request, name string)
 	if err != nil {
 		return err
 	}
-	cookie, csrf := NewToken(), NewToken()
-	now := s.now()
-	exp := now.Add(sessionTTL)
-	if err := s.st.NewSession(r.Context(), HashToken(cookie), u.Name, csrf, now, exp); err != nil {
-		return err
-	}
-	http.SetCookie(w, &http.Cookie{Name: sessionCookie, Value: cookie, Path: "/", Expires: exp, Secure: true, HttpOnly: true, SameSite: http.SameSiteStrictMode})
-	return nil
+	_, err = s.startSession(w, r, u)
+	return err
 }
