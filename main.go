@@ -22,6 +22,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/alerts"
 	"github.com/gatehouse/gatehouse/app"
+	"github.com/gatehouse/gatehouse/internal/version"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/menubar"
 	"github.com/gatehouse/gatehouse/notifications"
@@ -54,8 +55,10 @@ func main() {
 	}
 	ui := &windowUI{}
 	tray := newTray(log)
+	api := localapi.NewClient(*socket)
+	api.Program = localapi.AgentProgram + "/" + version.String() // gatehoused tells the console which agent runs
 	agent := app.New(app.Options{
-		API: localapi.NewClient(*socket), UI: ui, Tray: tray, Notifier: notifier, Logger: log,
+		API: api, UI: ui, Tray: tray, Notifier: notifier, Logger: log,
 		Company: *company, Dismisser: alerts.New(),
 	})
 	bridge := agent.Bridge()

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/gatehouse/gatehouse/console/server"
+	"github.com/gatehouse/gatehouse/console/store"
+	"github.com/gatehouse/gatehouse/internal/version"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
@@ -45,6 +47,7 @@ type Console interface {
 	Decisions(ctx context.Context, after int64, wait time.Duration) ([]server.DecisionWire, *server.KeysWire, error)
 	UploadEvents(ctx context.Context, evs []server.EventWire) (int, error)
 	Policy(ctx context.Context, have int64, wait time.Duration) (*server.PolicyWire, *server.KeysWire, error)
+	ReportVersions(ctx context.Context, v server.VersionsReport) error
 }
 
 // Options configure a Sync.
@@ -75,6 +78,10 @@ type Sync struct {
 	mu    sync.Mutex
 	state state
 	keys  [][]byte // the signing keys last kept (takeKeys)
+
+	// The versions last reported to the console, and when.
+	reported   string
+	reportedAt time.Time
 }
 
 // state is what survives a restart.
@@ -327,7 +334,7 @@ func (s *Sync) eventsOnce(ctx context.Context) error {
 	wire := make([]server.EventWire, 0, len(evs))
 	for _, e := range evs {
 		detail, _ := json.Marshal(map[string]any{"rule_name": e.RuleName, "group": e.Group, "policy_id": e.PolicyID, "pid": e.PID,
-			"args": e.Args, "parent": e.Parent, "app_type": e.AppType, "source": e.Source, "reason": e.Reason, "grant_id": e.GrantID,
+			"args": e.Args, "groups": e.Groups, "parent": e.Parent, "parents": e.Parents, "app_type": e.AppType, "source": e.Source, "reason": e.Reason, "grant_id": e.GrantID,
 			"request_id": e.RequestID, "count": e.Count, "detail": e.Detail})
 		wire = append(wire, server.EventWire{ID: e.ID, Time: e.Time, Kind: e.Kind, Action: e.Action, Allowed: e.Allowed, Rule: e.Rule,
 			PolicyRevision: e.PolicyRevision, UID: e.UID, User: e.User, Path: e.Path, SHA256: e.SHA256, Detail: detail})
@@ -343,6 +350,30 @@ func (s *Sync) eventsOnce(ctx context.Context) error {
 	return err
 }
 
+// versionsEvery is how often the versions are reported again unchanged
+// (the agents' last-seen times move on).
+const versionsEvery = time.Hour
+
+// reportVersions tells the console what the machine runs (gatehoused, this
+// sync, each user's agent) when it changed or an hour after the last
+// report. A console that cannot take it (older than the report) is told
+// again at the next change; nothing else waits for it.
+func (s *Sync) reportVersions(ctx context.Context, st localapi.Status) {
+	v := server.VersionsReport{Daemon: st.DaemonVersion, Sync: version.String(), Agents: []store.AgentVersion{}}
+	key := v.Daemon + "\x00" + v.Sync
+	for _, a := range st.Agents {
+		v.Agents = append(v.Agents, store.AgentVersion{User: a.User, Version: a.Version, LastSeen: a.LastSeen})
+		key += "\x00" + a.User + "=" + a.Version
+	}
+	if key == s.reported && time.Since(s.reportedAt) < versionsEvery {
+		return
+	}
+	if err := s.opt.Console.ReportVersions(ctx, v); err != nil {
+		s.log.Warn("sync: the console did not take the versions this machine runs", "err", err)
+	}
+	s.reported, s.reportedAt = key, time.Now()
+}
+
 // policyOnce waits for a policy newer than the one gatehoused runs and
 // hands it over; gatehoused verifies it again and refuses an older one.
 func (s *Sync) policyOnce(ctx context.Context) error {
@@ -350,6 +381,7 @@ func (s *Sync) policyOnce(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
+	s.reportVersions(ctx, st)
 	p, keys, err := s.opt.Console.Policy(ctx, st.PolicyRevision, s.opt.Wait)
 	if err != nil {
 		return err

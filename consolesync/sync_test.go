@@ -114,7 +114,8 @@ func (f *fakeLocal) Events(_ context.Context, flt localapi.EventFilter) ([]local
 }
 
 func (f *fakeLocal) Status(context.Context) (localapi.Status, error) {
-	return localapi.Status{PolicyRevision: 1}, nil
+	return localapi.Status{PolicyRevision: 1, DaemonVersion: "9.9.9",
+		Agents: []localapi.AgentSeen{{UID: 501, User: "alice", Version: "9.9.8", LastSeen: time.Now()}}}, nil
 }
 func (f *fakeLocal) ApplyConsolePolicy(context.Context, localapi.ConsolePolicy) (localapi.Status, error) {
 	return localapi.Status{}, nil
@@ -158,6 +159,11 @@ func TestRequestsGoUpAndSignedDecisionsComeDown(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitFor(t, "the decision applied", func() bool { return len(local.got()) == 1 })
+	// The console knows what the machine runs.
+	waitFor(t, "the versions on the console", func() bool {
+		m, _ := st.Machine(context.Background(), id.MachineID)
+		return m.DaemonVersion == "9.9.9" && m.SyncVersion != "" && len(m.Agents) == 1 && m.Agents[0].User == "alice" && m.Agents[0].Version == "9.9.8"
+	})
 	// gatehoused heard that the console is reached, with request 41 on it
 	// (approval_offline requests go to the console while it does).
 	local.mu.Lock()
@@ -210,6 +216,7 @@ func (f *fakeConsole) Decisions(context.Context, int64, time.Duration) ([]server
 	return f.ds, nil, f.err
 }
 func (f *fakeConsole) UploadEvents(context.Context, []server.EventWire) (int, error) { return 0, f.err }
+func (f *fakeConsole) ReportVersions(context.Context, server.VersionsReport) error   { return f.err }
 func (f *fakeConsole) Policy(context.Context, int64, time.Duration) (*server.PolicyWire, *server.KeysWire, error) {
 	return nil, nil, f.err
 }

@@ -100,6 +100,11 @@ type Config struct {
 	// change, until the file is modified or the policy reloaded; those
 	// execs are then not seen by gatehoused at all.
 	KernelCache *bool `yaml:"kernel_cache"`
+	// ProgramFacts records all the facts of each program (hashes, code
+	// signature, download source, folder protection, parent chain) the
+	// first time it runs, as a "program" audit event: the console replays
+	// draft policies over them (what-if). Off the hot path.
+	ProgramFacts *bool `yaml:"program_facts"`
 
 	// Who may do what over the local API is decided by the kind of caller
 	// (docs/architecture.md). These say how some kinds are recognised.
@@ -191,6 +196,7 @@ func DefaultConfig() Config {
 		ReloadInterval:  Duration(2 * time.Second),
 		TTYMessages:     new(true), // one pointer each: the YAML decoder writes through them
 		KernelCache:     new(true),
+		ProgramFacts:    new(true),
 		SudoPaths:       []string{"/usr/bin/sudo"},
 		AdminGroups:     slices.Clone(facts.DefaultAdminGroups),
 		ApplicationsDir: defaultApplicationsDir,

@@ -21,6 +21,8 @@ type counters struct {
 	decidedWithoutParents               atomic.Uint64
 	tamper                              atomic.Uint64 // attempts on the daemon the source reported
 	moves                               atomic.Uint64 // installs and deletes decided (file operations a rule asks about)
+	programsRecorded, programsDropped   atomic.Uint64 // first sights recorded (programs.go), and dropped on a full queue
+	programsChanged                     atomic.Uint64 // first sights not recorded: the file changed or went before its facts were read
 	// Contents held for decisions on them (docs/enforcer.md): allowed
 	// under a hold, denied as open for writing or on a filesystem that
 	// cannot be held, decided as read there (unholdable_files: decide),
@@ -98,6 +100,9 @@ func (e *Engine) counterMap() map[string]uint64 {
 		"content_killed":          c.contentKilled.Load(),
 		"tamper_attempts":         c.tamper.Load(),
 		"moves":                   c.moves.Load(),
+		"programs_recorded":       c.programsRecorded.Load(),
+		"programs_dropped":        c.programsDropped.Load(),
+		"programs_changed":        c.programsChanged.Load(),
 		"decision_p50_ns":         uint64(p50),
 		"decision_p99_ns":         uint64(p99),
 	}

@@ -61,6 +61,7 @@ type Engine struct {
 	checks    *checkSlots   // bounds the work of Check
 	watchdogs sync.Pool     // *watchdogTimer
 	content   contentGuard  // holds contents decided on; nil: none
+	programs  *programs     // recorded once each (programs.go); nil: program_facts off
 
 	requests *requestQueue
 	changes  *changeFeed
@@ -142,6 +143,9 @@ func New(cfg Config, opt Options) (*Engine, error) {
 	if err := e.loadPolicy(); err != nil {
 		return nil, err
 	}
+	if err := e.loadPrograms(); err != nil {
+		return nil, fmt.Errorf("load the programs recorded: %w", err)
+	}
 	e.audit = store.NewAuditWriter(e.store, store.AuditConfig{Queue: cfg.AuditQueue, FlushEvery: store.AuditFlushEvery,
 		Policy: e.policyInForce, Logger: e.log, RunFile: cfg.auditRunPath()})
 	e.requests = newRequestQueue(e)
@@ -205,6 +209,9 @@ func (e *Engine) background(ctx context.Context) {
 	run(e.watchPolicy)
 	if e.content != nil {
 		run(func(ctx context.Context) { e.content.run(ctx, e.contentKilled) })
+	}
+	if e.programs != nil {
+		run(e.recordPrograms)
 	}
 }
 
@@ -666,19 +673,33 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		without = e.decidedWithout(d, pid, path, argsWhy, parentsWhy)
 	}
 
-	if d.Audit || !allow || without != "" {
+	recorded := d.Audit || !allow || without != ""
+	if recorded || e.programs != nil && e.programs.unseen(subj.SHA256) {
+		if !recorded {
+			setUser() // for the program's first record; the task may be gone
+		}
 		if xf.OriginalPath != "" {
 			without = strings.TrimPrefix(without+"; run translocated, the original is "+xf.OriginalPath, "; ")
 		}
 		ev := store.Event{Kind: "exec", Action: d.Action.String(), Allowed: allow, Rule: d.Rule, RuleName: d.RuleName,
-			Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision, UID: task.UID, User: f.User, PID: pid,
+			Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision, UID: task.UID, User: f.User, Groups: f.Groups, PID: pid,
 			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args, Detail: without}
+		// The chain's paths when the decision read it; otherwise the
+		// nearest parent (15 µs; the whole chain of a shell's child costs
+		// 110 µs, too much for every audited exec): the console joins the
+		// rest from the parent's own first record (what-if).
 		if len(f.Parents) > 0 {
-			ev.Parent = f.Parents[0].Path
-		} else if anc, err := e.tasks.Ancestors(pid, 1); err == nil && len(anc) > 0 {
-			ev.Parent = anc[0].Exe
+			for _, p := range f.Parents {
+				ev.Parents = append(ev.Parents, p.Path)
+			}
+			ev.Parent = ev.Parents[0]
+		} else if a, err := e.tasks.Ancestors(pid, 1); err == nil && len(a) > 0 {
+			ev.Parent = a[0].Exe
 		}
-		e.record(ev)
+		if recorded {
+			e.record(ev)
+		}
+		e.sawProgram(ev, st, subj, pid)
 	}
 	if allow {
 		return true

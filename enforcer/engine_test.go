@@ -107,6 +107,9 @@ func newHarnessWith(t testing.TB, mod func(*enforcer.Config), opt enforcer.Optio
 	cfg.Database = filepath.Join(dir, "db", "gatehouse.db")
 	cfg.Socket = filepath.Join(dir, "sock")
 	cfg.ReloadInterval = enforcer.Duration(20 * time.Millisecond)
+	// The tests that count audit events count the decisions' own; the
+	// programs' first records are tested in programs_test.go.
+	cfg.ProgramFacts = new(false)
 	if mod != nil {
 		mod(&cfg)
 	}

@@ -23,3 +23,13 @@ func (e *Engine) CachedFacts(st *syscall.Stat_t) (policy.Subject, bool) {
 	fs := statOf(st)
 	return e.cache.get(fs.key, fs.stamp)
 }
+
+// PausePrograms keeps the worker recording programs' first sights from
+// the next job it takes (true) until it is let go (false).
+func (e *Engine) PausePrograms(pause bool) {
+	if pause {
+		e.programs.gate.Lock()
+	} else {
+		e.programs.gate.Unlock()
+	}
+}

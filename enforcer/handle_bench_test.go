@@ -1,6 +1,11 @@
 package enforcer_test
 
-import "testing"
+import (
+	"fmt"
+	"testing"
+
+	"github.com/gatehouse/gatehouse/enforcer"
+)
 
 // BenchmarkExecCached is one held exec of a cached, allowed program through
 // the engine and the fake source: fact cache hit, grants, policy, answer,
@@ -31,5 +36,29 @@ func BenchmarkExecArgsRule(b *testing.B) {
 		if !h.exec(p, execOpt{uid: 1000, args: args}) {
 			b.Fatal("denied")
 		}
+	}
+}
+
+// BenchmarkFirstSight is one held exec of a program never seen before (a
+// new file each time), with program_facts on and off side by side: on,
+// each is also handed to the worker that records its facts off the hot
+// path (the worker's hashing is not in the figure, the hand-over is).
+func BenchmarkFirstSight(b *testing.B) {
+	for _, on := range []bool{false, true} {
+		b.Run(fmt.Sprintf("program_facts=%v", on), func(b *testing.B) {
+			h := newHarness(b, func(c *enforcer.Config) { c.ProgramFacts = new(on) })
+			paths := make([]string, 0, 4096)
+			for i := range cap(paths) {
+				paths = append(paths, h.file(fmt.Sprintf("audit/tool%d", i), fmt.Sprintf("#!/bin/sh\n# %d\n", i)))
+			}
+			b.ReportAllocs()
+			i := 0
+			for b.Loop() {
+				if !h.exec(paths[i%len(paths)], execOpt{uid: 1000}) {
+					b.Fatal("denied")
+				}
+				i++
+			}
+		})
 	}
 }

@@ -23,8 +23,11 @@ import (
 // Client talks to gatehoused over its Unix socket.
 type Client struct {
 	Socket string
-	http   *http.Client
-	long   *http.Client // no overall timeout: for Changes, bounded by its context
+	// Program names the caller and its version in each request's
+	// User-Agent (e.g. "gatehouse-agent/1.2.0"); "" sends Go's default.
+	Program string
+	http    *http.Client
+	long    *http.Client // no overall timeout: for Changes, bounded by its context
 }
 
 // NewClient returns a client for the socket at path ("" = DefaultSocket).
@@ -100,6 +103,9 @@ func (c *Client) doWith(hc *http.Client, ctx context.Context, method, path strin
 	}
 	if in != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.Program != "" {
+		req.Header.Set("User-Agent", c.Program)
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

@@ -47,7 +47,26 @@ type Status struct {
 	// from a gatehoused older than this field.
 	Gaps []Gap    `json:"gaps,omitempty"`
 	You  Identity `json:"you"`
+	// DaemonVersion is gatehoused's build (internal/version); "" from
+	// one older than this field.
+	DaemonVersion string `json:"daemon_version,omitempty"`
+	// Agents are the users' agents that called since gatehoused started,
+	// with the version each said it is (its User-Agent): for root and the
+	// console sync only.
+	Agents []AgentSeen `json:"agents,omitempty"`
 }
+
+// AgentSeen is one user's agent as gatehoused last heard from it.
+type AgentSeen struct {
+	UID      uint32    `json:"uid"`
+	User     string    `json:"user"`
+	Version  string    `json:"version"`
+	LastSeen time.Time `json:"last_seen"`
+}
+
+// AgentProgram is the User-Agent product of the menu-bar agent; a client
+// whose Program is AgentProgram/VERSION is counted among Status.Agents.
+const AgentProgram = "gatehouse-agent"
 
 // Gap is one way around the enforcer on this machine (docs/enforcer.md,
 // "Ways around the marks"). Name is stable: exec_backstop, memfd_exec,
@@ -102,7 +121,9 @@ type Event struct {
 	Path           string    `json:"path,omitempty"`
 	SHA256         string    `json:"sha256,omitempty"`
 	Args           []string  `json:"args,omitempty"`
+	Groups         []string  `json:"groups,omitempty"`
 	Parent         string    `json:"parent,omitempty"`
+	Parents        []string  `json:"parents,omitempty"` // the chain, nearest first, when read (program events: always)
 	AppType        string    `json:"app_type,omitempty"`
 	Source         string    `json:"source,omitempty"`
 	Reason         string    `json:"reason,omitempty"`

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"flag"
@@ -63,7 +64,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 		}
 		return code
 	}
-	fmt.Fprintf(stdout, "gatehoused running since %s (%s ago)\n", st.Started.Format(time.RFC3339), time.Since(st.Started).Round(time.Second))
+	fmt.Fprintf(stdout, "gatehoused %s running since %s (%s ago)\n", cmp.Or(st.DaemonVersion, "(version not reported)"), st.Started.Format(time.RFC3339), time.Since(st.Started).Round(time.Second))
 	fmt.Fprintf(stdout, "policy:  %s revision %d from %s (loaded %s)\n", st.PolicyID, st.PolicyRevision, st.PolicyPath, st.PolicyLoaded.Format(time.RFC3339))
 	if st.PolicyError != "" {
 		fmt.Fprintf(stdout, "policy reload FAILED; the policy above is still in force:\n%s\n", st.PolicyError)
@@ -74,6 +75,9 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "source:  %s, %s, %d marks: %s\n", st.Source, mode, len(st.Marks), strings.Join(st.Marks, " "))
 	fmt.Fprintf(stdout, "you:     %s (uid %d)%s\n", st.You.User, st.You.UID, map[bool]string{true: ", root", false: ""}[st.You.Root])
+	for _, a := range st.Agents {
+		fmt.Fprintf(stdout, "agent:   %s's, version %s, last heard %s\n", a.User, a.Version, a.LastSeen.Local().Format(time.RFC3339))
+	}
 	switch {
 	case st.Audit == nil: // a gatehoused older than the field
 	case st.Audit.OK:

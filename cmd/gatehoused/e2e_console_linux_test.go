@@ -6,6 +6,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/ed25519"
+	"crypto/sha1"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -25,7 +27,45 @@ import (
 	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/offline"
+	"github.com/gatehouse/gatehouse/policy"
 )
+
+// testBinary is this test's executable, as the kernel names it.
+func testBinary(t *testing.T) string {
+	t.Helper()
+	p, err := os.Readlink("/proc/self/exe")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func fileSHA1(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sha1.Sum(b)
+	return hex.EncodeToString(s[:])
+}
+
+// postJSON posts v to url with token and decodes the answer into out; it
+// returns the status.
+func postJSON(hc *http.Client, url, token string, v, out any) int {
+	body, _ := json.Marshal(v)
+	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0
+	}
+	defer resp.Body.Close()
+	if out != nil {
+		json.NewDecoder(resp.Body).Decode(out)
+	}
+	return resp.StatusCode
+}
 
 // TestE2EConsoleApproval: the real gatehoused enrolls with a real console
 // (`gatehoused enroll`), the real sync service runs as the unprivileged
@@ -47,17 +87,7 @@ func e2eConsoleApproval(t *testing.T, backend string) {
 	approver, bob, admin := c.APIToken(t, "ann", "approver"), c.APIToken(t, "bob", "approver"), c.APIToken(t, "root", "admin")
 	// post calls the console's admin API with token and returns the status.
 	hc := c.HTTP()
-	post := func(token, path string, v any) int {
-		body, _ := json.Marshal(v)
-		hreq, _ := http.NewRequest("POST", c.URL+path, bytes.NewReader(body))
-		hreq.Header.Set("Authorization", "Bearer "+token)
-		resp, err := hc.Do(hreq)
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		return resp.StatusCode
-	}
+	post := func(token, path string, v any) int { return postJSON(hc, c.URL+path, token, v, nil) }
 
 	e.config = "sync_user: nobody\n"
 	e.start()
@@ -124,6 +154,48 @@ func e2eConsoleApproval(t *testing.T, backend string) {
 		}
 		return false
 	})
+	// The program's first record came too, with the facts no exec event
+	// carries (SHA-1, folder protection, the parent chain), and what-if
+	// decides on them: a draft denying /bin/true's SHA-1 would deny the
+	// run the grant allowed.
+	var rec store.Program
+	e.waitFor("the program's record on the console", func() bool {
+		ps, _ := st.ProgramsAt(context.Background(), []string{p})
+		if len(ps) == 1 {
+			rec = ps[0]
+		}
+		return len(ps) == 1
+	})
+	var facts policy.SubjectRecord
+	json.Unmarshal([]byte(rec.Facts), &facts)
+	trueSHA1 := fileSHA1(t, "/bin/true")
+	if facts.SHA1 != trueSHA1 || facts.Protection == "" || rec.First.Action != "approval" || rec.First.UID != 1000 {
+		t.Errorf("the console's record of %s: facts %+v, first exec %+v; want SHA-1 %s, a protection, the approval asked of uid 1000", p, facts, rec.First, trueSHA1)
+	}
+	var first struct {
+		Parents []string `json:"parents"`
+	}
+	json.Unmarshal([]byte(rec.First.Detail), &first)
+	if len(first.Parents) == 0 || first.Parents[0] != testBinary(t) {
+		t.Errorf("first exec's parent chain %q, want this test binary first", first.Parents)
+	}
+	e.waitFor("the parent's record on the console", func() bool {
+		ps, _ := st.ProgramsAt(context.Background(), first.Parents[:1])
+		return len(ps) == 1
+	})
+	draft := fmt.Sprintf("id: e2e-whatif\nrevision: 1\ndefault: allow\ngroups:\n  - name: true-by-sha1\n    definitions: [{type: binary, sha1: %s}]\nrules:\n  - {group: true-by-sha1, action: deny}\n", trueSHA1)
+	var wi server.WhatIfResult
+	if code := postJSON(hc, c.URL+"/v1/admin/whatif", admin, server.WhatIfRequest{YAML: draft, Days: 1}, &wi); code != 200 {
+		t.Fatalf("what-if: %d", code)
+	}
+	var found bool
+	for _, ch := range wi.Changed {
+		found = found || ch.Path == p && ch.Was == "allow" && ch.Would == "deny"
+	}
+	if !found {
+		t.Errorf("what-if on the SHA-1 of %s: %+v, want its allowed run denied", p, wi.Changed)
+	}
+
 	r, _ := e.client().Request(context.Background(), req.ID)
 	if r.DecidedBy == "" || !bytes.Contains([]byte(r.DecidedBy), []byte("console: ann")) {
 		t.Errorf("decided by %q, want the console's approver", r.DecidedBy)

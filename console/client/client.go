@@ -243,6 +243,21 @@ func (c *Client) UploadEvents(ctx context.Context, evs []server.EventWire) (int,
 	return out.Stored, nil
 }
 
+// ReportVersions tells the console what the machine runs.
+func (c *Client) ReportVersions(ctx context.Context, v server.VersionsReport) error {
+	body, err := json.Marshal(v)
+	if err != nil {
+		return err
+	}
+	var out struct {
+		OK bool `json:"ok"`
+	}
+	if err := call(ctx, c.http, http.MethodPost, c.id.URL+"/v1/endpoint/versions", body, &out); err != nil {
+		return fmt.Errorf("report versions: %w", err)
+	}
+	return nil
+}
+
 // Policy waits up to wait for a policy newer than have (the revision the
 // machine runs, which the console records) and returns it, nil when none
 // came. Its signature is checked here as gatehoused checks it again. keys

@@ -48,11 +48,20 @@ func TestPagesInChromium(t *testing.T) {
 	if err := c.Store.ReportRevision(ctx, id.MachineID, 3); err != nil {
 		t.Fatal(err)
 	}
+	if err := cl.ReportVersions(ctx, server.VersionsReport{Daemon: "1.4.0", Sync: "1.4.0-rc1", Agents: []store.AgentVersion{
+		{User: "alice", Version: "1.3.9", LastSeen: time.Now()}, {User: "bob", Version: "1.4.0", LastSeen: time.Now()}}}); err != nil {
+		t.Fatal(err)
+	}
 	day := time.Now().Add(-24 * time.Hour)
 	if _, err := cl.UploadEvents(ctx, []server.EventWire{
 		{ID: 1, Time: day, Kind: "exec", Action: "deny", UID: 501, User: "alice", Path: "/opt/blocked/tool", Rule: 2},
 		{ID: 2, Time: day.Add(time.Minute), Kind: "exec", Action: "allow", Allowed: true, UID: 502, User: "bob", Path: "/usr/bin/true", Rule: 1},
 		{ID: 3, Time: time.Now(), Kind: "exec", Action: "deny", UID: 501, User: "alice", Path: "/opt/blocked/other", Rule: 2},
+		// A program first seen allowed a month ago and not recorded since
+		// (allowed without audit): what-if replays it as first seen.
+		{ID: 4, Time: time.Now().Add(-30 * 24 * time.Hour), Kind: "program", Action: "allow", Allowed: true, UID: 503, User: "carol",
+			Path: "/opt/one/quiet", SHA256: strings.Repeat("1", 64),
+			Detail: []byte(`{"app_type":"binary","detail":"{\"type\":\"binary\",\"path\":\"/opt/one/quiet\",\"sha256\":\"` + strings.Repeat("1", 64) + `\"}"}`)},
 	}); err != nil {
 		t.Fatal(err)
 	}

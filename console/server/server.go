@@ -34,6 +34,7 @@ import (
 	"github.com/gatehouse/gatehouse/console/signed"
 	"github.com/gatehouse/gatehouse/console/store"
 	"github.com/gatehouse/gatehouse/offline"
+	"github.com/gatehouse/gatehouse/policy"
 )
 
 // Options configure a Server.
@@ -209,6 +210,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("POST /v1/endpoint/requests", s.endpoint(s.uploadRequest))
 	mux.HandleFunc("GET /v1/endpoint/decisions", s.endpoint(s.pollDecisions))
 	mux.HandleFunc("POST /v1/endpoint/events", s.endpoint(s.uploadEvents))
+	mux.HandleFunc("POST /v1/endpoint/versions", s.endpoint(s.reportVersions))
 	mux.HandleFunc("GET /v1/endpoint/policy", s.endpoint(s.pollPolicy))
 	mux.HandleFunc("POST /v1/endpoint/renew", s.endpoint(s.renew))
 	mux.HandleFunc("POST /v1/admin/policies", s.admin(roleAdminOp, s.uploadPolicy))
@@ -798,8 +800,12 @@ func (s *Server) listMachines(w http.ResponseWriter, r *http.Request, _ store.To
 	}
 	out := make([]MachineWire, 0, len(ms))
 	for _, m := range ms {
+		if m.Agents == nil {
+			m.Agents = []store.AgentVersion{}
+		}
 		out = append(out, MachineWire{ID: m.ID, Hostname: m.Hostname, OfflineName: m.OfflineName, Tags: m.Tags, Enrolled: m.Enrolled,
-			LastSeen: m.LastSeen, PolicyRevision: m.PolicyRevision, Revoked: m.Revoked, Pending: waiting[m.ID]})
+			LastSeen: m.LastSeen, PolicyRevision: m.PolicyRevision, Revoked: m.Revoked, Pending: waiting[m.ID],
+			DaemonVersion: m.DaemonVersion, SyncVersion: m.SyncVersion, Agents: m.Agents})
 	}
 	s.reply(w, out, nil)
 }
@@ -962,11 +968,72 @@ func (s *Server) uploadEvents(w http.ResponseWriter, r *http.Request, m store.Ma
 		if len(e.Detail) > 0 {
 			detail = string(e.Detail)
 		}
-		evs = append(evs, store.Event{MachineID: m.ID, EndpointID: e.ID, Time: e.Time, Kind: e.Kind, Action: e.Action, Allowed: e.Allowed,
-			Rule: e.Rule, PolicyRevision: e.PolicyRevision, UID: e.UID, User: e.User, Path: e.Path, SHA256: e.SHA256, Detail: detail})
+		ev := store.Event{MachineID: m.ID, EndpointID: e.ID, Time: e.Time, Kind: e.Kind, Action: e.Action, Allowed: e.Allowed,
+			Rule: e.Rule, PolicyRevision: e.PolicyRevision, UID: e.UID, User: e.User, Path: e.Path, SHA256: e.SHA256, Detail: detail}
+		if e.Kind == "program" {
+			if ev.Facts = programFacts(e); ev.Facts == "" {
+				s.log.Warn("a machine's program record has no usable facts; kept as an event only", "machine", m.ID, "event", e.ID, "path", e.Path)
+			}
+		}
+		evs = append(evs, ev)
 	}
 	n, err := s.st.PutEvents(r.Context(), evs)
 	s.reply(w, map[string]int{"stored": n}, err)
+}
+
+// Bounds of a versions report: a version is a short printable word.
+const (
+	maxVersionLen = 64
+	maxAgentsSeen = 1000
+)
+
+func (s *Server) reportVersions(w http.ResponseWriter, r *http.Request, m store.Machine) {
+	var v VersionsReport
+	if err := decodeUpTo(w, r, &v, maxBody); err != nil {
+		s.reply(w, nil, err)
+		return
+	}
+	word := func(what, x string) error {
+		if len(x) > maxVersionLen || strings.ContainsFunc(x, func(c rune) bool { return c < 0x20 || c > 0x7e }) {
+			return fail(http.StatusBadRequest, "%s version %.20q: at most %d printable ASCII characters", what, x, maxVersionLen)
+		}
+		return nil
+	}
+	errs := []error{word("daemon", v.Daemon), word("sync", v.Sync)}
+	if len(v.Agents) > maxAgentsSeen {
+		errs = append(errs, fail(http.StatusBadRequest, "at most %d agents, got %d", maxAgentsSeen, len(v.Agents)))
+	}
+	for _, a := range v.Agents {
+		errs = append(errs, word("agent", a.Version), word("agent user", a.User))
+	}
+	for _, err := range errs {
+		if err != nil {
+			s.reply(w, nil, err)
+			return
+		}
+	}
+	s.reply(w, map[string]bool{"ok": true}, s.st.ReportVersions(r.Context(), m.ID, v.Daemon, v.Sync, v.Agents))
+}
+
+// programFacts are the facts of a "program" event (its detail's detail, a
+// policy.SubjectRecord) as the console keeps them; "" if they are not
+// those of the event's program.
+func programFacts(e EventWire) string {
+	var d struct {
+		Detail string `json:"detail"`
+	}
+	var rec policy.SubjectRecord
+	if json.Unmarshal(e.Detail, &d) != nil || json.Unmarshal([]byte(d.Detail), &rec) != nil {
+		return ""
+	}
+	if b, err := hex.DecodeString(rec.SHA256); err != nil || len(b) != sha256.Size || rec.SHA256 != strings.ToLower(rec.SHA256) || rec.SHA256 != e.SHA256 {
+		return ""
+	}
+	b, err := json.Marshal(rec)
+	if err != nil {
+		return ""
+	}
+	return string(b)
 }
 
 func (s *Server) listEvents(w http.ResponseWriter, r *http.Request, _ store.Token) {

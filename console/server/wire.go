@@ -54,6 +54,19 @@ type MachineWire struct {
 	PolicyRevision int64     `json:"policy_revision"`
 	Revoked        bool      `json:"revoked"`
 	Pending        int       `json:"pending"` // its requests waiting for a decision
+	// What it runs, as its sync last reported ("" and none before).
+	DaemonVersion string               `json:"daemon_version"`
+	SyncVersion   string               `json:"sync_version"`
+	Agents        []store.AgentVersion `json:"agents"`
+}
+
+// VersionsReport is POST /v1/endpoint/versions: what the machine runs —
+// gatehoused's build, the sync's, and each user's agent that called
+// gatehoused since it started.
+type VersionsReport struct {
+	Daemon string               `json:"daemon"`
+	Sync   string               `json:"sync"`
+	Agents []store.AgentVersion `json:"agents"`
 }
 
 // EventOut is an uploaded audit event as the admin API lists it.

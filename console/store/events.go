@@ -22,6 +22,10 @@ type Event struct {
 	User           string
 	Path, SHA256   string
 	Detail         string // JSON
+	// Facts is a "program" event's facts (JSON of a policy.SubjectRecord,
+	// checked by the caller): PutEvents keeps them as the machine's record
+	// of the program (Programs). "" for other events.
+	Facts string
 }
 
 // eventsPerInsert bounds the rows of one INSERT: 13 parameters each stay
@@ -64,6 +68,20 @@ func (s *Store) PutEvents(ctx context.Context, evs []Event) (int, error) {
 			return 0, fmt.Errorf("store events: %w", err)
 		}
 		n += int(k)
+	}
+	for _, e := range evs {
+		if e.Kind != "program" || e.Facts == "" || e.SHA256 == "" {
+			continue
+		}
+		// The newest record of a program is kept (a machine that lost its
+		// own sends it again), seen first at the earliest.
+		if _, err := q.exec(ctx, `INSERT INTO programs (machine_id, sha256, path, first_seen, event_id, facts)
+			VALUES (?, ?, ?, ?, (SELECT id FROM events WHERE machine_id = ? AND endpoint_id = ?), ?)
+			ON CONFLICT (machine_id, sha256) DO UPDATE SET path = excluded.path, facts = excluded.facts, event_id = excluded.event_id,
+				first_seen = CASE WHEN programs.first_seen < excluded.first_seen THEN programs.first_seen ELSE excluded.first_seen END`,
+			e.MachineID, e.SHA256, e.Path, nanos(e.Time), e.MachineID, e.EndpointID, e.Facts); err != nil {
+			return 0, fmt.Errorf("store program: %w", err)
+		}
 	}
 	return n, tx.Commit()
 }

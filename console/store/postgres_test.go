@@ -35,7 +35,7 @@ func TestNodesStartingTogetherMigrateOnce(t *testing.T) {
 	}
 	s := openPostgres(t, dsn)
 	var v int
-	if err := s.r.row(context.Background(), `SELECT version FROM schema_version`).Scan(&v); err != nil || v != 8 {
+	if err := s.r.row(context.Background(), `SELECT version FROM schema_version`).Scan(&v); err != nil || v != 10 {
 		t.Errorf("schema version %d, %v; want 8", v, err)
 	}
 }

@@ -200,6 +200,16 @@ type Machine struct {
 	OfflineSecret  []byte
 	CertSerial     string
 	Revoked        bool
+	// What it runs, as its sync last reported ("" and none before).
+	DaemonVersion, SyncVersion string
+	Agents                     []AgentVersion
+}
+
+// AgentVersion is one user's agent on a machine.
+type AgentVersion struct {
+	User     string    `json:"user"`
+	Version  string    `json:"version"`
+	LastSeen time.Time `json:"last_seen"`
 }
 
 // AddEnrollToken stores an enrollment token by the hash of its secret.
@@ -249,15 +259,31 @@ func (s *Store) Enroll(ctx context.Context, tokenHash string, m Machine, now tim
 	return m, tx.Commit()
 }
 
-const machineCols = `id, hostname, offline_name, tags, enrolled, last_seen, policy_revision, offline_secret, cert_serial, revoked`
+const machineCols = `id, hostname, offline_name, tags, enrolled, last_seen, policy_revision, offline_secret, cert_serial, revoked,
+	daemon_version, sync_version, agents`
 
 func scanMachine(sc interface{ Scan(...any) error }) (Machine, error) {
 	var m Machine
-	var tags string
+	var tags, agents string
 	var enrolled, seen int64
-	err := sc.Scan(&m.ID, &m.Hostname, &m.OfflineName, &tags, &enrolled, &seen, &m.PolicyRevision, &m.OfflineSecret, &m.CertSerial, &m.Revoked)
+	err := sc.Scan(&m.ID, &m.Hostname, &m.OfflineName, &tags, &enrolled, &seen, &m.PolicyRevision, &m.OfflineSecret, &m.CertSerial, &m.Revoked,
+		&m.DaemonVersion, &m.SyncVersion, &agents)
 	m.Tags, m.Enrolled, m.LastSeen = parseList(tags), fromNanos(enrolled), fromNanos(seen)
+	_ = json.Unmarshal([]byte(agents), &m.Agents)
 	return m, err
+}
+
+// ReportVersions records what machine id runs.
+func (s *Store) ReportVersions(ctx context.Context, id, daemon, sync string, agents []AgentVersion) error {
+	if agents == nil {
+		agents = []AgentVersion{}
+	}
+	b, err := json.Marshal(agents)
+	if err != nil {
+		return err
+	}
+	_, err = s.w.exec(ctx, `UPDATE machines SET daemon_version = ?, sync_version = ?, agents = ? WHERE id = ?`, daemon, sync, string(b), id)
+	return err
 }
 
 // Machine returns the machine id.

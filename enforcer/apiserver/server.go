@@ -8,21 +8,27 @@
 package apiserver
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
+	"sync"
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/store"
+	"github.com/gatehouse/gatehouse/internal/version"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/request"
 )
@@ -53,6 +59,9 @@ type Engine interface {
 type Server struct {
 	eng Engine
 	log *slog.Logger
+
+	mu     sync.Mutex
+	agents map[uint32]localapi.AgentSeen // by uid: the agents that called
 }
 
 // New returns a server for eng (log nil: slog.Default()).
@@ -60,7 +69,42 @@ func New(eng Engine, log *slog.Logger) *Server {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Server{eng: eng, log: log}
+	return &Server{eng: eng, log: log, agents: map[uint32]localapi.AgentSeen{}}
+}
+
+// maxAgents bounds the agents remembered (one per user).
+const maxAgents = 4096
+
+// sawAgent remembers the version a's agent says it is (its User-Agent,
+// AgentProgram/VERSION): informational, for the console's Computers page.
+func (s *Server) sawAgent(r *http.Request, a enforcer.Actor) {
+	v, ok := strings.CutPrefix(r.Header.Get("User-Agent"), localapi.AgentProgram+"/")
+	if !ok {
+		return
+	}
+	v = strings.Map(func(c rune) rune {
+		if c < 0x21 || c > 0x7e {
+			return -1
+		}
+		return c
+	}, v)
+	if len(v) > 64 {
+		v = v[:64]
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if _, ok := s.agents[a.UID]; ok || len(s.agents) < maxAgents {
+		s.agents[a.UID] = localapi.AgentSeen{UID: a.UID, User: a.User, Version: v, LastSeen: time.Now().UTC()}
+	}
+}
+
+// agentsSeen lists the agents that called, by uid.
+func (s *Server) agentsSeen() []localapi.AgentSeen {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := slices.Collect(maps.Values(s.agents))
+	slices.SortFunc(out, func(a, b localapi.AgentSeen) int { return cmp.Compare(a.UID, b.UID) })
+	return out
 }
 
 // Listen creates the local API socket: its directory is root's, the socket
@@ -150,6 +194,7 @@ func (s *Server) Handler() http.Handler {
 				writeError(w, http.StatusForbidden, "no peer credentials")
 				return
 			}
+			s.sawAgent(r, a)
 			r.Body = http.MaxBytesReader(w, r.Body, limit)
 			if fs, ok := r.Context().Value(filesKey{}).(fileSource); ok {
 				defer fs.drop() // descriptors the request did not take
@@ -276,7 +321,12 @@ func (s *Server) status(_ *http.Request, a enforcer.Actor) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	return statusToWire(st), nil
+	out := statusToWire(st)
+	out.DaemonVersion = version.String()
+	if a.Kind == enforcer.ActorRoot || a.Kind == enforcer.ActorConsoleSync {
+		out.Agents = s.agentsSeen()
+	}
+	return out, nil
 }
 
 func (s *Server) reload(_ *http.Request, a enforcer.Actor) (any, error) {

@@ -316,3 +316,38 @@ func TestDefaultSocketIsTheClients(t *testing.T) {
 		t.Errorf("the daemon waits up to %v for changes, the wire says %v", enforcer.MaxChangesWait, localapi.MaxChangesWait)
 	}
 }
+
+// The agents that call are remembered with the version they say; root and
+// the console sync see them in the status (for the console's Computers
+// page), other users do not. Every status names the daemon's build.
+func TestStatusNamesTheAgentsAndTheDaemonsVersion(t *testing.T) {
+	e := newEnv(t, nil)
+	ctx := context.Background()
+	agent := localapi.NewClient(e.sock)
+	agent.Program = localapi.AgentProgram + "/1.2.3 (linux)" // spaces and what is not printable are dropped
+	if _, err := agent.Requests(ctx); err != nil {
+		t.Fatal(err)
+	}
+	other := localapi.NewClient(e.sock)
+	other.Program = "gatehouse/9.9" // the CLI is not an agent
+	if _, err := other.Status(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st, err := e.client.Status(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.DaemonVersion == "" {
+		t.Error("status names no daemon version")
+	}
+	me := uint32(os.Geteuid())
+	if me != 0 {
+		if len(st.Agents) != 0 {
+			t.Errorf("a user's status lists agents: %+v", st.Agents)
+		}
+		return
+	}
+	if len(st.Agents) != 1 || st.Agents[0].UID != me || st.Agents[0].Version != "1.2.3(linux)" || st.Agents[0].User != "root" || st.Agents[0].LastSeen.IsZero() {
+		t.Errorf("agents = %+v, want root's agent 1.2.3(linux)", st.Agents)
+	}
+}

@@ -35,7 +35,7 @@ func gapsToWire(gs []enforcer.Gap) []localapi.Gap {
 func eventToWire(ev store.Event) localapi.Event {
 	return localapi.Event{ID: ev.ID, Time: ev.Time, Kind: ev.Kind, Action: ev.Action, Allowed: ev.Allowed, Rule: ev.Rule,
 		RuleName: ev.RuleName, Group: ev.Group, PolicyID: ev.PolicyID, PolicyRevision: ev.PolicyRevision, UID: ev.UID,
-		User: ev.User, PID: ev.PID, Path: ev.Path, SHA256: ev.SHA256, Args: ev.Args, Parent: ev.Parent, AppType: ev.AppType,
+		User: ev.User, PID: ev.PID, Path: ev.Path, SHA256: ev.SHA256, Args: ev.Args, Groups: ev.Groups, Parent: ev.Parent, Parents: ev.Parents, AppType: ev.AppType,
 		Source: ev.Source, Reason: ev.Reason, GrantID: ev.GrantID, RequestID: ev.RequestID, Count: ev.Count, Detail: ev.Detail}
 }
 

@@ -506,6 +506,7 @@ func BenchmarkHeldExec(b *testing.B) {
 		{"Task", func() error { _, err := Task(ev.PID); return err }},
 		{"ExecArgs", func() error { _, err := ExecArgs(ev.PID); return err }},
 		{"Ancestors", func() error { _, err := Ancestors(ev.PID, 64); return err }},
+		{"Ancestors1", func() error { _, err := Ancestors(ev.PID, 1); return err }}, // the nearest parent only
 		{"All", func() error {
 			if _, err := Task(ev.PID); err != nil {
 				return err

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	ID             int64 // assigned by the store; ascending, never reused
 	Time           time.Time
-	Kind           string // "exec", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop", "tamper"
+	Kind           string // "exec", "program", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop", "tamper"
 	Action         string
 	Allowed        bool
 	Rule           int
@@ -29,18 +29,23 @@ type Event struct {
 	Path           string
 	SHA256         string
 	Args           []string // empty reads back as nil
+	Groups         []string // the user's groups (exec and program events); empty reads back as nil
 	Parent         string
+	Parents        []string // the parent chain's paths, nearest first (Parent is the first)
 	AppType        string
 	Source         string
 	Reason         string
 	GrantID        int64
 	RequestID      int64
 	Count          int64 // for "dropped", "unwritten", "unclean_stop": how many events were lost
-	Detail         string
+	// Detail says what happened; for a "program" event (the first time a
+	// program was seen: its facts, and the exec's as for "exec") it is the
+	// JSON of a policy.SubjectRecord.
+	Detail string
 }
 
 const eventCols = `time, kind, action, allowed, rule, rule_name, group_name, policy_id, policy_revision,
-	uid, user_name, pid, path, sha256, args, parent, app_type, source, reason, grant_id, request_id, count, detail`
+	uid, user_name, pid, path, sha256, args, parent, app_type, source, reason, grant_id, request_id, count, detail, groups, parents`
 
 var insertEventSQL = `INSERT INTO events (` + eventCols + `) VALUES (` + placeholders(columns(eventCols)) + `)`
 
@@ -79,11 +84,25 @@ func (s *Store) addEvents(ctx context.Context, run *runRow, parts ...[]Event) er
 			if err != nil {
 				return fmt.Errorf("add events: %w", err)
 			}
-			_, err = stmt.ExecContext(rowCtx, nanos(e.Time), e.Kind, e.Action, e.Allowed, e.Rule, e.RuleName, e.Group,
-				e.PolicyID, e.PolicyRevision, int64(e.UID), e.User, e.PID, e.Path, e.SHA256, args, e.Parent,
-				e.AppType, e.Source, e.Reason, e.GrantID, e.RequestID, e.Count, e.Detail)
+			groups, err := argsValue(e.Groups)
 			if err != nil {
 				return fmt.Errorf("add events: %w", err)
+			}
+			parents, err := argsValue(e.Parents)
+			if err != nil {
+				return fmt.Errorf("add events: %w", err)
+			}
+			_, err = stmt.ExecContext(rowCtx, nanos(e.Time), e.Kind, e.Action, e.Allowed, e.Rule, e.RuleName, e.Group,
+				e.PolicyID, e.PolicyRevision, int64(e.UID), e.User, e.PID, e.Path, e.SHA256, args, e.Parent,
+				e.AppType, e.Source, e.Reason, e.GrantID, e.RequestID, e.Count, e.Detail, groups, parents)
+			if err != nil {
+				return fmt.Errorf("add events: %w", err)
+			}
+			if e.Kind == "program" && e.SHA256 != "" {
+				if _, err := tx.ExecContext(rowCtx, `INSERT INTO programs_seen (sha256, first_seen) VALUES (?, ?) ON CONFLICT DO NOTHING`,
+					e.SHA256, nanos(e.Time)); err != nil {
+					return fmt.Errorf("add events: %w", err)
+				}
 			}
 		}
 	}
@@ -167,23 +186,48 @@ func (s *Store) Events(ctx context.Context, f Filter) ([]Event, error) {
 	return out, nil
 }
 
+// ProgramsSeen lists the SHA-256 of every program whose facts were
+// recorded.
+func (s *Store) ProgramsSeen(ctx context.Context) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT sha256 FROM programs_seen`)
+	if err != nil {
+		return nil, fmt.Errorf("programs seen: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, fmt.Errorf("programs seen: %w", err)
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
 var likeEscaper = strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
 
 func scanEvent(r rowScanner) (Event, error) {
 	var (
-		e      Event
-		t, uid int64
-		args   sql.NullString
+		e                     Event
+		t, uid                int64
+		args, groups, parents sql.NullString
 	)
 	err := r.Scan(&e.ID, &t, &e.Kind, &e.Action, &e.Allowed, &e.Rule, &e.RuleName, &e.Group, &e.PolicyID,
 		&e.PolicyRevision, &uid, &e.User, &e.PID, &e.Path, &e.SHA256, &args, &e.Parent, &e.AppType,
-		&e.Source, &e.Reason, &e.GrantID, &e.RequestID, &e.Count, &e.Detail)
+		&e.Source, &e.Reason, &e.GrantID, &e.RequestID, &e.Count, &e.Detail, &groups, &parents)
 	if err != nil {
 		return e, err
 	}
 	e.Time = fromNanos(t)
 	e.UID = uint32(uid)
-	e.Args, err = parseArgs(args)
+	if e.Args, err = parseArgs(args); err != nil {
+		return e, err
+	}
+	if e.Groups, err = parseArgs(groups); err != nil {
+		return e, err
+	}
+	e.Parents, err = parseArgs(parents)
 	return e, err
 }
 

@@ -3,6 +3,7 @@ package store
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -19,7 +20,7 @@ func fullEvent() Event {
 		Time: t0, Kind: "exec", Action: "block", Allowed: true, Rule: 7, RuleName: "no curl", Group: "devs",
 		PolicyID: "corp", PolicyRevision: 42, UID: math32, User: "alice", PID: -3, Path: "/usr/bin/curl",
 		SHA256: "ab12", Args: []string{"-s", "https://example.com/?a=1&b=2", "", `q"u'o\te`, "ünï €"},
-		Parent: "/bin/bash", AppType: "binary", Source: "apt", Reason: "because", GrantID: 9, RequestID: 11,
+		Groups: []string{"staff", "dev ops"}, Parent: "/bin/bash", Parents: []string{"/bin/bash", "/usr/sbin/sshd", "/sbin/init"}, AppType: "binary", Source: "apt", Reason: "because", GrantID: 9, RequestID: 11,
 		Count: 13, Detail: "detail\nwith newline",
 	}
 }
@@ -45,6 +46,31 @@ func TestEventRoundTrip(t *testing.T) {
 	}
 	if !got[1].Time.IsZero() {
 		t.Errorf("zero time read back as %v", got[1].Time)
+	}
+}
+
+func TestProgramEventsMarkTheProgramSeen(t *testing.T) {
+	s := openTest(t)
+	evs := []Event{
+		{Kind: "program", Path: "/usr/bin/a", SHA256: "aa", Time: t0},
+		{Kind: "exec", Path: "/usr/bin/b", SHA256: "bb", Time: t0},      // an exec is not a record of the program's facts
+		{Kind: "program", Path: "/opt/a-again", SHA256: "aa", Time: t0}, // seen again (a retried upload): one row
+		{Kind: "program", Path: "/usr/bin/no-hash", Time: t0},           // nothing to key it by
+		{Kind: "program", Path: "/usr/bin/c", SHA256: "cc", Time: t0.Add(1)},
+	}
+	if err := s.AddEvents(t.Context(), evs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Prune(t.Context(), t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	got, err := s.ProgramsSeen(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.Sort(got)
+	if want := []string{"aa", "cc"}; !slices.Equal(got, want) {
+		t.Errorf("programs seen after the events were pruned = %q, want %q", got, want)
 	}
 }
 

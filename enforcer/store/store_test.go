@@ -201,7 +201,7 @@ func TestMigrations(t *testing.T) {
 		names = append(names, n)
 	}
 	rows.Close()
-	want := []string{"audit_run", "events", "events_time", "events_uid_id", "grants", "grants_request_id", "grants_uid", "requests", "requests_uid_state"}
+	want := []string{"audit_run", "events", "events_time", "events_uid_id", "grants", "grants_request_id", "grants_uid", "programs_seen", "requests", "requests_uid_state"}
 	if diff := cmp.Diff(want, names); diff != "" {
 		t.Errorf("schema objects (-want +got):\n%s", diff)
 	}

@@ -54,6 +54,38 @@ async function unnamed(page) {
   return { unnamed: roles.filter((n) => controls.has(n.role) && n.name === ''), count: roles.filter((n) => controls.has(n.role)).length };
 }
 
+// What each page shows once it has loaded.
+const ready = {
+  '#/requests': '#pending-title',
+  '#/offline': '#make-code',
+  '#/computers': 'tbody tr',
+  '#/audit': '#audit-count:not(:empty)',
+  '#/policy': '#lint-summary',
+  '#/notifications': '#n-target',
+};
+
+// Every page of the signed-in role, reached from the menu by keyboard
+// alone (Tab to its link, Enter), has a name for every control and
+// headers on its tables; returns the pages visited.
+async function everyPageByKeyboard(page) {
+  const hrefs = await page.$$eval('#nav a', (as) => as.map((a) => a.getAttribute('href')));
+  for (const href of hrefs) {
+    let tabs = 0;
+    while (await page.evaluate(() => document.activeElement?.getAttribute('href')) !== href) {
+      assert.ok(++tabs < 60, `${href} is not reached by Tab`);
+      await page.keyboard.press('Tab');
+    }
+    await page.keyboard.press('Enter');
+    await page.waitForFunction((h) => location.hash === h, href);
+    await page.waitForSelector(ready[href]);
+    const r = await unnamed(page);
+    assert.deepEqual(r.unnamed, [], `controls without an accessible name on ${href}`);
+    const bare = await page.$$eval('table', (ts) => ts.filter((t) => !t.querySelector('th[scope="col"]')).length);
+    assert.equal(bare, 0, `a table without column headers on ${href}`);
+  }
+  return hrefs;
+}
+
 describe('console pages', { skip: env.skip }, () => {
   test('a wrong password is refused on the page', async () => {
     const ctx = await env.browser.newContext({ viewport: desktop, ignoreHTTPSErrors: true });
@@ -107,6 +139,7 @@ describe('console pages', { skip: env.skip }, () => {
     await page.waitForSelector(`#decided-title ~ article[data-request="${id}"] .state-approved`, { timeout: 10000 });
     assert.match(await page.textContent(`#decided-title ~ article[data-request="${id}"]`), /Approved by ann/);
     await shot(page, 'requests-approved');
+    assert.deepEqual(await everyPageByKeyboard(page), ['#/requests', '#/computers', '#/audit']);
     assert.deepEqual(external, [], 'nothing is loaded from elsewhere');
     await ctx.close();
   });
@@ -130,6 +163,7 @@ describe('console pages', { skip: env.skip }, () => {
     const r = await unnamed(page);
     assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
     await shot(page, 'offline');
+    assert.deepEqual(await everyPageByKeyboard(page), ['#/requests', '#/offline', '#/computers', '#/audit']);
     await ctx.close();
   });
 
@@ -198,6 +232,10 @@ describe('console pages', { skip: env.skip }, () => {
     assert.match(await page.textContent('#what-if-summary'), /would be decided differently/);
     const row = page.locator('#what-if-result tbody tr', { hasText: '/opt/blocked/tool' });
     assert.match(await row.textContent(), /deny.*allow \(rule 0\).*alice.*mac-e2e/);
+    // A program that ran unrecorded (first seen a month ago) is replayed as first seen.
+    assert.match(await page.textContent('#what-if-summary'), /and 1 program that ran unrecorded, as first seen/);
+    const quiet = page.locator('#what-if-result tbody tr', { hasText: '/opt/one/quiet' });
+    assert.match(await quiet.textContent(), /allow.*deny \(rule 1\).*unrecorded on 1 computer \(as first seen\).*carol.*mac-e2e/);
     await shot(page, 'policy-what-if');
     // Notifications: a bad URL is refused with the console's reason; a
     // Slack webhook is added and removed.
@@ -218,6 +256,7 @@ describe('console pages', { skip: env.skip }, () => {
     await page.waitForSelector('#lint-summary');
     const r = await unnamed(page);
     assert.deepEqual(r.unnamed, [], 'controls without an accessible name');
+    assert.equal((await everyPageByKeyboard(page)).length, 6);
     await ctx.close();
   });
 
@@ -229,10 +268,13 @@ describe('console pages', { skip: env.skip }, () => {
     await page.click('#nav a[href="#/computers"]');
     await page.waitForSelector('tbody tr');
     assert.match(await page.textContent('tbody'), /mac-e2e/);
+    // What the computer runs, as its sync reported.
+    assert.match(await page.textContent('tbody'), /1\.4\.0 \(sync 1\.4\.0-rc1\)/);
+    assert.match(await page.textContent('tbody'), /alice 1\.3\.9, bob 1\.4\.0/);
     await shot(page, 'computers-phone');
     await page.click('#nav a[href="#/audit"]');
     await page.waitForSelector('#audit-count:not(:empty)');
-    assert.match(await page.textContent('#audit-count'), /^3 events/);
+    assert.match(await page.textContent('#audit-count'), /^4 events/);
     await shot(page, 'audit-phone');
     // Search by user: only alice's; the picture says what it shows.
     await page.fill('#f-user', 'alice');
@@ -246,6 +288,7 @@ describe('console pages', { skip: env.skip }, () => {
     assert.match(href, /format=csv/);
     const csv = await page.evaluate(async (u) => (await fetch(u)).text(), href);
     assert.equal(csv.trim().split('\n').length, 3, 'a header and alice\'s two events');
+    assert.deepEqual(await everyPageByKeyboard(page), ['#/requests', '#/computers', '#/audit']);
     // Signing out ends the session.
     await page.click('#sign-out');
     await page.waitForSelector('#name');

@@ -7,6 +7,23 @@
 import { h } from './dom.js';
 
 const app = document.getElementById('app');
+
+// On a phone the tables are stacked, a card per row (style.css): each cell
+// names its column, and the table roles are said outright, as a table
+// shown as blocks can lose them in the accessibility tree.
+function labelCells(table) {
+  table.setAttribute('role', 'table');
+  const names = [...table.querySelectorAll('thead th')].map((th) => { th.setAttribute('role', 'columnheader'); return th.textContent; });
+  table.querySelectorAll('tr').forEach((tr) => {
+    tr.setAttribute('role', 'row');
+    [...tr.children].forEach((td, i) => {
+      if (td.tagName !== 'TD') return;
+      td.setAttribute('role', 'cell');
+      if (names[i]) td.dataset.label = names[i];
+    });
+  });
+}
+new MutationObserver(() => app.querySelectorAll('table').forEach(labelCells)).observe(app, { childList: true, subtree: true });
 const live = document.getElementById('live');
 let session = null; // {user, role, csrf}
 let stopLive = null; // ends the request queue's long poll
@@ -379,7 +396,7 @@ async function showOffline() {
 async function showComputers() {
   const err = errorLine('computers-error');
   const table = h('table', {}, h('caption', { class: 'visually-hidden', text: 'Enrolled computers' }),
-    h('thead', {}, h('tr', {}, ['Computer', 'Tags', 'Pending', 'Last seen', 'Policy revision', 'Enrolled', ''].map((t) => h('th', { scope: 'col', text: t })))));
+    h('thead', {}, h('tr', {}, ['Computer', 'Tags', 'Pending', 'Last seen', 'Policy revision', 'Daemon', 'Agents', 'Enrolled', ''].map((t) => h('th', { scope: 'col', text: t })))));
   const body = h('tbody');
   table.append(body);
   page('Computers', err, table);
@@ -387,7 +404,10 @@ async function showComputers() {
     try {
       const ms = await api('GET', '/v1/admin/machines');
       body.replaceChildren(...ms.map((m) => {
-        const cells = [m.hostname, (m.tags || []).join(', '), String(m.pending), when(m.last_seen) || 'never', String(m.policy_revision), when(m.enrolled)];
+        // What it runs, as its sync last said (nothing before it did).
+        const daemon = m.daemon_version ? `${m.daemon_version}${m.sync_version && m.sync_version !== m.daemon_version ? ` (sync ${m.sync_version})` : ''}` : 'not reported';
+        const agents = (m.agents || []).map((a) => `${a.user} ${a.version}`).join(', ') || 'none reported';
+        const cells = [m.hostname, (m.tags || []).join(', '), String(m.pending), when(m.last_seen) || 'never', String(m.policy_revision), daemon, agents, when(m.enrolled)];
         const row = h('tr', {}, cells.map((c) => h('td', { text: c })));
         const last = h('td');
         if (m.revoked) {
@@ -434,7 +454,8 @@ function svg(tag, attrs) {
 // description for screen readers.
 function chart(evs) {
   const days = new Map();
-  for (const e of evs) {
+  // Decisions: a program's first record repeats its first exec's.
+  for (const e of evs.filter((x) => x.kind === 'exec')) {
     const day = (e.time || '').slice(0, 10);
     const d = days.get(day) || { allowed: 0, denied: 0 };
     if (e.allowed) {
@@ -446,7 +467,9 @@ function chart(evs) {
   }
   const list = [...days.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).slice(-30);
   const max = Math.max(1, ...list.map(([, d]) => d.allowed + d.denied));
-  const w = 24;
+  // Days are labelled by their number, or month and day when the bars span months.
+  const months = new Set(list.map(([day]) => day.slice(0, 7))).size > 1;
+  const w = months ? 40 : 24;
   const height = 120;
   const label = list.length
     ? 'Decisions per day: ' + list.map(([day, d]) => `${day} ${d.allowed} allowed, ${d.denied} denied`).join('; ')
@@ -458,7 +481,7 @@ function chart(evs) {
     pic.append(svg('rect', { x: i * w + 4, y: height - ha - hd, width: w - 8, height: hd, class: 'bar-denied' }));
     pic.append(svg('rect', { x: i * w + 4, y: height - ha, width: w - 8, height: ha, class: 'bar-allowed' }));
     const t = svg('text', { x: i * w + w / 2, y: height + 14, 'text-anchor': 'middle', class: 'bar-label' });
-    t.textContent = day.slice(8);
+    t.textContent = months ? day.slice(5) : day.slice(8);
     pic.append(t);
   });
   return h('figure', { class: 'chart-box' }, pic, h('figcaption', { text: 'Decisions per day (green allowed, red denied) of the events listed.' }));
@@ -517,7 +540,7 @@ async function showAudit() {
       count.textContent = `${evs.length} event${evs.length === 1 ? '' : 's'}${evs.length === 1000 ? ' (the newest 1,000)' : ''}.`;
       picture.replaceChildren(chart(evs));
       body.replaceChildren(...evs.map((e) => h('tr', {},
-        [when(e.time), host[e.machine_id] || e.machine_id, e.user || '', `${e.kind} ${e.action || ''}${e.allowed ? ' (allowed)' : ''}`, String(e.rule || ''), e.path || '']
+        [when(e.time), host[e.machine_id] || e.machine_id, e.user || '', e.kind === 'program' ? `first seen${e.action ? `: ${e.action}` : ' (as a parent)'}` : `${e.kind} ${e.action || ''}${e.allowed ? ' (allowed)' : ''}`, String(e.rule || ''), e.path || '']
           .map((c) => h('td', { text: c })))));
     } catch (ex) {
       setError(err, ex.message);
@@ -700,13 +723,19 @@ async function showPolicy() {
       whatIfBtn.disabled = true;
       try {
         const out = await api('POST', '/v1/admin/whatif', { name: nameField.value.trim() || 'draft', yaml: text.value, days: 7 });
-        const rows = out.changed.map((c) => h('tr', {}, [c.path, c.was, `${c.would} (rule ${c.would_rule})`, String(c.events), c.users.join(', '), c.computers.join(', ')].map((v) => h('td', { text: v }))));
+        const starts = (c) => {
+          if (!c.unrecorded) return String(c.events);
+          const unrec = `unrecorded on ${c.unrecorded} computer${c.unrecorded === 1 ? '' : 's'} (as first seen)`;
+          return c.events ? `${c.events}, and ${unrec}` : unrec;
+        };
+        const rows = out.changed.map((c) => h('tr', {}, [c.path, c.was, `${c.would} (rule ${c.would_rule})`, starts(c), c.users.join(', '), c.computers.join(', ')].map((v) => h('td', { text: v }))));
         fill(whatIfOut,
-          h('p', { id: 'what-if-summary', text: `${out.events} program start${out.events === 1 ? '' : 's'} since ${when(out.since)} replayed${out.truncated ? ' (the newest 50,000)' : ''}: ${out.changed.length ? `${out.changed.length} program${out.changed.length === 1 ? '' : 's'} would be decided differently.` : 'nothing would be decided differently.'}` }),
+          h('p', { id: 'what-if-summary', text: `${out.events} program start${out.events === 1 ? '' : 's'} since ${when(out.since)} replayed${out.unrecorded ? `, and ${out.unrecorded} program${out.unrecorded === 1 ? '' : 's'} that ran unrecorded, as first seen` : ''}${out.truncated ? ' (the newest 50,000 of each)' : ''}: ${out.changed.length ? `${out.changed.length} program${out.changed.length === 1 ? '' : 's'} would be decided differently.` : 'nothing would be decided differently.'}` }),
           rows.length ? h('table', {}, h('caption', { class: 'visually-hidden', text: 'Programs the draft would decide differently' }),
             h('thead', {}, h('tr', {}, ['Program', 'Was', 'Would be', 'Starts', 'Users', 'Computers'].map((t) => h('th', { scope: 'col', text: t })))),
             h('tbody', {}, rows)) : null,
-          out.missing.length ? h('p', { class: 'error', id: 'what-if-missing', text: `Not covered: the draft looks at ${out.missing.join(', ')}, which the events do not carry; rules on them match no replayed start.` }) : null,
+          out.missing.length ? h('div', { class: 'error', id: 'what-if-missing' }, h('p', { text: 'Not covered — the draft looks at facts these starts lack, and rules on them match none of them:' }),
+            h('ul', {}, out.missing.map((m) => h('li', { text: m })))) : null,
           h('ul', { class: 'progress' }, out.notes.map((n) => h('li', { text: n }))));
       } catch (ex) {
         fill(whatIfOut, h('p', { class: 'error', text: ex.message }));
