@@ -658,6 +658,15 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 			cwd = e.tasks.Cwd(pid) // for the relaunch
 		}
 	}
+	// A program's first exec: its record names the user and the whole
+	// parent chain, read while the task is held (a denied one is gone
+	// right after the answer). ~110 µs, once per program (programs.go).
+	var firstAnc []Ancestor
+	first := e.programs != nil && e.programs.unseen(subj.SHA256)
+	if first {
+		setUser()
+		firstAnc, _ = e.tasks.Ancestors(pid, maxAncestors)
+	}
 	v.respond(allow, cacheable)
 	e.observe(start)
 	if allow {
@@ -674,10 +683,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	}
 
 	recorded := d.Audit || !allow || without != ""
-	if recorded || e.programs != nil && e.programs.unseen(subj.SHA256) {
-		if !recorded {
-			setUser() // for the program's first record; the task may be gone
-		}
+	if recorded || first {
 		if xf.OriginalPath != "" {
 			without = strings.TrimPrefix(without+"; run translocated, the original is "+xf.OriginalPath, "; ")
 		}
@@ -699,7 +705,9 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		if recorded {
 			e.record(ev)
 		}
-		e.sawProgram(ev, st, subj, pid)
+		if first {
+			e.sawProgram(ev, st, subj, firstAnc)
+		}
 	}
 	if allow {
 		return true
