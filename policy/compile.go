@@ -395,6 +395,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 			unscoped[r.group.name] = r.index
 		}
 		c.checkMoveAction(r, ruleName(i+1, &doc.Rules[i]))
+		c.checkElevate(r, ruleName(i+1, &doc.Rules[i]))
 		e.rules = append(e.rules, *r)
 		e.needs.User = e.needs.User || r.scope != nil
 	}
@@ -476,6 +477,23 @@ func (c *compiler) checkMoveAction(r *rule, where string) {
 		if d.event == Install || d.event == Delete {
 			c.errorf(d.pos, where, "action %s cannot apply to the %s definition %d of group %q: an install or delete is allowed or denied while it waits, with no program to relaunch after an answer; give such definitions their own group and a rule with action allow, audit or deny",
 				r.action, d.event, d.index, r.group.name)
+			return
+		}
+	}
+}
+
+// checkElevate refuses elevate where it cannot apply: it runs a sudo
+// command as root once its requirement is met, so every definition of its
+// group must be of type sudo (admin sessions have their own section). On
+// any other program it would be an allow that ignores its requirement.
+func (c *compiler) checkElevate(r *rule, where string) {
+	if r.action != Elevate {
+		return
+	}
+	for _, d := range r.group.defs {
+		if d.event != Exec || d.types&^typeBit(SudoCommand) != 0 {
+			c.errorf(d.pos, where, "action elevate applies only to sudo commands, and definition %d of group %q also matches other programs: add `type: sudo` to it (a command run with `gatehouse sudo`), or use allow, justification or approval for programs that run without sudo; admin sessions are granted under admin_sessions",
+				d.index, r.group.name)
 			return
 		}
 	}
@@ -832,7 +850,7 @@ func (c *compiler) parentPos(g *group, d *definition) Pos {
 func (c *compiler) checkPublisherTrust(e *Engine) {
 	warned := map[*definition]bool{}
 	for _, r := range e.rules {
-		if !r.action.Allows() {
+		if !r.action.Permits() {
 			continue
 		}
 		for _, d := range r.group.defs {
@@ -864,7 +882,7 @@ var userWritable = []string{"/tmp/", "/var/tmp/", "/dev/shm/", "/run/user/", "/h
 func (c *compiler) checkNameOnlyAllows(e *Engine) {
 	warned := map[*definition]bool{}
 	for _, r := range e.rules {
-		if !r.action.Allows() {
+		if !r.action.Permits() {
 			continue
 		}
 		for _, d := range r.group.defs {

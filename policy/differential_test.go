@@ -344,6 +344,11 @@ func diffPolicy(c chooser, p *diffPools) *Document {
 		if slices.ContainsFunc(doc.Groups[gi].Definitions, func(d Definition) bool { return d.Install != nil || d.Delete != nil }) {
 			acts = moveActions
 		}
+		// Elevate only on sudo commands (checkElevate).
+		allSudo := !slices.ContainsFunc(doc.Groups[gi].Definitions, func(d Definition) bool { return !slices.Equal(d.Type, []string{"sudo"}) })
+		if !allSudo {
+			acts = slices.DeleteFunc(slices.Clone(acts), func(a string) bool { return a == "elevate" })
+		}
 		r := Rule{Name: fmt.Sprintf("r%d", len(doc.Rules)+1), Group: fmt.Sprintf("g%d", gi), Action: pick(c, acts)}
 		if oneIn(c, 2) {
 			switch c.intn(5) {

@@ -56,8 +56,15 @@ func (a Action) String() string {
 
 // Allows reports whether the kernel should let the exec through at once.
 // Interactive actions deny now; the user's answer becomes a grant that lets
-// the relaunch through.
-func (a Action) Allows() bool { return a == Allow || a == Audit || a == Elevate }
+// the relaunch through. Elevate does not: it lets a sudo command run as
+// root once its requirement is met (docs/elevation.md), never a program
+// at its exec.
+func (a Action) Allows() bool { return a == Allow || a == Audit }
+
+// Permits reports whether the action lets what it decides run, at once or
+// (elevate) once its requirement is met: the lint's warnings about what a
+// rule lets run apply to both.
+func (a Action) Permits() bool { return a.Allows() || a == Elevate }
 
 // Interactive reports whether the action needs an answer from the user's agent.
 func (a Action) Interactive() bool {

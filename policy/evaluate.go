@@ -222,7 +222,7 @@ func (e *Engine) evaluateDep(f *Facts, load func(*Facts, Needs)) (Decision, bool
 			}
 			without.Args = without.Args || miss.Args
 			without.Parents = without.Parents || miss.Parents
-			if en.rule.action.Allows() {
+			if en.rule.action.Permits() {
 				continue
 			}
 			out := e.decision(en.rule, d)

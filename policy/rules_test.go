@@ -753,5 +753,32 @@ func TestApproversIsForApprovalsOnly(t *testing.T) {
 		}
 	}
 	doc.Rules[0].Action, doc.Rules[0].Require, doc.Rules[0].Approvers = "elevate", "approval", 3
+	doc.Groups[0].Definitions[0].Type = []string{"sudo"}
 	compileOK(t, doc)
+}
+
+// The elevate bug: "elevate after approval" on a program let it run at
+// once (Allows counted elevate as an allow). Elevate is a lint error on
+// anything but sudo commands, with the fix in the message, and never an
+// allow at an exec.
+func TestElevateAppliesOnlyToSudoCommands(t *testing.T) {
+	for _, types := range [][]string{{"binary"}, nil, {"sudo", "script"}} {
+		doc := oneRule(Definition{Type: types, Path: strCrit(OpExact, "/usr/bin/apt", false)})
+		doc.Rules[0].Action, doc.Rules[0].Require = "elevate", "approval"
+		_, diags := Compile(doc)
+		if !diags.HasErrors() || !strings.Contains(diags.Error(), "action elevate applies only to sudo commands") || !strings.Contains(diags.Error(), "add `type: sudo`") {
+			t.Errorf("elevate on types %q: %v, want an error saying to add type: sudo", types, diags)
+		}
+	}
+	doc := oneRule(Definition{Type: []string{"sudo"}, Path: strCrit(OpExact, "/usr/bin/apt", false)})
+	doc.Rules[0].Action, doc.Rules[0].Require = "elevate", "approval"
+	e := compileOK(t, doc)
+	d := decide(t, e, &Facts{Subject: Subject{Type: SudoCommand, Path: "/usr/bin/apt"}})
+	if d.Action != Elevate || d.Require != Approval || d.Action.Allows() || !d.Action.Permits() {
+		t.Errorf("sudo apt: %+v (allows %v), want elevate requiring approval that does not allow at an exec", d, d.Action.Allows())
+	}
+	// The same program started without sudo is not this rule's.
+	if d := decide(t, e, &Facts{Subject: Subject{Type: Binary, Path: "/usr/bin/apt"}}); d.Action == Elevate {
+		t.Errorf("apt run without sudo decided %v", d.Action)
+	}
 }

@@ -418,6 +418,10 @@ func printExplanation(w io.Writer, x *explanation) {
 	switch {
 	case d.Action.Allows():
 		verdict = "ALLOWED"
+	case d.Action == policy.Elevate && d.Require == policy.ActionUnset:
+		verdict = "runs as root through `gatehouse sudo`"
+	case d.Action == policy.Elevate:
+		verdict = fmt.Sprintf("runs as root through `gatehouse sudo` once its %s is given", d.Require)
 	case d.Action.Interactive():
 		verdict = "DENIED now; the user is asked, and their answer can let a relaunch through"
 	}
