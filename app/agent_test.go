@@ -463,6 +463,24 @@ func TestApprovalFlowWithNotifications(t *testing.T) {
 	}
 }
 
+// A sudo command's approval says to run it again through gatehouse sudo,
+// and a click opens nothing (it would run without sudo).
+func TestASudoCommandsApprovalOpensNothing(t *testing.T) {
+	r := newRig(t, nil)
+	r.api.add(localapi.Request{ID: 4, Kind: request.Approval, State: request.Approved, Path: "/usr/bin/apt", AppType: "sudo", Args: []string{"install", "x"}})
+	n := waitNote(t, r.notes, "request-4")
+	if !strings.Contains(n.Title, "approved to run as root") || !strings.Contains(n.Body, "gatehouse sudo") || len(n.Actions) != 0 {
+		t.Errorf("notification = %+v", n)
+	}
+	if err := r.notes.Respond("request-4", notifications.Clicked, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitUntil(t, "removed", func() bool { _, ok := r.notes.Get("request-4"); return !ok })
+	if got := r.launch.got(); len(got) != 0 {
+		t.Errorf("a click on a sudo command's approval launched %+v", got)
+	}
+}
+
 func TestDeniedDecisionAndDismiss(t *testing.T) {
 	r := newRig(t, nil)
 	r.api.add(localapi.Request{ID: 5, Kind: request.Approval, State: request.Denied, Path: "/opt/x", Terminal: true})

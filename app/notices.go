@@ -49,6 +49,11 @@ func (a *Agent) decisionNotice(ctx context.Context, r localapi.Request) {
 	case request.Approved:
 		n.Title = name + " was approved"
 		switch {
+		case r.AppType == "sudo":
+			// Approved to run as root through gatehouse sudo: never
+			// relaunched here (that would run it without sudo).
+			n.Title = name + " was approved to run as root"
+			n.Body = "Run the same gatehouse sudo command again."
 		case r.Terminal:
 			n.Body = "Run it again from the terminal."
 		default:
@@ -122,7 +127,9 @@ func (a *Agent) notificationResponses(ctx context.Context) {
 			continue
 		}
 		if resp.Kind == notifications.Clicked || resp.Kind == notifications.ActionInvoked {
-			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal {
+			// A sudo command is run again through gatehouse sudo, never
+			// opened here (that would run it without sudo).
+			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal && r.AppType != "sudo" {
 				if now := a.opt.Now(); now.Before(r.WindowStart) || (!r.WindowEnd.IsZero() && !now.Before(r.WindowEnd)) {
 					// Outside its approval window the enforcer would block
 					// it again: say when it may run instead.

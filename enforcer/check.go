@@ -42,6 +42,11 @@ type CheckQuery struct {
 	Args []string
 	// User evaluates as another user ("" = the caller).
 	User string
+	// Sudo evaluates the program as a sudo command (type sudo): what
+	// `gatehouse sudo` would be told. Its parent chain is then the
+	// caller's own process and its ancestors, as the kernel names them
+	// (sudo will run it below the caller), never files the caller sent.
+	Sudo bool
 }
 
 // CheckResult is the decision for a CheckQuery.
@@ -137,6 +142,16 @@ func (e *Engine) Check(ctx context.Context, a Actor, q CheckQuery) (CheckResult,
 	}
 	subj := g.subj
 	lp := e.pol.Load()
+	if q.Sudo {
+		subj.Type = policy.SudoCommand
+		if len(g.parents) > 0 {
+			return CheckResult{}, invalid("a sudo command's parents are the caller's processes: send the command's file only")
+		}
+		if lp.eng.Needs().Parents && a.Peer.PID > 0 {
+			anc, _ := e.tasks.Ancestors(a.Peer.PID, maxAncestors-1)
+			g.parents, _ = e.parentFacts(append([]Ancestor{{PID: a.Peer.PID, Exe: a.Peer.Exe}}, anc...), wantOf(lp.eng.Needs(), nil))
+		}
+	}
 	if lp.eng.Needs().Protection {
 		fi, _ := files[0].Stat()
 		subj.Protection, subj.ProtectionDetail = facts.ProtectionOf(subj.Path, fi, e.admins)

@@ -15,6 +15,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/offline"
+	"github.com/gatehouse/gatehouse/sudoers"
 )
 
 // Config is gatehoused's configuration file. Every field has a default;
@@ -105,6 +106,15 @@ type Config struct {
 	// first time it runs, as a "program" audit event: the console replays
 	// draft policies over them (what-if). Off the hot path.
 	ProgramFacts *bool `yaml:"program_facts"`
+
+	// Sudo commands an elevate rule lets run (docs/elevation.md).
+	// SudoWindow is how long a right without an approver's window lasts
+	// (the user runs sudo within it); SudoPassword makes sudo ask for the
+	// user's password as usual as well; SudoersDir is where the rights'
+	// drop-ins go (sudo's @includedir).
+	SudoWindow   Duration `yaml:"sudo_window"`
+	SudoPassword *bool    `yaml:"sudo_password"`
+	SudoersDir   string   `yaml:"sudoers_dir"`
 
 	// Who may do what over the local API is decided by the kind of caller
 	// (docs/architecture.md). These say how some kinds are recognised.
@@ -197,6 +207,9 @@ func DefaultConfig() Config {
 		TTYMessages:     new(true), // one pointer each: the YAML decoder writes through them
 		KernelCache:     new(true),
 		ProgramFacts:    new(true),
+		SudoWindow:      Duration(5 * time.Minute),
+		SudoPassword:    new(false),
+		SudoersDir:      string(sudoers.Default),
 		SudoPaths:       []string{"/usr/bin/sudo"},
 		AdminGroups:     slices.Clone(facts.DefaultAdminGroups),
 		ApplicationsDir: defaultApplicationsDir,
@@ -245,6 +258,15 @@ func (c *Config) validate() error {
 	}
 	if c.OfflineAttempts < 1 {
 		errs = append(errs, fmt.Errorf("offline_attempts must be at least 1, got %d", c.OfflineAttempts))
+	}
+	if w := c.SudoWindow.D(); w < 10*time.Second || w > 24*time.Hour {
+		errs = append(errs, fmt.Errorf("sudo_window %v: use 10s to 24h (how long a user has to run an elevated sudo command)", w))
+	}
+	if !filepath.IsAbs(c.SudoersDir) {
+		errs = append(errs, fmt.Errorf("sudoers_dir %q is not an absolute path; sudo reads /etc/sudoers.d", c.SudoersDir))
+	}
+	if c.SudoPassword == nil {
+		c.SudoPassword = new(false)
 	}
 	for _, p := range c.SudoPaths {
 		if !filepath.IsAbs(p) {

@@ -155,6 +155,9 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		return nil, fmt.Errorf("load grants: %w", err)
 	}
 	for _, g := range grants {
+		if g.Kind == store.GrantSudo { // a sudo command's: a drop-in, not an exec grant
+			continue
+		}
 		e.grants.add(grantFromStore(g))
 	}
 	e.log.Info("grants loaded", "count", len(grants))

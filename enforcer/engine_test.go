@@ -105,6 +105,8 @@ func newHarnessWith(t testing.TB, mod func(*enforcer.Config), opt enforcer.Optio
 	cfg := enforcer.DefaultConfig()
 	cfg.Policy = filepath.Join(dir, "policy.yaml")
 	cfg.Database = filepath.Join(dir, "db", "gatehouse.db")
+	cfg.SudoersDir = filepath.Join(dir, "sudoers.d") // never the machine's
+	os.MkdirAll(cfg.SudoersDir, 0o755)
 	cfg.Socket = filepath.Join(dir, "sock")
 	cfg.ReloadInterval = enforcer.Duration(20 * time.Millisecond)
 	// The tests that count audit events count the decisions' own; the

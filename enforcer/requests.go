@@ -354,13 +354,20 @@ func (e *Engine) applyDecision(ctx context.Context, id int64, approve bool, by s
 
 func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expires time.Time, uses int, origin request.Origin) (store.Grant, error) {
 	sg := store.Grant{UID: r.UID, Dev: r.Dev, Ino: r.Ino, SHA256: r.SHA256, CDHash: r.CDHash, Path: r.Path, Created: e.now(),
-		NotBefore: notBefore, Expires: expires, UsesLeft: uses, Reason: r.Reason, Origin: origin, RequestID: r.ID}
+		NotBefore: notBefore, Expires: expires, UsesLeft: uses, Reason: r.Reason, Origin: origin, RequestID: r.ID, Kind: store.GrantExec}
+	if r.AppType == policy.SudoCommand.String() {
+		// A sudo command's approval: that command as root, when the user
+		// runs it (gatehouse sudo), never an exec of the file.
+		sg.Kind, sg.Args, sg.Dev, sg.Ino = store.GrantSudo, r.Args, 0, 0
+	}
 	id, err := e.store.AddGrant(ctx, sg)
 	if err != nil {
 		return store.Grant{}, fmt.Errorf("store grant: %w", err)
 	}
 	sg.ID = id
-	e.grants.add(grantFromStore(sg))
+	if sg.Kind == store.GrantExec {
+		e.grants.add(grantFromStore(sg))
+	}
 	e.record(store.Event{Kind: "grant", UID: r.UID, User: r.User, Path: r.Path, SHA256: r.SHA256, GrantID: id, RequestID: r.ID,
 		Rule: r.Rule, RuleName: r.RuleName, Group: r.Group, PolicyID: r.PolicyID, PolicyRevision: r.PolicyRevision,
 		Reason: r.Reason, Detail: fmt.Sprintf("%s grant until %s", origin, expires.Format(time.RFC3339))})
@@ -508,6 +515,10 @@ func (e *Engine) redecide(ctx context.Context, r store.Request) error {
 		e.closeRequest(ctx, r, why)
 		return conflict("request %d: %s; run the program again", r.ID, why)
 	}
+	sudo := r.AppType == policy.SudoCommand.String()
+	if sudo {
+		subj.Type = policy.SudoCommand
+	}
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: r.UID, User: r.User,
 		Groups: e.users.groupNames(UserGroupIDs(r.UID)), Machine: e.machine}
 	d, _ := lp.eng.EvaluateLazy(f, func(f *policy.Facts, n policy.Needs) {
@@ -516,7 +527,7 @@ func (e *Engine) redecide(ctx context.Context, r store.Request) error {
 		}
 		f.Unavailable.Parents = f.Unavailable.Parents || n.Parents
 	})
-	if d.Action.Allows() || requestKind(d.Action) == r.Kind {
+	if !sudo && (d.Action.Allows() || requestKind(d.Action) == r.Kind) || sudo && d.Action == policy.Elevate {
 		return nil
 	}
 	why := fmt.Sprintf("policy %s revision %d (the request was made under revision %d) now decides %s for this program (rule %d)",

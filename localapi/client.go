@@ -282,6 +282,15 @@ func (c *Client) Check(ctx context.Context, ch Check, files []*os.File) (CheckRe
 	return out, err
 }
 
+// Sudo asks to run a command as root: files[0] is the command's file as
+// the caller opened it (then its parents'), s its arguments and reason.
+func (c *Client) Sudo(ctx context.Context, s Sudo, files []*os.File) (SudoResult, error) {
+	var out SudoResult
+	s.Files = len(files)
+	err := c.withFiles(ctx, "/sudo", s, files, &out)
+	return out, err
+}
+
 // withFiles POSTs in to path on a connection of its own, with files'
 // descriptors attached to the request's first byte, and reads the answer
 // into out.

@@ -308,6 +308,38 @@ type Check struct {
 	User string `json:"user,omitempty"`
 }
 
+// Sudo is POST /v1/sudo: a command the caller wants to run as root
+// (gatehouse sudo), with the descriptor of its file (and its parents',
+// like a Check).
+type Sudo struct {
+	Files  int      `json:"files"`
+	Args   []string `json:"args,omitempty"`
+	Reason string   `json:"reason,omitempty"`
+}
+
+// SudoResult is the daemon's answer to a Sudo. Outcome is run (run `sudo
+// -- Path ARGS` before Until), denied, needs_reason (ask for a reason of
+// at least MinJustification characters and send it), submitted (approval
+// request RequestID made: run it again once approved), waiting (that
+// request waits still) or not_elevated (sudo decides by sudoers alone).
+type SudoResult struct {
+	Outcome          string    `json:"outcome"`
+	Path             string    `json:"path"`
+	Action           string    `json:"action"`
+	Require          string    `json:"require,omitempty"`
+	Rule             int       `json:"rule"`
+	RuleName         string    `json:"rule_name,omitempty"`
+	Title            string    `json:"title,omitempty"`
+	Body             string    `json:"body,omitempty"`
+	URL              string    `json:"url,omitempty"`
+	MinJustification int       `json:"min_justification,omitempty"`
+	RequestID        int64     `json:"request_id,omitempty"`
+	GrantID          int64     `json:"grant_id,omitempty"`
+	Until            time.Time `json:"until,omitzero"`
+	Machine          string    `json:"machine,omitempty"`
+	RequestCode      string    `json:"request_code,omitempty"`
+}
+
 // CheckResult is the daemon's answer to a Check.
 type CheckResult struct {
 	Path           string   `json:"path"`

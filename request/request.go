@@ -128,6 +128,9 @@ const (
 	FromApproval Origin = "approval"
 	// FromOffline: the user typed the help desk's response code.
 	FromOffline Origin = "offline"
+	// FromElevation: an elevate rule without a requirement (a sudo
+	// command).
+	FromElevation Origin = "elevation"
 )
 
 // GrantOrigin is the origin of the grant the user's own answer to a

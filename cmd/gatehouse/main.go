@@ -38,6 +38,8 @@ commands:
                                help desk: the response code for an offline request
   offline secret [--export]    make this machine's offline secret if missing;
                                --export prints it for the help desk (root)
+  sudo [--reason R] CMD [ARGS]  run CMD as root where the policy elevates it
+                               (asks for a reason or an approval when it wants one)
   sync [--identity FILE]       the sync service between gatehoused and its console
                                (after sudo gatehoused enroll URL TOKEN; run it as sync_user)
 
@@ -93,6 +95,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdOffline(args[1:], stdout, stderr)
 	case "sync":
 		return cmdSync(args[1:], stdout, stderr)
+	case "sudo":
+		return cmdSudo(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -168,8 +168,13 @@ func (e *env) socket() string { return filepath.Join(e.dir, "run", "gatehoused.s
 func (e *env) start() {
 	e.t.Helper()
 	cfg := filepath.Join(e.dir, "gatehoused.yaml")
+	extra := e.config
+	if !strings.Contains(extra, "sudoers_dir:") { // the machine's only for the sudo tests
+		os.MkdirAll(filepath.Join(e.dir, "sudoers.d"), 0o755)
+		extra += "sudoers_dir: " + filepath.Join(e.dir, "sudoers.d") + "\n"
+	}
 	os.WriteFile(cfg, []byte(fmt.Sprintf("policy: %s\ndatabase: %s\nsocket: %s\nmounts: [%s]\nreload_interval: 100ms\n",
-		filepath.Join(e.dir, "policy.yaml"), filepath.Join(e.dir, "db", "gatehouse.db"), e.socket(), e.mnt)+e.config), 0o644)
+		filepath.Join(e.dir, "policy.yaml"), filepath.Join(e.dir, "db", "gatehouse.db"), e.socket(), e.mnt)+extra), 0o644)
 	e.cmd = exec.Command(bins.daemon, "--config", cfg)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {

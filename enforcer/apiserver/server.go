@@ -30,6 +30,7 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/internal/version"
 	"github.com/gatehouse/gatehouse/localapi"
+	"github.com/gatehouse/gatehouse/policy"
 	"github.com/gatehouse/gatehouse/request"
 )
 
@@ -53,6 +54,7 @@ type Engine interface {
 	ApplyConsolePolicy(context.Context, enforcer.Actor, enforcer.ConsolePolicy) (enforcer.Status, error)
 	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
 	Check(context.Context, enforcer.Actor, enforcer.CheckQuery) (enforcer.CheckResult, error)
+	Sudo(context.Context, enforcer.Actor, enforcer.SudoQuery) (enforcer.SudoResult, error)
 }
 
 // Server is the local API over an Engine.
@@ -227,6 +229,7 @@ func (s *Server) Handler() http.Handler {
 	h("POST "+v+"/console/signing-keys", s.consoleKeys)
 	h("GET "+v+"/grants", s.grants)
 	h("POST "+v+"/check", s.check)
+	h("POST "+v+"/sudo", s.sudo)
 	h("POST "+v+"/policy/reload", s.reload)
 	hLimit("POST "+v+"/policy/console", localapi.MaxPolicyBody, s.consolePolicy)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -539,28 +542,63 @@ func (s *Server) check(r *http.Request, a enforcer.Actor) (any, error) {
 		return nil, err
 	}
 	q := enforcer.CheckQuery{Path: ch.Path, Args: ch.Args, Parents: ch.Parents, User: ch.User}
-	if ch.Files < 0 || ch.Files > maxFiles {
-		return nil, badf("files=%d: a request carries from 1 to %d descriptors", ch.Files, maxFiles)
+	files, err := takeFiles(r, ch.Files)
+	if err != nil {
+		return nil, err
 	}
-	if ch.Files > 0 {
-		fs, ok := r.Context().Value(filesKey{}).(fileSource)
-		if !ok {
-			return nil, badf("the request says %d descriptors and this connection cannot carry any", ch.Files)
-		}
-		files, err := fs.take(ch.Files)
-		if err != nil {
-			return nil, err
-		}
-		defer func() {
-			for _, f := range files {
-				f.Close()
-			}
-		}()
-		q.Files = files
-	}
+	defer closeAll(files)
+	q.Files = files
 	res, err := s.eng.Check(r.Context(), a, q)
 	if err != nil {
 		return nil, err
 	}
 	return checkToWire(res), nil
+}
+
+// takeFiles takes the n descriptors the request says it carries.
+func takeFiles(r *http.Request, n int) ([]*os.File, error) {
+	if n < 0 || n > maxFiles {
+		return nil, badf("files=%d: a request carries from 1 to %d descriptors", n, maxFiles)
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	fs, ok := r.Context().Value(filesKey{}).(fileSource)
+	if !ok {
+		return nil, badf("the request says %d descriptors and this connection cannot carry any", n)
+	}
+	return fs.take(n)
+}
+
+func closeAll(files []*os.File) {
+	for _, f := range files {
+		f.Close()
+	}
+}
+
+func (s *Server) sudo(r *http.Request, a enforcer.Actor) (any, error) {
+	var q localapi.Sudo
+	if err := decodeBody(r, &q); err != nil {
+		return nil, err
+	}
+	if q.Files < 1 {
+		return nil, badf("send the command's open file with the request (gatehouse sudo does)")
+	}
+	files, err := takeFiles(r, q.Files)
+	if err != nil {
+		return nil, err
+	}
+	defer closeAll(files)
+	res, err := s.eng.Sudo(r.Context(), a, enforcer.SudoQuery{Files: files, Args: q.Args, Reason: q.Reason})
+	if err != nil {
+		return nil, err
+	}
+	d := res.Decision
+	out := localapi.SudoResult{Outcome: string(res.Outcome), Path: res.Path, Action: d.Action.String(), Rule: d.Rule, RuleName: d.RuleName,
+		Title: res.Message.Title, Body: res.Message.Body, URL: res.Message.URL, MinJustification: res.MinJustification,
+		RequestID: res.RequestID, GrantID: res.GrantID, Until: res.Until, Machine: res.Machine, RequestCode: res.RequestCode}
+	if d.Require != policy.ActionUnset {
+		out.Require = d.Require.String()
+	}
+	return out, nil
 }

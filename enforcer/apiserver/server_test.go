@@ -55,6 +55,8 @@ func newEnv(t testing.TB, mod func(*enforcer.Config)) *env {
 	cfg := enforcer.DefaultConfig()
 	cfg.Policy = filepath.Join(dir, "policy.yaml")
 	cfg.Database = filepath.Join(dir, "db", "gatehouse.db")
+	cfg.SudoersDir = filepath.Join(dir, "sudoers.d") // never the machine's
+	os.MkdirAll(cfg.SudoersDir, 0o755)
 	cfg.Socket = filepath.Join(dir, "api.sock")
 	if mod != nil {
 		mod(&cfg)

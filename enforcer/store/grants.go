@@ -29,9 +29,19 @@ type Grant struct {
 	Origin    request.Origin
 	RequestID int64 // 0 = made without a request
 	Revoked   bool
+	// Kind is GrantExec (an exec of the file) or GrantSudo (the sudo
+	// command Path with exactly Args, as root).
+	Kind string
+	Args []string
 }
 
-const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash`
+// The kinds of grant.
+const (
+	GrantExec = "exec"
+	GrantSudo = "sudo"
+)
+
+const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash, kind, args`
 
 func scanGrant(s rowScanner) (Grant, error) {
 	var (
@@ -39,10 +49,14 @@ func scanGrant(s rowScanner) (Grant, error) {
 		uid, dev, ino             int64
 		created, notBefore, expir int64
 		req                       sql.NullInt64
+		args                      sql.NullString
 	)
 	err := s.Scan(&g.ID, &uid, &dev, &ino, &g.SHA256, &g.Path, &created, &notBefore, &expir, &g.UsesLeft,
-		&g.Reason, &g.Origin, &req, &g.Revoked, &g.CDHash)
+		&g.Reason, &g.Origin, &req, &g.Revoked, &g.CDHash, &g.Kind, &args)
 	if err != nil {
+		return g, err
+	}
+	if g.Args, err = parseArgs(args); err != nil {
 		return g, err
 	}
 	g.UID, g.Dev, g.Ino = uint32(uid), uint64(dev), uint64(ino)
@@ -74,9 +88,16 @@ func (s *Store) AddGrant(ctx context.Context, g Grant) (int64, error) {
 			return 0, fmt.Errorf("add grant: %w", err)
 		}
 	}
+	if g.Kind == "" {
+		g.Kind = GrantExec
+	}
+	args, err := argsValue(g.Args)
+	if err != nil {
+		return 0, fmt.Errorf("add grant: %w", err)
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (`+placeholders(columns(grantCols))+`)`,
 		int64(g.UID), int64(g.Dev), int64(g.Ino), g.SHA256, g.Path, nanos(g.Created), nanos(g.NotBefore),
-		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked, g.CDHash)
+		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked, g.CDHash, g.Kind, args)
 	if err != nil {
 		return 0, fmt.Errorf("add grant: %w", err)
 	}

@@ -38,12 +38,15 @@ func TestGrantRoundTrip(t *testing.T) {
 	for _, in := range []Grant{
 		{UID: math32, Dev: math.MaxUint64, Ino: 1<<63 + 1, SHA256: "beef", CDHash: "deadbeef00112233445566778899aabbccddeeff", Path: "/opt/tool", Created: t0,
 			NotBefore: t0.Add(time.Minute), Expires: t0.Add(time.Hour), UsesLeft: 3, Reason: "build",
-			Origin: request.FromJustification, RequestID: req, Revoked: true},
-		{UsesLeft: -1},
-		{},
+			Origin: request.FromJustification, RequestID: req, Revoked: true, Kind: GrantExec},
+		{UsesLeft: -1, Kind: GrantSudo, Path: "/usr/bin/apt", Args: []string{"install", "curl", ""}},
+		{}, // reads back as an exec grant
 	} {
 		id := addGrant(t, s, in)
 		in.ID = id
+		if in.Kind == "" {
+			in.Kind = GrantExec
+		}
 		got, err := s.Grants(t.Context(), nil)
 		if err != nil {
 			t.Fatal(err)
