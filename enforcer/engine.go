@@ -155,7 +155,7 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		return nil, fmt.Errorf("load grants: %w", err)
 	}
 	for _, g := range grants {
-		if g.Kind == store.GrantSudo { // a sudo command's: a drop-in, not an exec grant
+		if g.Kind != store.GrantExec { // a sudo command's or an admin session's: a drop-in, not an exec grant
 			continue
 		}
 		e.grants.add(grantFromStore(g))

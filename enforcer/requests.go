@@ -360,6 +360,17 @@ func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expir
 		// runs it (gatehouse sudo), never an exec of the file.
 		sg.Kind, sg.Args, sg.Dev, sg.Ino = store.GrantSudo, r.Args, 0, 0
 	}
+	if r.AppType == adminAppType {
+		// An admin session's approval: it starts now (or at the window's
+		// start), for the length asked, within the window.
+		length, _ := time.ParseDuration(strings.Join(r.Args, ""))
+		if end := notBefore.Add(length); length > 0 && end.Before(expires) {
+			expires = end
+		}
+		ev := store.Event{Kind: "admin_session", UID: r.UID, User: r.User, AppType: adminAppType, Rule: r.Rule, RuleName: r.RuleName,
+			PolicyID: r.PolicyID, PolicyRevision: r.PolicyRevision, Reason: r.Reason}
+		return e.grantAdmin(ctx, ev, store.Grant{UID: r.UID, Reason: r.Reason, NotBefore: notBefore, Expires: expires, Origin: origin, RequestID: r.ID})
+	}
 	id, err := e.store.AddGrant(ctx, sg)
 	if err != nil {
 		return store.Grant{}, fmt.Errorf("store grant: %w", err)

@@ -214,7 +214,8 @@ func (e *Engine) writeSudo(res SudoResult, ev store.Event, g store.Grant) (SudoR
 
 func sudoName(grant int64) string { return "sudo-" + strconv.FormatInt(grant, 10) }
 
-// pruneSudoers removes the drop-ins whose grant is no longer active (ended,
+// pruneSudoers removes the drop-ins (sudo commands' and admin sessions')
+// whose grant is no longer active (ended,
 // revoked, or unknown: a database restored from before it), at start and
 // every minute. sudo refuses them after their NOTAFTER anyway.
 func (e *Engine) pruneSudoers(ctx context.Context) {
@@ -229,18 +230,21 @@ func (e *Engine) pruneSudoers(ctx context.Context) {
 	}
 	live := map[string]bool{}
 	for _, g := range gs {
-		if g.Kind == store.GrantSudo {
+		switch g.Kind {
+		case store.GrantSudo:
 			live[sudoName(g.ID)] = true
+		case store.GrantAdmin:
+			live[adminName(g.ID)] = true
 		}
 	}
 	for _, n := range names {
-		if !strings.HasPrefix(n, "sudo-") || live[n] {
+		if !strings.HasPrefix(n, "sudo-") && !strings.HasPrefix(n, "admin-") || live[n] {
 			continue
 		}
 		if err := d.Remove(n); err != nil {
 			e.log.Warn("remove an ended sudo right", "drop-in", n, "err", err)
 			continue
 		}
-		e.record(store.Event{Kind: "sudo", Detail: "sudo right ended: drop-in " + sudoers.Prefix + n + " removed"})
+		e.record(store.Event{Kind: "sudo", Detail: "right ended: drop-in " + sudoers.Prefix + n + " removed"})
 	}
 }

@@ -291,6 +291,20 @@ func (c *Client) Sudo(ctx context.Context, s Sudo, files []*os.File) (SudoResult
 	return out, err
 }
 
+// AdminSession asks for timed admin rights.
+func (c *Client) AdminSession(ctx context.Context, q AdminSession) (AdminSessionResult, error) {
+	var out AdminSessionResult
+	err := c.do(ctx, "POST", "/admin-session", nil, q, &out)
+	return out, err
+}
+
+// EndAdminSession ends the caller's admin session now.
+func (c *Client) EndAdminSession(ctx context.Context) (AdminSessionResult, error) {
+	var out AdminSessionResult
+	err := c.do(ctx, "DELETE", "/admin-session", nil, nil, &out)
+	return out, err
+}
+
 // withFiles POSTs in to path on a connection of its own, with files'
 // descriptors attached to the request's first byte, and reads the answer
 // into out.

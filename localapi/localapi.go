@@ -340,6 +340,28 @@ type SudoResult struct {
 	RequestCode      string    `json:"request_code,omitempty"`
 }
 
+// AdminSession is POST /v1/admin-session: timed admin rights for the
+// caller (gatehouse admin). For is a Go duration ("" for the policy's
+// default).
+type AdminSession struct {
+	For    string `json:"for,omitempty"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// AdminSessionResult is the answer to an AdminSession (and to DELETE
+// /v1/admin-session, which ends it): Outcome granted or active (until
+// Until), denied, needs_reason, submitted or waiting (RequestID), ended.
+type AdminSessionResult struct {
+	Outcome          string    `json:"outcome"`
+	Entry            string    `json:"entry,omitempty"`
+	Require          string    `json:"require,omitempty"`
+	Max              string    `json:"max,omitempty"`
+	Until            time.Time `json:"until,omitzero"`
+	GrantID          int64     `json:"grant_id,omitempty"`
+	RequestID        int64     `json:"request_id,omitempty"`
+	MinJustification int       `json:"min_justification,omitempty"`
+}
+
 // CheckResult is the daemon's answer to a Check.
 type CheckResult struct {
 	Path           string   `json:"path"`

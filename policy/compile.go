@@ -14,7 +14,8 @@ type Engine struct {
 	revision int64
 
 	rules    []rule
-	fallback rule // the default decision; index 0
+	admin    []adminEntry // admin_sessions, in order
+	fallback rule         // the default decision; index 0
 	// moveFallback decides an install or delete no rule names: allowed,
 	// not recorded. The default is for program starts and authorization
 	// requests; applied to bundle moves, a deny default would stop every
@@ -401,6 +402,7 @@ func Compile(doc *Document) (*Engine, Diagnostics) {
 	}
 	c.checkPublisherTrust(e)
 	c.checkNameOnlyAllows(e)
+	c.adminSessions(e)
 
 	c.checkUnused()
 	parentGroups := map[*group]bool{}

@@ -22,6 +22,25 @@ type Document struct {
 	Default     Default `yaml:"default" doc:"What happens when no rule matches: an action name, or an object with action, message and audit. Allow when omitted."`
 	Groups      []Group `yaml:"groups" doc:"Application groups: named lists of definitions."`
 	Rules       []Rule  `yaml:"rules" doc:"Ordered rules; the first rule whose group matches and whose scope includes the user decides."`
+	// AdminSessions say who may ask for timed admin rights (gatehouse
+	// admin; docs/elevation.md).
+	AdminSessions []AdminSession `yaml:"admin_sessions" doc:"Who may ask for timed admin rights, in order: the first entry whose scope includes the user decides; a user no entry includes is refused."`
+}
+
+// AdminSession is one entry of admin_sessions.
+type AdminSession struct {
+	Pos              Pos      `yaml:"-"`
+	Name             string   `yaml:"name" doc:"Shown in decisions and audit events."`
+	Require          string   `yaml:"require" doc:"What the user must give first: none (default), justification, approval or approval_offline." enum:"require"`
+	MinJustification int      `yaml:"min_justification" doc:"Minimum length, in characters, of the reason."`
+	Approvers        int      `yaml:"approvers" doc:"For require approval: how many approvers must approve in the console (1 to 10, default 1)."`
+	MaxDuration      string   `yaml:"max_duration" doc:"The longest session a user may ask for (e.g. 1h; default 1h, at most 24h)."`
+	DefaultDuration  string   `yaml:"default_duration" doc:"The session's length when the user names none (default 15m, at most max_duration)."`
+	Message          *Message `yaml:"message" doc:"Title, body and URL shown to the user."`
+	Users            []string `yaml:"users" doc:"Apply only to these user names."`
+	UserGroups       []string `yaml:"user_groups" doc:"Apply only to members of these OS groups."`
+	ExcludeUsers     []string `yaml:"exclude_users" doc:"Never apply to these user names."`
+	ExcludeGroups    []string `yaml:"exclude_user_groups" doc:"Never apply to members of these OS groups."`
 }
 
 // Default is the decision when no rule matches.

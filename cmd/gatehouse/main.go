@@ -40,6 +40,8 @@ commands:
                                --export prints it for the help desk (root)
   sudo [--reason R] CMD [ARGS]  run CMD as root where the policy elevates it
                                (asks for a reason or an approval when it wants one)
+  admin [--for 15m] [--reason R] | --end
+                               timed admin rights under the policy's admin_sessions
   sync [--identity FILE]       the sync service between gatehoused and its console
                                (after sudo gatehoused enroll URL TOKEN; run it as sync_user)
 
@@ -97,6 +99,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSync(args[1:], stdout, stderr)
 	case "sudo":
 		return cmdSudo(args[1:], stdout, stderr)
+	case "admin":
+		return cmdAdmin(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -136,31 +136,105 @@ func sudoMessage(res localapi.SudoResult, fallback string) string {
 
 // askReason asks on the terminal, as sudo asks for a password.
 func askReason(res localapi.SudoResult) (string, error) {
+	return askOnTTY(res.Title, "Reason for running "+res.Path+" as root", res.MinJustification, "--reason")
+}
+
+// askOnTTY asks for a reason of at least min characters on the terminal;
+// flag is what to give instead without one.
+func askOnTTY(title, prompt string, min int, flag string) (string, error) {
 	tty, err := os.OpenFile("/dev/tty", os.O_RDWR, 0)
 	if err != nil {
-		return "", errors.New("the policy wants a reason for this command: give it with --reason")
+		return "", fmt.Errorf("the policy wants a reason: give it with %s", flag)
 	}
 	defer tty.Close()
-	if res.Title != "" {
-		fmt.Fprintf(tty, "%s\n", res.Title)
+	if title != "" {
+		fmt.Fprintf(tty, "%s\n", title)
 	}
 	in := bufio.NewReader(tty)
 	for tries := 0; tries < 3; tries++ {
-		if res.MinJustification > 0 {
-			fmt.Fprintf(tty, "Reason for running %s as root (at least %d characters): ", res.Path, res.MinJustification)
+		if min > 0 {
+			fmt.Fprintf(tty, "%s (at least %d characters): ", prompt, min)
 		} else {
-			fmt.Fprintf(tty, "Reason for running %s as root: ", res.Path)
+			fmt.Fprintf(tty, "%s: ", prompt)
 		}
 		line, err := in.ReadString('\n')
 		line = strings.TrimSpace(line)
-		if n := len([]rune(line)); line != "" && n >= res.MinJustification {
+		if n := len([]rune(line)); line != "" && n >= min {
 			return line, nil
 		} else if line != "" {
-			fmt.Fprintf(tty, "That is %d characters; at least %d are needed.\n", n, res.MinJustification)
+			fmt.Fprintf(tty, "That is %d characters; at least %d are needed.\n", n, min)
 		}
 		if err != nil {
 			break
 		}
 	}
 	return "", errors.New("no reason given")
+}
+
+// cmdAdmin: gatehouse admin [--for D] [--reason R] | --end asks for timed
+// admin rights under the policy's admin_sessions, or ends them.
+func cmdAdmin(args []string, stdout, stderr io.Writer) int {
+	fs, sock := clientFlags("gatehouse admin", "gatehouse admin [--for 15m] [--reason TEXT] | --end", stderr)
+	length := fs.String("for", "", "how long (e.g. 15m, 1h; default: the policy's)")
+	reason := fs.String("reason", "", "why you need it (asked for on the terminal when the policy wants one)")
+	end := fs.Bool("end", false, "end your admin session now")
+	pos, err := parseArgs(fs, args)
+	if err != nil {
+		return flagErr(err)
+	}
+	if len(pos) != 0 {
+		fs.Usage()
+		return exitUsage
+	}
+	c := localapi.NewClient(*sock)
+	c.Program = "gatehouse"
+	ctx, cancel := apiCtx()
+	defer cancel()
+	if *end {
+		if _, err := c.EndAdminSession(ctx); err != nil {
+			return apiFail(stderr, "gatehouse admin", err)
+		}
+		fmt.Fprintln(stdout, "Your admin session has ended.")
+		return exitOK
+	}
+	q := localapi.AdminSession{For: *length, Reason: *reason}
+	for asked := false; ; asked = true {
+		res, err := c.AdminSession(ctx, q)
+		if err != nil {
+			return apiFail(stderr, "gatehouse admin", err)
+		}
+		switch res.Outcome {
+		case "granted", "active":
+			what := "You have admin rights"
+			if res.Outcome == "active" {
+				what = "Your admin session runs already"
+			}
+			fmt.Fprintf(stdout, "%s until %s: use sudo as an administrator would. `gatehouse admin --end` ends them sooner.\n", what, res.Until.Local().Format(time.TimeOnly))
+			return exitOK
+		case "denied":
+			fmt.Fprintln(stderr, "gatehouse admin: the policy does not let you have admin rights (no admin_sessions entry includes you); ask IT")
+			return exitFail
+		case "needs_reason":
+			if asked {
+				fmt.Fprintln(stderr, "gatehouse admin: a reason is needed")
+				return exitFail
+			}
+			r, err := askOnTTY("", "Reason for admin rights", res.MinJustification, "--reason")
+			if err != nil {
+				fmt.Fprintf(stderr, "gatehouse admin: %v\n", err)
+				return exitFail
+			}
+			q.Reason = r
+		case "submitted", "waiting":
+			what := "Submitted for approval as request"
+			if res.Outcome == "waiting" {
+				what = "Waiting for approval: request"
+			}
+			fmt.Fprintf(stdout, "%s %d. The session starts when it is approved (you will be notified).\n", what, res.RequestID)
+			return exitOK
+		default:
+			fmt.Fprintf(stderr, "gatehouse admin: gatehoused answered %q, which this gatehouse does not know; update it\n", res.Outcome)
+			return exitFail
+		}
+	}
 }

@@ -43,7 +43,13 @@ rules:
 // and removes it after.
 func sudoUser(t *testing.T) (name string, uid uint32) {
 	t.Helper()
-	name = "ghe2e" + strconv.Itoa(os.Getpid()%100000)
+	return sudoUser2(t, "")
+}
+
+// sudoUser2 is sudoUser with a suffix, for more than one.
+func sudoUser2(t *testing.T, suffix string) (name string, uid uint32) {
+	t.Helper()
+	name = "ghe2e" + strconv.Itoa(os.Getpid()%100000) + suffix
 	if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
 		t.Fatalf("useradd: %v %s", err, out)
 	}

@@ -55,6 +55,8 @@ type Engine interface {
 	Grants(context.Context, enforcer.Actor) ([]store.Grant, error)
 	Check(context.Context, enforcer.Actor, enforcer.CheckQuery) (enforcer.CheckResult, error)
 	Sudo(context.Context, enforcer.Actor, enforcer.SudoQuery) (enforcer.SudoResult, error)
+	AdminSession(context.Context, enforcer.Actor, enforcer.AdminQuery) (enforcer.AdminResult, error)
+	EndAdmin(context.Context, enforcer.Actor) (enforcer.AdminResult, error)
 }
 
 // Server is the local API over an Engine.
@@ -230,6 +232,8 @@ func (s *Server) Handler() http.Handler {
 	h("GET "+v+"/grants", s.grants)
 	h("POST "+v+"/check", s.check)
 	h("POST "+v+"/sudo", s.sudo)
+	h("POST "+v+"/admin-session", s.adminSession)
+	h("DELETE "+v+"/admin-session", s.endAdminSession)
 	h("POST "+v+"/policy/reload", s.reload)
 	hLimit("POST "+v+"/policy/console", localapi.MaxPolicyBody, s.consolePolicy)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -553,6 +557,39 @@ func (s *Server) check(r *http.Request, a enforcer.Actor) (any, error) {
 		return nil, err
 	}
 	return checkToWire(res), nil
+}
+
+func (s *Server) adminSession(r *http.Request, a enforcer.Actor) (any, error) {
+	var q localapi.AdminSession
+	if err := decodeBody(r, &q); err != nil {
+		return nil, err
+	}
+	var d time.Duration
+	if q.For != "" {
+		var err error
+		if d, err = time.ParseDuration(q.For); err != nil || d <= 0 {
+			return nil, badf("for %q is not a length of time; write it like 15m or 1h", q.For)
+		}
+	}
+	res, err := s.eng.AdminSession(r.Context(), a, enforcer.AdminQuery{For: d, Reason: q.Reason})
+	return adminToWire(res), err
+}
+
+func (s *Server) endAdminSession(r *http.Request, a enforcer.Actor) (any, error) {
+	res, err := s.eng.EndAdmin(r.Context(), a)
+	return adminToWire(res), err
+}
+
+func adminToWire(res enforcer.AdminResult) localapi.AdminSessionResult {
+	out := localapi.AdminSessionResult{Outcome: string(res.Outcome), Entry: res.Entry.Name, Until: res.Until, GrantID: res.GrantID,
+		RequestID: res.RequestID, MinJustification: res.MinJustification}
+	if res.Entry.Max > 0 {
+		out.Max = res.Entry.Max.String()
+	}
+	if res.Entry.Require != policy.ActionUnset {
+		out.Require = res.Entry.Require.String()
+	}
+	return out
 }
 
 // takeFiles takes the n descriptors the request says it carries.

@@ -29,16 +29,17 @@ type Grant struct {
 	Origin    request.Origin
 	RequestID int64 // 0 = made without a request
 	Revoked   bool
-	// Kind is GrantExec (an exec of the file) or GrantSudo (the sudo
-	// command Path with exactly Args, as root).
+	// Kind is GrantExec (an exec of the file), GrantSudo (the sudo command
+	// Path with exactly Args, as root) or GrantAdmin (an admin session).
 	Kind string
 	Args []string
 }
 
 // The kinds of grant.
 const (
-	GrantExec = "exec"
-	GrantSudo = "sudo"
+	GrantExec  = "exec"
+	GrantSudo  = "sudo"
+	GrantAdmin = "admin" // an admin session: every command as root until Expires
 )
 
 const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash, kind, args`

@@ -63,7 +63,7 @@ func TestDiagnosticsAreCappedAndCounted(t *testing.T) {
 		{"first 100, then the count", Limits{}, 500, 100, "p.yaml: error: and 400 more errors not shown"},
 		{"hopeless: checking stops", Limits{}, 200_000, 100, "p.yaml: error: and 900 more errors not shown; checking stopped after 1,000 errors: fix these first, the file may not be a policy at all"},
 		{"a lower limit", Limits{MaxDiagnostics: 5, MaxSize: 64 << 20}, 20, 5, "p.yaml: error: and 15 more errors not shown"},
-		{"all", Limits{MaxDiagnostics: -1}, 2000, 2000, "p.yaml:2000:1: error: key001999: unknown key \"key001999\"; valid keys here: default, description, groups, id, revision, rules"},
+		{"all", Limits{MaxDiagnostics: -1}, 2000, 2000, "p.yaml:2000:1: error: key001999: unknown key \"key001999\"; valid keys here: admin_sessions, default, description, groups, id, revision, rules"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			_, diags := c.limits.Parse("p.yaml", randomKeys(c.keys))
