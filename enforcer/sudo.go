@@ -27,7 +27,8 @@ import (
 
 // SudoQuery asks to run a command as root.
 type SudoQuery struct {
-	// Files are the command's open file (and, like a check, its parents').
+	// Files is the command's open file, as the caller opened it; its
+	// parent chain is the caller's, read from the kernel.
 	Files []*os.File
 	Args  []string // without argv[0]
 	// Reason is the user's justification (for require: justification, or

@@ -282,8 +282,8 @@ func (c *Client) Check(ctx context.Context, ch Check, files []*os.File) (CheckRe
 	return out, err
 }
 
-// Sudo asks to run a command as root: files[0] is the command's file as
-// the caller opened it (then its parents'), s its arguments and reason.
+// Sudo asks to run a command as root: files holds the command's file as
+// the caller opened it, s its arguments and reason.
 func (c *Client) Sudo(ctx context.Context, s Sudo, files []*os.File) (SudoResult, error) {
 	var out SudoResult
 	s.Files = len(files)

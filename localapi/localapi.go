@@ -309,8 +309,8 @@ type Check struct {
 }
 
 // Sudo is POST /v1/sudo: a command the caller wants to run as root
-// (gatehouse sudo), with the descriptor of its file (and its parents',
-// like a Check).
+// (gatehouse sudo), with the descriptor of its file (only: the parent
+// chain is the caller's, read by the daemon).
 type Sudo struct {
 	Files  int      `json:"files"`
 	Args   []string `json:"args,omitempty"`
