@@ -131,14 +131,34 @@ func TestE2ESudo(t *testing.T) {
 	}
 	waited := make(chan error, 1)
 	go func() { waited <- c.Wait() }()
-	readUntil(t, m, "at least 10 characters): ", 10*time.Second)
+	// The terminal's output as one transcript, read on from where the
+	// last expectation ended (one read may bring two prompts).
+	var transcript strings.Builder
+	seen := 0
+	expect := func(want string) string {
+		t.Helper()
+		buf := make([]byte, 4096)
+		for deadline := time.Now().Add(10 * time.Second); !strings.Contains(transcript.String()[seen:], want) && time.Now().Before(deadline); {
+			m.SetReadDeadline(time.Now().Add(200 * time.Millisecond))
+			n, _ := m.Read(buf)
+			transcript.Write(buf[:n])
+		}
+		rest := transcript.String()[seen:]
+		i := strings.Index(rest, want)
+		if i < 0 {
+			t.Fatalf("the terminal never showed %q; it showed %q", want, transcript.String())
+		}
+		seen += i + len(want)
+		return rest[:i+len(want)]
+	}
+	expect("at least 10 characters): ")
 	m.WriteString("short\n")
-	if got := readUntil(t, m, "at least 10 are needed", 10*time.Second); !strings.Contains(got, "That is 5 characters") {
+	if got := expect("at least 10 are needed"); !strings.Contains(got, "That is 5 characters") {
 		t.Errorf("a short reason: %q", got)
 	}
-	readUntil(t, m, "characters): ", 10*time.Second)
+	expect("characters): ")
 	m.WriteString("quarterly patching\n")
-	got := readUntil(t, m, "\n0", 10*time.Second)
+	got := expect("\n0")
 	select {
 	case err := <-waited:
 		if err != nil {
