@@ -6,7 +6,6 @@ import (
 	"errors"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -91,30 +90,13 @@ func needSudo(t *testing.T) {
 	scratch.Need(t, e1 == nil && e2 == nil, "sudo and visudo (the sudo package; scripts/setup installs it)")
 }
 
-// throwaway makes a user for the test and removes it after.
-func throwaway(t *testing.T) (uid, gid uint32) {
-	t.Helper()
-	name := "ghsudo" + strconv.Itoa(os.Getpid()%100000)
-	if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("userdel", name).Run() })
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a, _ := strconv.Atoi(u.Uid)
-	b, _ := strconv.Atoi(u.Gid)
-	return uint32(a), uint32(b)
-}
-
 // The lines sudo is given match exactly what they name, as the real
 // visudo and sudo read them: every argument the escaping handles runs,
 // one character more does not, nor another file under the same name, nor
 // anything once the window has closed.
 func TestRealSudoRunsExactlyTheCommand(t *testing.T) {
 	needSudo(t)
-	uid, gid := throwaway(t)
+	uid, gid := scratch.User(t, "ghsudo"+strconv.Itoa(os.Getpid()%100000))
 	dir, err := os.MkdirTemp("", "gh-sudoers-")
 	if err != nil {
 		t.Fatal(err)

@@ -119,18 +119,13 @@ func subjectOf(v factsView) (policy.Subject, error) {
 	if v.Path == "" {
 		return policy.Subject{}, errors.New("no path")
 	}
-	s := policy.Subject{Type: t, Path: v.Path, Args: v.Args, SHA1: strings.ToLower(v.SHA1), SHA256: strings.ToLower(v.SHA256),
-		BundleID: v.BundleID, Version: v.Version, Publisher: v.Publisher, TeamID: v.TeamID,
-		SigningID: v.SigningID, Signature: v.Signature, Source: v.Source, ProtectionDetail: v.ProtectionDetail}
 	switch v.Protection {
-	case "", "unknown":
-	case "protected":
-		s.Protection = policy.Protected
-	case "unprotected":
-		s.Protection = policy.Unprotected
+	case "", "unknown", policy.Protected.String(), policy.Unprotected.String():
 	default:
 		return policy.Subject{}, fmt.Errorf("unknown protection %q; use protected or unprotected (or leave it out)", v.Protection)
 	}
+	s := v.Subject()
+	s.Type, s.SHA1, s.SHA256 = t, strings.ToLower(v.SHA1), strings.ToLower(v.SHA256)
 	return s, nil
 }
 

@@ -190,37 +190,13 @@ type explanation struct {
 	Trace    []policy.RuleTrace     `json:"trace"`
 }
 
-type factsView struct {
-	Type      string   `json:"type"`
-	Path      string   `json:"path"`
-	Args      []string `json:"args,omitempty"`
-	SHA1      string   `json:"sha1,omitempty"`
-	SHA256    string   `json:"sha256,omitempty"`
-	BundleID  string   `json:"bundle_id,omitempty"`
-	Version   string   `json:"version,omitempty"`
-	Publisher string   `json:"publisher,omitempty"`
-	TeamID    string   `json:"team_id,omitempty"`
-	SigningID string   `json:"signing_id,omitempty"`
-	// Signature is what the code-signature check found (facts/codesign).
-	Signature string `json:"signature,omitempty"`
-	Source    string `json:"source,omitempty"`
-	// Protection is protected or unprotected when known (omitted when
-	// not), with why not in ProtectionDetail.
-	Protection       string `json:"protection,omitempty"`
-	ProtectionDetail string `json:"protection_detail,omitempty"`
-}
+// factsView is a program's facts in explain's JSON (and in --facts files).
+type factsView = policy.SubjectRecord
 
 func viewOf(s policy.Subject) factsView {
-	return factsView{Type: s.Type.String(), Path: s.Path, Args: s.Args, SHA1: s.SHA1, SHA256: s.SHA256,
-		BundleID: s.BundleID, Version: s.Version, Publisher: s.Publisher, TeamID: s.TeamID,
-		SigningID: s.SigningID, Signature: s.Signature, Source: s.Source, Protection: protectionName(s.Protection), ProtectionDetail: s.ProtectionDetail}
-}
-
-func protectionName(p policy.Protection) string {
-	if p == policy.ProtectionUnknown {
-		return ""
-	}
-	return p.String()
+	v := policy.RecordOf(s)
+	v.Type, v.Args = s.Type.String(), s.Args
+	return v
 }
 
 func cmdExplain(args []string, stdout, stderr io.Writer) int {

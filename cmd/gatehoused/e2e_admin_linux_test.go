@@ -43,10 +43,10 @@ func TestE2EAdminSession(t *testing.T) {
 	_, err := exec.LookPath("sudo")
 	scratch.Need(t, err == nil, "sudo (the sudo package; scripts/setup installs it)")
 	e := newEnv(t)
-	user, uid := sudoUser(t)
-	appr, apprUID := sudoUser2(t, "a")
-	admin, adminUID := sudoUser2(t, "b")
-	other, otherUID := sudoUser2(t, "c")
+	user, uid := sudoUser(t, "")
+	appr, apprUID := sudoUser(t, "a")
+	admin, adminUID := sudoUser(t, "b")
+	_, otherUID := sudoUser(t, "c")
 	// admin was an administrator before: sudoers says so in a file of its own.
 	own := filepath.Join(string(sudoers.Default), "zz-test-"+strconv.Itoa(os.Getpid()))
 	if err := os.WriteFile(own, []byte(fmt.Sprintf("%s ALL=(ALL:ALL) NOPASSWD: ALL\n", admin)), 0o440); err != nil {
@@ -156,7 +156,6 @@ func TestE2EAdminSession(t *testing.T) {
 	if out, err := as(otherUID); err == nil || !strings.Contains(out, "does not let you") {
 		t.Errorf("a user no entry includes: %q %v", out, err)
 	}
-	_ = other
 	// Approval needed and given: the session starts at the approval.
 	out, err := as(apprUID, "--for", "10m", "--reason", "install the printer driver")
 	if err != nil || !strings.Contains(out, "Submitted for approval as request") {

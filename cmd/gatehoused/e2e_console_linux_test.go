@@ -10,6 +10,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -50,11 +51,16 @@ func fileSHA1(t *testing.T, path string) string {
 	return hex.EncodeToString(s[:])
 }
 
-// postJSON posts v to url with token and decodes the answer into out; it
-// returns the status.
-func postJSON(hc *http.Client, url, token string, v, out any) int {
-	body, _ := json.Marshal(v)
-	req, _ := http.NewRequest("POST", url, bytes.NewReader(body))
+// callJSON sends v (nil: no body) to url with token and decodes the
+// answer into out (nil: not read); it returns the status, 0 when the
+// console cannot be reached.
+func callJSON(hc *http.Client, method, url, token string, v, out any) int {
+	var body io.Reader
+	if v != nil {
+		b, _ := json.Marshal(v)
+		body = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, url, body)
 	req.Header.Set("Authorization", "Bearer "+token)
 	resp, err := hc.Do(req)
 	if err != nil {
@@ -87,7 +93,7 @@ func e2eConsoleApproval(t *testing.T, backend string) {
 	approver, bob, admin := c.APIToken(t, "ann", "approver"), c.APIToken(t, "bob", "approver"), c.APIToken(t, "root", "admin")
 	// post calls the console's admin API with token and returns the status.
 	hc := c.HTTP()
-	post := func(token, path string, v any) int { return postJSON(hc, c.URL+path, token, v, nil) }
+	post := func(token, path string, v any) int { return callJSON(hc, "POST", c.URL+path, token, v, nil) }
 
 	e.config = "sync_user: nobody\n"
 	e.start()
@@ -185,7 +191,7 @@ func e2eConsoleApproval(t *testing.T, backend string) {
 	})
 	draft := fmt.Sprintf("id: e2e-whatif\nrevision: 1\ndefault: allow\ngroups:\n  - name: true-by-sha1\n    definitions: [{type: binary, sha1: %s}]\nrules:\n  - {group: true-by-sha1, action: deny}\n", trueSHA1)
 	var wi server.WhatIfResult
-	if code := postJSON(hc, c.URL+"/v1/admin/whatif", admin, server.WhatIfRequest{YAML: draft, Days: 1}, &wi); code != 200 {
+	if code := callJSON(hc, "POST", c.URL+"/v1/admin/whatif", admin, server.WhatIfRequest{YAML: draft, Days: 1}, &wi); code != 200 {
 		t.Fatalf("what-if: %d", code)
 	}
 	var found bool

@@ -4,11 +4,9 @@ package main
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"encoding/json"
 	"fmt"
 	"io"
 	"net"
@@ -106,22 +104,7 @@ func (c *consoleProc) call(token, method, path string, in, out any) int {
 	pool := x509.NewCertPool()
 	pool.AppendCertsFromPEM(pemCA)
 	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: pool}}}
-	var body io.Reader
-	if in != nil {
-		b, _ := json.Marshal(in)
-		body = bytes.NewReader(b)
-	}
-	req, _ := http.NewRequest(method, "https://"+c.addr+path, body)
-	req.Header.Set("Authorization", "Bearer "+token)
-	resp, err := hc.Do(req)
-	if err != nil {
-		return 0
-	}
-	defer resp.Body.Close()
-	if out != nil {
-		json.NewDecoder(resp.Body).Decode(out)
-	}
-	return resp.StatusCode
+	return callJSON(hc, method, "https://"+c.addr+path, token, in, out)
 }
 
 func freeAddr(t *testing.T) string {

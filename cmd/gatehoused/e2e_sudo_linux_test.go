@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"os/user"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -39,27 +38,13 @@ rules:
   - {group: sudo-bad, action: deny, message: {title: "{name} may not run as root", body: "Ask IT."}}
 `
 
-// sudoUser makes a throwaway user (sudo needs one in the passwd database)
-// and removes it after.
-func sudoUser(t *testing.T) (name string, uid uint32) {
-	t.Helper()
-	return sudoUser2(t, "")
-}
-
-// sudoUser2 is sudoUser with a suffix, for more than one.
-func sudoUser2(t *testing.T, suffix string) (name string, uid uint32) {
+// sudoUser makes a throwaway user (sudo needs one in the passwd
+// database), suffix telling several apart.
+func sudoUser(t *testing.T, suffix string) (name string, uid uint32) {
 	t.Helper()
 	name = "ghe2e" + strconv.Itoa(os.Getpid()%100000) + suffix
-	if out, err := exec.Command("useradd", "--no-create-home", "--shell", "/bin/sh", name).CombinedOutput(); err != nil {
-		t.Fatalf("useradd: %v %s", err, out)
-	}
-	t.Cleanup(func() { exec.Command("userdel", name).Run() })
-	u, err := user.Lookup(name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	n, _ := strconv.Atoi(u.Uid)
-	return name, uint32(n)
+	uid, _ = scratch.User(t, name)
+	return name, uid
 }
 
 // TestE2ESudo: an unprivileged user runs commands as root through
@@ -74,7 +59,7 @@ func TestE2ESudo(t *testing.T) {
 	_, err := exec.LookPath("sudo")
 	scratch.Need(t, err == nil, "sudo (the sudo package; scripts/setup installs it)")
 	e := newEnv(t)
-	name, uid := sudoUser(t)
+	name, uid := sudoUser(t, "")
 	before, _ := sudoers.Default.List()
 	t.Cleanup(func() {
 		after, _ := sudoers.Default.List()
