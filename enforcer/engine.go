@@ -702,6 +702,8 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 				ev.Parents = append(ev.Parents, p.Path)
 			}
 			ev.Parent = ev.Parents[0]
+		} else if len(firstAnc) > 0 { // read already, for the first record
+			ev.Parent = firstAnc[0].Exe
 		} else if a, err := e.tasks.Ancestors(pid, 1); err == nil && len(a) > 0 {
 			ev.Parent = a[0].Exe
 		}
