@@ -147,6 +147,8 @@ func (e *Engine) EndAdmin(ctx context.Context, a Actor) (AdminResult, error) {
 	if a.Kind != ActorUser && a.Kind != ActorAgent {
 		return AdminResult{}, forbidden("%s: admin sessions are for users", a)
 	}
+	e.sess.mu.Lock()
+	defer e.sess.mu.Unlock()
 	g, ok, err := e.activeAdmin(ctx, a.UID, e.now())
 	if err != nil {
 		return AdminResult{}, err
@@ -154,7 +156,9 @@ func (e *Engine) EndAdmin(ctx context.Context, a Actor) (AdminResult, error) {
 	if !ok {
 		return AdminResult{}, notFound("you have no admin session")
 	}
-	if err := e.endAdmin(ctx, g, "ended by the user"); err != nil {
+	err = e.endAdminLocked(ctx, g, "ended by the user")
+	e.syncSessionsLocked(ctx)
+	if err != nil {
 		return AdminResult{}, err
 	}
 	return AdminResult{Outcome: AdminEnded, GrantID: g.ID, Until: e.now()}, nil
@@ -174,40 +178,38 @@ func (e *Engine) activeAdmin(ctx context.Context, uid uint32, now time.Time) (st
 	return store.Grant{}, false, nil
 }
 
-// grantAdmin stores an admin session's grant and writes its drop-in.
+// grantAdmin stores an admin session's grant, writes its drop-in and,
+// where the platform has an administrators group, makes the user a member.
 func (e *Engine) grantAdmin(ctx context.Context, ev store.Event, g store.Grant) (store.Grant, error) {
+	e.sess.mu.Lock()
+	defer e.sess.mu.Unlock()
 	g.Kind, g.Created, g.UsesLeft = store.GrantAdmin, e.now(), -1
 	id, err := e.store.AddGrant(ctx, g)
 	if err != nil {
 		return store.Grant{}, fmt.Errorf("store the admin session: %w", err)
 	}
 	g.ID = id
-	if err := e.writeAdmin(g); err != nil {
+	d := sudoers.Dir(e.cfg.SudoersDir)
+	err = d.Write(adminName(g.ID), sudoers.Rule{UID: g.UID, AnyCommand: true,
+		NotBefore: g.NotBefore, NotAfter: g.Expires, Password: *e.cfg.SudoPassword})
+	if err == nil {
+		if err = e.joinGroup(ctx, &g); err != nil {
+			d.Remove(adminName(g.ID))
+		}
+	}
+	if err != nil {
 		e.store.RevokeGrant(ctx, id)
 		return store.Grant{}, err
 	}
 	ev.Action, ev.GrantID, ev.RequestID = "elevate", id, g.RequestID
 	ev.Detail = fmt.Sprintf("admin session until %s (%s)", g.Expires.Format(time.RFC3339), g.Origin)
+	if g.GroupAdded {
+		ev.Detail += "; made a member of the administrators group"
+	}
 	e.record(ev)
+	e.syncSessionsLocked(ctx)
+	e.changed()
 	return g, nil
-}
-
-func (e *Engine) writeAdmin(g store.Grant) error {
-	return sudoers.Dir(e.cfg.SudoersDir).Write(adminName(g.ID), sudoers.Rule{UID: g.UID, AnyCommand: true,
-		NotBefore: g.NotBefore, NotAfter: g.Expires, Password: *e.cfg.SudoPassword})
-}
-
-// endAdmin revokes an admin session's grant and removes its drop-in.
-func (e *Engine) endAdmin(ctx context.Context, g store.Grant, why string) error {
-	if err := e.store.RevokeGrant(ctx, g.ID); err != nil {
-		return err
-	}
-	if err := sudoers.Dir(e.cfg.SudoersDir).Remove(adminName(g.ID)); err != nil {
-		return err
-	}
-	e.record(store.Event{Kind: "admin_session", Action: "end", UID: g.UID, GrantID: g.ID, AppType: adminAppType,
-		Detail: "admin session " + why})
-	return nil
 }
 
 func adminName(grant int64) string { return "admin-" + strconv.FormatInt(grant, 10) }

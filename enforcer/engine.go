@@ -63,6 +63,12 @@ type Engine struct {
 	content   contentGuard  // holds contents decided on; nil: none
 	programs  *programs     // recorded once each (programs.go); nil: program_facts off
 
+	// sessions are the running admin sessions (sessions.go); adminGroup
+	// the platform's administrators group (nil: none).
+	sessions   atomic.Pointer[sessionSet]
+	sess       sessionState
+	adminGroup AdminGroup
+
 	requests *requestQueue
 	changes  *changeFeed
 	tty      chan ttyMessage
@@ -89,6 +95,19 @@ type Options struct {
 	// PeerCode names local API peers' executables and signatures where the
 	// socket gives only an audit token (macOS); nil elsewhere.
 	PeerCode PeerCode
+	// AdminGroup is the platform's administrators group for admin
+	// sessions (macOS: admin through Directory Services); nil: none, the
+	// sudoers drop-in alone (Linux).
+	AdminGroup AdminGroup
+}
+
+// AdminGroup adds users to the administrators group and takes them out.
+type AdminGroup interface {
+	// Add makes user a member; added is false when it was one already (it
+	// is then never removed by the session's end).
+	Add(user string) (added bool, err error)
+	// Remove takes user out; not being a member is no error.
+	Remove(user string) error
 }
 
 // New builds an engine and loads the policy named in cfg. A policy that
@@ -107,20 +126,21 @@ func New(cfg Config, opt Options) (*Engine, error) {
 		facts.TrustCodeSigningRoots(roots)
 	}
 	e := &Engine{
-		cfg:      cfg,
-		log:      opt.Logger,
-		now:      opt.Now,
-		tasks:    opt.Tasks,
-		store:    opt.Store,
-		machine:  facts.Machine(),
-		cache:    newFactCache(cfg.CacheEntries),
-		peerCode: opt.PeerCode,
-		grants:   newGrantTable(),
-		hashes:   make(chan struct{}, cfg.HashWorkers),
-		checks:   newCheckSlots(),
-		argsSem:  make(chan struct{}, argsReaders),
-		tty:      make(chan ttyMessage, 256),
-		uses:     make(chan int64, 4096),
+		cfg:        cfg,
+		log:        opt.Logger,
+		now:        opt.Now,
+		tasks:      opt.Tasks,
+		store:      opt.Store,
+		machine:    facts.Machine(),
+		cache:      newFactCache(cfg.CacheEntries),
+		peerCode:   opt.PeerCode,
+		adminGroup: opt.AdminGroup,
+		grants:     newGrantTable(),
+		hashes:     make(chan struct{}, cfg.HashWorkers),
+		checks:     newCheckSlots(),
+		argsSem:    make(chan struct{}, argsReaders),
+		tty:        make(chan ttyMessage, 256),
+		uses:       make(chan int64, 4096),
 	}
 	if e.log == nil {
 		e.log = slog.Default()
@@ -181,9 +201,15 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 	e.log.Info("enforcer running", "source", name, "marks", marks, "policy", e.pol.Load().eng.ID(),
 		"revision", e.pol.Load().eng.Revision(), "fail_closed", e.cfg.FailClosed)
 	e.record(store.Event{Kind: "daemon", Detail: fmt.Sprintf("started: source %s, marks %s", name, strings.Join(marks, ", "))})
-	err := src.Run(ctx, Handler{Exec: e.handle, FileOp: e.fileOp, FileWritten: e.FileWritten, Undecided: e.undecided, Tamper: e.tamper})
+	err := src.Run(ctx, Handler{Exec: e.handle, FileOp: e.fileOp, FileWritten: e.FileWritten, Undecided: e.undecided, Tamper: e.tamper,
+		SessionEnded: e.SessionEnded})
 	cancel()
 	e.wg.Wait()
+	e.sess.mu.Lock()
+	if e.sess.timer != nil {
+		e.sess.timer.Stop()
+	}
+	e.sess.mu.Unlock()
 	closeCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
 	defer done()
 	e.record(store.Event{Kind: "daemon", Detail: "stopped"})
@@ -595,6 +621,20 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		}
 	}
 
+	// While admin sessions run, every exec of theirs is recorded with the
+	// session (sessions.go), and the kernel remembers no allows.
+	var session int64
+	sessions := e.runningSessions()
+	if len(sessions) > 0 {
+		if !readTask() {
+			return taskFailed()
+		}
+		var later bool
+		if session, later = e.sessionOf(sessions, task, pid, onLoop); later {
+			return offLoop()
+		}
+	}
+
 	now := e.now()
 	var g *grant
 	switch {
@@ -628,7 +668,7 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		e.record(store.Event{Kind: "exec", Action: "allow", Allowed: true, UID: task.UID, User: f.User, PID: pid,
 			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args,
 			GrantID: g.id, RequestID: g.requestID, Reason: g.reason, Detail: "allowed by grant (" + string(g.origin) + ")",
-			PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision()})
+			PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision(), Session: session})
 		return true
 	}
 
@@ -642,14 +682,14 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 	}
 	// A record, a request or a terminal message names the user: read
 	// while the task is still held.
-	if (d.Audit || !d.Action.Allows() || d.Unavailable.Args || d.Unavailable.Parents) && !setUser() {
+	if (d.Audit || !d.Action.Allows() || d.Unavailable.Args || d.Unavailable.Parents || session != 0) && !setUser() {
 		return taskFailed()
 	}
 	// The kernel may remember a plain allow that nothing about the user
 	// or the process could change (and not the download source, an
 	// attribute that changes without the contents).
 	// Nor one on contents held for this exec alone.
-	cacheable = cacheable && hold == nil && !lp.eng.Needs().Source && *e.cfg.KernelCache
+	cacheable = cacheable && hold == nil && !lp.eng.Needs().Source && *e.cfg.KernelCache && len(sessions) == 0
 	allow := d.Action.Allows()
 	if !allow {
 		// The arguments are gone once the exec fails: read them first.
@@ -685,14 +725,15 @@ func (e *Engine) decide(v *verdictOnce, lp *loadedPolicy, xf *ExecFacts, path st
 		without = e.decidedWithout(d, pid, path, argsWhy, parentsWhy)
 	}
 
-	recorded := d.Audit || !allow || without != ""
+	recorded := d.Audit || !allow || without != "" || session != 0
 	if recorded || first {
 		if xf.OriginalPath != "" {
 			without = strings.TrimPrefix(without+"; run translocated, the original is "+xf.OriginalPath, "; ")
 		}
 		ev := store.Event{Kind: "exec", Action: d.Action.String(), Allowed: allow, Rule: d.Rule, RuleName: d.RuleName,
 			Group: d.Group, PolicyID: d.PolicyID, PolicyRevision: d.Revision, UID: task.UID, User: f.User, Groups: f.Groups, PID: pid,
-			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args, Detail: without}
+			Path: path, SHA256: subj.SHA256, AppType: subj.Type.String(), Source: subj.Source, Args: f.Args, Detail: without,
+			Session: session}
 		// The chain's paths when the decision read it; otherwise the
 		// nearest parent (15 µs; the whole chain of a shell's child costs
 		// 110 µs, too much for every audited exec): the console joins the

@@ -1,6 +1,7 @@
 package enforcer
 
 import (
+	"context"
 	"syscall"
 
 	"github.com/gatehouse/gatehouse/policy"
@@ -33,3 +34,7 @@ func (e *Engine) PausePrograms(pause bool) {
 		e.programs.gate.Unlock()
 	}
 }
+
+// SyncSessions ends the admin sessions whose time is up now (the engine's
+// clock), as its timer and its minute do.
+func (e *Engine) SyncSessions() { e.syncSessions(context.Background()) }

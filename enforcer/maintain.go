@@ -24,6 +24,7 @@ func (e *Engine) maintain(ctx context.Context) {
 func (e *Engine) maintainOnce(ctx context.Context) {
 	now := e.now()
 	e.grants.prune(now)
+	e.syncSessions(ctx)
 	e.pruneSudoers(ctx)
 	if ttl := e.cfg.RequestTTL.D(); ttl > 0 {
 		expired, err := e.store.ExpireRequests(ctx, now.Add(-ttl))

@@ -37,6 +37,9 @@ type Status struct {
 	Gaps []Gap
 	// Caller is who the engine took the caller for.
 	Caller Actor
+	// Admin is the caller's admin session, for users (nil for root and
+	// services).
+	Admin *AdminStatus
 }
 
 // AuditHealth says whether the audit log is being written. While it is not,
@@ -68,6 +71,7 @@ func (e *Engine) status(a Actor) Status {
 		Started: e.started, PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision(), PolicyPath: lp.path,
 		PolicyLoaded: lp.loaded, PolicyError: e.PolicyError(), Source: name, Marks: marks,
 		FailClosed: e.cfg.FailClosed, Counters: e.counterMap(), Audit: e.auditHealth(), Gaps: e.gaps(), Caller: a,
+		Admin: e.adminStatus(a),
 	}
 }
 

@@ -98,10 +98,8 @@ func (e *Engine) loadPolicy() error {
 	// visible (status, API), and once more after the swap for any file
 	// the old policy allowed in between.
 	kernelFlush := func() error { return nil }
-	if b := e.source.Load(); b != nil && old != nil {
-		if f, ok := b.Source.(CacheFlusher); ok {
-			kernelFlush = f.FlushCache
-		}
+	if old != nil {
+		kernelFlush = e.flushKernel
 	}
 	ferr := kernelFlush()
 	e.pol.Store(lp)
@@ -131,6 +129,17 @@ func (e *Engine) loadPolicy() error {
 	e.log.Info("fact cache flushed", "reason", "policy reload", "entries", n)
 	e.record(store.Event{Kind: "policy", PolicyID: lp.eng.ID(), PolicyRevision: lp.eng.Revision(),
 		Detail: fmt.Sprintf("policy loaded from %s (was revision %d)", lp.path, old.eng.Revision())})
+	return nil
+}
+
+// flushKernel makes the kernel forget the allows it cached (nothing
+// before the source runs, or for a source that caches none).
+func (e *Engine) flushKernel() error {
+	if b := e.source.Load(); b != nil {
+		if f, ok := b.Source.(CacheFlusher); ok {
+			return f.FlushCache()
+		}
+	}
 	return nil
 }
 

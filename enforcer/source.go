@@ -97,6 +97,20 @@ type Handler struct {
 	// answered (macOS: a signal to it from anyone but launchd): it is
 	// recorded, refused or not.
 	Tamper func(TamperAttempt)
+	// SessionEnded is called when a user's login session ends or its
+	// screen locks (macOS: Endpoint Security's LW_SESSION events); the
+	// user's admin session ends with it (docs/elevation.md).
+	SessionEnded func(SessionEnd)
+}
+
+// SessionEnd is a user leaving a login session: a logout or a screen lock.
+type SessionEnd struct {
+	// User names the user (Endpoint Security reports the name); UID is
+	// used when User is "".
+	User string
+	UID  uint32
+	// Why is "logout" or "screen lock".
+	Why string
 }
 
 // TamperAttempt is an attempt on the daemon: who, what, and whether the

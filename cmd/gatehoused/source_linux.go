@@ -359,5 +359,16 @@ func (procTasks) Ancestors(pid int32, max int) ([]enforcer.Ancestor, error) {
 // OpenExe implements enforcer.Tasks.
 func (procTasks) OpenExe(pid int32) (*os.File, error) { return proc.OpenExe(pid) }
 
+// Processes implements enforcer.ProcessLister.
+func (procTasks) Processes() ([]enforcer.Process, error) {
+	ps, err := proc.Processes()
+	out := make([]enforcer.Process, 0, len(ps))
+	for _, p := range ps {
+		exe, _ := os.Readlink("/proc/" + strconv.Itoa(int(p.PID)) + "/exe")
+		out = append(out, enforcer.Process{PID: p.PID, PPID: p.PPID, UID: p.UID, Exe: exe, TTY: p.TTY})
+	}
+	return out, err
+}
+
 // Cwd implements enforcer.Tasks.
 func (procTasks) Cwd(pid int32) string { return proc.Cwd(pid) }

@@ -27,6 +27,9 @@ type Exec struct {
 	TID    int32
 	Due    time.Time
 	Answer chan bool
+	// Cached is whether the answer let the kernel remember it (read after
+	// the answer arrived).
+	Cached bool
 	once   sync.Once
 }
 
@@ -54,6 +57,7 @@ func (x *Exec) Respond(allow, cache bool) error {
 	answered := false
 	x.once.Do(func() {
 		answered = true
+		x.Cached = cache
 		x.Answer <- allow
 		if x.Fd != nil {
 			x.Fd.Close()
@@ -184,8 +188,17 @@ type Tasks struct {
 	// ExeBlock, when set, holds OpenExe until closed (an executable on a
 	// stuck FUSE mount).
 	ExeBlock chan struct{}
-	mu       sync.Mutex
-	tasks    map[int32]Task
+	// Procs is what Processes lists (the machine's processes).
+	Procs []enforcer.Process
+	mu    sync.Mutex
+	tasks map[int32]Task
+}
+
+// Processes implements enforcer.ProcessLister.
+func (t *Tasks) Processes() ([]enforcer.Process, error) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return append([]enforcer.Process(nil), t.Procs...), nil
 }
 
 // Set records pid's task.

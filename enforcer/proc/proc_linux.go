@@ -55,6 +55,31 @@ func Task(pid int32) (TaskInfo, error) {
 	}, nil
 }
 
+// Processes lists every process (not thread) in /proc with its
+// identity; one that exits while being read is left out.
+func Processes() ([]TaskInfo, error) {
+	d, err := os.Open("/proc")
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	names, err := d.Readdirnames(-1)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]TaskInfo, 0, len(names))
+	for _, n := range names {
+		pid, err := strconv.ParseInt(n, 10, 32)
+		if err != nil || pid <= 0 {
+			continue
+		}
+		if t, err := Task(int32(pid)); err == nil {
+			out = append(out, t)
+		}
+	}
+	return out, nil
+}
+
 // TTYPath names the terminal with device number ttyNr as /proc/PID/stat
 // encodes it: /dev/pts/N, /dev/ttyN or /dev/ttySN. It returns "" for 0,
 // for other kinds of terminal, and when that path in this mount namespace

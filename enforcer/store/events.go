@@ -42,10 +42,13 @@ type Event struct {
 	// program was seen: its facts, and the exec's as for "exec") it is the
 	// JSON of a policy.SubjectRecord.
 	Detail string
+	// Session is the admin session (its grant's ID) the exec ran in: the
+	// user's own, or a process of theirs that became root (0: none).
+	Session int64
 }
 
 const eventCols = `time, kind, action, allowed, rule, rule_name, group_name, policy_id, policy_revision,
-	uid, user_name, pid, path, sha256, args, parent, app_type, source, reason, grant_id, request_id, count, detail, groups, parents`
+	uid, user_name, pid, path, sha256, args, parent, app_type, source, reason, grant_id, request_id, count, detail, groups, parents, session`
 
 var insertEventSQL = `INSERT INTO events (` + eventCols + `) VALUES (` + placeholders(columns(eventCols)) + `)`
 
@@ -94,7 +97,7 @@ func (s *Store) addEvents(ctx context.Context, run *runRow, parts ...[]Event) er
 			}
 			_, err = stmt.ExecContext(rowCtx, nanos(e.Time), e.Kind, e.Action, e.Allowed, e.Rule, e.RuleName, e.Group,
 				e.PolicyID, e.PolicyRevision, int64(e.UID), e.User, e.PID, e.Path, e.SHA256, args, e.Parent,
-				e.AppType, e.Source, e.Reason, e.GrantID, e.RequestID, e.Count, e.Detail, groups, parents)
+				e.AppType, e.Source, e.Reason, e.GrantID, e.RequestID, e.Count, e.Detail, groups, parents, e.Session)
 			if err != nil {
 				return fmt.Errorf("add events: %w", err)
 			}
@@ -215,7 +218,7 @@ func scanEvent(r rowScanner) (Event, error) {
 	)
 	err := r.Scan(&e.ID, &t, &e.Kind, &e.Action, &e.Allowed, &e.Rule, &e.RuleName, &e.Group, &e.PolicyID,
 		&e.PolicyRevision, &uid, &e.User, &e.PID, &e.Path, &e.SHA256, &args, &e.Parent, &e.AppType,
-		&e.Source, &e.Reason, &e.GrantID, &e.RequestID, &e.Count, &e.Detail, &groups, &parents)
+		&e.Source, &e.Reason, &e.GrantID, &e.RequestID, &e.Count, &e.Detail, &groups, &parents, &e.Session)
 	if err != nil {
 		return e, err
 	}

@@ -33,6 +33,9 @@ type Grant struct {
 	// Path with exactly Args, as root) or GrantAdmin (an admin session).
 	Kind string
 	Args []string
+	// GroupAdded: this admin session made its user a member of the
+	// administrators group (macOS), to be taken out at its end.
+	GroupAdded bool
 }
 
 // The kinds of grant.
@@ -42,7 +45,7 @@ const (
 	GrantAdmin = "admin" // an admin session: every command as root until Expires
 )
 
-const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash, kind, args`
+const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash, kind, args, group_added`
 
 func scanGrant(s rowScanner) (Grant, error) {
 	var (
@@ -53,7 +56,7 @@ func scanGrant(s rowScanner) (Grant, error) {
 		args                      sql.NullString
 	)
 	err := s.Scan(&g.ID, &uid, &dev, &ino, &g.SHA256, &g.Path, &created, &notBefore, &expir, &g.UsesLeft,
-		&g.Reason, &g.Origin, &req, &g.Revoked, &g.CDHash, &g.Kind, &args)
+		&g.Reason, &g.Origin, &req, &g.Revoked, &g.CDHash, &g.Kind, &args, &g.GroupAdded)
 	if err != nil {
 		return g, err
 	}
@@ -98,7 +101,7 @@ func (s *Store) AddGrant(ctx context.Context, g Grant) (int64, error) {
 	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO grants (`+grantCols+`) VALUES (`+placeholders(columns(grantCols))+`)`,
 		int64(g.UID), int64(g.Dev), int64(g.Ino), g.SHA256, g.Path, nanos(g.Created), nanos(g.NotBefore),
-		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked, g.CDHash, g.Kind, args)
+		nanos(g.Expires), g.UsesLeft, g.Reason, g.Origin, req, g.Revoked, g.CDHash, g.Kind, args, g.GroupAdded)
 	if err != nil {
 		return 0, fmt.Errorf("add grant: %w", err)
 	}
@@ -181,6 +184,36 @@ func (s *Store) RevokeGrant(ctx context.Context, id int64) error {
 		return fmt.Errorf("grant %d: %w", id, ErrNotFound)
 	}
 	return nil
+}
+
+// SetGroupAdded records whether admin session id made its user a member
+// of the administrators group.
+func (s *Store) SetGroupAdded(ctx context.Context, id int64, added bool) error {
+	res, err := s.w.ExecContext(ctx, `UPDATE grants SET group_added = ? WHERE id = ?`, added, id)
+	if err != nil {
+		return fmt.Errorf("grant %d: %w", id, err)
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return fmt.Errorf("grant %d: %w", id, err)
+	} else if n == 0 {
+		return fmt.Errorf("grant %d: %w", id, ErrNotFound)
+	}
+	return nil
+}
+
+// EndedGrants returns the grants of kind that expired by now and were not
+// revoked: ended without anyone ending them.
+func (s *Store) EndedGrants(ctx context.Context, kind string, now time.Time) ([]Grant, error) {
+	return s.queryGrants(ctx, "ended grants",
+		`SELECT id, `+grantCols+` FROM grants WHERE kind = ? AND revoked = 0 AND expires <= ? ORDER BY id`, kind, nanos(now))
+}
+
+// GroupLeftover returns the admin sessions that ended (revoked, or expired
+// by now) and still have their user in the administrators group.
+func (s *Store) GroupLeftover(ctx context.Context, now time.Time) ([]Grant, error) {
+	return s.queryGrants(ctx, "ended admin sessions",
+		`SELECT id, `+grantCols+` FROM grants WHERE kind = ? AND group_added = 1 AND (revoked = 1 OR expires <= ?) ORDER BY id`,
+		GrantAdmin, nanos(now))
 }
 
 // grantExists returns nil if grant id is stored, else an error wrapping
