@@ -335,7 +335,7 @@ func (s *Sync) eventsOnce(ctx context.Context) error {
 	for _, e := range evs {
 		detail, _ := json.Marshal(map[string]any{"rule_name": e.RuleName, "group": e.Group, "policy_id": e.PolicyID, "pid": e.PID,
 			"args": e.Args, "groups": e.Groups, "parent": e.Parent, "parents": e.Parents, "app_type": e.AppType, "source": e.Source, "reason": e.Reason, "grant_id": e.GrantID,
-			"request_id": e.RequestID, "count": e.Count, "detail": e.Detail})
+			"request_id": e.RequestID, "count": e.Count, "detail": e.Detail, "session": e.Session})
 		wire = append(wire, server.EventWire{ID: e.ID, Time: e.Time, Kind: e.Kind, Action: e.Action, Allowed: e.Allowed, Rule: e.Rule,
 			PolicyRevision: e.PolicyRevision, UID: e.UID, User: e.User, Path: e.Path, SHA256: e.SHA256, Detail: detail})
 	}

@@ -121,9 +121,9 @@ func TestAdminSessionLife(t *testing.T) {
 	if exec(user) {
 		t.Error("during a session the kernel was let cache an allow (later execs would not be seen)")
 	}
-	exec(other)                               // someone else: not recorded
+	exec(other)                              // someone else: not recorded
 	exec(0, [2]int{50, 0}, [2]int{51, user}) // root, started by the user through sudo
-	exec(0, [2]int{60, other})                // root, started by someone else
+	exec(0, [2]int{60, other})               // root, started by someone else
 	got := sessionEvents()
 	if got[res.GrantID] != 2 || got[0] != 0 {
 		t.Errorf("exec events by session: %v, want 2 with session %d (the user's, the root one they started) and none other", got, res.GrantID)

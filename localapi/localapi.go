@@ -54,6 +54,50 @@ type Status struct {
 	// with the version each said it is (its User-Agent): for root and the
 	// console sync only.
 	Agents []AgentSeen `json:"agents,omitempty"`
+	// Admin is the caller's admin session and what the policy lets them
+	// ask for; users only (absent for root, and from a gatehoused older
+	// than this field).
+	Admin *AdminStatus `json:"admin,omitempty"`
+}
+
+// AdminStatus is a user's admin session as status reports it.
+type AdminStatus struct {
+	// GrantID and Until name the running session (0: none runs).
+	GrantID int64     `json:"grant_id,omitempty"`
+	Until   time.Time `json:"until,omitzero"`
+	// Ended is the last session that ended in the past 15 minutes.
+	Ended *EndedAdmin `json:"ended,omitempty"`
+	// Offer is the admin_sessions entry that includes the user; nil:
+	// none does (the agent offers no "Request admin rights…").
+	Offer *AdminOffer `json:"offer,omitempty"`
+}
+
+// EndedAdmin is an admin session that ended: when, why ("ended at its
+// time", "ended at screen lock", ...), and what the user started as root
+// that still runs (it keeps root until it exits).
+type EndedAdmin struct {
+	GrantID   int64         `json:"grant_id"`
+	At        time.Time     `json:"at"`
+	Why       string        `json:"why"`
+	StillRoot []RootProcess `json:"still_root,omitempty"`
+}
+
+// RootProcess is a process running as root that the user started.
+type RootProcess struct {
+	PID int32  `json:"pid"`
+	Exe string `json:"exe"`
+	TTY string `json:"tty,omitempty"`
+}
+
+// AdminOffer is what a user may ask for: the entry's name, its
+// requirement ("" for none, justification, approval, approval_offline),
+// the shortest reason, and the longest and default lengths (Go durations).
+type AdminOffer struct {
+	Entry            string `json:"entry"`
+	Require          string `json:"require,omitempty"`
+	MinJustification int    `json:"min_justification,omitempty"`
+	Max              string `json:"max"`
+	Default          string `json:"default"`
 }
 
 // AgentSeen is one user's agent as gatehoused last heard from it.
@@ -131,6 +175,8 @@ type Event struct {
 	RequestID      int64     `json:"request_id,omitempty"`
 	Count          int64     `json:"count,omitempty"`
 	Detail         string    `json:"detail,omitempty"`
+	// Session is the admin session (its grant) an exec ran in.
+	Session int64 `json:"session,omitempty"`
 }
 
 // EventFilter selects events for GET /v1/events (as query parameters).

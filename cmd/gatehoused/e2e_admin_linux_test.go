@@ -18,13 +18,14 @@ import (
 
 	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/internal/sqlitedb"
+	"github.com/gatehouse/gatehouse/internal/testbus"
 	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/sudoers"
 )
 
 const adminPolicy = `id: e2e-admin
 revision: 2
-default: allow
+default: {action: allow, audit: false}
 rules: []
 admin_sessions:
   - {name: quick, users: [USER], max_duration: 2m, default_duration: 1m}
@@ -36,7 +37,8 @@ admin_sessions:
 // throwaway users: a session is granted and sudo runs anything for the
 // user; a second request while it runs returns it; it ends early on
 // request and for real at its end, also across a kill -9 (the restart
-// removes it); a user no entry includes is refused; one that needs an
+// removes it); a logout (logind) ends it, every exec in it is tagged, and
+// what still runs as root is named; a user no entry includes is refused; one that needs an
 // approval gets the rights when it is given; an admin who had sudo rights
 // before keeps them after the session.
 func TestE2EAdminSession(t *testing.T) {
@@ -67,7 +69,13 @@ func TestE2EAdminSession(t *testing.T) {
 		t.Fatal(err)
 	}
 	e.config = "sudoers_dir: /etc/sudoers.d\n"
+	// logind on a bus of the test's own (systemd-logind needs systemd).
+	bus := testbus.StartBus(t)
+	logind := testbus.StartFakeLogind(t, bus.Address)
+	logind.AddSession(t, "c7", uid, false)
+	e.environ = []string{"DBUS_SYSTEM_BUS_ADDRESS=" + bus.Address}
 	e.start()
+	e.waitFor("gatehoused to follow logind", func() bool { return strings.Contains(e.log.String(), "logind: following sessions") })
 	as := func(u uint32, args ...string) (string, error) {
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
@@ -111,6 +119,49 @@ func TestE2EAdminSession(t *testing.T) {
 	if rootSudo(uid) == nil {
 		t.Error("sudo after the session ended")
 	}
+
+	// Every exec of a session is recorded with it — the user's own and
+	// what they run through sudo —, though the policy records none; a
+	// logout ends it, and what still runs as root is named.
+	userTool := filepath.Join(e.mnt, "bin", "session-tool")
+	rootJob := filepath.Join(e.mnt, "bin", "root-job")
+	os.WriteFile(userTool, []byte("#!/bin/sh\nexit 0\n"), 0o755)
+	os.WriteFile(rootJob, []byte("#!/bin/sh\nexec sleep 120\n"), 0o755)
+	if out, err := as(uid, "--for", "2m"); err != nil {
+		t.Fatalf("a session to log out of: %q %v", out, err)
+	}
+	run := func(args ...string) *exec.Cmd {
+		c := exec.Command(args[0], args[1:]...)
+		c.Dir = "/"
+		c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uid, Gid: uid}}
+		return c
+	}
+	if out, err := run(userTool).CombinedOutput(); err != nil {
+		t.Fatalf("the user's tool: %q %v", out, err)
+	}
+	job := run("sudo", "-n", rootJob)
+	if err := job.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { job.Process.Kill(); job.Wait() })
+	var grant int64
+	e.waitEvent("the user's exec, tagged", func(ev localapi.Event) bool {
+		grant = ev.Session
+		return ev.Kind == "exec" && ev.Path == userTool && ev.UID == uid && ev.Session != 0
+	})
+	e.waitEvent("the root job's exec, tagged", func(ev localapi.Event) bool {
+		return ev.Kind == "exec" && ev.Path == rootJob && ev.UID == 0 && ev.Session == grant
+	})
+	logind.Remove(t, "c7")
+	e.waitEvent("the session's end at logout, naming the root job", func(ev localapi.Event) bool {
+		return ev.Kind == "admin_session" && ev.Action == "end" && ev.GrantID == grant &&
+			strings.Contains(ev.Detail, "ended at logout") && strings.Contains(ev.Detail, "sleep (pid ")
+	})
+	if rootSudo(uid) == nil {
+		t.Error("sudo after the logout")
+	}
+	job.Process.Kill()
+	job.Wait()
 	// Across a kill -9: the session's end passes while gatehoused is
 	// down; sudo refuses by itself, and the restart removes the file.
 	if out, err := as(uid, "--for", "1m"); err != nil {

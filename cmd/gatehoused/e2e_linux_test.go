@@ -86,8 +86,10 @@ type env struct {
 	cmd    *exec.Cmd
 	log    *testbus.Log
 	waited chan error
-	// config is added to the configuration start writes.
-	config string
+	// config is added to the configuration start writes; environ to
+	// gatehoused's environment.
+	config  string
+	environ []string
 }
 
 const e2ePolicy = `id: e2e
@@ -176,6 +178,7 @@ func (e *env) start() {
 	os.WriteFile(cfg, []byte(fmt.Sprintf("policy: %s\ndatabase: %s\nsocket: %s\nmounts: [%s]\nreload_interval: 100ms\n",
 		filepath.Join(e.dir, "policy.yaml"), filepath.Join(e.dir, "db", "gatehouse.db"), e.socket(), e.mnt)+extra), 0o644)
 	e.cmd = exec.Command(bins.daemon, "--config", cfg)
+	e.cmd.Env = append(os.Environ(), e.environ...)
 	e.cmd.Stdout, e.cmd.Stderr = e.log, e.log
 	if err := e.cmd.Start(); err != nil {
 		e.t.Fatal(err)

@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/enforcer/backstop"
 	"github.com/gatehouse/gatehouse/enforcer/fanotify"
+	"github.com/gatehouse/gatehouse/enforcer/logind"
 	"github.com/gatehouse/gatehouse/enforcer/proc"
 )
 
@@ -147,6 +148,14 @@ func (s *fanotifySource) Run(ctx context.Context, h enforcer.Handler) error {
 			if err != nil && ctx.Err() == nil {
 				s.log.Error("exec backstop reports", "err", err)
 			}
+		})
+	}
+	if h.SessionEnded != nil {
+		// Admin sessions end at logout and screen lock.
+		wg.Go(func() {
+			logind.Follow(ctx, "", time.Minute, s.log, func(e logind.End) {
+				h.SessionEnded(enforcer.SessionEnd{UID: e.UID, Why: e.Why})
+			})
 		})
 	}
 	err := s.perm.Run(ctx, func(ev *fanotify.Event) { h.Exec(fanExec{ev}) })

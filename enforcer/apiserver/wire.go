@@ -21,7 +21,26 @@ func statusToWire(s enforcer.Status) localapi.Status {
 		Gaps:  gapsToWire(s.Gaps),
 		You: localapi.Identity{UID: s.Caller.UID, PID: s.Caller.Peer.PID, User: s.Caller.User,
 			Root: s.Caller.Kind == enforcer.ActorRoot, Kind: s.Caller.Kind.String()},
+		Admin: adminStatusToWire(s.Admin),
 	}
+}
+
+func adminStatusToWire(a *enforcer.AdminStatus) *localapi.AdminStatus {
+	if a == nil {
+		return nil
+	}
+	out := &localapi.AdminStatus{GrantID: a.GrantID, Until: a.Until}
+	if x := a.Ended; x != nil {
+		out.Ended = &localapi.EndedAdmin{GrantID: x.GrantID, At: x.At, Why: x.Why}
+		for _, p := range x.StillRoot {
+			out.Ended.StillRoot = append(out.Ended.StillRoot, localapi.RootProcess{PID: p.PID, Exe: p.Exe, TTY: p.TTY})
+		}
+	}
+	if o := a.Offer; o != nil {
+		out.Offer = &localapi.AdminOffer{Entry: o.Entry, Require: o.Require, MinJustification: o.MinJustification,
+			Max: o.Max.String(), Default: o.Default.String()}
+	}
+	return out
 }
 
 func gapsToWire(gs []enforcer.Gap) []localapi.Gap {
@@ -36,7 +55,7 @@ func eventToWire(ev store.Event) localapi.Event {
 	return localapi.Event{ID: ev.ID, Time: ev.Time, Kind: ev.Kind, Action: ev.Action, Allowed: ev.Allowed, Rule: ev.Rule,
 		RuleName: ev.RuleName, Group: ev.Group, PolicyID: ev.PolicyID, PolicyRevision: ev.PolicyRevision, UID: ev.UID,
 		User: ev.User, PID: ev.PID, Path: ev.Path, SHA256: ev.SHA256, Args: ev.Args, Groups: ev.Groups, Parent: ev.Parent, Parents: ev.Parents, AppType: ev.AppType,
-		Source: ev.Source, Reason: ev.Reason, GrantID: ev.GrantID, RequestID: ev.RequestID, Count: ev.Count, Detail: ev.Detail}
+		Source: ev.Source, Reason: ev.Reason, GrantID: ev.GrantID, RequestID: ev.RequestID, Count: ev.Count, Detail: ev.Detail, Session: ev.Session}
 }
 
 func (s *Server) requestToWire(r store.Request) localapi.Request {
