@@ -74,7 +74,7 @@ func main() {
 		AssetServer:   &assetserver.Options{Assets: assets},
 		OnDomReady:    ui.domReady,
 		OnStartup: func(wctx context.Context) {
-			tray.start(func() { quitting.Store(true); runtime.Quit(wctx) })
+			tray.start(func() { quitting.Store(true); runtime.Quit(wctx) }, agent.AdminAction)
 			go agent.Run(ctx)
 		},
 		// Closing the window is Cancel; only the tray's Quit (or a signal)

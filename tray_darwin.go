@@ -4,6 +4,7 @@ package main
 
 import (
 	"log/slog"
+	"time"
 
 	"github.com/gatehouse/gatehouse/app"
 	"github.com/gatehouse/gatehouse/menubar"
@@ -18,8 +19,8 @@ type trayMenu struct {
 
 func newTray(log *slog.Logger) *trayMenu { return &trayMenu{log: log} }
 
-func (t *trayMenu) start(quit func()) {
-	m, err := menubar.New("Gatehouse", quit)
+func (t *trayMenu) start(quit, admin func()) {
+	m, err := menubar.New("Gatehouse", quit, admin)
 	if err != nil {
 		t.log.Warn("no menu-bar item; the agent runs without it", "err", err)
 		return
@@ -34,8 +35,12 @@ func (t *trayMenu) Update(s app.Snapshot) {
 	if t.menu == nil {
 		return
 	}
-	t.menu.Set(app.TrayStatus(s), []menubar.Section{
+	status, adm := []string{app.TrayStatus(s)}, app.TrayAdmin(s, time.Now())
+	if adm.Line != "" {
+		status = append(status, adm.Line)
+	}
+	t.menu.Set(status, []menubar.Section{
 		{Title: "Requests", Lines: app.TrayLines(s.Pending), Empty: "No open requests"},
 		{Title: "Recent", Lines: app.TrayLines(s.Recent), Empty: "Nothing recent"},
-	})
+	}, adm.Action)
 }

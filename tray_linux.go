@@ -5,6 +5,7 @@ package main
 import (
 	"fmt"
 	"log/slog"
+	"time"
 
 	"fyne.io/systray"
 	"github.com/gatehouse/gatehouse/app"
@@ -19,6 +20,8 @@ type trayMenu struct {
 	end     func()
 	ready   chan struct{}
 	status  *systray.MenuItem
+	admin   *systray.MenuItem // the session's time left (hidden: none)
+	action  *systray.MenuItem // Request admin rights… / End admin rights
 	pending []*systray.MenuItem
 	recent  []*systray.MenuItem
 }
@@ -27,16 +30,26 @@ const traySlots = 5
 
 func newTray(log *slog.Logger) *trayMenu { return &trayMenu{log: log, ready: make(chan struct{})} }
 
-func (t *trayMenu) start(quit func()) {
+func (t *trayMenu) start(quit, admin func()) {
 	start, end := systray.RunWithExternalLoop(func() {
 		systray.SetTitle("Gatehouse")
 		systray.SetTooltip("Gatehouse")
 		t.status = systray.AddMenuItem("Connecting to gatehoused…", "")
 		t.status.Disable()
+		t.admin = systray.AddMenuItem("", "")
+		t.admin.Disable()
+		t.admin.Hide()
 		systray.AddSeparator()
 		t.pending = section("Requests")
 		t.recent = section("Recent")
+		t.action = systray.AddMenuItem("Request admin rights…", "")
+		t.action.Hide()
 		q := systray.AddMenuItem("Quit Gatehouse", "Stop the agent for this session")
+		go func() {
+			for range t.action.ClickedCh {
+				admin()
+			}
+		}()
 		go func() {
 			<-q.ClickedCh
 			quit()
@@ -65,6 +78,19 @@ func (t *trayMenu) Update(s app.Snapshot) {
 	systray.SetTooltip("Gatehouse: " + status)
 	fill(t.pending, app.TrayLines(s.Pending), "No open requests")
 	fill(t.recent, app.TrayLines(s.Recent), "Nothing recent")
+	adm := app.TrayAdmin(s, time.Now())
+	show(t.admin, adm.Line)
+	show(t.action, adm.Action)
+}
+
+// show titles m, or hides it for "".
+func show(m *systray.MenuItem, title string) {
+	if title == "" {
+		m.Hide()
+		return
+	}
+	m.SetTitle(title)
+	m.Show()
 }
 
 // section adds a heading and traySlots hidden lines for Update to fill,

@@ -64,6 +64,9 @@ type Snapshot struct {
 	Warning string
 	Pending []localapi.Request // open requests (pending, submitted)
 	Recent  []localapi.Request // recent blocks and decisions, newest first
+	// Admin is the user's admin session (nil: gatehoused says nothing of
+	// it).
+	Admin *localapi.AdminStatus
 }
 
 // Options configure an Agent. API and UI are required.
@@ -87,6 +90,9 @@ type Options struct {
 	// sees it gets no dialog (the user has moved on; it stays in the tray
 	// menu until it expires). Default 2 minutes.
 	DialogMaxAge time.Duration
+	// AdminTick is how often the menu's admin time left is refreshed and
+	// the warning before a session's end checked (default 15 s).
+	AdminTick time.Duration
 	// Wait is the long-poll wait (default 25 s); Backoff the first retry
 	// delay after a failure, doubled up to MaxBackoff (250 ms, 5 s).
 	Wait, Backoff, MaxBackoff time.Duration
@@ -108,6 +114,11 @@ type Agent struct {
 	changed  chan struct{} // kicks the sync loop (after our own answers)
 
 	dismissWarned atomic.Bool // the missing permission was reported
+
+	// Admin sessions (admin.go): seen running, warned of their end, told
+	// of their end; started is when the agent started.
+	sawAdmin, adminTold, endTold map[int64]bool
+	started                      time.Time
 }
 
 // New returns an agent; Run starts it.
@@ -130,6 +141,9 @@ func New(opt Options) *Agent {
 	if opt.DialogMaxAge == 0 {
 		opt.DialogMaxAge = 2 * time.Minute
 	}
+	if opt.AdminTick == 0 {
+		opt.AdminTick = 15 * time.Second
+	}
 	if opt.Wait == 0 {
 		opt.Wait = 25 * time.Second
 	}
@@ -140,7 +154,8 @@ func New(opt Options) *Agent {
 		opt.MaxBackoff = 5 * time.Second
 	}
 	return &Agent{opt: opt, log: opt.Logger, known: map[int64]request.State{}, fellBack: map[int64]bool{},
-		reqs: map[int64]localapi.Request{}, changed: make(chan struct{}, 1)}
+		reqs: map[int64]localapi.Request{}, changed: make(chan struct{}, 1),
+		sawAdmin: map[int64]bool{}, adminTold: map[int64]bool{}, endTold: map[int64]bool{}, started: opt.Now()}
 }
 
 // Run follows the enforcer until ctx ends. It never gives up: while the
@@ -150,6 +165,7 @@ func (a *Agent) Run(ctx context.Context) error {
 	if a.opt.Notifier != nil {
 		go a.notificationResponses(ctx)
 	}
+	go a.adminClock(ctx, a.opt.AdminTick)
 	var (
 		seq     uint64
 		boot    string
@@ -164,6 +180,9 @@ func (a *Agent) Run(ctx context.Context) error {
 		}
 		if err == nil {
 			err = a.sync(ctx)
+		}
+		if err == nil {
+			a.adminTick(ctx)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -206,6 +225,7 @@ func (a *Agent) connected(ctx context.Context) error {
 	was := a.snap.Connected
 	a.snap.Connected, a.snap.Error = true, ""
 	a.snap.PolicyID, a.snap.PolicyRevision = st.PolicyID, st.PolicyRevision
+	a.snap.Admin = st.Admin
 	a.mu.Unlock()
 	if !was {
 		a.log.Info("connected to gatehoused", "policy", st.PolicyID, "revision", st.PolicyRevision, "as", st.You.User)
@@ -338,6 +358,10 @@ func (a *Agent) snapshotLocked() Snapshot {
 	s := a.snap
 	s.Pending = append([]localapi.Request(nil), s.Pending...)
 	s.Recent = append([]localapi.Request(nil), s.Recent...)
+	if s.Admin != nil {
+		ad := *s.Admin
+		s.Admin = &ad
+	}
 	return s
 }
 

@@ -29,6 +29,7 @@ type fakeAPI struct {
 	down    error // every call fails with it while set
 	answers []string
 	codes   map[int64]string // right offline response codes
+	admin   *localapi.AdminStatus
 }
 
 func newFakeAPI() *fakeAPI {
@@ -89,7 +90,46 @@ func (f *fakeAPI) Status(context.Context) (localapi.Status, error) {
 	if f.down != nil {
 		return localapi.Status{}, f.down
 	}
-	return localapi.Status{PolicyID: "corp", PolicyRevision: 7}, nil
+	var admin *localapi.AdminStatus
+	if f.admin != nil {
+		a := *f.admin
+		admin = &a
+	}
+	return localapi.Status{PolicyID: "corp", PolicyRevision: 7, Admin: admin}, nil
+}
+
+// setAdmin changes what status says of the user's admin session.
+func (f *fakeAPI) setAdmin(mut func(*localapi.AdminStatus)) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.admin == nil {
+		f.admin = &localapi.AdminStatus{}
+	}
+	mut(f.admin)
+	f.bumpLocked()
+}
+
+func (f *fakeAPI) AdminSession(_ context.Context, q localapi.AdminSession) (localapi.AdminSessionResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers = append(f.answers, fmt.Sprintf("admin for=%s reason=%q", q.For, q.Reason))
+	if f.admin.Offer.Require != "" && len(q.Reason) < f.admin.Offer.MinJustification {
+		return localapi.AdminSessionResult{}, &localapi.APIError{Status: 400, Message: "the reason is too short"}
+	}
+	d, _ := time.ParseDuration(q.For)
+	f.admin.GrantID, f.admin.Until = 5, time.Now().Add(d)
+	f.bumpLocked()
+	return localapi.AdminSessionResult{Outcome: "granted", GrantID: 5, Until: f.admin.Until}, nil
+}
+
+func (f *fakeAPI) EndAdminSession(context.Context) (localapi.AdminSessionResult, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.answers = append(f.answers, "end admin")
+	f.admin.Ended = &localapi.EndedAdmin{GrantID: f.admin.GrantID, At: time.Now(), Why: "ended by the user"}
+	f.admin.GrantID, f.admin.Until = 0, time.Time{}
+	f.bumpLocked()
+	return localapi.AdminSessionResult{Outcome: "ended"}, nil
 }
 
 func (f *fakeAPI) Requests(_ context.Context, _ ...request.State) ([]localapi.Request, error) {

@@ -54,6 +54,10 @@ func (b *Bridge) Continue(id int64, reason string) (Outcome, error) {
 // Cancel closes the dialog and withdraws its request. It always closes the
 // dialog; a request that is already closed is not an error.
 func (b *Bridge) Cancel(id int64) error {
+	if id == AdminDialogID {
+		b.a.next(id) // it answers no request
+		return nil
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), callTimeout)
 	defer cancel()
 	if _, err := b.a.opt.API.Answer(ctx, id, localapi.Answer{Cancel: true}); err != nil {

@@ -17,6 +17,9 @@ const (
 	DialogDenied          = "denied"
 	DialogApproval        = "approval"
 	DialogApprovalOffline = "approval_offline"
+	// DialogAdmin asks for admin rights (the menu's "Request admin
+	// rights…"); its RequestID is AdminDialogID.
+	DialogAdmin = "admin"
 )
 
 // Dialog is what one dialog window shows.
@@ -47,6 +50,23 @@ type Dialog struct {
 	// State is the request's state (pending, submitted, ...); a dialog for
 	// an approval that was already submitted shows the submitted notice.
 	State request.State `json:"state,omitempty"`
+	// Admin is set for the admin dialog: the lengths to choose from.
+	Admin *AdminDialog `json:"admin,omitempty"`
+}
+
+// AdminDialog is what the admin dialog offers: Lengths (Default chosen
+// first), and whether a reason is required ("justification", "approval",
+// "approval_offline") or optional ("").
+type AdminDialog struct {
+	Require string        `json:"require,omitempty"`
+	Default string        `json:"default"`
+	Lengths []AdminLength `json:"lengths"`
+}
+
+// AdminLength is one choice: Value is sent back, Label shown.
+type AdminLength struct {
+	Value string `json:"value"`
+	Label string `json:"label"`
 }
 
 // Program describes the blocked program (the Publisher Info panel shows it).
@@ -86,4 +106,6 @@ type Outcome struct {
 //	                                     window times are RFC 3339 or ""
 //	SubmitResponseCode(id int64, code string) (Outcome, error)
 //	                                     the help desk's response code as typed
+//	RequestAdmin(length, reason string) (Outcome, error)
+//	                                     the admin dialog: a Value of its Lengths
 //	Close() error                        close after an Outcome message

@@ -45,10 +45,17 @@ func (a *Agent) decisionNotice(ctx context.Context, r localapi.Request) {
 	switch r.State {
 	case request.Submitted:
 		n.Title = "Approval requested for " + name
+		if r.AppType == adminAppType {
+			n.Title = "Admin rights requested"
+		}
 		n.Body = "Your request was sent. You will be notified when it is decided."
 	case request.Approved:
 		n.Title = name + " was approved"
 		switch {
+		case r.AppType == adminAppType:
+			// The session started at the approval; nothing to open.
+			n.Title = "Admin rights approved"
+			n.Body = "You have admin rights now; the menu shows until when."
 		case r.AppType == "sudo":
 			// Approved to run as root through gatehouse sudo: never
 			// relaunched here (that would run it without sudo).
@@ -65,6 +72,9 @@ func (a *Agent) decisionNotice(ctx context.Context, r localapi.Request) {
 		}
 	case request.Denied:
 		n.Title = "Your request for " + name + " was denied"
+		if r.AppType == adminAppType {
+			n.Title = "Your request for admin rights was denied"
+		}
 		n.Body = "Contact your IT department if you still need it."
 	default:
 		return
@@ -128,8 +138,9 @@ func (a *Agent) notificationResponses(ctx context.Context) {
 		}
 		if resp.Kind == notifications.Clicked || resp.Kind == notifications.ActionInvoked {
 			// A sudo command is run again through gatehouse sudo, never
-			// opened here (that would run it without sudo).
-			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal && r.AppType != "sudo" {
+			// opened here (that would run it without sudo); an admin
+			// session has nothing to open.
+			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal && r.AppType != "sudo" && r.AppType != adminAppType {
 				if now := a.opt.Now(); now.Before(r.WindowStart) || (!r.WindowEnd.IsZero() && !now.Before(r.WindowEnd)) {
 					// Outside its approval window the enforcer would block
 					// it again: say when it may run instead.

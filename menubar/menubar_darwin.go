@@ -19,11 +19,12 @@ var (
 	sel     struct {
 		systemStatusBar, statusItemWithLength, button, setTitle, setMenu, retain, alloc, new_     objc.SEL
 		initWithTitle, initWithTitleActionKey, setEnabled, addItem, separatorItem, removeAllItems objc.SEL
-		setAutoenablesItems, setTarget, stringWithUTF8, quit, setToolTip                          objc.SEL
+		setAutoenablesItems, setTarget, stringWithUTF8, quit, setToolTip, action                  objc.SEL
 	}
 	targetClass    objc.Class
 	targetClassErr error
 	quitFuncs      sync.Map // target object -> func()
+	actionFuncs    sync.Map // target object -> func()
 )
 
 func selectors() {
@@ -34,15 +35,18 @@ func selectors() {
 		sel.initWithTitle, sel.initWithTitleActionKey = r("initWithTitle:"), r("initWithTitle:action:keyEquivalent:")
 		sel.setEnabled, sel.addItem, sel.separatorItem, sel.removeAllItems = r("setEnabled:"), r("addItem:"), r("separatorItem"), r("removeAllItems")
 		sel.setAutoenablesItems, sel.setTarget, sel.stringWithUTF8 = r("setAutoenablesItems:"), r("setTarget:"), r("stringWithUTF8String:")
-		sel.quit, sel.setToolTip = r("gatehouseQuit:"), r("setToolTip:")
-		// The Quit item's target: an NSObject subclass whose action calls
-		// the agent's quit function.
-		targetClass, targetClassErr = objc.RegisterClass("GatehouseMenuTarget", objc.GetClass("NSObject"), nil, nil,
-			[]objc.MethodDef{{Cmd: sel.quit, Fn: func(self objc.ID, _ objc.SEL, _ objc.ID) {
-				if f, ok := quitFuncs.Load(self); ok {
+		sel.quit, sel.setToolTip, sel.action = r("gatehouseQuit:"), r("setToolTip:"), r("gatehouseAction:")
+		// The items' target: an NSObject subclass whose actions call the
+		// agent's quit function and its action (the admin item).
+		call := func(funcs *sync.Map) func(objc.ID, objc.SEL, objc.ID) {
+			return func(self objc.ID, _ objc.SEL, _ objc.ID) {
+				if f, ok := funcs.Load(self); ok {
 					go f.(func())()
 				}
-			}}})
+			}
+		}
+		targetClass, targetClassErr = objc.RegisterClass("GatehouseMenuTarget", objc.GetClass("NSObject"), nil, nil,
+			[]objc.MethodDef{{Cmd: sel.quit, Fn: call(&quitFuncs)}, {Cmd: sel.action, Fn: call(&actionFuncs)}})
 	})
 }
 
@@ -50,9 +54,10 @@ func nsString(s string) objc.ID {
 	return objc.ID(objc.GetClass("NSString")).Send(sel.stringWithUTF8, s)
 }
 
-// New puts an item titled title in the menu bar; Quit calls quit (on a
-// goroutine of its own). The item appears once the main thread runs.
-func New(title string, quit func()) (*Menu, error) {
+// New puts an item titled title in the menu bar; Quit calls quit, and
+// the action item (Set's action) calls action, each on a goroutine of its
+// own. The item appears once the main thread runs.
+func New(title string, quit, action func()) (*Menu, error) {
 	selectors()
 	if targetClassErr != nil {
 		return nil, fmt.Errorf("menu target class: %w", targetClassErr)
@@ -66,8 +71,9 @@ func New(title string, quit func()) (*Menu, error) {
 		m.menu.Send(sel.setAutoenablesItems, false)
 		m.target = objc.ID(targetClass).Send(sel.new_)
 		quitFuncs.Store(m.target, quit)
+		actionFuncs.Store(m.target, action)
 		m.item.Send(sel.setMenu, m.menu)
-		m.fill("Connecting to gatehoused…", nil)
+		m.fill([]string{"Connecting to gatehoused…"}, nil, "")
 	})
 	if err != nil {
 		return nil, err
@@ -85,13 +91,15 @@ func Activate() {
 	})
 }
 
-// Set shows status as the first line, then each section, then Quit.
-func (m *Menu) Set(status string, sections []Section) {
-	mainthread.Run(func() { m.fill(status, sections) })
+// Set shows the status lines first (the first is the tooltip too), then
+// each section, then the action item titled action (none when ""), then
+// Quit.
+func (m *Menu) Set(status []string, sections []Section, action string) {
+	mainthread.Run(func() { m.fill(status, sections, action) })
 }
 
 // fill rebuilds the menu (main thread).
-func (m *Menu) fill(status string, sections []Section) {
+func (m *Menu) fill(status []string, sections []Section, action string) {
 	if m.menu == 0 {
 		return
 	}
@@ -103,8 +111,12 @@ func (m *Menu) fill(status string, sections []Section) {
 		return it
 	}
 	separator := func() { m.menu.Send(sel.addItem, objc.ID(objc.GetClass("NSMenuItem")).Send(sel.separatorItem)) }
-	add(status, false)
-	m.item.Send(sel.button).Send(sel.setToolTip, nsString("Gatehouse: "+status))
+	for _, l := range status {
+		add(l, false)
+	}
+	if len(status) > 0 {
+		m.item.Send(sel.button).Send(sel.setToolTip, nsString("Gatehouse: "+status[0]))
+	}
 	separator()
 	for _, s := range sections {
 		add(s.Title, false)
@@ -113,8 +125,15 @@ func (m *Menu) fill(status string, sections []Section) {
 		}
 		separator()
 	}
-	q := objc.ID(objc.GetClass("NSMenuItem")).Send(sel.alloc).Send(sel.initWithTitleActionKey, nsString("Quit Gatehouse"), sel.quit, nsString("q"))
-	q.Send(sel.setTarget, m.target)
-	q.Send(sel.setEnabled, true)
-	m.menu.Send(sel.addItem, q)
+	item := func(title string, action objc.SEL, key string) {
+		it := objc.ID(objc.GetClass("NSMenuItem")).Send(sel.alloc).Send(sel.initWithTitleActionKey, nsString(title), action, nsString(key))
+		it.Send(sel.setTarget, m.target)
+		it.Send(sel.setEnabled, true)
+		m.menu.Send(sel.addItem, it)
+	}
+	if action != "" {
+		item(action, sel.action, "")
+		separator()
+	}
+	item("Quit Gatehouse", sel.quit, "q")
 }

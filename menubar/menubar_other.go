@@ -9,10 +9,10 @@ import "errors"
 type Menu struct{}
 
 // New fails: no menu bar of this kind here.
-func New(title string, quit func()) (*Menu, error) { return nil, errors.ErrUnsupported }
+func New(title string, quit, action func()) (*Menu, error) { return nil, errors.ErrUnsupported }
 
 // Set does nothing.
-func (*Menu) Set(status string, sections []Section) {}
+func (*Menu) Set(status []string, sections []Section, action string) {}
 
 // Activate does nothing: window managers raise the agent's window.
 func Activate() {}

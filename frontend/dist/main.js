@@ -284,10 +284,10 @@ function showWarning(d) {
   }), cont);
 }
 
-function reasonField({ min, required, rows = 3 }) {
+function reasonField({ min, required, rows = 3, placeholder = S.reasonPlaceholder }) {
   const label = required || min > 0 ? S.reasonLabel : S.reasonLabelOptional;
   const field = h('textarea', {
-    id: 'reason', rows: String(rows), class: `rows-${rows}`, placeholder: S.reasonPlaceholder, spellcheck: 'true', 'aria-required': required || min > 0 ? 'true' : 'false',
+    id: 'reason', rows: String(rows), class: `rows-${rows}`, placeholder, spellcheck: 'true', 'aria-required': required || min > 0 ? 'true' : 'false',
   });
   const hint = min > 0 ? h('span', { class: 'hint', id: 'reason-hint', text: S.reasonHintMin(min) }) : null;
   const err = errorLine('reason-error');
@@ -452,6 +452,35 @@ function showApproval(d) {
   }), reason.field);
 }
 
+// showAdmin asks for admin rights (the menu's Request admin rights…): how
+// long, from the lengths the policy allows, and why.
+function showAdmin(d) {
+  const v = { dialog: d, dkey: dialogKey(d) };
+  v.errEl = errorLine('error');
+  const a = d.admin || { lengths: [] };
+  const min = Number(d.min_justification) || 0;
+  const reason = reasonField({ min, required: a.require === 'justification', rows: 2, placeholder: S.adminReasonPlaceholder });
+  const length = h('select', { id: 'length' },
+    (a.lengths || []).map((l) => h('option', { value: l.value, text: l.label, selected: l.value === a.default })));
+  const req = button(a.require === 'approval' || a.require === 'approval_offline' ? S.requestApproval : S.adminRequest, 'primary', () => {
+    if (!reason.check()) {
+      reason.field.focus();
+      return;
+    }
+    call(v, (b) => b.RequestAdmin(length.value, reason.field.value.trim()), { errEl: v.errEl, noticeTitle: S.adminDoneTitle });
+  }, 'request-admin');
+  const cancelBtn = button(S.cancel, 'secondary', () => cancel(v), 'cancel');
+  v.onEnter = () => req.click();
+  v.onEscape = () => cancelBtn.click();
+  mount(v, frame({
+    kind: 'justification', company: d.company, title: d.title,
+    content: [body(d.body),
+      h('div', { class: 'field' }, h('div', { class: 'label-row' }, h('label', { for: 'length', text: S.adminLengthLabel })), length),
+      reason.wrap, v.errEl],
+    right: [cancelBtn, req],
+  }), length);
+}
+
 async function copyText(text) {
   const r = rt();
   if (r && r.ClipboardSetText) {
@@ -570,6 +599,7 @@ const views = {
   denied: showDenied,
   approval: showApproval,
   approval_offline: showOffline,
+  admin: showAdmin,
 };
 
 // show puts dialog d on screen (null: the empty view). The same dialog

@@ -60,6 +60,12 @@ export const S = {
   submittedBody:
     'Your request was sent for approval. A notification will tell you when it is decided.',
 
+  // Admin rights (the menu's Request admin rights…).
+  adminLengthLabel: 'For how long',
+  adminReasonPlaceholder: 'Why do you need admin rights?',
+  adminRequest: 'Request',
+  adminDoneTitle: 'Admin rights',
+
   // Offline approval.
   offlineIntro:
     'This computer is offline. Call your help desk, read them the details below and type the response code they give you.',

@@ -6,7 +6,7 @@
 import { describe, test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { launch, serve, open } from './helpers.js';
-import { warning, justification, denied, deniedUnsigned, approval, offline } from './fixtures.js';
+import { warning, justification, denied, deniedUnsigned, approval, offline, admin } from './fixtures.js';
 
 const env = await launch();
 const server = env.skip ? null : await serve();
@@ -27,7 +27,7 @@ async function unnamed(page) {
 }
 
 describe('accessibility', { skip: env.skip }, () => {
-  for (const [name, d] of Object.entries({ warning, justification, denied, deniedUnsigned, approval, offline })) {
+  for (const [name, d] of Object.entries({ warning, justification, denied, deniedUnsigned, approval, offline, admin })) {
     test(`${name}: every control is named, and the dialog is labelled`, async () => {
       const page = await open(env.browser, server, { current: d });
       let r = await unnamed(page);

@@ -76,3 +76,21 @@ export const offline = {
   policy_revision: 12,
   state: 'pending',
 };
+
+export const admin = {
+  request_id: -1,
+  kind: 'admin',
+  title: 'Request admin rights',
+  body: 'You get administrator rights on this computer for the time you choose; they end by themselves, and when you log out or lock the screen. Everything you run meanwhile is recorded. Say why you need them.',
+  company: 'Acme Corporation',
+  min_justification: 10,
+  program: { name: '', path: '' },
+  admin: {
+    require: 'justification',
+    default: '15m0s',
+    lengths: [
+      { value: '5m0s', label: '5 minutes' }, { value: '15m0s', label: '15 minutes' },
+      { value: '30m0s', label: '30 minutes' }, { value: '1h0m0s', label: '1 hour' },
+    ],
+  },
+};

@@ -134,6 +134,9 @@ function fakeWails(cfg) {
           message: 'Your request to run tool was sent for approval. A notification will tell you when it is decided.',
         }),
         SubmitResponseCode: (id, code) => answer('SubmitResponseCode', [id, code], { close: true, relaunched: true }),
+        RequestAdmin: (length, reason) => answer('RequestAdmin', [length, reason], {
+          message: 'You have admin rights until 15:30. Use sudo as an administrator would; the menu shows the time left.',
+        }),
         Close: () => answer('Close', [], null),
       },
     },
