@@ -75,6 +75,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(stdout, "source:  %s, %s, %d marks: %s\n", st.Source, mode, len(st.Marks), strings.Join(st.Marks, " "))
 	fmt.Fprintf(stdout, "you:     %s (uid %d)%s\n", st.You.User, st.You.UID, map[bool]string{true: ", root", false: ""}[st.You.Root])
+	printAdmin(stdout, st.Admin, time.Now())
 	for _, a := range st.Agents {
 		fmt.Fprintf(stdout, "agent:   %s's, version %s, last heard %s\n", a.User, a.Version, a.LastSeen.Local().Format(time.RFC3339))
 	}
@@ -102,6 +103,27 @@ func cmdStatus(args []string, stdout, stderr io.Writer) int {
 	}
 	tw.Flush()
 	return code
+}
+
+// printAdmin says the caller's admin session: running, ended lately, or
+// what they may ask for.
+func printAdmin(w io.Writer, a *localapi.AdminStatus, now time.Time) {
+	if a == nil {
+		return
+	}
+	switch {
+	case a.GrantID != 0:
+		fmt.Fprintf(w, "admin:   rights until %s (%s left); gatehouse admin --end ends them\n", a.Until.Local().Format("15:04:05"), a.Until.Sub(now).Round(time.Second))
+	case a.Offer != nil:
+		req := cmp.Or(a.Offer.Require, "none")
+		fmt.Fprintf(w, "admin:   none; gatehouse admin --for D asks (up to %s, default %s, requirement %s)\n", a.Offer.Max, a.Offer.Default, req)
+	}
+	if e := a.Ended; e != nil {
+		fmt.Fprintf(w, "admin:   the last session %s at %s\n", e.Why, e.At.Local().Format("15:04:05"))
+		for _, p := range e.StillRoot {
+			fmt.Fprintf(w, "         still running as root: %s (pid %d)\n", p.Exe, p.PID)
+		}
+	}
 }
 
 // printGaps says which ways around the enforcer are open on the daemon's

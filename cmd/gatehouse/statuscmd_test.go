@@ -82,3 +82,22 @@ func TestStatusExitsNonZeroWhileAuditFails(t *testing.T) {
 		})
 	}
 }
+
+// A user's status says their admin session: running, or what they may
+// ask for, and the last one's end with what still runs as root.
+func TestStatusSaysTheAdminSession(t *testing.T) {
+	now := time.Date(2026, 12, 3, 10, 0, 0, 0, time.UTC)
+	var b strings.Builder
+	printAdmin(&b, &localapi.AdminStatus{GrantID: 4, Until: now.Add(12 * time.Minute)}, now)
+	if !strings.Contains(b.String(), "(12m0s left)") {
+		t.Errorf("running: %q", b.String())
+	}
+	b.Reset()
+	printAdmin(&b, &localapi.AdminStatus{Offer: &localapi.AdminOffer{Entry: "dev", Require: "justification", Max: "1h0m0s", Default: "15m0s"},
+		Ended: &localapi.EndedAdmin{GrantID: 3, At: now, Why: "ended at logout", StillRoot: []localapi.RootProcess{{PID: 72, Exe: "/bin/bash"}}}}, now)
+	for _, want := range []string{"up to 1h0m0s, default 15m0s, requirement justification", "the last session ended at logout", "still running as root: /bin/bash (pid 72)"} {
+		if !strings.Contains(b.String(), want) {
+			t.Errorf("offer and end: %q lacks %q", b.String(), want)
+		}
+	}
+}
