@@ -192,7 +192,8 @@ func (e *Engine) grantAdmin(ctx context.Context, ev store.Event, g store.Grant) 
 	d := sudoers.Dir(e.cfg.SudoersDir)
 	err = d.Write(adminName(g.ID), sudoers.Rule{UID: g.UID, AnyCommand: true,
 		NotBefore: g.NotBefore, NotAfter: g.Expires, Password: *e.cfg.SudoPassword})
-	if err == nil {
+	if err == nil && !g.NotBefore.After(e.now()) {
+		// A session that starts later joins at its start (syncSessions).
 		if err = e.joinGroup(ctx, &g); err != nil {
 			d.Remove(adminName(g.ID))
 		}

@@ -124,6 +124,16 @@ func (e *Engine) syncSessionsLocked(ctx context.Context) {
 		soonest(g.Expires)
 	}
 	old := e.runningSessions()
+	for _, g := range gs {
+		// A session that started since (its window began), or one this
+		// run has not seen: its user joins the administrators group (a
+		// member already is left as they are).
+		if g.Kind == store.GrantAdmin && !g.GroupAdded && set[g.UID].grant == g.ID && old[g.UID].grant != g.ID {
+			if err := e.joinGroup(ctx, &g); err != nil {
+				e.log.Error("admin session started but its user is not an administrator", "grant", g.ID, "err", err)
+			}
+		}
+	}
 	e.sessions.Store(&set)
 	for uid, s := range set {
 		if old[uid].grant != s.grant {

@@ -709,3 +709,68 @@ func TestE2EAgentTrayMenu(t *testing.T) {
 		t.Fatalf("the agent did not quit within 15s of Quit\n%s", d.log.String())
 	}
 }
+
+// TestE2EAgentAdminSession: admin rights asked for from the tray menu of
+// the real agent: Request admin rights… opens the dialog, the reason typed
+// in it is sent, the menu shows the time left, End admin rights ends the
+// session, and a notification says so.
+func TestE2EAgentAdminSession(t *testing.T) {
+	e := newEnv(t)
+	p := strings.ReplaceAll(fmt.Sprintf(e2ePolicy, 1), "MNT", e.mnt) +
+		"admin_sessions:\n  - {name: everyone, require: justification, min_justification: 5, max_duration: 30m, default_duration: 15m}\n"
+	if err := os.WriteFile(filepath.Join(e.dir, "policy.yaml"), []byte(p), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	e.start()
+	d := newDesktop(t, e)
+	conn := d.bus.Conn(t)
+	click := func(it menuItem) {
+		t.Helper()
+		obj := conn.Object(fmt.Sprintf("org.kde.StatusNotifierItem-%d-1", d.agent.Process.Pid), "/StatusNotifierItem/menu")
+		if err := obj.Call("com.canonical.dbusmenu.Event", 0, it.id, "clicked", dbus.MakeVariant(""), uint32(0)).Err; err != nil {
+			t.Fatalf("click %q: %v", it.label, err)
+		}
+	}
+	click(d.waitMenu(conn, "Request admin rights…"))
+	w := d.waitWindow(true, 20*time.Second)
+	time.Sleep(300 * time.Millisecond)
+	d.screenshot("admin")
+	d.keys(w, "key", "Tab") // from the length (15 minutes) to the reason
+	d.keys(w, "type", "--delay", "40", "install the printer")
+	d.keys(w, "key", "ctrl+Return")
+	ev := e.waitEvent("the session's grant", func(ev localapi.Event) bool {
+		return ev.Kind == "admin_session" && ev.Action == "elevate" && ev.UID == agentUID
+	})
+	if ev.Reason != "install the printer" || ev.GrantID == 0 {
+		t.Errorf("the grant's event: %+v", ev)
+	}
+	time.Sleep(300 * time.Millisecond)
+	d.screenshot("admin-granted")
+	d.keys(w, "key", "Return") // OK
+	d.waitWindow(false, 10*time.Second)
+	d.waitMenu(conn, "Admin rights: 14 min left")
+
+	click(d.waitMenu(conn, "End admin rights"))
+	e.waitEvent("the session's end", func(ev localapi.Event) bool {
+		return ev.Kind == "admin_session" && ev.Action == "end" && ev.UID == agentUID && strings.Contains(ev.Detail, "ended by the user")
+	})
+	d.waitMenu(conn, "Request admin rights…")
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		var said []string
+		for _, n := range d.dunst.History(t) {
+			said = append(said, n.Summary)
+		}
+		if slices.Contains(said, "Admin rights ended") {
+			break
+		}
+		if d.dunst.Displayed(t) > 0 {
+			d.dunst.CloseLast(t) // into the history, to be read
+			continue
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no notification of the end within 10s (history %q)", said)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
