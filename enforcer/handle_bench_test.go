@@ -1,10 +1,15 @@
 package enforcer_test
 
 import (
+	"context"
 	"fmt"
+	"os"
+	"path/filepath"
 	"testing"
+	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer"
+	"github.com/gatehouse/gatehouse/enforcer/enforcertest"
 )
 
 // BenchmarkExecCached is one held exec of a cached, allowed program through
@@ -71,5 +76,48 @@ func BenchmarkFirstSight(b *testing.B) {
 				}
 			})
 		}
+	}
+}
+
+// BenchmarkAdminSession is one held exec of a cached, allowed program with
+// no admin session running, and with one running for another user (the
+// exec's task is read to look for its session; a root exec also walks its
+// parent chain to the first process not running as root), side by side.
+func BenchmarkAdminSession(b *testing.B) {
+	for _, tc := range []struct {
+		name    string
+		session bool
+		uid     uint32
+	}{{"none", false, 1000}, {"other-user", true, 1000}, {"root-exec", true, 0}} {
+		b.Run(tc.name, func(b *testing.B) {
+			h := newHarness(b, nil)
+			p := fmt.Sprintf("id: bench\nrevision: 2\ndefault: {action: allow, audit: false}\nrules: []\n" +
+				"admin_sessions:\n  - {name: all, max_duration: 1h}\n")
+			if err := os.WriteFile(filepath.Join(h.dir, "policy.yaml"), []byte(p), 0o644); err != nil {
+				b.Fatal(err)
+			}
+			for h.e.PolicyRevision() != 2 {
+				time.Sleep(5 * time.Millisecond)
+			}
+			if tc.session {
+				a := h.e.Identify(enforcer.Peer{UID: 1, RealUID: 1, PID: 1, GIDs: []uint32{1}})
+				if res, err := h.e.AdminSession(context.Background(), a, enforcer.AdminQuery{}); err != nil || res.Outcome != enforcer.AdminGranted {
+					b.Fatalf("session: %+v %v", res, err)
+				}
+			}
+			tool := h.file("bin/tool", "#!/bin/sh\n")
+			// A shell of uid 1000 two root processes up (sudo, a root shell).
+			anc := []enforcer.Ancestor{{PID: 10, Exe: "/bin/bash"}, {PID: 11, Exe: "/usr/bin/sudo"}, {PID: 12, Exe: "/bin/bash"}}
+			h.tasks.Set(10, enforcertest.Task{Task: enforcer.Task{UID: 0}})
+			h.tasks.Set(11, enforcertest.Task{Task: enforcer.Task{UID: 0}})
+			h.tasks.Set(12, enforcertest.Task{Task: enforcer.Task{UID: 1000}})
+			h.exec(tool, execOpt{uid: tc.uid, ancestors: anc})
+			b.ReportAllocs()
+			for b.Loop() {
+				if !h.exec(tool, execOpt{uid: tc.uid, ancestors: anc}) {
+					b.Fatal("denied")
+				}
+			}
+		})
 	}
 }
