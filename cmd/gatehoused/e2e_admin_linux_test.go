@@ -39,7 +39,8 @@ admin_sessions:
 // request and for real at its end, also across a kill -9 (the restart
 // removes it); a logout (logind) ends it, every exec in it is tagged, and
 // what still runs as root is named; a user no entry includes is refused; one that needs an
-// approval gets the rights when it is given; an admin who had sudo rights
+// approval gets the rights when it is given (a second request meanwhile
+// finds the first waiting); an admin who had sudo rights
 // before keeps them after the session.
 func TestE2EAdminSession(t *testing.T) {
 	_, err := exec.LookPath("sudo")
@@ -216,6 +217,10 @@ func TestE2EAdminSession(t *testing.T) {
 	fmt.Sscanf(out[strings.Index(out, "request ")+len("request "):], "%d", &id)
 	if rootSudo(apprUID) == nil {
 		t.Error("sudo before the approval")
+	}
+	// A second request while the first waits: the same request, not two.
+	if out, err := as(apprUID, "--for", "5m", "--reason", "and the scanner too"); err != nil || !strings.Contains(out, fmt.Sprintf("Waiting for approval: request %d", id)) {
+		t.Errorf("an overlapping request: %q %v, want the first one waiting", out, err)
 	}
 	if _, err := e.client().Approve(context.Background(), id, "ok"); err != nil {
 		t.Fatal(err)
