@@ -24,8 +24,12 @@ type AdminAPI interface {
 	EndAdminSession(ctx context.Context) (localapi.AdminSessionResult, error)
 }
 
-// adminAppType marks admin-session requests (gatehoused's AppType).
-const adminAppType = "admin_session"
+// adminAppType marks admin-session requests and authAppType
+// authorization requests (gatehoused's AppTypes).
+const (
+	adminAppType = "admin_session"
+	authAppType  = "auth"
+)
 
 // AdminDialogID is the RequestID of the admin-rights dialog, which
 // answers no request.

@@ -142,3 +142,19 @@ func TestTimeLeft(t *testing.T) {
 		}
 	}
 }
+
+// An authorization request's justification is answered, and nothing is
+// started: the program (pkexec's caller, a settings pane) asks again.
+func TestAuthorizationRequestIsNotRelaunched(t *testing.T) {
+	r := newRig(t, nil)
+	r.api.add(localapi.Request{ID: 7, Kind: request.Justification, Path: "/usr/bin/bash", AppType: "auth",
+		Args: []string{"org.freedesktop.policykit.exec"}})
+	d := r.ui.next(t)
+	out, err := r.bridge.Continue(d.RequestID, "need it")
+	if err != nil || !strings.Contains(out.Message, "Try again") || out.Relaunched {
+		t.Fatalf("continue: %+v %v", out, err)
+	}
+	if got := r.launch.got(); len(got) != 0 {
+		t.Errorf("an authorization request's program was launched: %+v", got)
+	}
+}

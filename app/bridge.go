@@ -139,6 +139,11 @@ func (b *Bridge) Close() error {
 // and closes the dialog; a terminal program is left to the user.
 func (a *Agent) relaunch(d *Dialog) Outcome {
 	r, _ := a.request(d.RequestID)
+	if d.Program.AppType == authAppType {
+		// An authorization request: the program asks again by itself, or
+		// the user does what they did again; nothing is started here.
+		return Outcome{Message: fmt.Sprintf("%s may now have what it asked for. Try again.", d.Program.Name)}
+	}
 	if d.Program.Terminal {
 		return Outcome{Message: fmt.Sprintf("%s may run now. Run it again from the terminal where you started it.", d.Program.Name)}
 	}

@@ -56,6 +56,8 @@ func (a *Agent) decisionNotice(ctx context.Context, r localapi.Request) {
 			// The session started at the approval; nothing to open.
 			n.Title = "Admin rights approved"
 			n.Body = "You have admin rights now; the menu shows until when."
+		case r.AppType == authAppType:
+			n.Body = "Try again."
 		case r.AppType == "sudo":
 			// Approved to run as root through gatehouse sudo: never
 			// relaunched here (that would run it without sudo).
@@ -140,7 +142,7 @@ func (a *Agent) notificationResponses(ctx context.Context) {
 			// A sudo command is run again through gatehouse sudo, never
 			// opened here (that would run it without sudo); an admin
 			// session has nothing to open.
-			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal && r.AppType != "sudo" && r.AppType != adminAppType {
+			if r, known := a.request(id); known && r.State == request.Approved && !r.Terminal && r.AppType != "sudo" && r.AppType != adminAppType && r.AppType != authAppType {
 				if now := a.opt.Now(); now.Before(r.WindowStart) || (!r.WindowEnd.IsZero() && !now.Before(r.WindowEnd)) {
 					// Outside its approval window the enforcer would block
 					// it again: say when it may run instead.

@@ -61,10 +61,14 @@ const (
 	// nothing tells the agent from the user's other processes, so it is an
 	// ActorUser there, with the same rights.
 	ActorAgent
-	actorKinds = ActorAgent
+	// ActorPolkit is polkitd (the configured polkit_user) through the
+	// helper its rules spawn: asks for decisions on authorization
+	// requests, for the subjects polkit names.
+	ActorPolkit
+	actorKinds = ActorPolkit
 )
 
-var actorKindNames = [...]string{"", "user", "root", "console sync", "sudo", "agent"}
+var actorKindNames = [...]string{"", "user", "root", "console sync", "sudo", "agent", "polkit"}
 
 func (k ActorKind) String() string {
 	if int(k) < len(actorKindNames) && k != 0 {
@@ -112,6 +116,8 @@ func (e *Engine) Identify(p Peer) Actor {
 		a.Kind = ActorRoot
 	case e.cfg.SyncUser != "" && e.users.userName(p.UID) == e.cfg.SyncUser:
 		a.Kind = ActorConsoleSync
+	case e.cfg.PolkitUser != "" && e.users.userName(p.UID) == e.cfg.PolkitUser:
+		a.Kind = ActorPolkit
 	case e.cfg.AgentTeamID != "" && p.TeamID == e.cfg.AgentTeamID && p.SigningID == e.cfg.AgentSigningID:
 		a.Kind = ActorAgent
 	}

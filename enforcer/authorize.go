@@ -35,13 +35,16 @@ const (
 	OpConsoleDecide
 	// OpConsoleReport says the console was reached and what is on it.
 	OpConsoleReport
-	ops = OpConsoleReport
+	// OpAuthorize decides an authorization request (polkit, macOS's
+	// authorization plugin) for the subject the caller names.
+	OpAuthorize
+	ops = OpAuthorize
 )
 
 var opNames = [...]string{"", "read the status", "wait for changes", "read audit events", "read requests",
 	"read grants", "answer requests", "mark requests seen", "approve or deny requests", "check programs",
 	"check programs as another user", "reload the policy", "apply what the console signed",
-	"report the console's reachability"}
+	"report the console's reachability", "decide authorization requests"}
 
 func (o Op) String() string {
 	if o != 0 && int(o) < len(opNames) {
@@ -74,22 +77,24 @@ func (s Scope) String() string { return [...]string{"none", "own", "all"}[s] }
 // console sync service carries decisions and audit events, so it reads
 // everything and answers nothing; it decides only with the console's
 // signature (OpConsoleDecide: the sync is not trusted with decisions). sudo
-// acts for its real user.
+// acts for its real user. polkitd asks for authorization decisions and
+// nothing else (it names the subject; it reads no one's requests).
 var rights = [ops + 1][actorKinds + 1]Scope{
-	//                  -   user  root  sync  sudo  agent
-	OpStatus:        {0, All, All, All, All, All},
-	OpWaitChanges:   {0, All, All, All, All, All},
-	OpReadEvents:    {0, Own, All, All, Own, Own},
-	OpReadRequests:  {0, Own, All, All, Own, Own},
-	OpReadGrants:    {0, Own, All, All, Own, Own},
-	OpAnswer:        {0, Own, Own, None, Own, Own},
-	OpMarkSeen:      {0, Own, Own, None, Own, Own},
-	OpDecide:        {0, None, All, None, None, None},
-	OpCheck:         {0, Own, Own, Own, Own, Own},
-	OpCheckAsOther:  {0, None, All, None, None, None},
-	OpReload:        {0, None, All, None, None, None},
-	OpConsoleDecide: {0, None, All, All, None, None},
-	OpConsoleReport: {0, None, All, All, None, None},
+	//                  -   user  root  sync  sudo  agent polkit
+	OpStatus:        {0, All, All, All, All, All, All},
+	OpWaitChanges:   {0, All, All, All, All, All, None},
+	OpReadEvents:    {0, Own, All, All, Own, Own, None},
+	OpReadRequests:  {0, Own, All, All, Own, Own, None},
+	OpReadGrants:    {0, Own, All, All, Own, Own, None},
+	OpAnswer:        {0, Own, Own, None, Own, Own, None},
+	OpMarkSeen:      {0, Own, Own, None, Own, Own, None},
+	OpDecide:        {0, None, All, None, None, None, None},
+	OpCheck:         {0, Own, Own, Own, Own, Own, None},
+	OpCheckAsOther:  {0, None, All, None, None, None, None},
+	OpReload:        {0, None, All, None, None, None, None},
+	OpConsoleDecide: {0, None, All, All, None, None, None},
+	OpConsoleReport: {0, None, All, All, None, None, None},
+	OpAuthorize:     {0, None, All, None, None, None, All},
 }
 
 // scope returns how far a's right to op reaches.

@@ -104,6 +104,7 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 		c.SyncUser = "nobody"
 		c.SudoPaths = []string{self}
 		c.AgentTeamID, c.AgentSigningID = "TEAM123456", "com.gatehouse.agent"
+		c.PolkitUser = "daemon" // uid 1 on Debian and macOS
 	})
 	actors := []struct {
 		name string
@@ -117,6 +118,7 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 		{"sudo for owner", enforcer.Peer{UID: 0, RealUID: 1000, GIDs: []uint32{0}, Exe: self}, enforcer.ActorSudo},
 		{"sudo for other", enforcer.Peer{UID: 0, RealUID: 1001, GIDs: []uint32{0}, Exe: self}, enforcer.ActorSudo},
 		{"agent of owner", enforcer.Peer{UID: 1000, RealUID: 1000, GIDs: []uint32{1000}, TeamID: "TEAM123456", SigningID: "com.gatehouse.agent"}, enforcer.ActorAgent},
+		{"polkitd", enforcer.Peer{UID: 1, RealUID: 1, GIDs: []uint32{1}}, enforcer.ActorPolkit},
 	}
 	// One warning (pending) and one approval (submitted) request of uid
 	// 1000's; a readable program to check.
@@ -152,20 +154,20 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 		// for refused.
 		want string
 	}{
-		{"status", func(a enforcer.Actor) error { _, err := h.e.Status(a); return err }, "+++++++"},
-		{"wait for changes", func(a enforcer.Actor) error { _, err := h.e.WaitChanges(ctx, a, 0, 0); return err }, "+++++++"},
-		{"list own events", func(a enforcer.Actor) error { _, err := h.e.Events(ctx, a, store.Filter{}); return err }, "+++++++"},
+		{"status", func(a enforcer.Actor) error { _, err := h.e.Status(a); return err }, "++++++++"},
+		{"wait for changes", func(a enforcer.Actor) error { _, err := h.e.WaitChanges(ctx, a, 0, 0); return err }, "+++++++-"},
+		{"list own events", func(a enforcer.Actor) error { _, err := h.e.Events(ctx, a, store.Filter{}); return err }, "+++++++-"},
 		{"list uid 1000's events", func(a enforcer.Actor) error {
 			_, err := h.e.Events(ctx, a, store.Filter{UID: &uid1000})
 			return err
-		}, "+-+++-+"},
-		{"list requests", func(a enforcer.Actor) error { _, err := h.e.Requests(ctx, a, nil); return err }, "+++++++"},
-		{"read uid 1000's request", func(a enforcer.Actor) error { _, err := h.e.Request(ctx, a, wr.ID); return err }, "+-+++-+"},
-		{"list grants", func(a enforcer.Actor) error { _, err := h.e.Grants(ctx, a); return err }, "+++++++"},
+		}, "+-+++-+-"},
+		{"list requests", func(a enforcer.Actor) error { _, err := h.e.Requests(ctx, a, nil); return err }, "+++++++-"},
+		{"read uid 1000's request", func(a enforcer.Actor) error { _, err := h.e.Request(ctx, a, wr.ID); return err }, "+-+++-+-"},
+		{"list grants", func(a enforcer.Actor) error { _, err := h.e.Grants(ctx, a); return err }, "+++++++-"},
 		{"check a program", func(a enforcer.Actor) error {
 			_, err := h.e.Check(ctx, a, enforcer.CheckQuery{Files: []*os.File{progFile}})
 			return err
-		}, "+++++++"},
+		}, "+++++++-"},
 		{"check as another user", func(a enforcer.Actor) error {
 			_, err := h.e.Check(ctx, a, enforcer.CheckQuery{Files: []*os.File{progFile}, User: "nobody"})
 			if a.User == "nobody" {
@@ -173,27 +175,36 @@ func TestEveryOperationForEveryActor(t *testing.T) {
 				return errors.New("not this case")
 			}
 			return err
-		}, "--+?---"},
-		{"reload the policy", func(a enforcer.Actor) error { _, err := h.e.ReloadAs(a); return err }, "--+----"},
+		}, "--+?----"},
+		{"reload the policy", func(a enforcer.Actor) error { _, err := h.e.ReloadAs(a); return err }, "--+-----"},
 		{"offline code for uid 1000's request", func(a enforcer.Actor) error {
 			_, err := h.e.OfflineCode(ctx, a, wr.ID, "0000-0000-0000")
 			return err
-		}, "+---+-+"},
-		{"mark uid 1000's request seen", func(a enforcer.Actor) error { _, err := h.e.MarkSeen(ctx, a, wr.ID); return err }, "+---+-+"},
+		}, "+---+-+-"},
+		{"mark uid 1000's request seen", func(a enforcer.Actor) error { _, err := h.e.MarkSeen(ctx, a, wr.ID); return err }, "+---+-+-"},
 		{"approve uid 1000's request", func(a enforcer.Actor) error {
 			_, err := h.e.Decide(ctx, a, ar.ID, true, "")
 			return err
-		}, "--+----"},
+		}, "--+-----"},
 		{"apply a console decision", func(a enforcer.Actor) error {
 			// No console is enrolled: allowed actors get that error.
 			_, err := h.e.ConsoleDecide(ctx, a, enforcer.ConsoleDecision{RequestID: ar.ID, Approve: true})
 			return err
-		}, "--++---"},
-		{"report the console reached", func(a enforcer.Actor) error { return h.e.ConsoleReached(ctx, a, []int64{ar.ID}) }, "--++---"},
+		}, "--++----"},
+		{"report the console reached", func(a enforcer.Actor) error { return h.e.ConsoleReached(ctx, a, []int64{ar.ID}) }, "--++----"},
+		{"decide an authorization request", func(a enforcer.Actor) error {
+			// Refused before anything is read; allowed actors get the
+			// invalid subject's error.
+			_, err := h.e.Authorize(ctx, a, enforcer.AuthQuery{Right: "org.example.right", PID: 99999, UID: 0})
+			if errors.Is(err, enforcer.ErrInvalid) {
+				return nil
+			}
+			return err
+		}, "--+----+"},
 		{"answer uid 1000's request", func(a enforcer.Actor) error {
 			_, err := h.e.Answer(ctx, a, wr.ID, enforcer.Answer{})
 			return err
-		}, "+---+-+"},
+		}, "+---+-+-"},
 	}
 	refused := func(err error) bool {
 		return errors.Is(err, enforcer.ErrForbidden) || errors.Is(err, enforcer.ErrNotFound)

@@ -126,6 +126,10 @@ type Config struct {
 	// SyncUser is the account of the console sync service ("" = none):
 	// its processes read all requests and events and decide requests.
 	SyncUser string `yaml:"sync_user"`
+	// PolkitUser is the account polkitd runs as (Linux; "" = none): its
+	// processes — the helper its rules spawn — ask for the decisions on
+	// authorization requests (docs/authorization.md).
+	PolkitUser string `yaml:"polkit_user"`
 	// AgentTeamID and AgentSigningID are the code signature of the
 	// menu-bar agent (macOS; both must match). On Linux nothing tells the
 	// agent from the user's other programs: it has the user's rights.
@@ -211,6 +215,7 @@ func DefaultConfig() Config {
 		SudoPassword:    new(false),
 		SudoersDir:      string(sudoers.Default),
 		SudoPaths:       []string{"/usr/bin/sudo"},
+		PolkitUser:      "polkitd",
 		AdminGroups:     slices.Clone(facts.DefaultAdminGroups),
 		ApplicationsDir: defaultApplicationsDir,
 		ProtectFiles:    slices.Clone(defaultProtectFiles),

@@ -31,6 +31,9 @@ type pendingRequest struct {
 	args   []string
 	cwd    string
 	tty    string
+	// right is the authorization right asked for (authreq.go); "" for an
+	// exec.
+	right string
 	// machine and requestCode are the offline challenge, once stored.
 	machine, requestCode string
 	decision             policy.Decision
@@ -42,6 +45,16 @@ type coalesceKey struct {
 	path   string
 	sha256 string
 	kind   request.Kind
+	right  string // an authorization request's right; "" for an exec's
+}
+
+// keyOf is the coalescing key of a stored request.
+func keyOf(r store.Request) coalesceKey {
+	k := coalesceKey{r.UID, r.Path, r.SHA256, r.Kind, ""}
+	if r.AppType == authAppType && len(r.Args) == 1 {
+		k.right = r.Args[0]
+	}
+	return k
 }
 
 // requestKind is the kind of request a rule's action makes: the one place
@@ -81,7 +94,7 @@ func newRequestQueue(e *Engine) *requestQueue {
 }
 
 func (q *requestQueue) enqueue(p pendingRequest) {
-	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
+	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind, p.right}
 	q.mu.Lock()
 	id, dup := q.open[k]
 	if !dup {
@@ -112,7 +125,7 @@ func (q *requestQueue) enqueue(p pendingRequest) {
 // closed forgets an open request so the next block creates a new one.
 func (q *requestQueue) closed(r store.Request) {
 	q.mu.Lock()
-	k := coalesceKey{r.UID, r.Path, r.SHA256, r.Kind}
+	k := keyOf(r)
 	if q.open[k] == r.ID {
 		delete(q.open, k)
 	}
@@ -124,7 +137,7 @@ func (q *requestQueue) run(ctx context.Context) {
 	if open, err := q.e.store.ListRequests(ctx, store.RequestFilter{States: request.OpenStates()}); err == nil {
 		q.mu.Lock()
 		for _, r := range open {
-			q.open[coalesceKey{r.UID, r.Path, r.SHA256, r.Kind}] = r.ID
+			q.open[keyOf(r)] = r.ID
 		}
 		q.mu.Unlock()
 	}
@@ -148,12 +161,15 @@ func (q *requestQueue) store(ctx context.Context, p pendingRequest) {
 		Title: p.msg.Title, Body: p.msg.Body, URL: p.msg.URL, MinJustification: d.MinJustification, Approvers: d.Approvers,
 		AppType: p.subj.Type.String(), Publisher: p.subj.Publisher, TeamID: p.subj.TeamID, SigningID: p.subj.SigningID,
 	}
+	if p.right != "" {
+		r.AppType, r.Args = authAppType, []string{p.right}
+	}
 	// An offline challenge needs the secret and a machine name to bind;
 	// without them the request is a plain approval request.
 	if m := offline.MachineName(q.e.machine); p.kind == request.ApprovalOffline && !q.e.offline.IsZero() && m != "" {
 		r.Machine, r.RequestCode = m, q.freshRequestCode(ctx, now)
 	}
-	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind}
+	k := coalesceKey{p.uid, p.path, p.subj.SHA256, p.kind, p.right}
 	id, err := q.e.store.AddRequest(ctx, r)
 	if err != nil {
 		q.mu.Lock()
@@ -360,6 +376,10 @@ func (e *Engine) addGrant(ctx context.Context, r store.Request, notBefore, expir
 		// runs it (gatehouse sudo), never an exec of the file.
 		sg.Kind, sg.Args, sg.Dev, sg.Ino = store.GrantSudo, r.Args, 0, 0
 	}
+	if r.AppType == authAppType {
+		// A right for the program that asked for it, never an exec of it.
+		sg.Kind, sg.Args, sg.Dev, sg.Ino = store.GrantAuth, r.Args, 0, 0
+	}
 	if r.AppType == adminAppType {
 		// An admin session's approval: it starts now (or at the window's
 		// start), for the length asked, within the window.
@@ -532,10 +552,14 @@ func (e *Engine) redecide(ctx context.Context, r store.Request) error {
 	}
 	f := &policy.Facts{Subject: subj, Event: policy.Exec, UID: r.UID, User: r.User,
 		Groups: e.users.groupNames(UserGroupIDs(r.UID)), Machine: e.machine}
+	if r.AppType == authAppType && len(r.Args) == 1 {
+		f.Event, f.AuthURI = policy.AuthRequest, r.Args[0]
+	}
 	d, _ := lp.eng.EvaluateLazy(f, func(f *policy.Facts, n policy.Needs) {
-		if n.Args {
+		if n.Args && f.Event == policy.Exec {
 			f.Args = r.Args
 		}
+		f.Unavailable.Args = f.Unavailable.Args || n.Args && f.Event != policy.Exec
 		f.Unavailable.Parents = f.Unavailable.Parents || n.Parents
 	})
 	if !sudo && (d.Action.Allows() || requestKind(d.Action) == r.Kind) || sudo && d.Action == policy.Elevate {

@@ -98,6 +98,10 @@ func requestText(p pendingRequest, id int64) string {
 	default:
 		how = fmt.Sprintf("to ask for approval: gatehouse request %d --reason \"...\"", id)
 	}
-	return fmt.Sprintf("\r\ngatehouse: %s was blocked (%s, request %d).\n", sanitize(p.path), p.kind, id) +
+	what := sanitize(p.path) + " was blocked"
+	if p.right != "" {
+		what = sanitize(p.path) + " was refused " + sanitize(p.right)
+	}
+	return fmt.Sprintf("\r\ngatehouse: %s (%s, request %d).\n", what, p.kind, id) +
 		messageLines(p.msg) + "gatehouse: " + how + "\n"
 }

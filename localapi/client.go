@@ -305,6 +305,14 @@ func (c *Client) EndAdminSession(ctx context.Context) (AdminSessionResult, error
 	return out, err
 }
 
+// Authorize asks for a decision on an authorization request (the polkit
+// helper; root).
+func (c *Client) Authorize(ctx context.Context, q Authorize) (AuthorizeResult, error) {
+	var out AuthorizeResult
+	err := c.do(ctx, "POST", "/authorize", nil, q, &out)
+	return out, err
+}
+
 // withFiles POSTs in to path on a connection of its own, with files'
 // descriptors attached to the request's first byte, and reads the answer
 // into out.

@@ -408,6 +408,30 @@ type AdminSessionResult struct {
 	MinJustification int       `json:"min_justification,omitempty"`
 }
 
+// Authorize is POST /v1/authorize: a decision on an authorization
+// request (docs/authorization.md), asked by polkit's helper (polkit_user)
+// or root for the subject polkit names: the right (polkit action id, macOS
+// right), the subject process and its user.
+type Authorize struct {
+	Right string `json:"right"`
+	PID   int32  `json:"pid"`
+	UID   uint32 `json:"uid"`
+}
+
+// AuthorizeResult is the answer: Verdict yes (granted without the
+// administrator's password), no (refused; an interactive rule made a
+// request the user answers in the agent, and the retry then passes) or
+// not_handled (no rule names the right: the system's own rules decide).
+type AuthorizeResult struct {
+	Verdict  string `json:"verdict"`
+	Action   string `json:"action"`
+	Rule     int    `json:"rule"`
+	RuleName string `json:"rule_name,omitempty"`
+	Program  string `json:"program"`
+	GrantID  int64  `json:"grant_id,omitempty"`
+	Title    string `json:"title,omitempty"`
+}
+
 // CheckResult is the daemon's answer to a Check.
 type CheckResult struct {
 	Path           string   `json:"path"`

@@ -42,6 +42,8 @@ commands:
                                (asks for a reason or an approval when it wants one)
   admin [--for 15m] [--reason R] | --end
                                timed admin rights under the policy's admin_sessions
+  polkit-check ACTION PID USER the helper Gatehouse's polkit rule runs (prints yes, no
+                               or not_handled; docs/authorization.md)
   sync [--identity FILE]       the sync service between gatehoused and its console
                                (after sudo gatehoused enroll URL TOKEN; run it as sync_user)
 
@@ -101,6 +103,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdSudo(args[1:], stdout, stderr)
 	case "admin":
 		return cmdAdmin(args[1:], stdout, stderr)
+	case "polkit-check":
+		return cmdPolkitCheck(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK

@@ -57,6 +57,7 @@ type Engine interface {
 	Sudo(context.Context, enforcer.Actor, enforcer.SudoQuery) (enforcer.SudoResult, error)
 	AdminSession(context.Context, enforcer.Actor, enforcer.AdminQuery) (enforcer.AdminResult, error)
 	EndAdmin(context.Context, enforcer.Actor) (enforcer.AdminResult, error)
+	Authorize(context.Context, enforcer.Actor, enforcer.AuthQuery) (enforcer.AuthResult, error)
 }
 
 // Server is the local API over an Engine.
@@ -234,6 +235,7 @@ func (s *Server) Handler() http.Handler {
 	h("POST "+v+"/sudo", s.sudo)
 	h("POST "+v+"/admin-session", s.adminSession)
 	h("DELETE "+v+"/admin-session", s.endAdminSession)
+	h("POST "+v+"/authorize", s.authorize)
 	h("POST "+v+"/policy/reload", s.reload)
 	hLimit("POST "+v+"/policy/console", localapi.MaxPolicyBody, s.consolePolicy)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
@@ -578,6 +580,20 @@ func (s *Server) adminSession(r *http.Request, a enforcer.Actor) (any, error) {
 func (s *Server) endAdminSession(r *http.Request, a enforcer.Actor) (any, error) {
 	res, err := s.eng.EndAdmin(r.Context(), a)
 	return adminToWire(res), err
+}
+
+func (s *Server) authorize(r *http.Request, a enforcer.Actor) (any, error) {
+	var q localapi.Authorize
+	if err := decodeBody(r, &q); err != nil {
+		return nil, err
+	}
+	res, err := s.eng.Authorize(r.Context(), a, enforcer.AuthQuery{Right: q.Right, PID: q.PID, UID: q.UID})
+	if err != nil {
+		return nil, err
+	}
+	d := res.Decision
+	return localapi.AuthorizeResult{Verdict: string(res.Verdict), Action: d.Action.String(), Rule: d.Rule, RuleName: d.RuleName,
+		Program: res.Subject.Path, GrantID: res.GrantID, Title: res.Message.Title}, nil
 }
 
 func adminToWire(res enforcer.AdminResult) localapi.AdminSessionResult {

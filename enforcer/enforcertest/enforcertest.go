@@ -167,6 +167,9 @@ type Task struct {
 	Task      enforcer.Task
 	Args      []string
 	Ancestors []enforcer.Ancestor
+	// Exe is the program the task runs, for OpenExe ("" : only as an
+	// ancestor of another task).
+	Exe string
 	// Slow delays Task; ArgsBlock, when set, holds ExecArgs until closed
 	// (an argv in memory backed by a stuck FUSE file).
 	Slow      time.Duration
@@ -251,13 +254,17 @@ func (t *Tasks) Ancestors(pid int32, max int) ([]enforcer.Ancestor, error) {
 	return ft.Ancestors, err
 }
 
-// OpenExe implements enforcer.Tasks: the executable of an ancestor.
+// OpenExe implements enforcer.Tasks: the task's executable, or an
+// ancestor's.
 func (t *Tasks) OpenExe(pid int32) (*os.File, error) {
 	if t.ExeBlock != nil {
 		<-t.ExeBlock
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if ft, ok := t.tasks[pid]; ok && ft.Exe != "" {
+		return os.Open(ft.Exe)
+	}
 	for _, ft := range t.tasks {
 		for _, a := range ft.Ancestors {
 			if a.PID == pid {

@@ -30,7 +30,8 @@ type Grant struct {
 	RequestID int64 // 0 = made without a request
 	Revoked   bool
 	// Kind is GrantExec (an exec of the file), GrantSudo (the sudo command
-	// Path with exactly Args, as root) or GrantAdmin (an admin session).
+	// Path with exactly Args, as root), GrantAdmin (an admin session) or
+	// GrantAuth (the right Args[0] for the program Path).
 	Kind string
 	Args []string
 	// GroupAdded: this admin session made its user a member of the
@@ -43,6 +44,9 @@ const (
 	GrantExec  = "exec"
 	GrantSudo  = "sudo"
 	GrantAdmin = "admin" // an admin session: every command as root until Expires
+	// GrantAuth lets uid's program (Path, SHA256) be granted the
+	// authorization right Args[0] (polkit's action, macOS's right).
+	GrantAuth = "auth"
 )
 
 const grantCols = `uid, dev, ino, sha256, path, created, not_before, expires, uses_left, reason, origin, request_id, revoked, cdhash, kind, args, group_added`
