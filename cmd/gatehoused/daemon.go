@@ -29,7 +29,8 @@ func serve(ctx context.Context, cfg enforcer.Config, log *slog.Logger) error {
 		return err
 	}
 	defer st.Close()
-	eng, err := enforcer.New(cfg, enforcer.Options{Store: st, Logger: log, Tasks: newTasks(), HoldContents: true, PeerCode: peerCode()})
+	eng, err := enforcer.New(cfg, enforcer.Options{Store: st, Logger: log, Tasks: newTasks(), HoldContents: true, PeerCode: peerCode(),
+		AdminGroup: adminGroup(log)})
 	if err != nil {
 		return err
 	}

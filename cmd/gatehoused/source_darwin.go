@@ -15,6 +15,7 @@ import (
 	"github.com/gatehouse/gatehouse/enforcer"
 	es "github.com/gatehouse/gatehouse/enforcer/endpointsecurity"
 	"github.com/gatehouse/gatehouse/facts"
+	"github.com/gatehouse/gatehouse/internal/opendirectory"
 )
 
 // The macOS platform pieces: Endpoint Security as the event source
@@ -56,6 +57,11 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 			if toSelf && h.Tamper != nil {
 				h.Tamper(esTamper(&ev.Message, !allow))
 			}
+		case es.NotifyLWSessionLogout, es.NotifyLWSessionLock:
+			// A NOTIFY: nothing to answer. SessionEnded does not wait.
+			if end, ok := esSessionEnd(&ev.Message); ok && h.SessionEnded != nil {
+				h.SessionEnded(end)
+			}
 		default:
 			esProcs.Apply(&ev.Message)
 		}
@@ -64,6 +70,14 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 		return err
 	}
 	defer c.Close()
+	if h.SessionEnded != nil {
+		// Apart from the events above: macOS 12 has no session events
+		// and may refuse a subscription naming them, which must not
+		// cost the exec client.
+		if err := c.Subscribe(esSessionEvents); err != nil {
+			s.log.Warn("admin sessions end at their time only; screen lock and logout are not seen before macOS 13", "err", err)
+		}
+	}
 	if len(s.targets) > 0 {
 		// A client of its own: inverted target-path muting would mute
 		// the execs of the first.
@@ -212,6 +226,18 @@ func newTasks() enforcer.Tasks { return darwinTasks{esProcs} }
 // peerCode names a local API peer by its audit token from the process
 // table: the executable and the signature the kernel validated at its exec.
 func peerCode() enforcer.PeerCode { return esProcs.Signature }
+
+// adminGroup is macOS's admin group through Directory Services: an admin
+// session makes its user a member (docs/elevation.md). Without it sessions
+// are sudo's alone, and that is logged.
+func adminGroup(log *slog.Logger) enforcer.AdminGroup {
+	g, err := opendirectory.New()
+	if err != nil {
+		log.Error("the admin group cannot be changed: admin sessions give sudo rights only, not the padlock's", "err", err)
+		return nil
+	}
+	return g
+}
 
 func (darwinTasks) Task(int32) (enforcer.Task, error) { return enforcer.Task{}, errInMessage }
 func (darwinTasks) ExecArgs(int32) ([]string, error)  { return nil, errInMessage }

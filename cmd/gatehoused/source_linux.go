@@ -25,6 +25,10 @@ import (
 // newTasks returns the reader of what an exec event does not carry.
 func newTasks() enforcer.Tasks { return procTasks{} }
 
+// adminGroup is nil: on Linux an admin session is its sudoers drop-in
+// alone (docs/elevation.md).
+func adminGroup(*slog.Logger) enforcer.AdminGroup { return nil }
+
 // peerCode is nil: the local API's peers come with their executable
 // (SO_PEERPIDFD), and Linux has no code signatures.
 func peerCode() enforcer.PeerCode { return nil }

@@ -105,6 +105,23 @@ func open[R comparable](l lib[R], self string, events []EventType, targets []str
 	return c, nil
 }
 
+// Subscribe adds events to what the client gets, keeping those it has
+// (es_subscribe adds). It is for events an older macOS does not have:
+// Apple documents only that es_subscribe fails when "the request was
+// invalid", so one call naming an event type the running system does
+// not know may fail as a whole, and open's subscription must not carry
+// such events, or the client would not start there. A failure here
+// leaves the client as it was.
+func (c *conn[R]) Subscribe(events []EventType) error {
+	if len(events) == 0 {
+		return nil
+	}
+	if r := c.l.subscribe(c.c, events); r != returnSuccess {
+		return fmt.Errorf("es_subscribe to event types %v: failed (%d)", events, r)
+	}
+	return nil
+}
+
 // message is the handler's body.
 func (c *conn[R]) message(msg R) {
 	m, err := decode[R](c.l, msg)

@@ -115,6 +115,46 @@ func TestOpenFailuresSayWhatToDo(t *testing.T) {
 	}
 }
 
+func TestAFailedLaterSubscriptionKeepsTheClient(t *testing.T) {
+	// macOS 12 knows no LoginWindow session events: the second
+	// subscription fails, the client and its first subscription stay.
+	f := newFakeLib()
+	var got []*event[int]
+	c, err := open[int](f, "/x", []EventType{AuthExec, NotifyFork}, nil, func(e *event[int]) { got = append(got, e) })
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.failAt = "subscribe [115 116]"
+	err = c.Subscribe([]EventType{NotifyLWSessionLogout, NotifyLWSessionLock})
+	if err == nil || !strings.Contains(err.Error(), "es_subscribe to event types [115 116]") {
+		t.Errorf("Subscribe refused by the system: %v", err)
+	}
+	want := []string{"new_client", "mute_path /x 1", "subscribe [0 11]", "subscribe [115 116]"}
+	if !slices.Equal(f.calls, want) {
+		t.Errorf("calls\n%q\nwant\n%q", f.calls, want)
+	}
+	// Where the system has them, they are subscribed to; none asked for
+	// makes no call (es_subscribe takes no empty list).
+	f.failAt = ""
+	if err := c.Subscribe([]EventType{NotifyLWSessionLogout, NotifyLWSessionLock}); err != nil {
+		t.Error(err)
+	}
+	if err := c.Subscribe(nil); err != nil {
+		t.Error(err)
+	}
+	if got := f.calls[len(want):]; !slices.Equal(got, []string{"subscribe [115 116]"}) {
+		t.Errorf("then %q", got)
+	}
+	// A screen lock is a NOTIFY: handed over decoded, neither retained
+	// nor answered.
+	before := len(f.calls)
+	msg := f.message(sampleSession(NotifyLWSessionLock, "anna"))
+	f.handler(msg)
+	if len(got) != 1 || got[0].Session == nil || got[0].Session.User != "anna" || f.retained[msg] != 0 || len(f.calls) != before {
+		t.Errorf("screen lock: handled %d, retained %d, calls %q", len(got), f.retained[msg], f.calls[before:])
+	}
+}
+
 func TestAnAuthMessageIsAnsweredOnce(t *testing.T) {
 	f := newFakeLib()
 	var got []*event[int]

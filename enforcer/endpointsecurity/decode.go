@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strings"
 	"time"
+	"unicode/utf8"
 )
 
 // memory is where a message lives. R is a reference to a block of it: on
@@ -94,11 +95,20 @@ type Message struct {
 	Thread       uint64 // version >= 4, 0 when unknown
 	GlobalSeqNum uint64 // version >= 4
 
-	Exec      *Exec    // AUTH_EXEC, NOTIFY_EXEC
-	ForkChild *Process // NOTIFY_FORK
-	ExitStat  int32    // NOTIFY_EXIT: the wait(2) status
-	Signal    *Signal  // AUTH_SIGNAL
-	FileOp    *FileOp  // AUTH_RENAME, CREATE, CLONE, LINK, UNLINK, EXCHANGEDATA, TRUNCATE
+	Exec      *Exec      // AUTH_EXEC, NOTIFY_EXEC
+	ForkChild *Process   // NOTIFY_FORK
+	ExitStat  int32      // NOTIFY_EXIT: the wait(2) status
+	Signal    *Signal    // AUTH_SIGNAL
+	FileOp    *FileOp    // AUTH_RENAME, CREATE, CLONE, LINK, UNLINK, EXCHANGEDATA, TRUNCATE
+	Session   *LWSession // NOTIFY_LW_SESSION_LOGOUT, NOTIFY_LW_SESSION_LOCK
+}
+
+// LWSession is LoginWindow's logout or screen lock of a graphical
+// session (es_event_lw_session_logout_t, es_event_lw_session_lock_t);
+// which of the two is in Message.Event.
+type LWSession struct {
+	User               string // the short user name
+	GraphicalSessionID uint32
 }
 
 // FileOp is a file event: what it acts on and the path it makes or
@@ -185,14 +195,20 @@ func (d *decoder[R]) ptr(r R, off int, what string) R {
 // str reads an es_string_token_t at r+off: a length and a pointer to that
 // many bytes (not necessarily NUL-terminated).
 func (d *decoder[R]) str(r R, off int, what string) string {
+	return d.strMax(r, off, maxStringToken, what)
+}
+
+// strMax is str refusing a string longer than limit bytes, before it
+// reads them.
+func (d *decoder[R]) strMax(r R, off int, limit uint64, what string) string {
 	n := d.u64(r, off+offStringTokenLength, what)
 	data := d.ptr(r, off+offStringTokenData, what)
 	var zero R
 	switch {
 	case d.err != nil || n == 0:
 		return ""
-	case n > maxStringToken:
-		d.fail(what, fmt.Errorf("length %d over %d", n, maxStringToken))
+	case n > limit:
+		d.fail(what, fmt.Errorf("length %d over %d", n, limit))
 		return ""
 	case data == zero:
 		d.fail(what, errNull)
@@ -296,6 +312,31 @@ func (d *decoder[R]) newPath(r R, dirOff, nameOff int, op *FileOp, what string) 
 		return
 	}
 	op.Dest, op.DestTruncated = strings.TrimSuffix(dir.Path, "/")+"/"+name, dir.PathTruncated
+}
+
+// lwSession reads the LoginWindow session event that the event union
+// points to at off. The user name is what the engine ends a session by,
+// so one that is empty, over maxUsername bytes or not UTF-8 is an error,
+// not a name to look up.
+func (d *decoder[R]) lwSession(msg R, off int, what string) *LWSession {
+	var zero R
+	r := d.ptr(msg, off, what)
+	if d.err == nil && r == zero {
+		d.fail(what, errNull)
+	}
+	user := d.strMax(r, offLWSessionUsername, maxUsername, what+" username")
+	id := d.u32(r, offLWSessionGraphicalID, what+" graphical_session_id")
+	switch {
+	case d.err != nil:
+		return nil
+	case user == "":
+		d.fail(what+" username", errors.New("empty"))
+		return nil
+	case !utf8.ValidString(user):
+		d.fail(what+" username", fmt.Errorf("%q is not UTF-8", user))
+		return nil
+	}
+	return &LWSession{User: user, GraphicalSessionID: id}
 }
 
 // process reads the es_process_t that r points to.
@@ -425,6 +466,10 @@ func decode[R comparable](m memory[R], msg R) (Message, error) {
 		sg := &Signal{Sig: int32(d.u32(msg, ev+offSignalSig, "signal"))}
 		sg.Target = d.process(d.ptr(msg, ev+offSignalTarget, "signal target"), "signal target")
 		out.Signal = sg
+	case NotifyLWSessionLogout:
+		out.Session = d.lwSession(msg, ev+offEventPointer, "lw_session_logout")
+	case NotifyLWSessionLock:
+		out.Session = d.lwSession(msg, ev+offEventPointer, "lw_session_lock")
 	}
 	if d.err != nil {
 		return Message{}, fmt.Errorf("endpoint security message (version %d, event %d): %w", out.Version, out.Event, d.err)

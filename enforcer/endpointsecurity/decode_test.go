@@ -160,6 +160,12 @@ func (m *fakeMem) message(msg Message) int {
 		m.putPtr(r, ev+offSignalTarget, m.process(msg.Signal.Target))
 	case msg.FileOp != nil:
 		m.fileOp(r, msg.Event, msg.FileOp)
+	case msg.Session != nil:
+		// A macOS 13 event: the union holds a pointer to it.
+		s := m.alloc(sizeEventLWSession)
+		m.putStr(s, offLWSessionUsername, msg.Session.User)
+		m.put32(s, offLWSessionGraphicalID, msg.Session.GraphicalSessionID)
+		m.putPtr(r, ev+offEventPointer, s)
 	}
 	return r
 }
@@ -465,6 +471,65 @@ func TestDecodeRefusesBrokenMessages(t *testing.T) {
 	}
 }
 
+func sampleSession(event EventType, user string) Message {
+	return Message{Version: 7, Process: sampleProcess(150, "/System/Library/CoreServices/loginwindow.app/Contents/MacOS/loginwindow"),
+		Action: ActionNotify, Event: event, Session: &LWSession{User: user, GraphicalSessionID: 257}}
+}
+
+func TestDecodeLoginWindowSessionEvents(t *testing.T) {
+	for _, event := range []EventType{NotifyLWSessionLogout, NotifyLWSessionLock} {
+		t.Run(fmt.Sprint("event ", event), func(t *testing.T) {
+			m := newFakeMem()
+			got, err := decode[int](m, m.message(sampleSession(event, "anna")))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Event != event || got.Session == nil || *got.Session != (LWSession{User: "anna", GraphicalSessionID: 257}) {
+				t.Errorf("event %d, session %+v", got.Event, got.Session)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesBrokenSessionEvents(t *testing.T) {
+	user := func(m *fakeMem, msg int) int {
+		s, _ := m.ptr(msg, offMessageEvent+offEventPointer)
+		return s
+	}
+	for _, tt := range []struct {
+		name  string
+		spoil func(m *fakeMem, msg int)
+		want  string
+	}{
+		{"no event", func(m *fakeMem, msg int) { m.putPtr(msg, offMessageEvent+offEventPointer, 0) }, "lw_session_lock: NULL pointer"},
+		{"an empty user name", func(m *fakeMem, msg int) { m.putStr(user(m, msg), offLWSessionUsername, "") }, "username: empty"},
+		{"a user name over 255 bytes", func(m *fakeMem, msg int) {
+			m.putStr(user(m, msg), offLWSessionUsername, strings.Repeat("a", 256))
+		}, "username: length 256 over 255"},
+		{"a length past its block", func(m *fakeMem, msg int) {
+			m.put64(user(m, msg), offLWSessionUsername+offStringTokenLength, 200)
+		}, "username: bytes 0..200 outside"},
+		{"a length of 2^63", func(m *fakeMem, msg int) {
+			m.put64(user(m, msg), offLWSessionUsername+offStringTokenLength, 1<<63)
+		}, "username: length 9223372036854775808 over 255"},
+		{"a user name not UTF-8", func(m *fakeMem, msg int) { m.putStr(user(m, msg), offLWSessionUsername, "an\xffna") }, "is not UTF-8"},
+		{"a name without data", func(m *fakeMem, msg int) { m.putPtr(user(m, msg), offLWSessionUsername+offStringTokenData, 0) }, "username: NULL pointer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newFakeMem()
+			msg := m.message(sampleSession(NotifyLWSessionLock, "anna"))
+			tt.spoil(m, msg)
+			got, err := decode[int](m, msg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+			if got.Session != nil {
+				t.Errorf("a broken event decoded to %+v", got.Session)
+			}
+		})
+	}
+}
+
 // FuzzDecode: any bytes, any pointers, a clear error or a message, never a
 // panic or a read outside what the memory gives.
 func FuzzDecode(f *testing.F) {
@@ -472,12 +537,13 @@ func FuzzDecode(f *testing.F) {
 	m.message(sampleExec(7))
 	m.message(Message{Version: 7, Process: sampleProcess(9, "/bin/mv"), Action: ActionAuth, Event: AuthRename,
 		FileOp: &FileOp{Source: &File{Path: "/Applications/A.app"}, Dest: "/Users/a/.Trash/A.app"}})
-	var seed []byte
-	for _, b := range m.blocks[1:] {
-		seed = append(seed, byte(len(b)), byte(len(b)>>8))
-		seed = append(seed, b...)
+	f.Add(fuzzSeed(m))
+	// Each session event as the message fuzzing starts from (block 1).
+	for _, event := range []EventType{NotifyLWSessionLogout, NotifyLWSessionLock} {
+		m := newFakeMem()
+		m.message(sampleSession(event, "anna"))
+		f.Add(fuzzSeed(m))
 	}
-	f.Add(seed)
 	f.Add([]byte{})
 	f.Fuzz(func(t *testing.T, data []byte) {
 		// Blocks from the data: a 2-byte length, then that many bytes.
@@ -497,6 +563,16 @@ func FuzzDecode(f *testing.F) {
 			t.Error("a message of version 0 decoded without error")
 		}
 	})
+}
+
+// fuzzSeed writes m's blocks as FuzzDecode reads them back.
+func fuzzSeed(m *fakeMem) []byte {
+	var seed []byte
+	for _, b := range m.blocks[1:] {
+		seed = append(seed, byte(len(b)), byte(len(b)>>8))
+		seed = append(seed, b...)
+	}
+	return seed
 }
 
 func diffMessages(want, got Message) string {

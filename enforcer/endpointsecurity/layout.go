@@ -117,6 +117,19 @@ const (
 	sizeThread            = 8
 	cdhashLen             = 20
 	maxStringToken        = 1 << 20 // longer is not a path or an identifier: refused
+
+	// LoginWindow's logout and screen lock (macOS 13). es_events_t holds
+	// an event added in macOS 13 or later as a pointer to it, not inline
+	// (ESMessage.h: "Events added in macOS 13.0 or later use nonnull
+	// pointers"; es_events_t.lw_session_login is an UnsafeMutablePointer
+	// in Apple's documentation), so the union's first 8 bytes point to
+	// { es_string_token_t username; es_graphical_session_id_t
+	// graphical_session_id; }, the same for both events.
+	offEventPointer         = 0   // within es_events_t, for macOS 13 events
+	sizeEventLWSession      = 24  // es_event_lw_session_logout_t, es_event_lw_session_lock_t
+	offLWSessionUsername    = 0   // es_string_token_t
+	offLWSessionGraphicalID = 16  // es_graphical_session_id_t (uint32_t)
+	maxUsername             = 255 // bytes; a longer user name is refused
 )
 
 // Message versions from which fields may be read.
@@ -154,6 +167,11 @@ const (
 	AuthExchangedata EventType = 80
 	AuthCopyfile     EventType = 109
 	eventTypeEnd     EventType = 146 // ES_EVENT_TYPE_LAST
+
+	// LoginWindow's session events exist from macOS 13 on; an older
+	// system may refuse a subscription that names them (conn.Subscribe).
+	NotifyLWSessionLogout EventType = 115
+	NotifyLWSessionLock   EventType = 116
 )
 
 // ActionType is es_action_type_t.

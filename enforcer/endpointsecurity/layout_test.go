@@ -77,6 +77,12 @@ func TestLayoutIsTheSDKs(t *testing.T) {
 		{"es_event_exchangedata_t.file2", offExchangedataFile2, 8},
 		{"sizeof(es_event_truncate_t)", sizeEventTruncate, 72},
 		{"es_event_truncate_t.target", offTruncateTarget, 0},
+		{"sizeof(es_event_lw_session_logout_t)", sizeEventLWSession, 24},
+		{"sizeof(es_event_lw_session_lock_t)", sizeEventLWSession, 24},
+		// The reference measured the size only; the offsets follow from
+		// { es_string_token_t username; uint32_t graphical_session_id; }.
+		{"es_event_lw_session_logout_t.username", offLWSessionUsername, 0},
+		{"es_event_lw_session_logout_t.graphical_session_id", offLWSessionGraphicalID, 16},
 		{"ES_DESTINATION_TYPE_EXISTING_FILE", destinationExisting, 0},
 		{"ES_DESTINATION_TYPE_NEW_PATH", destinationNewPath, 1},
 		{"ES_MUTE_PATH_TYPE_LITERAL", mutePathLiteral, 1},
@@ -106,6 +112,8 @@ func TestLayoutIsTheSDKs(t *testing.T) {
 		{"ES_EVENT_TYPE_AUTH_CLONE", int(AuthClone), 60},
 		{"ES_EVENT_TYPE_AUTH_EXCHANGEDATA", int(AuthExchangedata), 80},
 		{"ES_EVENT_TYPE_AUTH_COPYFILE", int(AuthCopyfile), 109},
+		{"ES_EVENT_TYPE_NOTIFY_LW_SESSION_LOGOUT", int(NotifyLWSessionLogout), 115},
+		{"ES_EVENT_TYPE_NOTIFY_LW_SESSION_LOCK", int(NotifyLWSessionLock), 116},
 		{"ES_EVENT_TYPE_LAST", int(eventTypeEnd), 146},
 		{"ES_AUTH_RESULT_DENY", authResultDeny, 1},
 		{"ES_RESPOND_RESULT_ERR_DUPLICATE_RESPONSE", respondDuplicateResponse, 4},

@@ -132,6 +132,13 @@ type (
 		target   *esFile
 		reserved [64]uint8
 	}
+	// esEventLWSession is es_event_lw_session_logout_t and
+	// es_event_lw_session_lock_t alike, reached through a pointer in
+	// es_events_t.
+	esEventLWSession struct {
+		username           esStringToken
+		graphicalSessionID uint32
+	}
 	esMessageHead struct {
 		version      uint32
 		time         timespec
@@ -214,6 +221,8 @@ var (
 	_ [0]struct{} = [unsafe.Sizeof(esEventExchangedata{}) - sizeEventExchangedata]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esEventExchangedata{}.file2) - offExchangedataFile2]struct{}{}
 	_ [0]struct{} = [unsafe.Sizeof(esEventTruncate{}) - sizeEventTruncate]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventLWSession{}) - sizeEventLWSession]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventLWSession{}.graphicalSessionID) - offLWSessionGraphicalID]struct{}{}
 
 	_ [0]struct{} = [unsafe.Sizeof(esMessageHead{}) - sizeMessage]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esMessageHead{}.time) - offMessageTime]struct{}{}
