@@ -202,7 +202,7 @@ func (e *Engine) Run(ctx context.Context, src Source) error {
 		"revision", e.pol.Load().eng.Revision(), "fail_closed", e.cfg.FailClosed)
 	e.record(store.Event{Kind: "daemon", Detail: fmt.Sprintf("started: source %s, marks %s", name, strings.Join(marks, ", "))})
 	err := src.Run(ctx, Handler{Exec: e.handle, FileOp: e.fileOp, FileWritten: e.FileWritten, Undecided: e.undecided, Tamper: e.tamper,
-		SessionEnded: e.SessionEnded})
+		SessionEnded: e.SessionEnded, AuthorizationSeen: e.authorizationSeen})
 	cancel()
 	e.wg.Wait()
 	e.sess.mu.Lock()

@@ -38,3 +38,6 @@ func (e *Engine) PausePrograms(pause bool) {
 // SyncSessions ends the admin sessions whose time is up now (the engine's
 // clock), as its timer and its minute do.
 func (e *Engine) SyncSessions() { e.syncSessions(context.Background()) }
+
+// SeeAuthorization is what a source's Handler.AuthorizationSeen calls.
+func (e *Engine) SeeAuthorization(a AuthorizationSeen) { e.authorizationSeen(a) }

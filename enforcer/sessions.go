@@ -284,25 +284,29 @@ func (e *Engine) sessionOf(set sessionSet, task Task, pid int32, onLoop bool) (g
 }
 
 // SessionEnded ends the admin session of a user who logged out or locked
-// the screen. It does not wait (the source calls it).
+// the screen. It does not wait (the source calls it; a user name is looked
+// up off its goroutine).
 func (e *Engine) SessionEnded(s SessionEnd) {
-	uid := s.UID
-	if s.User != "" {
-		u, err := user.Lookup(s.User)
-		if err != nil {
-			e.log.Warn("session end of an unknown user", "user", s.User, "why", s.Why, "err", err)
-			return
-		}
-		n, err := strconv.ParseUint(u.Uid, 10, 32)
-		if err != nil {
-			return
-		}
-		uid = uint32(n)
-	}
-	if _, ok := e.runningSessions()[uid]; !ok {
+	if len(e.runningSessions()) == 0 {
 		return
 	}
 	go func() {
+		uid := s.UID
+		if s.User != "" {
+			u, err := user.Lookup(s.User)
+			if err != nil {
+				e.log.Warn("session end of an unknown user", "user", s.User, "why", s.Why, "err", err)
+				return
+			}
+			n, err := strconv.ParseUint(u.Uid, 10, 32)
+			if err != nil {
+				return
+			}
+			uid = uint32(n)
+		}
+		if _, ok := e.runningSessions()[uid]; !ok {
+			return
+		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		e.sess.mu.Lock()

@@ -101,6 +101,39 @@ type Handler struct {
 	// screen locks (macOS: Endpoint Security's LW_SESSION events); the
 	// user's admin session ends with it (docs/elevation.md).
 	SessionEnded func(SessionEnd)
+	// AuthorizationSeen is called for an authorization request the
+	// system reports after the fact (macOS 14: Endpoint Security's
+	// AUTHORIZATION_PETITION and _JUDGEMENT events): it is recorded, for
+	// the audit and for explain. It decides nothing — Authorize does, when
+	// the authorization plugin asks — and must not block.
+	AuthorizationSeen func(AuthorizationSeen)
+}
+
+// AuthorizationSeen is an authorization request as the system reported
+// it: the rights a program asked for (a petition), or the system's
+// answer, right by right (a judgement).
+type AuthorizationSeen struct {
+	// PID, UID (real) and Program are the process that asked: the one
+	// that submitted the request to the system (Endpoint Security's
+	// instigator, or its petitioner when the instigator is not reported).
+	PID     int32
+	UID     uint32
+	Program string
+	// Petitioner is the program that created the request, when the
+	// system names it; a helper may ask with a request another program
+	// created. "" when not reported.
+	Petitioner string
+	// Rights are the rights asked for, or judged, in the system's order.
+	Rights []string
+	// Judged says this is the system's answer; a petition has Judged
+	// false and Granted nil.
+	Judged bool
+	// Granted are the rights of Rights the system granted.
+	Granted []string
+	// ReturnCode is a judgement's overall result, an OSStatus of
+	// Authorization.h: 0 success, -60005 denied, -60006 canceled by the
+	// user.
+	ReturnCode int32
 }
 
 // SessionEnd is a user leaving a login session: a logout or a screen lock.

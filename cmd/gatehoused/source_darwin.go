@@ -62,6 +62,12 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 			if end, ok := esSessionEnd(&ev.Message); ok && h.SessionEnded != nil {
 				h.SessionEnded(end)
 			}
+		case es.NotifyAuthorizationPetition, es.NotifyAuthorizationJudgement:
+			// A NOTIFY, for the record only. AuthorizationSeen does not
+			// block.
+			if seen, ok := esAuthorizationSeen(&ev.Message); ok && h.AuthorizationSeen != nil {
+				h.AuthorizationSeen(seen)
+			}
 		default:
 			esProcs.Apply(&ev.Message)
 		}
@@ -76,6 +82,14 @@ func (s *esSource) Run(ctx context.Context, h enforcer.Handler) error {
 		// cost the exec client.
 		if err := c.Subscribe(esSessionEvents); err != nil {
 			s.log.Warn("admin sessions end at their time only; screen lock and logout are not seen before macOS 13", "err", err)
+		}
+	}
+	if h.AuthorizationSeen != nil {
+		// A call of its own: these need macOS 14, and a macOS 13 that
+		// refused one call naming them with the session events would
+		// lose those too.
+		if err := c.Subscribe(esAuthEvents); err != nil {
+			s.log.Warn("the system's own reports of authorization requests are not recorded before macOS 14; the authorization plugin's requests still are", "err", err)
 		}
 	}
 	if len(s.targets) > 0 {

@@ -95,12 +95,48 @@ type Message struct {
 	Thread       uint64 // version >= 4, 0 when unknown
 	GlobalSeqNum uint64 // version >= 4
 
-	Exec      *Exec      // AUTH_EXEC, NOTIFY_EXEC
-	ForkChild *Process   // NOTIFY_FORK
-	ExitStat  int32      // NOTIFY_EXIT: the wait(2) status
-	Signal    *Signal    // AUTH_SIGNAL
-	FileOp    *FileOp    // AUTH_RENAME, CREATE, CLONE, LINK, UNLINK, EXCHANGEDATA, TRUNCATE
-	Session   *LWSession // NOTIFY_LW_SESSION_LOGOUT, NOTIFY_LW_SESSION_LOCK
+	Exec      *Exec          // AUTH_EXEC, NOTIFY_EXEC
+	ForkChild *Process       // NOTIFY_FORK
+	ExitStat  int32          // NOTIFY_EXIT: the wait(2) status
+	Signal    *Signal        // AUTH_SIGNAL
+	FileOp    *FileOp        // AUTH_RENAME, CREATE, CLONE, LINK, UNLINK, EXCHANGEDATA, TRUNCATE
+	Session   *LWSession     // NOTIFY_LW_SESSION_LOGOUT, NOTIFY_LW_SESSION_LOCK
+	Petition  *AuthPetition  // NOTIFY_AUTHORIZATION_PETITION
+	Judgement *AuthJudgement // NOTIFY_AUTHORIZATION_JUDGEMENT
+}
+
+// AuthPetition is es_event_authorization_petition_t: a process asked
+// authd for authorization rights. It is a report after the fact, not a
+// request to answer.
+type AuthPetition struct {
+	// Instigator submitted the petition (authd's XPC caller); Petitioner
+	// created it. Either may be nil: the petitioner is nullable in every
+	// SDK, the instigator from the macOS 15 SDK on, and a decoder that
+	// refused a NULL would lose those systems' records.
+	Instigator, Petitioner *Process
+	Flags                  uint32   // AuthorizationFlags (Security's Authorization.h)
+	Rights                 []string // the rights asked for, in the petition's order
+}
+
+// AuthJudgement is es_event_authorization_judgement_t: authd's answer to
+// a petition, right by right.
+type AuthJudgement struct {
+	Instigator, Petitioner *Process // as in AuthPetition
+	// ReturnCode is the petition's overall result, an OSStatus: 0 is
+	// success, others are Authorization.h's errAuthorization* codes
+	// (-60005 denied, -60006 canceled by the user).
+	ReturnCode int32
+	Results    []AuthResult
+}
+
+// AuthResult is es_authorization_result_t: one right of a judgement.
+type AuthResult struct {
+	Right string
+	// RuleClass is es_authorization_rule_class_t, how authd judged the
+	// right: 0 user, 1 rule, 2 mechanism, 3 allow, 4 deny, 5 unknown,
+	// 6 invalid.
+	RuleClass uint32
+	Granted   bool
 }
 
 // LWSession is LoginWindow's logout or screen lock of a graphical
@@ -339,6 +375,111 @@ func (d *decoder[R]) lwSession(msg R, off int, what string) *LWSession {
 	return &LWSession{User: user, GraphicalSessionID: id}
 }
 
+// eventPointer reads the pointer at off in the event union to an event
+// of macOS 13 or later, which is never NULL.
+func (d *decoder[R]) eventPointer(msg R, off int, what string) R {
+	var zero R
+	r := d.ptr(msg, off, what)
+	if d.err == nil && r == zero {
+		d.fail(what, errNull)
+	}
+	return r
+}
+
+// optProcess reads an es_process_t pointer that may be NULL.
+func (d *decoder[R]) optProcess(r R, off int, what string) *Process {
+	var zero R
+	p := d.ptr(r, off, what)
+	if d.err != nil || p == zero {
+		return nil
+	}
+	proc := d.process(p, what)
+	if d.err != nil {
+		return nil
+	}
+	return &proc
+}
+
+// authArray reads the size_t count at countOff and the pointer to its
+// array at arrOff. The count is checked before any element is read: over
+// maxAuthRights is an error, and so is a NULL array of one or more.
+func (d *decoder[R]) authArray(r R, countOff, arrOff int, what string) (R, int) {
+	var zero R
+	n := d.u64(r, countOff, what+" count")
+	a := d.ptr(r, arrOff, what)
+	switch {
+	case d.err != nil:
+		return zero, 0
+	case n > maxAuthRights:
+		d.fail(what, fmt.Errorf("count %d over %d", n, maxAuthRights))
+		return zero, 0
+	case n > 0 && a == zero:
+		d.fail(what, errNull)
+		return zero, 0
+	}
+	return a, int(n)
+}
+
+// rightName reads a right's name, an es_string_token_t at r+off: at most
+// maxRightName bytes, and UTF-8 (what the audit stores is text). An empty
+// name is kept as the system reported it.
+func (d *decoder[R]) rightName(r R, off int, what string) string {
+	s := d.strMax(r, off, maxRightName, what)
+	if d.err == nil && !utf8.ValidString(s) {
+		d.fail(what, fmt.Errorf("%.64q is not UTF-8", s))
+		return ""
+	}
+	return s
+}
+
+// authPetition reads the petition that the event union points to at off.
+func (d *decoder[R]) authPetition(msg R, off int) *AuthPetition {
+	const what = "authorization_petition"
+	r := d.eventPointer(msg, off, what)
+	p := &AuthPetition{
+		Instigator: d.optProcess(r, offAuthPetitionInstigator, what+" instigator"),
+		Petitioner: d.optProcess(r, offAuthPetitionPetitioner, what+" petitioner"),
+		Flags:      d.u32(r, offAuthPetitionFlags, what+" flags"),
+	}
+	rights, n := d.authArray(r, offAuthPetitionRightCount, offAuthPetitionRights, what+" rights")
+	for i := 0; i < n && d.err == nil; i++ {
+		p.Rights = append(p.Rights, d.rightName(rights, i*sizeStringToken, fmt.Sprintf("%s right %d", what, i)))
+	}
+	if d.err != nil {
+		return nil
+	}
+	return p
+}
+
+// authJudgement reads the judgement that the event union points to at
+// off.
+func (d *decoder[R]) authJudgement(msg R, off int) *AuthJudgement {
+	const what = "authorization_judgement"
+	r := d.eventPointer(msg, off, what)
+	j := &AuthJudgement{
+		Instigator: d.optProcess(r, offAuthJudgementInstigator, what+" instigator"),
+		Petitioner: d.optProcess(r, offAuthJudgementPetitioner, what+" petitioner"),
+		ReturnCode: int32(d.u32(r, offAuthJudgementReturnCode, what+" return_code")),
+	}
+	results, n := d.authArray(r, offAuthJudgementResultCount, offAuthJudgementResults, what+" results")
+	for i := 0; i < n && d.err == nil; i++ {
+		at := i * sizeAuthResult
+		w := fmt.Sprintf("%s result %d", what, i)
+		res := AuthResult{
+			Right:     d.rightName(results, at+offAuthResultRightName, w+" right_name"),
+			RuleClass: d.u32(results, at+offAuthResultRuleClass, w+" rule_class"),
+		}
+		if b := d.raw(results, at+offAuthResultGranted, 1, w+" granted"); b != nil {
+			res.Granted = b[0] != 0
+		}
+		j.Results = append(j.Results, res)
+	}
+	if d.err != nil {
+		return nil
+	}
+	return j
+}
+
 // process reads the es_process_t that r points to.
 func (d *decoder[R]) process(r R, what string) Process {
 	var zero R
@@ -470,6 +611,10 @@ func decode[R comparable](m memory[R], msg R) (Message, error) {
 		out.Session = d.lwSession(msg, ev+offEventPointer, "lw_session_logout")
 	case NotifyLWSessionLock:
 		out.Session = d.lwSession(msg, ev+offEventPointer, "lw_session_lock")
+	case NotifyAuthorizationPetition:
+		out.Petition = d.authPetition(msg, ev+offEventPointer)
+	case NotifyAuthorizationJudgement:
+		out.Judgement = d.authJudgement(msg, ev+offEventPointer)
 	}
 	if d.err != nil {
 		return Message{}, fmt.Errorf("endpoint security message (version %d, event %d): %w", out.Version, out.Event, d.err)

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-cmp/cmp"
 )
 
 // fakeMem is a kernel message laid out in byte blocks: a pointer stored in
@@ -166,6 +168,60 @@ func (m *fakeMem) message(msg Message) int {
 		m.putStr(s, offLWSessionUsername, msg.Session.User)
 		m.put32(s, offLWSessionGraphicalID, msg.Session.GraphicalSessionID)
 		m.putPtr(r, ev+offEventPointer, s)
+	case msg.Petition != nil:
+		// macOS 14 events, through the union's pointer too.
+		m.putPtr(r, ev+offEventPointer, m.petition(msg.Petition))
+	case msg.Judgement != nil:
+		m.putPtr(r, ev+offEventPointer, m.judgement(msg.Judgement))
+	}
+	return r
+}
+
+// optProcess lays p out, or gives NULL for nil.
+func (m *fakeMem) optProcess(p *Process) int {
+	if p == nil {
+		return 0
+	}
+	return m.process(*p)
+}
+
+// petition lays out an es_event_authorization_petition_t and its array of
+// rights (none: a NULL array).
+func (m *fakeMem) petition(p *AuthPetition) int {
+	r := m.alloc(sizeEventAuthPetition)
+	m.putPtr(r, offAuthPetitionInstigator, m.optProcess(p.Instigator))
+	m.putPtr(r, offAuthPetitionPetitioner, m.optProcess(p.Petitioner))
+	m.put32(r, offAuthPetitionFlags, p.Flags)
+	m.put64(r, offAuthPetitionRightCount, uint64(len(p.Rights)))
+	if len(p.Rights) > 0 {
+		a := m.alloc(len(p.Rights) * sizeStringToken)
+		for i, right := range p.Rights {
+			m.putStr(a, i*sizeStringToken, right)
+		}
+		m.putPtr(r, offAuthPetitionRights, a)
+	}
+	return r
+}
+
+// judgement lays out an es_event_authorization_judgement_t and its array
+// of es_authorization_result_t.
+func (m *fakeMem) judgement(j *AuthJudgement) int {
+	r := m.alloc(sizeEventAuthJudgement)
+	m.putPtr(r, offAuthJudgementInstigator, m.optProcess(j.Instigator))
+	m.putPtr(r, offAuthJudgementPetitioner, m.optProcess(j.Petitioner))
+	m.put32(r, offAuthJudgementReturnCode, uint32(j.ReturnCode))
+	m.put64(r, offAuthJudgementResultCount, uint64(len(j.Results)))
+	if len(j.Results) > 0 {
+		a := m.alloc(len(j.Results) * sizeAuthResult)
+		for i, res := range j.Results {
+			at := i * sizeAuthResult
+			m.putStr(a, at+offAuthResultRightName, res.Right)
+			m.put32(a, at+offAuthResultRuleClass, res.RuleClass)
+			if res.Granted {
+				m.blocks[a][at+offAuthResultGranted] = 1
+			}
+		}
+		m.putPtr(r, offAuthJudgementResults, a)
 	}
 	return r
 }
@@ -530,6 +586,155 @@ func TestDecodeRefusesBrokenSessionEvents(t *testing.T) {
 	}
 }
 
+// authd is the message's process for the authorization events; the
+// instigator and the petitioner are what they are about.
+const authdPath = "/System/Library/Frameworks/Security.framework/Versions/A/XPCServices/authd.xpc/Contents/MacOS/authd"
+
+func samplePetition() Message {
+	asker := sampleProcess(812, "/System/Applications/System Settings.app/Contents/MacOS/System Settings")
+	creator := sampleProcess(813, "/Applications/Tool.app/Contents/MacOS/Tool")
+	return Message{Version: 7, Process: sampleProcess(190, authdPath), Action: ActionNotify, Event: NotifyAuthorizationPetition,
+		Petition: &AuthPetition{Instigator: &asker, Petitioner: &creator, Flags: 0x13, // interaction allowed, extend rights, preauthorize
+			Rights: []string{"system.preferences.security", "system.privilege.admin"}}}
+}
+
+func sampleJudgement() Message {
+	asker := sampleProcess(812, "/System/Applications/System Settings.app/Contents/MacOS/System Settings")
+	return Message{Version: 7, Process: sampleProcess(190, authdPath), Action: ActionNotify, Event: NotifyAuthorizationJudgement,
+		Judgement: &AuthJudgement{Instigator: &asker, ReturnCode: -60005, Results: []AuthResult{
+			{Right: "system.preferences.security", RuleClass: 1, Granted: true},
+			{Right: "system.privilege.admin", RuleClass: 0, Granted: false},
+		}}}
+}
+
+func TestDecodeAuthorizationPetitionsAndJudgements(t *testing.T) {
+	full := samplePetition()
+	noPetitioner := samplePetition()
+	noPetitioner.Petition.Petitioner = nil
+	noInstigator := samplePetition() // as the macOS 15 SDK allows
+	noInstigator.Petition.Instigator = nil
+	noRights := samplePetition()
+	noRights.Petition.Rights = nil
+	most := samplePetition()
+	most.Petition.Rights = nil
+	for i := range maxAuthRights {
+		most.Petition.Rights = append(most.Petition.Rights, fmt.Sprintf("com.example.right.%d", i))
+	}
+	emptyRight := samplePetition()
+	emptyRight.Petition.Rights = []string{"", "system.privilege.admin"}
+	longest := samplePetition()
+	longest.Petition.Rights = []string{"é" + strings.Repeat("x", maxRightName-2)}
+	judged := sampleJudgement()
+	judgedNoOne := sampleJudgement()
+	judgedNoOne.Judgement.Instigator, judgedNoOne.Judgement.Petitioner = nil, nil
+	judgedNothing := sampleJudgement()
+	judgedNothing.Judgement.Results = nil
+	for _, tt := range []struct {
+		name string
+		msg  Message
+	}{
+		{"a petition", full},
+		{"a petition without a petitioner", noPetitioner},
+		{"a petition without an instigator", noInstigator},
+		{"a petition for no rights", noRights},
+		{"a petition for 64 rights", most},
+		{"an empty right is kept", emptyRight},
+		{"a right of 1024 bytes", longest},
+		{"a judgement", judged},
+		{"a judgement naming neither process", judgedNoOne},
+		{"a judgement of no rights", judgedNothing},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newFakeMem()
+			got, err := decode[int](m, m.message(tt.msg))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Event != tt.msg.Event || got.Process.Executable.Path != authdPath {
+				t.Errorf("event %d from %s", got.Event, got.Process.Executable.Path)
+			}
+			if diff := cmp.Diff(tt.msg.Petition, got.Petition); diff != "" {
+				t.Errorf("petition (-want +got):\n%s", diff)
+			}
+			if diff := cmp.Diff(tt.msg.Judgement, got.Judgement); diff != "" {
+				t.Errorf("judgement (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestDecodeRefusesBrokenAuthorizationEvents(t *testing.T) {
+	event := func(m *fakeMem, msg int) int {
+		r, _ := m.ptr(msg, offMessageEvent+offEventPointer)
+		return r
+	}
+	array := func(m *fakeMem, msg, off int) int {
+		r, _ := m.ptr(event(m, msg), off)
+		return r
+	}
+	rights := func(m *fakeMem, msg int) int { return array(m, msg, offAuthPetitionRights) }
+	results := func(m *fakeMem, msg int) int { return array(m, msg, offAuthJudgementResults) }
+	for _, tt := range []struct {
+		name  string
+		msg   Message
+		spoil func(m *fakeMem, msg int)
+		want  string
+	}{
+		{"no petition", samplePetition(), func(m *fakeMem, msg int) { m.putPtr(msg, offMessageEvent+offEventPointer, 0) },
+			"authorization_petition: NULL pointer"},
+		{"65 rights", samplePetition(), func(m *fakeMem, msg int) { m.put64(event(m, msg), offAuthPetitionRightCount, 65) },
+			"authorization_petition rights: count 65 over 64"},
+		{"2^63 rights", samplePetition(), func(m *fakeMem, msg int) { m.put64(event(m, msg), offAuthPetitionRightCount, 1<<63) },
+			"count 9223372036854775808 over 64"},
+		{"a count past the array", samplePetition(), func(m *fakeMem, msg int) { m.put64(event(m, msg), offAuthPetitionRightCount, 3) },
+			"authorization_petition right 2: bytes 32..40 outside"},
+		{"rights without their array", samplePetition(), func(m *fakeMem, msg int) { m.putPtr(event(m, msg), offAuthPetitionRights, 0) },
+			"authorization_petition rights: NULL pointer"},
+		{"a right over 1024 bytes", samplePetition(), func(m *fakeMem, msg int) { m.putStr(rights(m, msg), 0, strings.Repeat("a", 1025)) },
+			"authorization_petition right 0: length 1025 over 1024"},
+		{"a right's length of 2^64-1", samplePetition(), func(m *fakeMem, msg int) { m.put64(rights(m, msg), sizeStringToken, 1<<64-1) },
+			"authorization_petition right 1: length 18446744073709551615 over 1024"},
+		{"a right past its data", samplePetition(), func(m *fakeMem, msg int) { m.put64(rights(m, msg), 0, 900) },
+			"authorization_petition right 0: bytes 0..900 outside"},
+		{"a right not UTF-8", samplePetition(), func(m *fakeMem, msg int) { m.putStr(rights(m, msg), sizeStringToken, "system.\xffadmin") },
+			`authorization_petition right 1: "system.\xffadmin" is not UTF-8`},
+		{"an instigator without its executable", samplePetition(), func(m *fakeMem, msg int) {
+			p, _ := m.ptr(event(m, msg), offAuthPetitionInstigator)
+			m.putPtr(p, offProcessExecutable, 0)
+		}, "authorization_petition instigator executable: NULL pointer"},
+		{"a petitioner past its block", samplePetition(), func(m *fakeMem, msg int) {
+			m.putPtr(event(m, msg), offAuthPetitionPetitioner, rights(m, msg))
+		}, "authorization_petition petitioner"},
+		{"no judgement", sampleJudgement(), func(m *fakeMem, msg int) { m.putPtr(msg, offMessageEvent+offEventPointer, 0) },
+			"authorization_judgement: NULL pointer"},
+		{"2^40 results", sampleJudgement(), func(m *fakeMem, msg int) { m.put64(event(m, msg), offAuthJudgementResultCount, 1<<40) },
+			"authorization_judgement results: count 1099511627776 over 64"},
+		{"a result count past the array", sampleJudgement(), func(m *fakeMem, msg int) { m.put64(event(m, msg), offAuthJudgementResultCount, 3) },
+			"authorization_judgement result 2 right_name: bytes 48..56 outside"},
+		{"results without their array", sampleJudgement(), func(m *fakeMem, msg int) { m.putPtr(event(m, msg), offAuthJudgementResults, 0) },
+			"authorization_judgement results: NULL pointer"},
+		{"a result's right not UTF-8", sampleJudgement(), func(m *fakeMem, msg int) {
+			m.putStr(results(m, msg), sizeAuthResult+offAuthResultRightName, "\xc3")
+		}, `authorization_judgement result 1 right_name: "\xc3" is not UTF-8`},
+		{"a result's right without data", sampleJudgement(), func(m *fakeMem, msg int) {
+			m.putPtr(results(m, msg), offAuthResultRightName+offStringTokenData, 0)
+		}, "authorization_judgement result 0 right_name: NULL pointer"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			m := newFakeMem()
+			msg := m.message(tt.msg)
+			tt.spoil(m, msg)
+			got, err := decode[int](m, msg)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("err = %v, want it to say %q", err, tt.want)
+			}
+			if got.Petition != nil || got.Judgement != nil {
+				t.Errorf("a broken event decoded to %+v, %+v", got.Petition, got.Judgement)
+			}
+		})
+	}
+}
+
 // FuzzDecode: any bytes, any pointers, a clear error or a message, never a
 // panic or a read outside what the memory gives.
 func FuzzDecode(f *testing.F) {
@@ -542,6 +747,12 @@ func FuzzDecode(f *testing.F) {
 	for _, event := range []EventType{NotifyLWSessionLogout, NotifyLWSessionLock} {
 		m := newFakeMem()
 		m.message(sampleSession(event, "anna"))
+		f.Add(fuzzSeed(m))
+	}
+	// And each authorization event.
+	for _, msg := range []Message{samplePetition(), sampleJudgement()} {
+		m := newFakeMem()
+		m.message(msg)
 		f.Add(fuzzSeed(m))
 	}
 	f.Add([]byte{})

@@ -10,10 +10,12 @@
 //
 // The decoder reads a message at byte offsets taken from Apple's SDK
 // headers (macOS 14.2 SDK, the same on arm64 and x86_64; the numbers are
-// in ../shared/reference/endpoint-security.md and pinned by layout_test.go),
-// through a small memory interface: on macOS the message itself, in tests
-// byte buffers laid out as the kernel lays them out. A field is read only
-// when the message's version has it.
+// in ../shared/reference/endpoint-security.md and pinned by layout_test.go;
+// only the authorization events' are derived from the header's field
+// types instead, not measured, as their constants say), through a small
+// memory interface: on macOS the message itself, in tests byte buffers
+// laid out as the kernel lays them out. A field is read only when the
+// message's version has it.
 package endpointsecurity
 
 // Sizes and offsets, in bytes.
@@ -130,6 +132,67 @@ const (
 	offLWSessionUsername    = 0   // es_string_token_t
 	offLWSessionGraphicalID = 16  // es_graphical_session_id_t (uint32_t)
 	maxUsername             = 255 // bytes; a longer user name is refused
+
+	// Authorization petitions and judgements (macOS 14): authd's report,
+	// after the fact, of a process asking for rights and of its answer,
+	// reached through the union's pointer as the session events are.
+	// Unlike the numbers above, these were not measured: the reference
+	// file has only the event types. They are derived, by C's layout
+	// rules for LP64 (the same on arm64 and x86_64), from the field types
+	// of ESMessage.h as Apple publishes it for the macOS 14 SDK (copies
+	// of the header and of HarfangLab/endpoint-sec's endpoint-sec-sys
+	// message.rs, feature macos_14_0_0, agree; Apple's documentation of
+	// es_event_authorization_petition_t gives the same types):
+	//
+	//	es_event_authorization_petition_t {
+	//		es_process_t *instigator;      // 0
+	//		es_process_t *petitioner;      // 8, nullable
+	//		uint32_t flags;                // 16, then 4 bytes of padding
+	//		size_t right_count;            // 24
+	//		es_string_token_t *rights;     // 32; 40 bytes in all
+	//	}
+	//	es_authorization_result_t {
+	//		es_string_token_t right_name;  // 0
+	//		es_authorization_rule_class_t rule_class; // 16, a C enum: 4 bytes
+	//		bool granted;                  // 20; padded to 24
+	//	}
+	//	es_event_authorization_judgement_t {
+	//		es_process_t *instigator;      // 0
+	//		es_process_t *petitioner;      // 8, nullable
+	//		int return_code;               // 16, then padding
+	//		size_t result_count;           // 24
+	//		es_authorization_result_t *results; // 32; 40 bytes in all
+	//	}
+	//
+	// The macOS 15 SDK makes the instigator nullable too and appends two
+	// audit tokens (instigator_token, petitioner_token; message version
+	// >= 8), which are not read. memory_darwin.go checks the arithmetic
+	// against Go mirrors of these structs; only a Mac can check the
+	// field lists themselves.
+	sizeEventAuthPetition       = 40
+	offAuthPetitionInstigator   = 0  // es_process_t *
+	offAuthPetitionPetitioner   = 8  // es_process_t *, nullable
+	offAuthPetitionFlags        = 16 // uint32_t, AuthorizationFlags
+	offAuthPetitionRightCount   = 24 // size_t
+	offAuthPetitionRights       = 32 // es_string_token_t *
+	sizeEventAuthJudgement      = 40
+	offAuthJudgementInstigator  = 0  // es_process_t *
+	offAuthJudgementPetitioner  = 8  // es_process_t *, nullable
+	offAuthJudgementReturnCode  = 16 // int, an OSStatus of Authorization.h
+	offAuthJudgementResultCount = 24 // size_t
+	offAuthJudgementResults     = 32 // es_authorization_result_t *
+	sizeAuthResult              = 24 // es_authorization_result_t
+	offAuthResultRightName      = 0  // es_string_token_t
+	offAuthResultRuleClass      = 16 // es_authorization_rule_class_t
+	offAuthResultGranted        = 20 // bool
+	// A petition or judgement over maxAuthRights rights, or a right's
+	// name over maxRightName bytes or not UTF-8, does not decode (an
+	// error, counted as any message that does not decode), rather than
+	// being cut short: a record of some of the rights would read as the
+	// whole request. Real requests name a few rights, each a dotted name
+	// of some dozens of bytes.
+	maxAuthRights = 64
+	maxRightName  = 1024
 )
 
 // Message versions from which fields may be read.
@@ -172,6 +235,12 @@ const (
 	// system may refuse a subscription that names them (conn.Subscribe).
 	NotifyLWSessionLogout EventType = 115
 	NotifyLWSessionLock   EventType = 116
+
+	// authd's authorization petitions and judgements exist from macOS 14
+	// on: subscribed to apart from the session events, for the same
+	// reason.
+	NotifyAuthorizationPetition  EventType = 129
+	NotifyAuthorizationJudgement EventType = 130
 )
 
 // ActionType is es_action_type_t.

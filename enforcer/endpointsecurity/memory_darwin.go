@@ -139,6 +139,27 @@ type (
 		username           esStringToken
 		graphicalSessionID uint32
 	}
+	// The authorization events' structs (macOS 14 SDK), reached through
+	// a pointer in es_events_t. Their layout constants are derived from
+	// the header's field types, not measured (layout.go): these mirrors
+	// check that arithmetic, not the field lists.
+	esEventAuthPetition struct {
+		instigator, petitioner *esProcess
+		flags                  uint32
+		rightCount             uintptr // size_t
+		rights                 *esStringToken
+	}
+	esAuthResult struct {
+		rightName esStringToken
+		ruleClass uint32 // es_authorization_rule_class_t, a C enum
+		granted   bool
+	}
+	esEventAuthJudgement struct {
+		instigator, petitioner *esProcess
+		returnCode             int32
+		resultCount            uintptr // size_t
+		results                *esAuthResult
+	}
 	esMessageHead struct {
 		version      uint32
 		time         timespec
@@ -223,6 +244,23 @@ var (
 	_ [0]struct{} = [unsafe.Sizeof(esEventTruncate{}) - sizeEventTruncate]struct{}{}
 	_ [0]struct{} = [unsafe.Sizeof(esEventLWSession{}) - sizeEventLWSession]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esEventLWSession{}.graphicalSessionID) - offLWSessionGraphicalID]struct{}{}
+
+	_ [0]struct{} = [unsafe.Sizeof(esEventAuthPetition{}) - sizeEventAuthPetition]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthPetition{}.instigator) - offAuthPetitionInstigator]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthPetition{}.petitioner) - offAuthPetitionPetitioner]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthPetition{}.flags) - offAuthPetitionFlags]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthPetition{}.rightCount) - offAuthPetitionRightCount]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthPetition{}.rights) - offAuthPetitionRights]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esAuthResult{}) - sizeAuthResult]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esAuthResult{}.rightName) - offAuthResultRightName]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esAuthResult{}.ruleClass) - offAuthResultRuleClass]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esAuthResult{}.granted) - offAuthResultGranted]struct{}{}
+	_ [0]struct{} = [unsafe.Sizeof(esEventAuthJudgement{}) - sizeEventAuthJudgement]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthJudgement{}.instigator) - offAuthJudgementInstigator]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthJudgement{}.petitioner) - offAuthJudgementPetitioner]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthJudgement{}.returnCode) - offAuthJudgementReturnCode]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthJudgement{}.resultCount) - offAuthJudgementResultCount]struct{}{}
+	_ [0]struct{} = [unsafe.Offsetof(esEventAuthJudgement{}.results) - offAuthJudgementResults]struct{}{}
 
 	_ [0]struct{} = [unsafe.Sizeof(esMessageHead{}) - sizeMessage]struct{}{}
 	_ [0]struct{} = [unsafe.Offsetof(esMessageHead{}.time) - offMessageTime]struct{}{}

@@ -15,7 +15,7 @@ import (
 type Event struct {
 	ID             int64 // assigned by the store; ascending, never reused
 	Time           time.Time
-	Kind           string // "exec", "program", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop", "tamper"
+	Kind           string // "exec", "program", "request", "grant", "daemon", "dropped", "unwritten", "unclean_stop", "tamper", "sudo", "admin_session", "auth", "auth_seen"
 	Action         string
 	Allowed        bool
 	Rule           int
