@@ -161,4 +161,3 @@ func gitCommit() string {
 	}
 	return strings.TrimSpace(string(b))
 }
-

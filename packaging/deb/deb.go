@@ -134,7 +134,7 @@ func Packages(b Build) ([]*nfpm.Info, error) {
 				"reasons, approvals and admin rights when the policy wants them.",
 			MTime: mtime,
 			Overridables: nfpm.Overridables{
-				Depends: []string{"libc6", "libgtk-3-0", "libwebkit2gtk-4.1-0"},
+				Depends:    []string{"libc6", "libgtk-3-0", "libwebkit2gtk-4.1-0"},
 				Recommends: []string{"gatehouse (= " + b.Version + ")"},
 				Contents: append(files.Contents{
 					file(b.Agent, "/usr/bin/gatehouse-agent", 0o755, ""),
