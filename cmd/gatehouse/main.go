@@ -46,6 +46,10 @@ commands:
                                or not_handled; docs/authorization.md)
   sync [--identity FILE]       the sync service between gatehoused and its console
                                (after sudo gatehoused enroll URL TOKEN; run it as sync_user)
+  authdb install RIGHT...      (root, macOS) put authorization rights under Gatehouse's
+                               mechanism, keeping their originals (docs/macos.md)
+  authdb uninstall [RIGHT...]  (root, macOS) give them back (default: all of them)
+  authdb status                the managed rights, and whether each is still Gatehouse's
 
 Run "gatehouse <command> -h" for a command's flags.
 `
@@ -105,6 +109,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdAdmin(args[1:], stdout, stderr)
 	case "polkit-check":
 		return cmdPolkitCheck(args[1:], stdout, stderr)
+	case "authdb":
+		return cmdAuthdb(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return exitOK
