@@ -24,9 +24,11 @@ import (
 )
 
 // The authorization plugin's C shim (build/darwin/authplugin) is held
-// here: it must stay valid C without a macOS SDK, and its exchange with
-// gatehoused is run for real on a Unix socket, through a harness that
-// stands in for authd (testdata/shimharness.c).
+// here: it must stay valid C without a macOS SDK, and its exchange is run
+// on a real Unix socket, through a harness that stands in for authd
+// (testdata/shimharness.c), against a stand-in server that answers what
+// each test needs; cmd/gatehoused's TestE2EAuthPluginShim runs the same
+// harness against the real gatehoused.
 
 var pluginDir = filepath.Join("..", "..", "build", "darwin", "authplugin")
 
