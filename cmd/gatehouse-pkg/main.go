@@ -26,6 +26,7 @@ const usage = `usage: gatehouse-pkg <command> [flags]
 
 commands:
   deb    the Debian packages gatehouse and gatehouse-agent (run from the repository)
+  profile  the macOS configuration profiles IT deploys with an MDM (PPPC, notifications, login items)
 
 Run "gatehouse-pkg <command> -h" for its flags.
 `
@@ -40,6 +41,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "deb":
 		return cmdDeb(args[1:], stdout, stderr)
+	case "profile":
+		return cmdProfile(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0
