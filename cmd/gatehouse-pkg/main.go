@@ -1,6 +1,7 @@
 // Command gatehouse-pkg builds Gatehouse's packages (docs/packaging.md):
 //
 //	gatehouse-pkg deb [--version 1.2.0] [--arch amd64] [--out dist] [--no-agent]
+//	gatehouse-pkg pkg [--version 1.2.0] [--arch arm64] [--out dist] [--agent PATH]
 //
 // deb builds the binaries for Linux and the Debian packages gatehouse and
 // gatehouse-agent from them (packaging/deb), run from the repository.
@@ -26,6 +27,7 @@ const usage = `usage: gatehouse-pkg <command> [flags]
 
 commands:
   deb    the Debian packages gatehouse and gatehouse-agent (run from the repository)
+  pkg    the macOS flat package, unsigned (run from the repository)
   profile  the macOS configuration profiles IT deploys with an MDM (PPPC, notifications, login items)
 
 Run "gatehouse-pkg <command> -h" for its flags.
@@ -41,6 +43,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "deb":
 		return cmdDeb(args[1:], stdout, stderr)
+	case "pkg":
+		return cmdPkg(args[1:], stdout, stderr)
 	case "profile":
 		return cmdProfile(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
@@ -115,14 +119,18 @@ type goBuild struct {
 	cgo            bool // needs cgo (the agent); else cgo only for this machine's arch
 }
 
-func (g goBuild) run(arch, version string) error {
+func (g goBuild) run(arch, version string) error { return g.runFor("linux", arch, version) }
+
+// runFor builds for goos/arch; a cross build (another OS or arch) has no
+// C cross-compiler, so it uses the pure-Go SQLite driver.
+func (g goBuild) runFor(goos, arch, version string) error {
 	// Position-independent, stripped, relocations read-only and bound at
 	// start (what Debian's hardening checks ask of a binary).
 	ldflags := "-s -w -extldflags=-Wl,-z,relro,-z,now -X github.com/gatehouse/gatehouse/internal/version.release=" + version
 	args := []string{"build", "-trimpath", "-buildmode=pie", "-ldflags", ldflags, "-o", g.out}
-	env := append(os.Environ(), "GOOS=linux", "GOARCH="+arch)
+	env := append(os.Environ(), "GOOS="+goos, "GOARCH="+arch)
 	tags := g.tags
-	if arch != runtime.GOARCH && !g.cgo {
+	if (arch != runtime.GOARCH || goos != runtime.GOOS) && !g.cgo {
 		// No C cross-compiler assumed: the pure-Go SQLite driver.
 		env = append(env, "CGO_ENABLED=0")
 		tags = strings.Trim(tags+",puresqlite", ",")
