@@ -85,7 +85,11 @@ export async function launch() {
     }
     return { skip: why };
   }
-  const browser = await pw.chromium.launch({ executablePath: exe, args: chromiumArgs });
+  // No system bus: a test elsewhere (cmd/gatehoused's polkit test) runs
+  // one at the standard path and stops it, and a browser connected to it
+  // must not go down with it.
+  const env = { ...process.env, DBUS_SYSTEM_BUS_ADDRESS: 'unix:path=/nonexistent/gatehouse-tests-no-system-bus' };
+  const browser = await pw.chromium.launch({ executablePath: exe, args: chromiumArgs, env });
   return { browser };
 }
 
