@@ -2,14 +2,12 @@ package enforcer
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"regexp"
 	"slices"
 	"time"
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
-	"github.com/gatehouse/gatehouse/facts"
 	"github.com/gatehouse/gatehouse/policy"
 )
 
@@ -137,20 +135,17 @@ func (e *Engine) Authorize(ctx context.Context, a Actor, q AuthQuery) (AuthResul
 	return res, nil
 }
 
-// subjectOf reads the facts of the program process pid runs.
+// subjectOf reads the facts of the program process pid runs, as a check
+// reads a program's (bounded in size and time).
 func (e *Engine) subjectOf(ctx context.Context, pid int32) (policy.Subject, error) {
 	f, err := e.tasks.OpenExe(pid)
 	if err != nil {
 		return policy.Subject{}, err
 	}
 	defer f.Close()
-	name, err := fdPath(f)
-	if err != nil {
-		return policy.Subject{}, fmt.Errorf("path of its executable: %w", err)
-	}
 	ctx, cancel := context.WithTimeout(ctx, CheckTimeout)
 	defer cancel()
-	subj, _, err := facts.FromFiles(ctx, []*os.File{f}, name, CheckMaxSize)
+	subj, _, err := gatherCheck(ctx, []*os.File{f})
 	return subj, err
 }
 

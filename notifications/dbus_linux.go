@@ -15,6 +15,8 @@ import (
 
 	"github.com/gen2brain/beeep"
 	"github.com/godbus/dbus/v5"
+
+	"github.com/gatehouse/gatehouse/internal/dbusdial"
 )
 
 const (
@@ -258,23 +260,11 @@ func (n *dbusNotifier) connect(ctx context.Context) (*dbus.Conn, error) {
 	if err != nil {
 		return nil, err
 	}
-	conn, err := dbus.Dial(addr)
+	conn, err := dbusdial.Dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to session bus %s: %w", addr, err)
 	}
-	// Auth and Hello take no context: a stuck bus is cut off by closing.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	err = conn.Auth(nil)
-	if err == nil {
-		err = conn.Hello()
-	}
-	if !stop() {
-		err = errors.Join(ctx.Err(), err)
-	}
-	if err == nil {
-		err = addMatches(ctx, conn)
-	}
-	if err != nil {
+	if err := addMatches(ctx, conn); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("connect to session bus %s: %w", addr, err)
 	}

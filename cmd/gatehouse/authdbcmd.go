@@ -106,20 +106,27 @@ func cmdAuthdbInstall(h authdbHost, args []string, stdout, stderr io.Writer) int
 	if !h.root() {
 		return needRoot(name, h.dir, args, stderr)
 	}
-	failed := false
+	if !eachRight(name, rights, func(r string) (string, error) { return installRight(h, r) }, stdout, stderr) {
+		return exitFail
+	}
+	return exitOK
+}
+
+// eachRight does do for every right, printing what it says or its error,
+// and reports whether every right succeeded (one failure does not stop the
+// others).
+func eachRight(name string, rights []string, do func(right string) (string, error), stdout, stderr io.Writer) bool {
+	ok := true
 	for _, r := range rights {
-		msg, err := installRight(h, r)
+		msg, err := do(r)
 		if err != nil {
 			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-			failed = true
+			ok = false
 			continue
 		}
 		fmt.Fprintln(stdout, msg)
 	}
-	if failed {
-		return exitFail
-	}
-	return exitOK
+	return ok
 }
 
 // installRight puts right under Gatehouse: its original kept on disk
@@ -224,17 +231,7 @@ func cmdAuthdbUninstall(h authdbHost, args []string, stdout, stderr io.Writer) i
 			fmt.Fprintf(stdout, "no right is under Gatehouse (no original is kept in %s)\n", h.dir)
 		}
 	}
-	failed := false
-	for _, r := range rights {
-		msg, err := uninstallRight(h, r)
-		if err != nil {
-			fmt.Fprintf(stderr, "%s: %v\n", name, err)
-			failed = true
-			continue
-		}
-		fmt.Fprintln(stdout, msg)
-	}
-	if failed {
+	if !eachRight(name, rights, func(r string) (string, error) { return uninstallRight(h, r) }, stdout, stderr) {
 		return exitFail
 	}
 	// Every managed right delegates to com.gatehouse.decide: it goes only

@@ -7,7 +7,6 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
-	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -420,19 +419,6 @@ func TestAuthdbUsage(t *testing.T) {
 	}
 }
 
-// Off macOS the real runner only says where gatehouse authdb runs.
-func TestSecurityRunnerOffMacOS(t *testing.T) {
-	if runtime.GOOS == "darwin" {
-		t.Skip("on macOS the runner is /usr/bin/security")
-	}
-	_, err := newSecurityRunner().read("system.preferences")
-	if err == nil || err.Error() != "gatehouse authdb runs on macOS (it changes the authorization database with /usr/bin/security)" || !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("read: %v", err)
-	}
-	if err := newSecurityRunner().write("x", nil); !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("write: %v", err)
-	}
-}
 
 // The exec runner against a stand-in for security(1) that behaves as
 // authz.c does: the verbs after "authorizationdb", the definition on

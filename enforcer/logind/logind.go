@@ -17,6 +17,8 @@ import (
 	"time"
 
 	"github.com/godbus/dbus/v5"
+
+	"github.com/gatehouse/gatehouse/internal/dbusdial"
 )
 
 const (
@@ -56,24 +58,12 @@ func Connect(ctx context.Context, addr string, log *slog.Logger, end func(End)) 
 	if addr == "" {
 		addr = systemBusAddress()
 	}
-	conn, err := dbus.Dial(addr)
+	conn, err := dbusdial.Dial(ctx, addr)
 	if err != nil {
 		return nil, fmt.Errorf("connect to the system bus %s: %w", addr, err)
 	}
-	// Auth and Hello take no context: a stuck bus is cut off by closing.
-	stop := context.AfterFunc(ctx, func() { conn.Close() })
-	err = conn.Auth(nil)
-	if err == nil {
-		err = conn.Hello()
-	}
-	if !stop() {
-		err = errors.Join(ctx.Err(), err)
-	}
 	w := &Watcher{conn: conn, log: log, end: end, byPath: map[dbus.ObjectPath]session{}}
-	if err == nil {
-		err = w.subscribe(ctx)
-	}
-	if err != nil {
+	if err := w.subscribe(ctx); err != nil {
 		conn.Close()
 		return nil, fmt.Errorf("logind on %s: %w", addr, err)
 	}

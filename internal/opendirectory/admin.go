@@ -59,17 +59,11 @@ type Group struct {
 // nothing is changed, when user is a member already: whoever made them
 // one keeps them one.
 func (g *Group) Add(user string) (added bool, err error) {
-	if err := validName(user); err != nil {
-		return false, err
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	member, err := g.r.isMember(user)
-	if err != nil {
-		return false, fmt.Errorf("is %s in the %s group: %w", user, adminGroup, err)
-	}
-	if member {
-		return false, nil
+	member, err := g.memberLocked(user)
+	if err != nil || member {
+		return false, err
 	}
 	if err := g.r.addMember(user); err != nil {
 		return false, fmt.Errorf("add %s to the %s group: %w", user, adminGroup, err)
@@ -80,17 +74,11 @@ func (g *Group) Add(user string) (added bool, err error) {
 // Remove takes user out of the admin group; a user who is not a member
 // is left alone, and that is no error.
 func (g *Group) Remove(user string) error {
-	if err := validName(user); err != nil {
-		return err
-	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	member, err := g.r.isMember(user)
-	if err != nil {
-		return fmt.Errorf("is %s in the %s group: %w", user, adminGroup, err)
-	}
-	if !member {
-		return nil
+	member, err := g.memberLocked(user)
+	if err != nil || !member {
+		return err
 	}
 	if err := g.r.removeMember(user); err != nil {
 		return fmt.Errorf("remove %s from the %s group: %w", user, adminGroup, err)
@@ -100,11 +88,17 @@ func (g *Group) Remove(user string) error {
 
 // IsMember reports whether user is a member of the admin group.
 func (g *Group) IsMember(user string) (bool, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.memberLocked(user)
+}
+
+// memberLocked checks user's name, then asks whether it is a member
+// (g.mu held).
+func (g *Group) memberLocked(user string) (bool, error) {
 	if err := validName(user); err != nil {
 		return false, err
 	}
-	g.mu.Lock()
-	defer g.mu.Unlock()
 	member, err := g.r.isMember(user)
 	if err != nil {
 		return false, fmt.Errorf("is %s in the %s group: %w", user, adminGroup, err)

@@ -3,7 +3,6 @@ package opendirectory
 import (
 	"errors"
 	"fmt"
-	"runtime"
 	"strings"
 	"testing"
 
@@ -156,11 +155,3 @@ func TestBadNamesAreRefusedBeforeAnyCall(t *testing.T) {
 	}
 }
 
-func TestNewIsUnsupportedOffMacOS(t *testing.T) {
-	if runtime.GOOS == "darwin" {
-		t.Skip("macOS has the framework")
-	}
-	if g, err := New(); g != nil || !errors.Is(err, errors.ErrUnsupported) {
-		t.Errorf("New = %v, %v; want errors.ErrUnsupported", g, err)
-	}
-}

@@ -364,7 +364,7 @@ func resolve(raws []rawPath) ([]Entry, error) {
 		byID[raws[i].id] = i
 	}
 	const (
-		todo = iota
+		unvisited = iota
 		walking
 		done
 	)

@@ -60,18 +60,7 @@ func TestPayloadIsOdcCpio(t *testing.T) {
 	}
 
 	// The library's reader.
-	r := cpio.NewReader(bytes.NewReader(raw))
-	got := map[string]*cpio.File{}
-	for {
-		f, err := r.Next()
-		if err == io.EOF {
-			break
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		got[f.Path] = f
-	}
+	got := readCpio(t, raw)
 	exe := got["./Applications/Gatehouse.app/Contents/MacOS/gatehouse-agent"]
 	if exe == nil || exe.FileMode.Perm() != 0o755 || string(exe.Body) != "\xcf\xfa\xed\xfe binary" || exe.UID != 0 || !exe.ModifiedTime.Equal(mtime) {
 		t.Errorf("the executable read back as %+v", exe)
@@ -85,11 +74,7 @@ func TestPayloadIsOdcCpio(t *testing.T) {
 
 	// Independent readers.
 	for _, tool := range [][]string{{"cpio", "-itv"}, {"bsdtar", "-tvf", "-"}} {
-		if _, err := exec.LookPath(tool[0]); err != nil {
-			if os.Getenv("CI") != "" {
-				t.Fatalf("%s is not installed: CI must run this check (scripts/setup installs it)", tool[0])
-			}
-			t.Logf("skipping %s: not installed (scripts/setup installs it)", tool[0])
+		if !haveTool(t, tool[0]) {
 			continue
 		}
 		in := raw
@@ -112,6 +97,38 @@ func TestPayloadIsOdcCpio(t *testing.T) {
 	if kb := InstallKBytes(entries); kb != 2 {
 		t.Errorf("install-kbytes %d, want 2 (two small files)", kb)
 	}
+}
+
+// readCpio reads an (uncompressed) odc archive with the library's reader,
+// by path.
+func readCpio(t *testing.T, raw []byte) map[string]*cpio.File {
+	t.Helper()
+	r := cpio.NewReader(bytes.NewReader(raw))
+	got := map[string]*cpio.File{}
+	for {
+		f, err := r.Next()
+		if err == io.EOF {
+			return got
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[f.Path] = f
+	}
+}
+
+// haveTool says whether the independent reader name is installed: under
+// CI a missing one fails the test (scripts/setup installs them all).
+func haveTool(t *testing.T, name string) bool {
+	t.Helper()
+	if _, err := exec.LookPath(name); err != nil {
+		if os.Getenv("CI") != "" {
+			t.Fatalf("%s is not installed: CI must run this check (scripts/setup installs it)", name)
+		}
+		t.Logf("not checked with %s: not installed (scripts/setup installs it)", name)
+		return false
+	}
+	return true
 }
 
 // Only directories, files and links go in; names and sizes must fit.
