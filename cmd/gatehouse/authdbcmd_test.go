@@ -419,7 +419,6 @@ func TestAuthdbUsage(t *testing.T) {
 	}
 }
 
-
 // The exec runner against a stand-in for security(1) that behaves as
 // authz.c does: the verbs after "authorizationdb", the definition on
 // stdout and stdin, "YES (0)" or "NO (status)" on stderr.

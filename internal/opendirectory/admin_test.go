@@ -154,4 +154,3 @@ func TestBadNamesAreRefusedBeforeAnyCall(t *testing.T) {
 		}
 	}
 }
-
