@@ -209,7 +209,6 @@ func (e *Engine) grantAdmin(ctx context.Context, ev store.Event, g store.Grant) 
 	}
 	e.record(ev)
 	e.syncSessionsLocked(ctx)
-	e.changed()
 	return g, nil
 }
 

@@ -135,6 +135,11 @@ func (e *Engine) syncSessionsLocked(ctx context.Context) {
 		}
 	}
 	e.sessions.Store(&set)
+	// Agents are told only now: what status says of sessions is this set
+	// (a change announced before it is published is read as no change).
+	if !sameSessions(old, set) {
+		e.changed()
+	}
 	for uid, s := range set {
 		if old[uid].grant != s.grant {
 			// The kernel remembers allowed files for every user: forget
@@ -153,6 +158,18 @@ func (e *Engine) syncSessionsLocked(ctx context.Context) {
 	}
 }
 
+func sameSessions(a, b sessionSet) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for uid, s := range a {
+		if b[uid] != s {
+			return false
+		}
+	}
+	return true
+}
+
 // endAdminLocked ends admin session g (revoked, its drop-in removed, its
 // user taken out of the administrators group if the session put them
 // there), records why and what root processes it leaves, and tells their
@@ -161,7 +178,6 @@ func (e *Engine) endAdminLocked(ctx context.Context, g store.Grant, why string) 
 	if err := e.store.RevokeGrant(ctx, g.ID); err != nil {
 		return err
 	}
-	e.changed()
 	var errs []string
 	if err := sudoers.Dir(e.cfg.SudoersDir).Remove(adminName(g.ID)); err != nil {
 		errs = append(errs, err.Error())

@@ -137,11 +137,26 @@ func TestAdminSessionLife(t *testing.T) {
 	h.tasks.Procs = []enforcer.Process{{PID: 70, PPID: 1, UID: user, Exe: "/bin/bash"},
 		{PID: 71, PPID: 70, UID: 0, Exe: "/usr/bin/sudo"}, {PID: 72, PPID: 71, UID: 0, Exe: "/bin/bash", TTY: "/dev/pts/9"},
 		{PID: 80, PPID: 1, UID: 0, Exe: "/usr/sbin/cron"}}
+	// An agent woken by the change must read the end in status (the
+	// change is announced after the running sessions are published).
+	ch, err := h.e.WaitChanges(context.Background(), actor(user), 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
 	h.e.SessionEnded(enforcer.SessionEnd{User: "", UID: user, Why: "screen lock"})
-	waitFor(t, "the session to end", func() bool {
-		st, _ := h.e.Status(actor(user))
-		return st.Admin.GrantID == 0 && st.Admin.Ended != nil
-	})
+	for seq := ch.Seq; ; {
+		ch, err = h.e.WaitChanges(context.Background(), actor(user), seq, 5*time.Second)
+		if err != nil || ch.Seq == seq {
+			t.Fatalf("no change announced for the session's end (%v)", err)
+		}
+		seq = ch.Seq
+		if st, _ := h.e.Status(actor(user)); st.Admin.Ended != nil {
+			if st.Admin.GrantID != 0 {
+				t.Fatalf("status after the end's change still shows the session: %+v", st.Admin)
+			}
+			break
+		}
+	}
 	st, _ = h.e.Status(actor(user))
 	if e := st.Admin.Ended; e.GrantID != res.GrantID || e.Why != "ended at screen lock" || len(e.StillRoot) != 2 || e.StillRoot[1].PID != 72 {
 		t.Errorf("ended: %+v", e)
