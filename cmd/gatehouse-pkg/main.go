@@ -1,7 +1,9 @@
 // Command gatehouse-pkg builds Gatehouse's packages (docs/packaging.md):
 //
 //	gatehouse-pkg deb [--version 1.2.0] [--arch amd64] [--out dist] [--no-agent]
-//	gatehouse-pkg pkg [--version 1.2.0] [--arch arm64] [--out dist] [--agent PATH]
+//	gatehouse-pkg pkg [--version 1.2.0] [--arch arm64] [--out dist] [--agent PATH] [signing flags]
+//	gatehouse-pkg verify [--ca ROOT.pem] PACKAGE.pkg
+//	gatehouse-pkg profile --team-id TEAMID [...]
 //
 // deb builds the binaries for Linux and the Debian packages gatehouse and
 // gatehouse-agent from them (packaging/deb), run from the repository.
@@ -27,7 +29,8 @@ const usage = `usage: gatehouse-pkg <command> [flags]
 
 commands:
   deb    the Debian packages gatehouse and gatehouse-agent (run from the repository)
-  pkg    the macOS flat package, unsigned (run from the repository)
+  pkg      the macOS flat package, signed with Developer ID identities if given them (run from the repository)
+  verify   check a signed macOS package's signatures (product, every program, entitlements, seals)
   profile  the macOS configuration profiles IT deploys with an MDM (PPPC, notifications, login items)
 
 Run "gatehouse-pkg <command> -h" for its flags.
@@ -47,6 +50,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdPkg(args[1:], stdout, stderr)
 	case "profile":
 		return cmdProfile(args[1:], stdout, stderr)
+	case "verify":
+		return cmdVerify(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return 0

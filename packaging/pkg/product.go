@@ -26,6 +26,10 @@ type Product struct {
 	Root string
 	// MTime is every file's time (the commit's, for reproducible builds).
 	MTime time.Time
+	// Sign, if not nil, signs every program in the payload before it is
+	// archived (Sign.go). The product signature over the archive is the
+	// caller's next step (codesign.SignProduct).
+	Sign *Signing
 }
 
 // Component identifiers and names in the product archive.
@@ -60,9 +64,10 @@ func (p Product) layout() []stagedFile {
 	}
 }
 
-// Build writes p's unsigned product archive to w: one component package
-// (Bom, Payload, Scripts, PackageInfo) and the Distribution. Signing it
-// (relic's xar signer) is a later step.
+// Build writes p's product archive to w: one component package (Bom,
+// Payload, Scripts, PackageInfo) and the Distribution, its programs
+// signed if p.Sign says how. The archive itself is not signed here
+// (codesign.SignProduct does that).
 func Build(p Product, w io.Writer) error {
 	if !versionPattern.MatchString(p.Version) {
 		return fmt.Errorf("version %q: digits and dots, such as 1.2.0", p.Version)
@@ -78,6 +83,11 @@ func Build(p Product, w io.Writer) error {
 	root := filepath.Join(work, "root")
 	if err := p.stage(root); err != nil {
 		return err
+	}
+	if p.Sign != nil {
+		if err := p.Sign.sign(root); err != nil {
+			return err
+		}
 	}
 	scripts := filepath.Join(work, "scripts")
 	for _, s := range []string{"preinstall", "postinstall"} {
