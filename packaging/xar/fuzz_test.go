@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -149,7 +150,72 @@ func FuzzRoundTrip(f *testing.F) {
 		if diff := cmp.Diff(want, got); diff != "" {
 			t.Fatalf("Write(%s) then Read (-want +got):\n%s", describe(files), diff)
 		}
+		if bsdtar := fuzzBsdtar(t); bsdtar != "" {
+			bsdtarExtracts(t, bsdtar, out.Bytes(), want, describe(files))
+		}
 	})
+}
+
+// fuzzBsdtar is bsdtar's path for the round trip's second reader, or ""
+// where it is not installed (CI has it: scripts/setup).
+func fuzzBsdtar(t *testing.T) string {
+	path, err := exec.LookPath("bsdtar")
+	if err != nil && os.Getenv("CI") == "true" {
+		t.Fatal("bsdtar is not installed: CI must read the fuzz round trip's archives with it (scripts/setup installs libarchive-tools)")
+	}
+	return path
+}
+
+// bsdtarExtracts has bsdtar extract the archive (which verifies every
+// checksum) and checks that it made exactly the entries want lists, with
+// their modes and bytes.
+func bsdtarExtracts(t *testing.T, bsdtar string, archive []byte, want map[string]wantEntry, what string) {
+	t.Helper()
+	dir := t.TempDir()
+	file := filepath.Join(dir, "a.xar")
+	if err := os.WriteFile(file, archive, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	root := filepath.Join(dir, "x")
+	if err := os.Mkdir(root, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bsdtar, "-xpf", file, "-C", root)
+	cmd.Env = append(os.Environ(), "LC_ALL=C.UTF-8")
+	if o, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("bsdtar -xpf on Write(%s): %v\n%s", what, err, o)
+	}
+	got := map[string]wantEntry{}
+	err := filepath.WalkDir(root, func(p string, d os.DirEntry, err error) error {
+		if err != nil || p == root {
+			return err
+		}
+		rel, _ := filepath.Rel(root, p)
+		fi, err := os.Lstat(p)
+		if err != nil {
+			return err
+		}
+		e := wantEntry{Mode: fi.Mode()}
+		if fi.Mode().IsRegular() {
+			b, err := os.ReadFile(p)
+			if err != nil {
+				return err
+			}
+			e.Data = string(b)
+		}
+		got[filepath.ToSlash(rel)] = e
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	strip := map[string]wantEntry{}
+	for k, v := range want {
+		strip[k] = wantEntry{Mode: v.Mode, Data: v.Data}
+	}
+	if diff := cmp.Diff(strip, got); diff != "" {
+		t.Fatalf("Write(%s) then bsdtar -xpf (-want +got):\n%s", what, diff)
+	}
 }
 
 type wantEntry struct {
@@ -343,7 +409,7 @@ func nameOK(name string) bool {
 		return false
 	}
 	for _, c := range strings.Split(name, "/") {
-		if c == "" || c == "." || c == ".." || len(c) > xar.MaxNameLen {
+		if strings.Trim(c, " ") == "" || c == "." || c == ".." || len(c) > xar.MaxNameLen {
 			return false
 		}
 		for _, r := range c {

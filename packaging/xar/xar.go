@@ -60,7 +60,8 @@
 //
 // A [File.Name] is a relative, "/"-separated path. Write rejects, with an
 // error wrapping [ErrInvalidName]: an empty name; a leading "/"; an empty
-// component ("a//b", a trailing "/"); a "." or ".." component; a NUL or
+// component ("a//b", a trailing "/"), or one of spaces only (libarchive
+// reads it as empty); a "." or ".." component; a NUL or
 // other control character, U+FFFE or U+FFFF (XML cannot carry them);
 // bytes that are not UTF-8; a component or path over the limits; the same
 // name twice; and a name used both as a regular file and as a directory
@@ -215,6 +216,8 @@ func checkComponent(c string) error {
 		return fmt.Errorf("%w: path component %q is not UTF-8; rename it", ErrInvalidName, c)
 	case strings.Contains(c, "/"):
 		return fmt.Errorf("%w: path component %q contains \"/\"", ErrInvalidName, c)
+	case strings.Trim(c, " ") == "":
+		return fmt.Errorf("%w: path component %q is only spaces, which libarchive (bsdtar) reads as an empty name; rename it", ErrInvalidName, c)
 	}
 	for _, r := range c {
 		if r == 0 || unicode.IsControl(r) || r == 0xFFFE || r == 0xFFFF {
