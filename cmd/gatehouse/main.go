@@ -50,6 +50,8 @@ commands:
                                mechanism, keeping their originals (docs/macos.md)
   authdb uninstall [RIGHT...]  (root, macOS) give them back (default: all of them)
   authdb status                the managed rights, and whether each is still Gatehouse's
+  uninstall [--all] [--dry-run] (root, macOS) remove Gatehouse; the audit database and
+                               the configuration stay unless --all (docs/packaging.md)
 
 Run "gatehouse <command> -h" for a command's flags.
 `
@@ -109,6 +111,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return cmdAdmin(args[1:], stdout, stderr)
 	case "polkit-check":
 		return cmdPolkitCheck(args[1:], stdout, stderr)
+	case "uninstall":
+		return cmdUninstall(args[1:], stdout, stderr)
 	case "authdb":
 		return cmdAuthdb(args[1:], stdout, stderr)
 	case "-h", "--help", "help":
