@@ -94,13 +94,16 @@ func TestDarwinConfigIsLinuxButPaths(t *testing.T) {
 		{mac.Socket, "/var/run/gatehouse/gatehoused.sock"},
 		{mac.ApplicationsDir, "/Applications"},
 		{strings.Join(mac.ProtectFiles, ":"), "/Library/Gatehouse:/var/db/gatehouse:/Library/LaunchDaemons/com.gatehouse.gatehoused.plist"},
+		// The .deb makes the sync's account; the .pkg does not yet.
+		{lin.SyncUser, "gatehouse-sync"},
+		{mac.SyncUser, ""},
 	} {
 		if p.got != p.want {
 			t.Errorf("build/darwin/gatehoused.yaml has %q, want %q", p.got, p.want)
 		}
 	}
 	mac.Policy, mac.Database, mac.Socket = lin.Policy, lin.Database, lin.Socket
-	mac.ApplicationsDir, mac.ProtectFiles = lin.ApplicationsDir, lin.ProtectFiles
+	mac.ApplicationsDir, mac.ProtectFiles, mac.SyncUser = lin.ApplicationsDir, lin.ProtectFiles, lin.SyncUser
 	if diff := cmp.Diff(lin, mac, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("build/darwin and build/linux differ beyond the paths (-linux +darwin):\n%s", diff)
 	}

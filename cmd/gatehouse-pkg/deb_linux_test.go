@@ -9,7 +9,9 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -28,7 +30,7 @@ import (
 // configuration and the audit events; purge removes everything.
 func TestDebInstallUpgradePurge(t *testing.T) {
 	scratch.NeedRoot(t, "installs the packages with dpkg")
-	for _, tool := range []string{"dpkg", "lintian"} {
+	for _, tool := range []string{"dpkg", "lintian", "systemd-analyze"} {
 		_, err := exec.LookPath(tool)
 		scratch.Need(t, err == nil, tool+" (scripts/setup installs it)")
 	}
@@ -84,7 +86,11 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 	// socket in the test's directory, the package's database.
 	mnt := scratch.Tmpfs(t)
 	runDir := t.TempDir()
-	seed := fmt.Sprintf("policy: /etc/gatehouse/policy.yaml\nsocket: %s/gatehoused.sock\nmounts: [%s]\nreload_interval: 100ms\n", runDir, mnt)
+	// The sync's account (which the package makes) reaches the socket.
+	for _, d := range []string{runDir, filepath.Dir(runDir)} {
+		os.Chmod(d, 0o755)
+	}
+	seed := fmt.Sprintf("policy: /etc/gatehouse/policy.yaml\nsocket: %s/gatehoused.sock\nmounts: [%s]\nreload_interval: 100ms\nsync_user: gatehouse-sync\n", runDir, mnt)
 	policy := fmt.Sprintf("id: deb-test\nrevision: 1\ndefault: allow\ngroups:\n  - name: blocked\n    definitions: [{path: {starts_with: %s/blocked/}}]\nrules:\n  - {group: blocked, action: deny}\n", mnt)
 	os.MkdirAll("/etc/gatehouse", 0o755)
 	os.WriteFile("/etc/gatehouse/gatehoused.yaml", []byte(seed), 0o644)
@@ -101,10 +107,24 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 	})
 	dpkg(append([]string{"-i", "--force-confold"}, pkgs...)...)
 	for _, f := range []string{"/usr/sbin/gatehoused", "/usr/bin/gatehouse", "/usr/bin/gatehouse-agent", "/lib/systemd/system/gatehoused.service",
+		"/lib/systemd/system/gatehouse-sync.service", "/lib/systemd/system/gatehouse-sync.path",
 		"/etc/xdg/autostart/gatehouse-agent.desktop", "/etc/polkit-1/rules.d/10-gatehouse.rules", "/var/lib/gatehouse"} {
 		if _, err := os.Stat(f); err != nil {
 			t.Errorf("installed: %v", err)
 		}
+	}
+	// The units as systemd reads them (their programs and accounts exist).
+	if out, err := exec.Command("systemd-analyze", "verify", "/lib/systemd/system/gatehoused.service",
+		"/lib/systemd/system/gatehouse-sync.service", "/lib/systemd/system/gatehouse-sync.path").CombinedOutput(); err != nil || len(bytes.TrimSpace(out)) > 0 {
+		t.Errorf("systemd-analyze verify: %v\n%s", err, out)
+	}
+	syncUser, err := user.Lookup("gatehouse-sync")
+	if err != nil {
+		t.Fatalf("the package did not make the sync's account: %v", err)
+	}
+	if out, _ := exec.Command("getent", "passwd", "gatehouse-sync").Output(); !bytes.HasSuffix(bytes.TrimSpace(out), []byte(":/usr/sbin/nologin")) ||
+		!bytes.Contains(out, []byte(":/var/lib/gatehouse-sync:")) {
+		t.Errorf("the sync's account is %q, want a system account with home /var/lib/gatehouse-sync and no shell", out)
 	}
 	if b, _ := os.ReadFile("/etc/gatehouse/gatehoused.yaml"); string(b) != seed {
 		t.Fatalf("the seeded configuration was replaced at install:\n%s", b)
@@ -122,6 +142,16 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 		t.Errorf("the installed gatehoused says it is %q, want 1.0.0", st.DaemonVersion)
 	}
 	waitDeny(t, sock, blocked)
+	// gatehoused takes the package's account for the sync, which reads
+	// every user's events; another account reads only its own.
+	if out := cliAs(t, syncUser, "events", "--json", "--socket", sock); !strings.Contains(out, blocked) {
+		t.Errorf("as gatehouse-sync, gatehouse events does not show root's deny of %s:\n%s", blocked, out)
+	}
+	if nobody, err := user.Lookup("nobody"); err == nil {
+		if out := cliAs(t, nobody, "events", "--json", "--socket", sock); strings.Contains(out, blocked) {
+			t.Errorf("as nobody, gatehouse events shows root's deny:\n%s", out)
+		}
+	}
 	daemon()
 
 	// An upgrade to a rebuilt package: the configuration and the audit
@@ -141,9 +171,13 @@ func TestDebInstallUpgradePurge(t *testing.T) {
 	waitDeny(t, sock, blocked) // recorded by 1.0.0, read by 1.0.1
 	daemon()
 
+	// As "gatehoused enroll" leaves it, for purge to remove.
+	os.MkdirAll("/var/lib/gatehouse-sync", 0o700)
+	os.WriteFile("/var/lib/gatehouse-sync/identity.json", []byte("{}"), 0o600)
 	dpkg("--purge", "gatehouse-agent", "gatehouse")
 	for _, f := range []string{"/usr/sbin/gatehoused", "/usr/bin/gatehouse", "/usr/bin/gatehouse-agent", "/etc/gatehouse",
-		"/var/lib/gatehouse", "/lib/systemd/system/gatehoused.service", "/etc/polkit-1/rules.d/10-gatehouse.rules"} {
+		"/var/lib/gatehouse", "/var/lib/gatehouse-sync", "/lib/systemd/system/gatehoused.service", "/lib/systemd/system/gatehouse-sync.service",
+		"/lib/systemd/system/gatehouse-sync.path", "/etc/polkit-1/rules.d/10-gatehouse.rules"} {
 		if _, err := os.Stat(f); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("after purge %s is still there (%v)", f, err)
 		}
@@ -225,4 +259,21 @@ func waitDeny(t *testing.T, sock, path string) {
 		}
 	}
 	t.Fatalf("no audit event of the deny of %s", path)
+}
+
+// cliAs runs the installed gatehouse as u and returns what it printed.
+func cliAs(t *testing.T, u *user.User, args ...string) string {
+	t.Helper()
+	uid, _ := strconv.ParseUint(u.Uid, 10, 32)
+	gid, _ := strconv.ParseUint(u.Gid, 10, 32)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c := exec.CommandContext(ctx, "/usr/bin/gatehouse", args...)
+	c.Dir = "/"
+	c.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: uint32(uid), Gid: uint32(gid)}}
+	out, err := c.CombinedOutput()
+	if err != nil {
+		t.Errorf("gatehouse %s as %s: %v\n%s", strings.Join(args, " "), u.Username, err, out)
+	}
+	return string(out)
 }

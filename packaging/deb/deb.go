@@ -104,13 +104,15 @@ func Packages(b Build) ([]*nfpm.Info, error) {
 			"admin sessions; the gatehouse command line talks to it.",
 		MTime: mtime,
 		Overridables: nfpm.Overridables{
-			Depends:    []string{"libc6"},
+			Depends:    []string{"libc6", "adduser"},
 			Recommends: []string{"sudo", "polkitd"},
 			Suggests:   []string{"gatehouse-agent"},
 			Contents: append(files.Contents{
 				file(b.Daemon, "/usr/sbin/gatehoused", 0o755, ""),
 				file(b.CLI, "/usr/bin/gatehouse", 0o755, ""),
 				file(filepath.Join(linux, "gatehoused.service"), "/lib/systemd/system/gatehoused.service", 0o644, ""),
+				file(filepath.Join(linux, "gatehouse-sync.service"), "/lib/systemd/system/gatehouse-sync.service", 0o644, ""),
+				file(filepath.Join(linux, "gatehouse-sync.path"), "/lib/systemd/system/gatehouse-sync.path", 0o644, ""),
 				file(filepath.Join(linux, "gatehoused.yaml"), "/etc/gatehouse/gatehoused.yaml", 0o644, files.TypeConfig),
 				file(filepath.Join(linux, "debian", "policy.yaml"), "/etc/gatehouse/policy.yaml", 0o644, files.TypeConfig),
 				file(filepath.Join(linux, "polkit", "10-gatehouse.rules"), "/etc/polkit-1/rules.d/10-gatehouse.rules", 0o644, files.TypeConfig),
