@@ -94,9 +94,10 @@ func TestDarwinConfigIsLinuxButPaths(t *testing.T) {
 		{mac.Socket, "/var/run/gatehouse/gatehoused.sock"},
 		{mac.ApplicationsDir, "/Applications"},
 		{strings.Join(mac.ProtectFiles, ":"), "/Library/Gatehouse:/var/db/gatehouse:/Library/LaunchDaemons/com.gatehouse.gatehoused.plist"},
-		// The .deb makes the sync's account; the .pkg does not yet.
+		// Each package makes the sync's account, named as the platform
+		// names system accounts.
 		{lin.SyncUser, "gatehouse-sync"},
-		{mac.SyncUser, ""},
+		{mac.SyncUser, "_gatehousesync"},
 	} {
 		if p.got != p.want {
 			t.Errorf("build/darwin/gatehoused.yaml has %q, want %q", p.got, p.want)

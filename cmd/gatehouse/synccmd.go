@@ -23,7 +23,7 @@ import (
 // gatehoused's sync_user.
 func cmdSync(args []string, stdout, stderr io.Writer) int {
 	fs, sock := clientFlags("gatehouse sync", "gatehouse sync [--identity FILE] [--state FILE] [--socket PATH]", stderr)
-	identity := fs.String("identity", "/var/lib/gatehouse-sync/identity.json", "the identity `gatehoused enroll` wrote")
+	identity := fs.String("identity", localapi.DefaultSyncIdentity, "the identity `gatehoused enroll` wrote")
 	statePath := fs.String("state", "", "where the sync keeps its place (default state.json next to the identity)")
 	if pos, err := parseArgs(fs, args); err != nil {
 		return flagErr(err)

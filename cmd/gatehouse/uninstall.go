@@ -40,7 +40,8 @@ const uninstallUsage = `usage: sudo gatehouse uninstall [--all] [--dry-run] [--f
   (macOS) removes Gatehouse: gives the authorization rights back, stops the
   daemon and the agents, takes out of the admin group the users an admin
   session put there, and removes the files the package installed. The audit
-  database (/var/db/gatehouse) and the configuration
+  database (/var/db/gatehouse), the console enrollment (/var/db/gatehouse-sync
+  and its account _gatehousesync) and the configuration
   (/Library/Application Support/Gatehouse) stay unless --all is given.
 `
 
@@ -50,6 +51,7 @@ const uninstallUsage = `usage: sudo gatehouse uninstall [--all] [--dry-run] [--f
 var (
 	pkgFiles = []string{
 		"Library/LaunchDaemons/com.gatehouse.gatehoused.plist",
+		"Library/LaunchDaemons/com.gatehouse.sync.plist",
 		"Library/LaunchAgents/com.gatehouse.agent.plist",
 		"Applications/Gatehouse.app",
 		"Library/Security/SecurityAgentPlugins/gatehouse.bundle",
@@ -57,7 +59,7 @@ var (
 		"etc/sudoers.d/gatehouse-sudo-*",
 		"etc/sudoers.d/gatehouse-admin-*",
 	}
-	pkgData = []string{"var/db/gatehouse", "Library/Application Support/Gatehouse"}
+	pkgData = []string{"var/db/gatehouse", "var/db/gatehouse-sync", "Library/Application Support/Gatehouse"}
 )
 
 const (
@@ -65,6 +67,8 @@ const (
 	pkgDatabase  = "var/db/gatehouse/gatehouse.db"
 	pkgID        = "com.gatehouse.pkg.gatehouse"
 	daemonLabel  = "com.gatehouse.gatehoused"
+	syncLabel    = "com.gatehouse.sync"
+	syncAccount  = "_gatehousesync"
 	agentLabel   = "com.gatehouse.agent"
 	agentProgram = "gatehouse-agent"
 )
@@ -205,8 +209,14 @@ func uninstall(h uninstallHost, o uninstallOptions, stdout, stderr io.Writer) in
 		fail(errors.New("the authorization rights were not all given back (--force: going on)"))
 	}
 
-	// 2. The daemon and the agents. A job that is not loaded makes
-	// launchctl fail: said, not counted.
+	// 2. The sync, the daemon and the agents. A job that is not loaded
+	// makes launchctl fail: said, not counted.
+	say("stop the console sync (launchctl bootout system/%s)", syncLabel)
+	if !o.dryRun {
+		if _, err := h.run("launchctl", "bootout", "system/"+syncLabel); err != nil {
+			fmt.Fprintf(stdout, "the console sync was not stopped (not running?): %v\n", err)
+		}
+	}
 	say("stop gatehoused (launchctl bootout system/%s)", daemonLabel)
 	if !o.dryRun {
 		if _, err := h.run("launchctl", "bootout", "system/"+daemonLabel); err != nil {
@@ -255,9 +265,20 @@ func uninstall(h uninstallHost, o uninstallOptions, stdout, stderr io.Writer) in
 		for _, p := range pkgData {
 			remove(p)
 		}
+		// The sync's account, if the package made it.
+		if _, err := h.run("dscl", ".", "-read", "/Users/"+syncAccount, "UniqueID"); err == nil {
+			for _, rec := range []string{"/Users/" + syncAccount, "/Groups/" + syncAccount} {
+				say("delete the account record %s (dscl . -delete %s)", rec, rec)
+				if !o.dryRun {
+					if _, err := h.run("dscl", ".", "-delete", rec); err != nil {
+						fail(err)
+					}
+				}
+			}
+		}
 	} else {
-		fmt.Fprintf(stdout, "keeping the audit database (%s) and the configuration (%s); --all removes them\n",
-			filepath.Join(h.root, pkgData[0]), filepath.Join(h.root, pkgData[1]))
+		fmt.Fprintf(stdout, "keeping the audit database (%s), the console enrollment (%s, the account %s) and the configuration (%s); --all removes them\n",
+			filepath.Join(h.root, pkgData[0]), filepath.Join(h.root, pkgData[1]), syncAccount, filepath.Join(h.root, pkgData[2]))
 	}
 	say("forget the package receipt (pkgutil --forget %s)", pkgID)
 	if !o.dryRun {

@@ -30,6 +30,7 @@ var (
 		"Library/Gatehouse/uninstall.sh",
 		"Library/Gatehouse/defaults/gatehoused.yaml",
 		"Library/LaunchDaemons/com.gatehouse.gatehoused.plist",
+		"Library/LaunchDaemons/com.gatehouse.sync.plist",
 		"Library/LaunchAgents/com.gatehouse.agent.plist",
 		"Library/Security/SecurityAgentPlugins/gatehouse.bundle/Contents/Info.plist",
 		"var/run/gatehouse/gatehoused.sock",
@@ -40,6 +41,7 @@ var (
 		"Library/Application Support/Gatehouse/gatehoused.yaml",
 		"Library/Application Support/Gatehouse/policy.yaml",
 		"var/db/gatehouse/offline.key",
+		"var/db/gatehouse-sync/identity.json",
 	}
 	othersFiles = []string{
 		"Library/LaunchDaemons/com.example.other.plist",
@@ -222,6 +224,7 @@ func TestUninstallRemovesThePackageAndKeepsTheData(t *testing.T) {
 		}
 	}
 	wantCmds := []string{
+		"launchctl bootout system/com.gatehouse.sync",
 		"launchctl bootout system/com.gatehouse.gatehoused",
 		"ps -axo uid=,comm=",
 		"launchctl bootout gui/501/com.gatehouse.agent",
@@ -264,10 +267,24 @@ func TestUninstallRemovesThePackageAndKeepsTheData(t *testing.T) {
 	if code := uninstall(h, uninstallOptions{all: true}, &out, &errOut); code != exitOK {
 		t.Fatalf("uninstall --all: code %d\n%s%s", code, out.String(), errOut.String())
 	}
-	for _, p := range slices.Concat(dataFiles, []string{"var/db/gatehouse", "Library/Application Support/Gatehouse"}) {
+	for _, p := range slices.Concat(dataFiles, []string{"var/db/gatehouse", "var/db/gatehouse-sync", "Library/Application Support/Gatehouse"}) {
 		if exists(t, f.root, p) {
 			t.Errorf("--all: %s is still there", p)
 		}
+	}
+	for _, want := range []string{"dscl . -delete /Users/_gatehousesync", "dscl . -delete /Groups/_gatehousesync"} {
+		if !slices.Contains(f.cmds, want) {
+			t.Errorf("--all did not run %q: %v", want, f.cmds)
+		}
+	}
+	// Without the account (dscl cannot read it) nothing is deleted.
+	f.cmds = nil
+	f.fail["dscl . -read /Users/_gatehousesync UniqueID"] = errors.New("eDSRecordNotFound")
+	if code := uninstall(h, uninstallOptions{all: true}, &out, &errOut); code != exitOK {
+		t.Fatalf("uninstall --all, no account: code %d\n%s", code, errOut.String())
+	}
+	if slices.ContainsFunc(f.cmds, func(c string) bool { return strings.Contains(c, "-delete") }) {
+		t.Errorf("deleted an account that is not there: %v", f.cmds)
 	}
 	for _, p := range othersFiles {
 		if !exists(t, f.root, p) {
@@ -295,7 +312,8 @@ func TestUninstallDryRunChangesNothing(t *testing.T) {
 		if !maps.Equal(snapshot(sec.db), db) {
 			t.Errorf("dry run (root %v) changed the authorization database", isRoot)
 		}
-		if !slices.Equal(f.cmds, []string{"ps -axo uid=,comm="}) || len(f.removed) > 0 {
+		// Only what reads: ps, and dscl asking whether the account exists.
+		if !slices.Equal(f.cmds, []string{"ps -axo uid=,comm=", "dscl . -read /Users/_gatehousesync UniqueID"}) || len(f.removed) > 0 {
 			t.Errorf("dry run (root %v) ran %v, took %v out of the admin group", isRoot, f.cmds, f.removed)
 		}
 		text := out.String()
@@ -309,6 +327,9 @@ func TestUninstallDryRunChangesNothing(t *testing.T) {
 			"would remove " + filepath.Join(f.root, "var/db/gatehouse"),
 			"would remove " + filepath.Join(f.root, "Library/Gatehouse"),
 			"would forget the package receipt",
+			"would stop the console sync (launchctl bootout system/com.gatehouse.sync)",
+			"would remove " + filepath.Join(f.root, "var/db/gatehouse-sync"),
+			"would delete the account record /Users/_gatehousesync",
 		} {
 			if !strings.Contains(text, want) {
 				t.Errorf("dry run output lacks %q:\n%s", want, text)
@@ -429,6 +450,9 @@ func TestUninstallMatchesScript(t *testing.T) {
 	}
 	for _, w := range []string{
 		"launchctl bootout system/" + daemonLabel,
+		"launchctl bootout system/" + syncLabel,
+		"dscl . -delete /Users/" + syncAccount,
+		"dscl . -delete /Groups/" + syncAccount,
 		`launchctl bootout "gui/$uid/` + agentLabel,
 		"pkgutil --forget " + pkgID,
 		"/Library/Gatehouse/bin/gatehouse authdb uninstall",

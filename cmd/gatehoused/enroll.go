@@ -17,11 +17,12 @@ import (
 	"github.com/gatehouse/gatehouse/console/client"
 	"github.com/gatehouse/gatehouse/enforcer"
 	"github.com/gatehouse/gatehouse/facts"
+	"github.com/gatehouse/gatehouse/localapi"
 	"github.com/gatehouse/gatehouse/offline"
 )
 
 // defaultSyncIdentity is where the sync service's identity goes.
-const defaultSyncIdentity = "/var/lib/gatehouse-sync/identity.json"
+const defaultSyncIdentity = localapi.DefaultSyncIdentity
 
 // enroll is `gatehoused enroll URL TOKEN`: as root, it enrolls this machine
 // with the console at URL, escrows the machine's offline secret there,
@@ -94,9 +95,18 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "enrolled with %s as machine %s\n  gatehoused trusts the console's keys in %s\n  the sync service's identity is %s\n  start it as %s: gatehouse sync --identity %s\n",
-		url, id.MachineID, cfg.ConsoleFile(), *identity, orRoot(cfg.SyncUser), *identity)
+	fmt.Fprintf(stdout, "enrolled with %s as machine %s\n  gatehoused trusts the console's keys in %s\n  the sync service's identity is %s\n  %s\n",
+		url, id.MachineID, cfg.ConsoleFile(), *identity, syncHint(*identity, cfg.SyncUser))
 	return 0
+}
+
+// syncHint says how the sync service starts: by itself where a package
+// installed its job for the default identity, else by hand.
+func syncHint(identity, syncUser string) string {
+	if identity == defaultSyncIdentity && syncUser != "" {
+		return fmt.Sprintf("the packaged sync service (%s, as %s) starts with this identity by itself; or run: gatehouse sync --identity %s", syncService, syncUser, identity)
+	}
+	return fmt.Sprintf("start it as %s: gatehouse sync --identity %s", orRoot(syncUser), identity)
 }
 
 func orRoot(u string) string {

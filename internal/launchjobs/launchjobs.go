@@ -28,6 +28,18 @@ const (
 	DaemonConfig     = "/Library/Application Support/Gatehouse/gatehoused.yaml"
 	DaemonLog        = "/var/log/gatehoused.log"
 
+	// The console sync (`gatehouse sync`, docs/console.md), a
+	// LaunchDaemon running as its own hidden account, which the package's
+	// postinstall makes and gatehoused.yaml names as sync_user. It runs
+	// while the identity `gatehoused enroll` writes is there, and logs
+	// beside it (the account cannot write /var/log).
+	SyncLabel    = "com.gatehouse.sync"
+	SyncUser     = "_gatehousesync"
+	SyncDir      = "/var/db/gatehouse-sync"
+	SyncIdentity = SyncDir + "/identity.json"
+	SyncLog      = SyncDir + "/sync.log"
+	CLIPath      = "/Library/Gatehouse/bin/gatehouse"
+
 	AgentBundle     = "/Applications/Gatehouse.app"
 	AgentExecutable = AgentBundle + "/Contents/MacOS/gatehouse-agent"
 
@@ -51,6 +63,22 @@ func Daemon() map[string]any {
 		"ProcessType":       "Interactive",
 		"StandardErrorPath": DaemonLog,
 		"StandardOutPath":   DaemonLog,
+	}
+}
+
+// Sync is the console sync's LaunchDaemon (/Library/LaunchDaemons): as
+// SyncUser, started when the machine is enrolled (its identity appears),
+// kept alive while it is, stopped when it goes.
+func Sync() map[string]any {
+	return map[string]any{
+		"Label":             SyncLabel,
+		"UserName":          SyncUser,
+		"ProgramArguments":  []string{CLIPath, "sync", "--identity", SyncIdentity},
+		"KeepAlive":         map[string]any{"PathState": map[string]any{SyncIdentity: true}},
+		"ThrottleInterval":  5,
+		"ProcessType":       "Background",
+		"StandardErrorPath": SyncLog,
+		"StandardOutPath":   SyncLog,
 	}
 }
 

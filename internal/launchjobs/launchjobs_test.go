@@ -22,6 +22,7 @@ var files = []struct {
 	comment string
 }{
 	{"com.gatehouse.gatehoused.plist", Daemon(), "gatehoused's LaunchDaemon: /Library/LaunchDaemons/com.gatehouse.gatehoused.plist. The binary sits in an app-like bundle that embeds the provisioning profile granting the Endpoint Security entitlement (docs/macos.md) and needs Full Disk Access (a PPPC profile). Reload the policy with sudo launchctl kill HUP system/com.gatehouse.gatehoused. Rendered by internal/launchjobs: edit that, then go test ./internal/launchjobs -update"},
+	{"com.gatehouse.sync.plist", Sync(), "the console sync's LaunchDaemon: /Library/LaunchDaemons/com.gatehouse.sync.plist, gatehouse sync as _gatehousesync while this machine is enrolled (docs/console.md). Rendered by internal/launchjobs: edit that, then go test ./internal/launchjobs -update"},
 	{"com.gatehouse.agent.plist", Agent(), "the agent's LaunchAgent: /Library/LaunchAgents/com.gatehouse.agent.plist, one instance per GUI session. Rendered by internal/launchjobs: edit that, then go test ./internal/launchjobs -update"},
 	{"Info.plist", AgentInfo(fileVersion), "the agent bundle's Info.plist (wails build uses build/darwin/Info.plist). Rendered by internal/launchjobs: edit that, then go test ./internal/launchjobs -update"},
 	{"Gatehoused-Info.plist", DaemonInfo(fileVersion), "the Info.plist of the bundle around gatehoused. Rendered by internal/launchjobs: edit that, then go test ./internal/launchjobs -update"},
@@ -58,6 +59,35 @@ func TestBuildDarwinFilesAreRenderedFromHere(t *testing.T) {
 				t.Errorf("%s parses to %d keys, want %d", path, len(d), len(f.v))
 			}
 		})
+	}
+}
+
+// The sync job reads the identity where enroll writes it on macOS, and
+// runs as the account gatehoused takes for the sync.
+func TestTheSyncJobMatchesEnrollAndTheConfiguration(t *testing.T) {
+	for file, want := range map[string]string{
+		"../../localapi/socket_darwin.go":       `DefaultSyncIdentity = "` + SyncIdentity + `"`,
+		"../../build/darwin/gatehoused.yaml":    "\nsync_user: " + SyncUser + "\n",
+		"../../build/darwin/pkg/postinstall":    SyncUser,
+		"../../build/darwin/pkg/uninstall.sh":   SyncLabel,
+		"../../build/darwin/pkg/preinstall":     SyncLabel,
+		"../../packaging/profiles/gatehouse.go": "launchjobs.SyncLabel",
+	} {
+		b, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !bytes.Contains(b, []byte(want)) {
+			t.Errorf("%s does not have %q", file, want)
+		}
+	}
+	s := Sync()
+	if s["UserName"] != SyncUser || s["RunAtLoad"] != nil {
+		t.Errorf("sync job %v: it runs as %s, and only while enrolled", s, SyncUser)
+	}
+	ka, _ := s["KeepAlive"].(map[string]any)
+	if ps, _ := ka["PathState"].(map[string]any); ps[SyncIdentity] != true {
+		t.Errorf("KeepAlive %v: the job must run while %s exists", s["KeepAlive"], SyncIdentity)
 	}
 }
 

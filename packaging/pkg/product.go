@@ -61,6 +61,7 @@ func (p Product) layout() []stagedFile {
 		{src: filepath.Join(darwin, "pkg", "uninstall.sh"), dst: "Library/Gatehouse/uninstall.sh", mode: 0o755},
 		{src: filepath.Join(darwin, "com.gatehouse.gatehoused.plist"), dst: "Library/LaunchDaemons/com.gatehouse.gatehoused.plist", mode: 0o644},
 		{src: filepath.Join(darwin, "com.gatehouse.agent.plist"), dst: "Library/LaunchAgents/com.gatehouse.agent.plist", mode: 0o644},
+		{src: filepath.Join(darwin, "com.gatehouse.sync.plist"), dst: "Library/LaunchDaemons/com.gatehouse.sync.plist", mode: 0o644},
 	}
 }
 

@@ -78,7 +78,7 @@ func TestProductArchive(t *testing.T) {
 		t.Errorf("payload %q\nBom %q", payload, listed)
 	}
 	for _, want := range []string{"./Library/Gatehouse/Gatehoused.app/Contents/MacOS/gatehoused", "./Applications/Gatehouse.app/Contents/MacOS/gatehouse-agent",
-		"./Library/LaunchDaemons/com.gatehouse.gatehoused.plist", "./Library/Gatehouse/bin/gatehouse", "./Library/Gatehouse/uninstall.sh"} {
+		"./Library/LaunchDaemons/com.gatehouse.gatehoused.plist", "./Library/LaunchDaemons/com.gatehouse.sync.plist", "./Library/Gatehouse/bin/gatehouse", "./Library/Gatehouse/uninstall.sh"} {
 		if !slices.Contains(payload, want) {
 			t.Errorf("the payload lacks %s", want)
 		}

@@ -50,7 +50,7 @@ func TestPkgScripts(t *testing.T) {
 	}
 	post, _ := os.ReadFile(filepath.Join(dir, "postinstall"))
 	un, _ := os.ReadFile(filepath.Join(dir, "uninstall.sh"))
-	for _, p := range []string{"/Library/LaunchDaemons/com.gatehouse.gatehoused.plist", "/Library/LaunchAgents/com.gatehouse.agent.plist"} {
+	for _, p := range []string{"/Library/LaunchDaemons/com.gatehouse.gatehoused.plist", "/Library/LaunchDaemons/com.gatehouse.sync.plist", "/Library/LaunchAgents/com.gatehouse.agent.plist"} {
 		if !strings.Contains(string(post), p) || !strings.Contains(string(un), p) {
 			t.Errorf("postinstall and uninstall.sh do not both name %s", p)
 		}

@@ -128,6 +128,7 @@ func Gatehouse(c Config) ([]File, error) {
 			Settings: LoginItems{Rules: []Rule{
 				{Type: RuleLabel, Value: launchjobs.DaemonLabel, TeamIdentifier: c.TeamID, Comment: "gatehoused's LaunchDaemon"},
 				{Type: RuleLabel, Value: launchjobs.AgentLabel, TeamIdentifier: c.TeamID, Comment: "the agent's LaunchAgent"},
+				{Type: RuleLabel, Value: launchjobs.SyncLabel, TeamIdentifier: c.TeamID, Comment: "the console sync's LaunchDaemon"},
 			}},
 		}},
 	}

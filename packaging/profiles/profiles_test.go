@@ -302,6 +302,7 @@ func TestProfileGrantsWhatGatehouseNeeds(t *testing.T) {
 		"Gatehouse-LoginItems.mobileconfig": {"Rules": []any{
 			map[string]any{"RuleType": "Label", "RuleValue": "com.gatehouse.gatehoused", "TeamIdentifier": "ABCDE12345", "Comment": "gatehoused's LaunchDaemon"},
 			map[string]any{"RuleType": "Label", "RuleValue": "com.gatehouse.agent", "TeamIdentifier": "ABCDE12345", "Comment": "the agent's LaunchAgent"},
+			map[string]any{"RuleType": "Label", "RuleValue": "com.gatehouse.sync", "TeamIdentifier": "ABCDE12345", "Comment": "the console sync's LaunchDaemon"},
 		}},
 	}
 	files := gatehouseFiles(t, Config{TeamID: testTeam})
