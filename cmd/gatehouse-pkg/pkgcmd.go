@@ -20,10 +20,21 @@ import (
 const appleTimestamp = "http://timestamp.apple.com/ts01"
 
 // identityFlags are the flags naming one signing identity: a .p12 and
-// the environment variable holding its password, or a PEM certificate
-// and key.
+// the environment variable holding its password, a PEM certificate and
+// key, or a key on the PKCS#11 token (tokenFlags) with its certificate.
 type identityFlags struct {
-	p12, passwordEnv, cert, key string
+	p12, passwordEnv, cert, key, tokenKey string
+}
+
+// tokenFlags name the PKCS#11 token both identities' keys may be on.
+type tokenFlags struct {
+	module, label, pinEnv string
+}
+
+func (f *tokenFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&f.module, "pkcs11-module", "", "the PKCS#11 library of the token holding the keys (an HSM's, libykcs11 for a YubiKey, libsofthsm2.so)")
+	fs.StringVar(&f.label, "pkcs11-token", "", "the token's label (default: the module's only token)")
+	fs.StringVar(&f.pinEnv, "pkcs11-pin-env", "GATEHOUSE_PKCS11_PIN", "the environment variable holding the token's user PIN")
 }
 
 func (f *identityFlags) register(fs *flag.FlagSet, prefix, what, env string) {
@@ -31,12 +42,29 @@ func (f *identityFlags) register(fs *flag.FlagSet, prefix, what, env string) {
 	fs.StringVar(&f.passwordEnv, prefix+"-password-env", env, "the environment variable holding the .p12's password")
 	fs.StringVar(&f.cert, prefix+"-cert", "", "or: the "+what+" certificate, PEM, its intermediate after it")
 	fs.StringVar(&f.key, prefix+"-key", "", "and its private key, PEM, unencrypted")
+	fs.StringVar(&f.tokenKey, prefix+"-pkcs11-key", "", "or: the label of the "+what+" private key on the PKCS#11 token (--pkcs11-module), with --"+prefix+"-cert")
 }
 
-func (f *identityFlags) given() bool { return f.p12 != "" || f.cert != "" || f.key != "" }
+func (f *identityFlags) given() bool {
+	return f.p12 != "" || f.cert != "" || f.key != "" || f.tokenKey != ""
+}
 
-func (f *identityFlags) load(flagPrefix string, kind codesign.Kind) (*codesign.Identity, error) {
+func (f *identityFlags) load(flagPrefix string, kind codesign.Kind, tok tokenFlags) (*codesign.Identity, error) {
 	switch {
+	case f.tokenKey != "" && (f.p12 != "" || f.key != ""):
+		return nil, fmt.Errorf("--%s-pkcs11-key is a key on the token: give it with --%s-cert, without --%s-p12 or --%s-key", flagPrefix, flagPrefix, flagPrefix, flagPrefix)
+	case f.tokenKey != "":
+		if tok.module == "" {
+			return nil, fmt.Errorf("--%s-pkcs11-key needs --pkcs11-module, the token's PKCS#11 library", flagPrefix)
+		}
+		if f.cert == "" {
+			return nil, fmt.Errorf("--%s-pkcs11-key needs --%s-cert: the key's certificate, PEM, its intermediate after it (tokens often hold the key alone)", flagPrefix, flagPrefix)
+		}
+		pin, ok := os.LookupEnv(tok.pinEnv)
+		if !ok {
+			return nil, fmt.Errorf("--%s-pkcs11-key %s: put the token's PIN in $%s (not on the command line, where other users see it)", flagPrefix, f.tokenKey, tok.pinEnv)
+		}
+		return codesign.LoadToken(codesign.Token{Module: tok.module, Label: tok.label, PIN: pin}, f.tokenKey, f.cert, kind)
 	case f.p12 != "" && (f.cert != "" || f.key != ""):
 		return nil, fmt.Errorf("--%s-p12 or --%s-cert and --%s-key, not both", flagPrefix, flagPrefix, flagPrefix)
 	case f.p12 != "":
@@ -48,7 +76,7 @@ func (f *identityFlags) load(flagPrefix string, kind codesign.Kind) (*codesign.I
 	case f.cert != "" && f.key != "":
 		return codesign.LoadPEM(f.cert, f.key, kind)
 	default:
-		return nil, fmt.Errorf("--%s-cert and --%s-key go together", flagPrefix, flagPrefix)
+		return nil, fmt.Errorf("--%s-cert and --%s-key go together (or --%s-cert and --%s-pkcs11-key)", flagPrefix, flagPrefix, flagPrefix, flagPrefix)
 	}
 }
 
@@ -64,6 +92,8 @@ func cmdPkg(args []string, stdout, stderr io.Writer) int {
 	var app, inst identityFlags
 	app.register(fs, "sign", "Developer ID Application", "GATEHOUSE_SIGN_PASSWORD")
 	inst.register(fs, "installer", "Developer ID Installer", "GATEHOUSE_INSTALLER_PASSWORD")
+	var tok tokenFlags
+	tok.register(fs)
 	profile := fs.String("provisioning-profile", "", "the provisioning profile granting com.gatehouse.gatehoused the Endpoint Security entitlement")
 	tsURL := fs.String("timestamp-url", appleTimestamp, `the RFC 3161 time-stamping server signatures are stamped by ("none": no timestamp, and no notarization)`)
 	if err := fs.Parse(args); err != nil {
@@ -90,10 +120,10 @@ func cmdPkg(args []string, stdout, stderr io.Writer) int {
 	if app.given() || inst.given() || *profile != "" {
 		var missing []string
 		if !app.given() {
-			missing = append(missing, "--sign-p12 (or --sign-cert and --sign-key)")
+			missing = append(missing, "--sign-p12 (or --sign-cert and --sign-key or --sign-pkcs11-key)")
 		}
 		if !inst.given() {
-			missing = append(missing, "--installer-p12 (or --installer-cert and --installer-key)")
+			missing = append(missing, "--installer-p12 (or --installer-cert and --installer-key or --installer-pkcs11-key)")
 		}
 		if *profile == "" {
 			missing = append(missing, "--provisioning-profile")
@@ -101,11 +131,11 @@ func cmdPkg(args []string, stdout, stderr io.Writer) int {
 		if len(missing) > 0 {
 			return fail(fmt.Errorf("a signed package needs %s too", strings.Join(missing, ", ")))
 		}
-		id, err := app.load("sign", codesign.Application)
+		id, err := app.load("sign", codesign.Application, tok)
 		if err != nil {
 			return fail(err)
 		}
-		if installer, err = inst.load("installer", codesign.Installer); err != nil {
+		if installer, err = inst.load("installer", codesign.Installer, tok); err != nil {
 			return fail(err)
 		}
 		if a, i := codesign.TeamIDOf(id.Leaf), codesign.TeamIDOf(installer.Leaf); a != i {

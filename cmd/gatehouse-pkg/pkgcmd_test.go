@@ -53,7 +53,7 @@ func TestPkgCommandSigns(t *testing.T) {
 		env  map[string]string
 		want string
 	}{
-		{[]string{"pkg", "--sign-p12", appP12}, nil, "a signed package needs --installer-p12 (or --installer-cert and --installer-key), --provisioning-profile too"},
+		{[]string{"pkg", "--sign-p12", appP12}, nil, "a signed package needs --installer-p12 (or --installer-cert and --installer-key or --installer-pkcs11-key), --provisioning-profile too"},
 		{signArgs, nil, "put its password in $GATEHOUSE_INSTALLER_PASSWORD"},
 		{signArgs, map[string]string{"GATEHOUSE_INSTALLER_PASSWORD": "nope"}, "installer.p12: wrong password"},
 		{[]string{"pkg", "--sign-p12", instP12, "--sign-password-env", "GATEHOUSE_INSTALLER_PASSWORD", "--installer-p12", instP12, "--provisioning-profile", prof},
