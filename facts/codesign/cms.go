@@ -17,7 +17,8 @@ import (
 	ber "github.com/go-asn1-ber/asn1-ber"
 	"github.com/sassoftware/relic/v8/lib/pkcs7"
 	"github.com/sassoftware/relic/v8/lib/x509tools"
-	"howett.net/plist"
+
+	"github.com/gatehouse/gatehouse/internal/plist"
 )
 
 // cmsResult is the cached outcome of the CMS and chain verification of one
@@ -242,17 +243,15 @@ func covered(sb *superBlob, si *pkcs7.SignerInfo) error {
 	var text []byte
 	switch err := si.AuthenticatedAttributes.GetOne(oidCDHashPlist, &text); err.(type) {
 	case nil:
-		var list struct {
-			CDHashes [][]byte `plist:"cdhashes"`
-		}
-		if _, err := plist.Unmarshal(text, &list); err != nil {
+		list, err := cdHashList(text)
+		if err != nil {
 			return fmt.Errorf("signed cdhash list: %w", err)
 		}
-		if len(list.CDHashes) != len(sb.dirs) {
-			return fmt.Errorf("the signed cdhash list has %d entries for %d code directories", len(list.CDHashes), len(sb.dirs))
+		if len(list) != len(sb.dirs) {
+			return fmt.Errorf("the signed cdhash list has %d entries for %d code directories", len(list), len(sb.dirs))
 		}
 		for i, cd := range sb.dirs {
-			if !hmac.Equal(list.CDHashes[i], cd.cdhash[:]) {
+			if !hmac.Equal(list[i], cd.cdhash[:]) {
 				return fmt.Errorf("the code directory in slot %#x does not match the signed cdhash list", cd.slot)
 			}
 		}
@@ -265,6 +264,38 @@ func covered(sb *superBlob, si *pkcs7.SignerInfo) error {
 		return fmt.Errorf("the CMS signature does not cover the code directory in slot %#x", sb.best.slot)
 	}
 	return nil
+}
+
+// cdHashList reads the property list of the signed cdhash-list attribute:
+// a dict whose "cdhashes" is an array of data, one per code directory. A
+// missing list is empty.
+//
+// Trust boundary: the attribute is read before the certificate chain is
+// checked, so whoever wrote the program wrote this plist. It is parsed with
+// internal/plist, which bounds nesting and expansion and never panics;
+// howett.net/plist, used here before, can be made to panic with a runtime
+// error, to allocate an attacker-chosen size and to run for minutes by a
+// plist of a few bytes to a few MB (docs/benchmarks.md, "Property lists").
+func cdHashList(text []byte) ([][]byte, error) {
+	d, err := plist.Dict(text)
+	if err != nil {
+		return nil, err
+	}
+	v, ok := d["cdhashes"]
+	if !ok {
+		return nil, nil
+	}
+	a, ok := v.([]any)
+	if !ok {
+		return nil, fmt.Errorf("cdhashes is %T, not an array", v)
+	}
+	list := make([][]byte, len(a))
+	for i, e := range a {
+		if list[i], ok = e.([]byte); !ok {
+			return nil, fmt.Errorf("cdhashes entry %d is %T, not data", i, e)
+		}
+	}
+	return list, nil
 }
 
 //go:embed roots/*.pem

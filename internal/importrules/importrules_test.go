@@ -47,6 +47,8 @@ var rules = []rule{
 		ban: []string{"net/http", mod + "/localapi", mod + "/enforcer/apiserver"}},
 	{pkg: "facts", why: "facts are shared by the daemon, the CLI and the console: no engine",
 		ban: []string{mod + "/enforcer", mod + "/enforcer/"}},
+	{pkg: "facts", why: "facts parse untrusted property lists (Info.plist, kMDItemWhereFroms, a signature's cdhash list) with internal/plist: howett.net/plist panics, overflows its stack and expands shared references on hostile input (docs/benchmarks.md)",
+		ban: []string{"howett.net/plist"}},
 	{pkg: "offline", why: "offline codes are shared by the daemon, the CLI and the console: no engine",
 		ban: []string{mod + "/enforcer", mod + "/enforcer/"}},
 	{pkg: "console/server", why: "the console is its own program: nothing of the engine or the agent",
