@@ -4,11 +4,11 @@ package codesign
 
 import (
 	"context"
+	"crypto"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"crypto"
 
 	"github.com/gatehouse/gatehouse/internal/scratch"
 	"github.com/gatehouse/gatehouse/packaging/codesign/codesigntest"
@@ -76,5 +76,49 @@ func TestTokenIdentities(t *testing.T) {
 		if _, err := LoadToken(tc.tok, tc.key, tc.cert, tc.kind); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%s: %v, want %q", tc.name, err, tc.want)
 		}
+	}
+}
+
+// BenchmarkSignMachO signs one small darwin program (the test Mach-O) with
+// the key in memory and with the same key on a SoftHSM2 token, side by
+// side: what a token costs per program.
+func BenchmarkSignMachO(b *testing.B) {
+	if codesigntest.SoftHSMModule() == "" {
+		b.Skip("needs softhsm2 (scripts/setup installs it)")
+	}
+	c := ca(b)
+	dir := b.TempDir()
+	b.Setenv("SOFTHSM2_CONF", filepath.Join(dir, "softhsm2.conf"))
+	module, err := codesigntest.SoftHSM(dir, map[string]crypto.PrivateKey{"app": c.App.PrivateKey})
+	if err != nil {
+		b.Fatal(err)
+	}
+	certFile := filepath.Join(dir, "app.pem")
+	if err := codesigntest.WritePEM(c.App, certFile, filepath.Join(dir, "app.key")); err != nil {
+		b.Fatal(err)
+	}
+	onToken, err := LoadToken(Token{Module: module, Label: codesigntest.TokenLabel, PIN: codesigntest.TokenPIN}, "app", certFile, Application)
+	if err != nil {
+		b.Fatal(err)
+	}
+	prog := macho(b, "arm64")
+	for _, bc := range []struct {
+		name string
+		id   *Identity
+	}{{"key-in-memory", c.App}, {"softhsm2-token", onToken}} {
+		b.Run(bc.name, func(b *testing.B) {
+			path := filepath.Join(b.TempDir(), "gatehoused")
+			b.SetBytes(int64(len(prog)))
+			for b.Loop() {
+				b.StopTimer()
+				if err := os.WriteFile(path, prog, 0o755); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				if err := SignMachO(context.Background(), MachO{Path: path, Identifier: "com.gatehouse.gatehoused"}, bc.id); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
