@@ -24,6 +24,9 @@ import (
 // defaultSyncIdentity is where the sync service's identity goes.
 const defaultSyncIdentity = localapi.DefaultSyncIdentity
 
+// lookupUser finds an account (tests replace it).
+var lookupUser = user.Lookup
+
 // enroll is `gatehoused enroll URL TOKEN`: as root, it enrolls this machine
 // with the console at URL, escrows the machine's offline secret there,
 // writes what gatehoused pins (console.json: the machine id and the
@@ -47,6 +50,23 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 	if err != nil {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
 		return 1
+	}
+	// Who the sync runs as, checked before the console is asked: a
+	// single-use token is spent by the enrollment.
+	uid := -1
+	if cfg.SyncUser != "" {
+		u, err := lookupUser(cfg.SyncUser)
+		if err != nil {
+			fmt.Fprintf(stderr, "gatehoused enroll: sync_user %s in %s: %v; nothing was sent to the console\n", cfg.SyncUser, *cfgPath, err)
+			return 1
+		}
+		uid, _ = strconv.Atoi(u.Uid)
+	} else if *identity == defaultSyncIdentity {
+		if _, err := lookupUser(packagedSyncUser); err == nil {
+			fmt.Fprintf(stderr, "gatehoused enroll: the packaged sync service (%s) runs as %s, but sync_user is empty in %s (an upgrade keeps an edited configuration), so it could not read its identity: set \"sync_user: %s\" there and run enroll again; nothing was sent to the console\n",
+				syncService, packagedSyncUser, *cfgPath, packagedSyncUser)
+			return 1
+		}
 	}
 	if *hostname == "" {
 		// The name the machine shows its users, so the help desk finds it
@@ -81,15 +101,6 @@ func enroll(args []string, stdout, stderr io.Writer) int {
 	if err := enforcer.WriteConsoleIdentity(cfg.ConsoleFile(), pinned); err != nil {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
 		return 1
-	}
-	uid := -1
-	if cfg.SyncUser != "" {
-		u, err := user.Lookup(cfg.SyncUser)
-		if err != nil {
-			fmt.Fprintf(stderr, "gatehoused enroll: sync_user %s: %v\n", cfg.SyncUser, err)
-			return 1
-		}
-		uid, _ = strconv.Atoi(u.Uid)
 	}
 	if err := writeJSON(*identity, id, 0o600, uid); err != nil {
 		fmt.Fprintln(stderr, "gatehoused enroll:", err)
