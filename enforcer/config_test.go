@@ -13,12 +13,19 @@ import (
 
 // The shipped configuration file states the defaults; keep them in step.
 func TestShippedConfigIsTheDefaults(t *testing.T) {
-	// The file for this OS (build/linux, build/darwin) is its defaults.
+	// The file for this OS (build/linux, build/darwin) is its defaults,
+	// but for sync_user: the file is the package's, which makes the
+	// sync's account; without a package there is none to name.
 	shipped := "../build/" + runtime.GOOS + "/gatehoused.yaml"
 	cfg, err := LoadConfig(shipped)
 	if err != nil {
 		t.Fatal(err)
 	}
+	packaged := map[string]string{"linux": "gatehouse-sync", "darwin": "_gatehousesync"}[runtime.GOOS]
+	if cfg.SyncUser != packaged {
+		t.Errorf("%s: sync_user %q, want the package's account %q", shipped, cfg.SyncUser, packaged)
+	}
+	cfg.SyncUser = ""
 	if diff := cmp.Diff(DefaultConfig(), cfg, cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("%s differs from DefaultConfig (-default +file):\n%s", shipped, diff)
 	}
