@@ -29,16 +29,7 @@ func TestPkgCommandSigns(t *testing.T) {
 	if err := codesigntest.WriteP12(ca.Installer, instP12, "installer pass"); err != nil {
 		t.Fatal(err)
 	}
-	pb, err := ca.Profile("Gatehouse ES", "com.gatehouse.gatehoused", map[string]any{"com.apple.developer.endpoint-security.client": true}, time.Now().Add(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(prof, pb, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := ca.WriteRoot(root); err != nil {
-		t.Fatal(err)
-	}
+	writeProfileAndRoot(t, ca, prof, root)
 	srv := ca.TSAServer()
 	defer srv.Close()
 	t.Chdir(filepath.Join("..", ".."))
@@ -112,5 +103,22 @@ func TestPkgCommandSigns(t *testing.T) {
 	stderr.Reset()
 	if code := run([]string{"verify", "--ca", otherRoot, pkgPath}, &stdout, &stderr); code != 1 || !strings.Contains(stderr.String(), "certificate signed by unknown authority") {
 		t.Errorf("verify against another root: exit %d\n%s", code, stderr.Bytes())
+	}
+}
+
+// writeProfileAndRoot writes ca's provisioning profile granting
+// gatehoused the Endpoint Security entitlement to prof, and ca's root
+// certificate to root.
+func writeProfileAndRoot(t *testing.T, ca *codesigntest.CA, prof, root string) {
+	t.Helper()
+	pb, err := ca.Profile("Gatehouse ES", "com.gatehouse.gatehoused", map[string]any{"com.apple.developer.endpoint-security.client": true}, time.Now().Add(24*time.Hour))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(prof, pb, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := ca.WriteRoot(root); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -40,16 +40,7 @@ func TestPkgCommandSignsWithAToken(t *testing.T) {
 	}
 	os.Remove(filepath.Join(dir, "app.key"))
 	os.Remove(filepath.Join(dir, "inst.key"))
-	pb, err := ca.Profile("Gatehouse ES", "com.gatehouse.gatehoused", map[string]any{"com.apple.developer.endpoint-security.client": true}, time.Now().Add(24*time.Hour))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(prof, pb, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if err := ca.WriteRoot(root); err != nil {
-		t.Fatal(err)
-	}
+	writeProfileAndRoot(t, ca, prof, root)
 	t.Chdir(filepath.Join("..", ".."))
 	out := t.TempDir()
 	args := []string{"pkg", "--version", "1.2.0", "--out", out, "--timestamp-url", "none", "--provisioning-profile", prof,

@@ -8,12 +8,13 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
 	"runtime"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -341,12 +342,7 @@ func parseAgentUIDs(out []byte) ([]uint32, error) {
 	if err := sc.Err(); err != nil {
 		return nil, err
 	}
-	uids := make([]uint32, 0, len(seen))
-	for u := range seen {
-		uids = append(uids, u)
-	}
-	sort.Slice(uids, func(i, j int) bool { return uids[i] < uids[j] })
-	return uids, nil
+	return slices.Sorted(maps.Keys(seen)), nil
 }
 
 // leaveAdmin takes out of the admin group the users whose admin session
@@ -373,12 +369,13 @@ func leaveAdmin(h uninstallHost, o uninstallOptions, say func(string, ...any)) [
 	if err != nil {
 		return []error{fmt.Errorf("read the admin sessions: %w", err)}
 	}
-	type held struct {
+	// The sessions whose user is in the group because of them.
+	type member struct {
 		g    store.Grant
 		name string
 	}
 	var errs []error
-	var todo []held
+	var members []member
 	for _, g := range grants {
 		if g.Kind != store.GrantAdmin || !g.GroupAdded {
 			continue
@@ -389,22 +386,22 @@ func leaveAdmin(h uninstallHost, o uninstallOptions, say func(string, ...any)) [
 			continue
 		}
 		say("take %s out of the admin group (admin session %d put them there)", name, g.ID)
-		todo = append(todo, held{g, name})
+		members = append(members, member{g, name})
 	}
-	if o.dryRun || len(todo) == 0 {
+	if o.dryRun || len(members) == 0 {
 		return errs
 	}
 	group, err := h.admin()
 	if err != nil {
-		for _, t := range todo {
-			errs = append(errs, fmt.Errorf("the admin group: %w; take %s out yourself: sudo dseditgroup -o edit -d %s -t user admin", err, t.name, t.name))
+		for _, m := range members {
+			errs = append(errs, fmt.Errorf("the admin group: %w; take %s out yourself: sudo dseditgroup -o edit -d %s -t user admin", err, m.name, m.name))
 		}
 		return errs
 	}
-	for _, t := range todo {
-		g := t.g
-		if err := group.Remove(t.name); err != nil {
-			errs = append(errs, fmt.Errorf("take %s out of the admin group: %w; do it yourself: sudo dseditgroup -o edit -d %s -t user admin", t.name, err, t.name))
+	for _, m := range members {
+		g := m.g
+		if err := group.Remove(m.name); err != nil {
+			errs = append(errs, fmt.Errorf("take %s out of the admin group: %w; do it yourself: sudo dseditgroup -o edit -d %s -t user admin", m.name, err, m.name))
 			continue
 		}
 		if !g.Revoked && g.Expires.After(h.now()) {

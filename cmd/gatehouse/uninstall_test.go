@@ -182,21 +182,26 @@ func tree(t *testing.T, root string) map[string]string {
 	return m
 }
 
-func TestUninstallRemovesThePackageAndKeepsTheData(t *testing.T) {
-	f := newFakeDisk(t)
-	sec := newFakeSecurity(t)
-	h := f.host(t, sec, true)
-	// A right under Gatehouse, as the postinstall leaves it.
+// putRightUnderGatehouse puts system.preferences under Gatehouse's
+// mechanism, as the postinstall leaves a right the configuration names.
+func putRightUnderGatehouse(t *testing.T, h uninstallHost) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	if code := cmdAuthdbInstall(h.authdb, []string{"system.preferences"}, &out, &errOut); code != exitOK {
 		t.Fatalf("authdb install: %d\n%s%s", code, out.String(), errOut.String())
 	}
+}
+
+func TestUninstallRemovesThePackageAndKeepsTheData(t *testing.T) {
+	f := newFakeDisk(t)
+	sec := newFakeSecurity(t)
+	h := f.host(t, sec, true)
+	putRightUnderGatehouse(t, h)
+	var out, errOut bytes.Buffer
 	original, err := os.ReadFile(filepath.Join("../../internal/authdb/testdata", "system.preferences.plist"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	out.Reset()
-	errOut.Reset()
 
 	code := uninstall(h, uninstallOptions{}, &out, &errOut)
 	if code != exitOK {
@@ -360,13 +365,10 @@ func TestUninstallStopsWhileRightsStayUnderGatehouse(t *testing.T) {
 	f := newFakeDisk(t)
 	sec := newFakeSecurity(t)
 	h := f.host(t, sec, true)
+	putRightUnderGatehouse(t, h)
 	var out, errOut bytes.Buffer
-	if code := cmdAuthdbInstall(h.authdb, []string{"system.preferences"}, &out, &errOut); code != exitOK {
-		t.Fatalf("authdb install: %d\n%s%s", code, out.String(), errOut.String())
-	}
 	sec.fail["write system.preferences"] = errors.New("security: authorization database is busy")
 	before := tree(t, f.root)
-	errOut.Reset()
 	code := uninstall(h, uninstallOptions{}, &out, &errOut)
 	if code != exitFail || !strings.Contains(errOut.String(), "stopped before removing anything") || !strings.Contains(errOut.String(), "--force") {
 		t.Errorf("code %d, stderr:\n%s", code, errOut.String())
