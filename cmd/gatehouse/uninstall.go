@@ -21,6 +21,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/internal/authdb"
+	"github.com/gatehouse/gatehouse/internal/launchjobs"
 	"github.com/gatehouse/gatehouse/internal/opendirectory"
 )
 
@@ -64,13 +65,10 @@ var (
 )
 
 const (
-	pkgHome      = "Library/Gatehouse"
-	pkgDatabase  = "var/db/gatehouse/gatehouse.db"
-	pkgID        = "com.gatehouse.pkg.gatehouse"
-	daemonLabel  = "com.gatehouse.gatehoused"
-	syncLabel    = "com.gatehouse.sync"
-	syncAccount  = "_gatehousesync"
-	agentLabel   = "com.gatehouse.agent"
+	pkgHome     = "Library/Gatehouse"
+	pkgDatabase = "var/db/gatehouse/gatehouse.db"
+	pkgID       = "com.gatehouse.pkg.gatehouse"
+	// agentProgram is the agent's executable, as ps names it.
 	agentProgram = "gatehouse-agent"
 )
 
@@ -212,16 +210,15 @@ func uninstall(h uninstallHost, o uninstallOptions, stdout, stderr io.Writer) in
 
 	// 2. The sync, the daemon and the agents. A job that is not loaded
 	// makes launchctl fail: said, not counted.
-	say("stop the console sync (launchctl bootout system/%s)", syncLabel)
-	if !o.dryRun {
-		if _, err := h.run("launchctl", "bootout", "system/"+syncLabel); err != nil {
-			fmt.Fprintf(stdout, "the console sync was not stopped (not running?): %v\n", err)
-		}
-	}
-	say("stop gatehoused (launchctl bootout system/%s)", daemonLabel)
-	if !o.dryRun {
-		if _, err := h.run("launchctl", "bootout", "system/"+daemonLabel); err != nil {
-			fmt.Fprintf(stdout, "gatehoused was not stopped (not running?): %v\n", err)
+	for _, job := range []struct{ what, label string }{
+		{"the console sync", launchjobs.SyncLabel},
+		{"gatehoused", launchjobs.DaemonLabel},
+	} {
+		say("stop %s (launchctl bootout system/%s)", job.what, job.label)
+		if !o.dryRun {
+			if _, err := h.run("launchctl", "bootout", "system/"+job.label); err != nil {
+				fmt.Fprintf(stdout, "%s was not stopped (not running?): %v\n", job.what, err)
+			}
 		}
 	}
 	uids, err := agentUIDs(h)
@@ -229,9 +226,9 @@ func uninstall(h uninstallHost, o uninstallOptions, stdout, stderr io.Writer) in
 		fail(fmt.Errorf("find the running agents: %w; log out their users or reboot after the uninstall", err))
 	}
 	for _, uid := range uids {
-		say("stop the agent of uid %d (launchctl bootout gui/%d/%s)", uid, uid, agentLabel)
+		say("stop the agent of uid %d (launchctl bootout gui/%d/%s)", uid, uid, launchjobs.AgentLabel)
 		if !o.dryRun {
-			if _, err := h.run("launchctl", "bootout", fmt.Sprintf("gui/%d/%s", uid, agentLabel)); err != nil {
+			if _, err := h.run("launchctl", "bootout", fmt.Sprintf("gui/%d/%s", uid, launchjobs.AgentLabel)); err != nil {
 				fmt.Fprintf(stdout, "the agent of uid %d was not stopped: %v\n", uid, err)
 			}
 		}
@@ -267,8 +264,8 @@ func uninstall(h uninstallHost, o uninstallOptions, stdout, stderr io.Writer) in
 			remove(p)
 		}
 		// The sync's account, if the package made it.
-		if _, err := h.run("dscl", ".", "-read", "/Users/"+syncAccount, "UniqueID"); err == nil {
-			for _, rec := range []string{"/Users/" + syncAccount, "/Groups/" + syncAccount} {
+		if _, err := h.run("dscl", ".", "-read", "/Users/"+launchjobs.SyncUser, "UniqueID"); err == nil {
+			for _, rec := range []string{"/Users/" + launchjobs.SyncUser, "/Groups/" + launchjobs.SyncUser} {
 				say("delete the account record %s (dscl . -delete %s)", rec, rec)
 				if !o.dryRun {
 					if _, err := h.run("dscl", ".", "-delete", rec); err != nil {
@@ -279,7 +276,7 @@ func uninstall(h uninstallHost, o uninstallOptions, stdout, stderr io.Writer) in
 		}
 	} else {
 		fmt.Fprintf(stdout, "keeping the audit database (%s), the console enrollment (%s, the account %s) and the configuration (%s); --all removes them\n",
-			filepath.Join(h.root, pkgData[0]), filepath.Join(h.root, pkgData[1]), syncAccount, filepath.Join(h.root, pkgData[2]))
+			filepath.Join(h.root, pkgData[0]), filepath.Join(h.root, pkgData[1]), launchjobs.SyncUser, filepath.Join(h.root, pkgData[2]))
 	}
 	say("forget the package receipt (pkgutil --forget %s)", pkgID)
 	if !o.dryRun {

@@ -17,6 +17,7 @@ import (
 
 	"github.com/gatehouse/gatehouse/enforcer/store"
 	"github.com/gatehouse/gatehouse/internal/authdb"
+	"github.com/gatehouse/gatehouse/internal/launchjobs"
 )
 
 // What the package puts down, and what it does not (the uninstall must
@@ -451,11 +452,11 @@ func TestUninstallMatchesScript(t *testing.T) {
 		t.Errorf("uninstall.sh removes\n  %s\ngatehouse uninstall removes\n  %s", strings.Join(paths, "\n  "), strings.Join(want, "\n  "))
 	}
 	for _, w := range []string{
-		"launchctl bootout system/" + daemonLabel,
-		"launchctl bootout system/" + syncLabel,
-		"dscl . -delete /Users/" + syncAccount,
-		"dscl . -delete /Groups/" + syncAccount,
-		`launchctl bootout "gui/$uid/` + agentLabel,
+		"launchctl bootout system/" + launchjobs.DaemonLabel,
+		"launchctl bootout system/" + launchjobs.SyncLabel,
+		"dscl . -delete /Users/" + launchjobs.SyncUser,
+		"dscl . -delete /Groups/" + launchjobs.SyncUser,
+		`launchctl bootout "gui/$uid/` + launchjobs.AgentLabel,
 		"pkgutil --forget " + pkgID,
 		"/Library/Gatehouse/bin/gatehouse authdb uninstall",
 		agentProgram,
